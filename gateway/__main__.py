@@ -1,0 +1,85 @@
+"""``python -m gateway`` (or ``artifact-store``): serve the gateway, or rebuild its index."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+import uvicorn
+
+from gateway.app import close_store, create_app, open_store
+from gateway.config import DEFAULT_ROOT_SECRET_KEY, Settings, load_settings
+from gateway.domain.reindex import reindex
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="artifact-store",
+        description="S3-compatible artifact store in front of an OCI registry (Zot).",
+    )
+    parser.add_argument("--config", help="YAML settings file (also ARTIFACT_STORE_CONFIG)")
+    parser.add_argument("--registry-url", help="the registry's URL, e.g. http://127.0.0.1:5000")
+    parser.add_argument("--data-dir", help="directory of the SQLite index (default .data)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL of the index")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the S3 gateway")
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="S3 port (default 9000)")
+    commands.add_parser("reindex", help="rebuild the index from the registry alone")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        args.config,
+        registry_url=args.registry_url,
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+async def _reindex(settings: Settings) -> int:
+    store = await open_store(settings)
+    try:
+        report = await reindex(store)
+    finally:
+        await close_store(store)
+    print(
+        f"reindexed {report.buckets} buckets, {report.objects} objects ({report.skipped} skipped)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = _settings(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if args.command == "reindex":
+        return asyncio.run(_reindex(settings))
+    secret = "(default)" if settings.root_secret() == DEFAULT_ROOT_SECRET_KEY else "(configured)"
+    print(
+        f"Artifact Store on http://{settings.host}:{settings.port}"
+        f"  registry {settings.registry_url}\n"
+        f"  root access key: {settings.root_access_key}   secret: {secret}",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        http="httptools",
+        loop="uvloop",
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

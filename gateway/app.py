@@ -1,0 +1,96 @@
+"""The ASGI application: ``create_app`` builds it, ``lifespan`` opens and closes the ports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from gateway.config import Settings
+from gateway.domain.store import Store
+from gateway.index.store import SqlIndex
+from gateway.registry.client import RegistryClient
+from gateway.s3.authn import root_lookup
+from gateway.s3.routing import S3App
+
+log = logging.getLogger("gateway")
+
+
+async def open_store(settings: Settings) -> Store:
+    password = settings.registry_password
+    auth = (
+        (settings.registry_username, password.get_secret_value())
+        if settings.registry_username and password
+        else None
+    )
+    registry = RegistryClient(settings.registry_url, auth=auth)
+    index = await SqlIndex.open(settings.index_url)
+    return Store(
+        registry=registry,
+        index=index,
+        prefix=settings.repository_prefix,
+        region=settings.region,
+        max_object_size=settings.max_object_size,
+    )
+
+
+async def close_store(store: Store) -> None:
+    await store.registry.aclose()
+    await store.index.close()
+
+
+class Gateway:
+    """Routes ``/_artifacts`` to the JSON API (FastAPI) and everything else to S3."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store: Store | None = None
+        self.s3: S3App | None = None
+        self.api = FastAPI(
+            title="Artifact Store",
+            version="0.1.0",
+            openapi_url="/_artifacts/openapi.json",
+            docs_url="/_artifacts/docs",
+            redoc_url=None,
+            lifespan=self.lifespan,
+        )
+        self.api.get("/_artifacts/livez", tags=["health"])(self.livez)
+        self.api.get("/_artifacts/readyz", tags=["health"])(self.readyz)
+
+    @asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        self.store = await open_store(self.settings)
+        self.s3 = S3App(
+            self.settings,
+            self.store,
+            root_lookup(self.settings.root_access_key, self.settings.root_secret()),
+        )
+        try:
+            yield
+        finally:
+            await close_store(self.store)
+
+    async def livez(self) -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    async def readyz(self) -> dict[str, str]:
+        """The registry and the index answer."""
+        assert self.store is not None
+        await self.store.registry.ping()
+        await self.store.index.ping()
+        return {"status": "ok"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_artifacts"):
+            assert self.s3 is not None
+            await self.s3(scope, receive, send)
+            return
+        await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> Gateway:
+    return Gateway(settings or Settings())

@@ -1,0 +1,80 @@
+"""One settings model for every deployment: defaults < YAML file < environment < flags.
+
+Environment variables are ``ARTIFACT_STORE_<FIELD>`` (e.g. ``ARTIFACT_STORE_PORT``); the YAML
+file is named by ``ARTIFACT_STORE_CONFIG`` or ``--config``. docs/configuration.md lists all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_ROOT_ACCESS_KEY = "artifactstore"
+DEFAULT_ROOT_SECRET_KEY = "artifactstore-secret"  # noqa: S105 - documented local default
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARTIFACT_STORE_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address the S3 port listens on.")
+    port: int = Field(9000, description="The S3 (user) port.")
+    data_dir: Path = Field(Path(".data"), description="Where the SQLite index lives.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the index; default: SQLite in data_dir."
+    )
+    registry_url: str = Field("http://127.0.0.1:5000", description="The registry (Zot), internal.")
+    registry_username: str | None = None
+    registry_password: SecretStr | None = None
+    repository_prefix: str = Field("s3", description="Bucket b lives under <prefix>/b/.")
+    region: str = Field("us-east-1", description="The region S3 clients are told.")
+    virtual_host_domain: str | None = Field(
+        None, description="Base domain for virtual-hosted-style requests (bucket.domain)."
+    )
+    root_access_key: str = DEFAULT_ROOT_ACCESS_KEY
+    root_secret_key: SecretStr = SecretStr(DEFAULT_ROOT_SECRET_KEY)
+    root_secret_key_file: Path | None = Field(
+        None, description="Read the root secret from this file instead."
+    )
+    max_skew_seconds: int = Field(900, description="Allowed clock skew of signed requests.")
+    max_object_size: int = Field(5 * 1024**3, description="Largest single PUT (S3: 5 GiB).")
+    log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = os.environ.get("ARTIFACT_STORE_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def index_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'index.db'}"
+
+    def root_secret(self) -> str:
+        if self.root_secret_key_file is not None:
+            return self.root_secret_key_file.read_text().strip()
+        return self.root_secret_key.get_secret_value()
+
+
+def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """Build settings; ``overrides`` are command-line flags (None means not given)."""
+    if config_file:
+        os.environ["ARTIFACT_STORE_CONFIG"] = config_file
+    return Settings(**{name: value for name, value in overrides.items() if value is not None})

@@ -1,0 +1,61 @@
+"""Bucket operations. The bucket's record goes to the registry first (so ``reindex`` brings
+back empty buckets and their settings), then to the index, whose commit makes it visible."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from gateway.domain import mapping
+from gateway.domain.errors import BucketAlreadyOwnedByYou, NoSuchBucket
+from gateway.domain.names import check_bucket_name
+from gateway.domain.store import Store
+from gateway.domain.values import BucketRecord
+from gateway.registry.errors import RegistryNotFound
+
+
+async def create_bucket(store: Store, name: str) -> BucketRecord:
+    check_bucket_name(name)
+    async with store.locks.hold(("bucket", name)):
+        if await store.index.get_bucket(name) is not None:
+            raise BucketAlreadyOwnedByYou()
+        record = BucketRecord(
+            name=name,
+            created=mapping.truncate_to_millis(datetime.now(UTC)),
+            region=store.region,
+        )
+        location = mapping.bucket_location(store.prefix, name)
+        await store.registry.ensure_blob(
+            location.repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST
+        )
+        await store.registry.push_manifest(
+            location.repository,
+            location.tag,
+            mapping.bucket_manifest(record),
+            mapping.MANIFEST_MEDIA_TYPE,
+        )
+        if not await store.index.create_bucket(record):
+            raise BucketAlreadyOwnedByYou()
+        return record
+
+
+async def get_bucket(store: Store, name: str) -> BucketRecord:
+    record = await store.index.get_bucket(name)
+    if record is None:
+        raise NoSuchBucket()
+    return record
+
+
+async def list_buckets(store: Store) -> list[BucketRecord]:
+    return await store.index.list_buckets()
+
+
+async def delete_bucket(store: Store, name: str) -> None:
+    await get_bucket(store, name)
+    async with store.locks.hold(("bucket", name)):
+        await store.index.delete_bucket(name)
+        location = mapping.bucket_location(store.prefix, name)
+        try:
+            manifest = await store.registry.get_manifest(location.repository, location.tag)
+        except RegistryNotFound:
+            return
+        await store.registry.delete_manifest(location.repository, manifest.digest)

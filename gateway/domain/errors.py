@@ -1,0 +1,92 @@
+"""Domain errors: what went wrong in S3 terms, without a wire format.
+
+The S3 edge maps each class to its AWS error code (``s3/errors.py``); the JSON API
+maps them to RFC 7807 problems. Hierarchy::
+
+    DomainError
+     +-- NotFound: NoSuchBucket, NoSuchKey
+     +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty
+     +-- InvalidInput: InvalidBucketName, KeyTooLong, InvalidKey, BadDigest, IncompleteBody,
+     |                 InvalidRange, InvalidArgument
+     +-- PreconditionFailed, NotModified
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
+        self.message = str(self)
+
+
+class NotFound(DomainError):
+    """The resource does not exist."""
+
+
+class NoSuchBucket(NotFound):
+    """The specified bucket does not exist"""
+
+
+class NoSuchKey(NotFound):
+    """The specified key does not exist."""
+
+
+class Conflict(DomainError):
+    """The request conflicts with the resource's state."""
+
+
+class BucketAlreadyOwnedByYou(Conflict):
+    """Your previous request to create the named bucket succeeded and you already own it."""
+
+
+class BucketNotEmpty(Conflict):
+    """The bucket you tried to delete is not empty"""
+
+
+class InvalidInput(DomainError):
+    """The request is not valid."""
+
+
+class InvalidBucketName(InvalidInput):
+    """The specified bucket is not valid."""
+
+
+class KeyTooLong(InvalidInput):
+    """Your key is too long"""
+
+
+class InvalidKey(InvalidInput):
+    """Object keys must be valid UTF-8 without NUL characters."""
+
+
+class BadDigest(InvalidInput):
+    """The Content-MD5 or checksum you specified did not match what we received."""
+
+
+class ContentSHA256Mismatch(InvalidInput):
+    """The provided 'x-amz-content-sha256' header does not match what was computed."""
+
+
+class IncompleteBody(InvalidInput):
+    """You did not provide the number of bytes specified by the Content-Length HTTP header."""
+
+
+class InvalidRange(InvalidInput):
+    """The requested range is not satisfiable"""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+
+class InvalidArgument(InvalidInput):
+    """Invalid Argument"""
+
+
+class PreconditionFailed(DomainError):
+    """At least one of the pre-conditions you specified did not hold"""
+
+
+class NotModified(DomainError):
+    """Not Modified"""

@@ -1,0 +1,90 @@
+"""Listing keys with prefix, delimiter and pagination, over the index's ordered scan.
+
+The result is defined by a plain model (tests/unit/domain/test_listing.py checks it with
+hypothesis): take every key under ``prefix``; roll each key that has ``delimiter`` after the
+prefix up into its common prefix; sort the distinct entries; return the first ``max_keys``
+entries strictly greater than ``after``. Resuming after the last entry returned therefore
+always advances and never skips or repeats anything.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from gateway.domain.store import Store
+from gateway.domain.values import ObjectRecord
+
+MAX_KEYS = 1000
+
+
+@dataclass
+class ListPage:
+    objects: list[ObjectRecord] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    last: str | None = None  # the last entry returned: where the next page starts after
+
+    @property
+    def count(self) -> int:
+        return len(self.objects) + len(self.prefixes)
+
+
+def successor(text: str) -> str:
+    """The smallest string greater than every string that starts with ``text``."""
+    while text:
+        code = ord(text[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:  # surrogates cannot be stored; skip past them
+            code = 0xE000
+        if code <= sys.maxunicode:
+            return text[:-1] + chr(code)
+        text = text[:-1]
+    return chr(sys.maxunicode)  # pragma: no cover - only for a key of all U+10FFFF
+
+
+async def list_entries(
+    store: Store,
+    bucket: str,
+    *,
+    prefix: str = "",
+    delimiter: str = "",
+    after: str | None = None,
+    max_keys: int = MAX_KEYS,
+) -> ListPage:
+    page = ListPage()
+    if max_keys <= 0:
+        return page
+    cursor, inclusive = prefix, True
+    if after is not None and after >= prefix:
+        cursor, inclusive = after, False
+    batch_size = min(max_keys + 1, MAX_KEYS + 1)
+    while True:
+        batch = await store.index.scan(bucket, cursor, inclusive=inclusive, limit=batch_size)
+        if not batch:
+            return page
+        rescan = False
+        for record in batch:
+            key = record.key
+            if not key.startswith(prefix):
+                return page  # past the prefix's range: keys are sorted
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if cut < 0:
+                if page.count == max_keys:
+                    page.truncated = True
+                    return page
+                page.objects.append(record)
+                page.last = key
+                continue
+            common = key[: cut + len(delimiter)]
+            if after is None or common > after:
+                if page.count == max_keys:
+                    page.truncated = True
+                    return page
+                page.prefixes.append(common)
+                page.last = common
+            cursor, inclusive, rescan = successor(common), True, True
+            break
+        if not rescan:
+            if len(batch) < batch_size:
+                return page
+            cursor, inclusive = batch[-1].key, False

@@ -1,0 +1,201 @@
+"""How S3 buckets and objects map onto OCI repositories, tags and manifests.
+
+Normative (DESIGN.md §2): tools outside this project read it. Given a key, its repository
+and tag are computed, never looked up:
+
+- repository ``<prefix>/<bucket>/<shard>``: ``shard`` is the first two hex digits of
+  sha256(key), so a bucket spreads over at most 256 repositories and none grows without
+  bound (the registry rewrites a repository's index on every push and scans it for referrers);
+- tag ``o-<hex sha256(key)>``: keys are not valid tags, digests of them are;
+- the bucket's own record is the manifest tagged ``bucket`` in ``<prefix>/<bucket>/bucket``.
+
+An object is an OCI 1.1 artifact manifest: ``artifactType`` OBJECT_ARTIFACT_TYPE, the empty
+config, one layer per part, and annotations that hold everything needed to rebuild the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.domain.values import BucketRecord, Layer, ObjectRecord
+
+OBJECT_ARTIFACT_TYPE = "application/vnd.artifactstore.object.v1"
+BUCKET_ARTIFACT_TYPE = "application/vnd.artifactstore.bucket.v1"
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+LAYER_MEDIA_TYPE = "application/octet-stream"
+EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+EMPTY_BLOB = b"{}"
+EMPTY_DIGEST = "sha256:" + hashlib.sha256(EMPTY_BLOB).hexdigest()
+EMPTY_DESCRIPTOR: dict[str, Any] = {
+    "mediaType": EMPTY_MEDIA_TYPE,
+    "digest": EMPTY_DIGEST,
+    "size": 2,
+    "data": "e30=",
+}
+
+BUCKET_REPOSITORY = "bucket"
+BUCKET_TAG = "bucket"
+TITLE = "org.opencontainers.image.title"
+CREATED = "org.opencontainers.image.created"
+_NS = "dev.artifactstore.s3."
+A_BUCKET = _NS + "bucket"
+A_KEY = _NS + "key"
+A_ETAG = _NS + "etag"
+A_HEADERS = _NS + "headers"
+A_METADATA = _NS + "metadata"
+A_CHECKSUMS = _NS + "checksums"
+A_REGION = _NS + "region"
+A_SETTINGS = _NS + "settings"
+
+
+@dataclass(frozen=True)
+class ObjectLocation:
+    repository: str
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        """The OCI reference clients are told about (``x-amz-meta``-free response header)."""
+        return f"{self.repository}:{self.tag}"
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def locate(prefix: str, bucket: str, key: str) -> ObjectLocation:
+    digest = key_hash(key)
+    return ObjectLocation(repository=f"{prefix}/{bucket}/{digest[:2]}", tag=f"o-{digest}")
+
+
+def bucket_location(prefix: str, bucket: str) -> ObjectLocation:
+    return ObjectLocation(repository=f"{prefix}/{bucket}/{BUCKET_REPOSITORY}", tag=BUCKET_TAG)
+
+
+def bucket_repositories_prefix(prefix: str, bucket: str) -> str:
+    return f"{prefix}/{bucket}/"
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds: what S3 shows, so a rebuilt index is identical."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def truncate_to_millis(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _dump(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def object_manifest(record: ObjectRecord) -> bytes:
+    title = record.key.rsplit("/", 1)[-1]
+    layers = []
+    for layer in record.layers:
+        descriptor: dict[str, Any] = {
+            "mediaType": LAYER_MEDIA_TYPE,
+            "digest": layer.digest,
+            "size": layer.size,
+        }
+        if title and len(record.layers) == 1:
+            descriptor["annotations"] = {TITLE: title}
+        layers.append(descriptor)
+    annotations = {
+        A_BUCKET: record.bucket,
+        A_KEY: record.key,
+        A_ETAG: record.etag,
+        CREATED: format_time(record.last_modified),
+        A_HEADERS: json.dumps(record.headers, sort_keys=True),
+        A_METADATA: json.dumps(record.metadata, sort_keys=True),
+    }
+    if record.checksums:
+        annotations[A_CHECKSUMS] = json.dumps(record.checksums, sort_keys=True)
+    return _dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": OBJECT_ARTIFACT_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": layers,
+            "annotations": annotations,
+        }
+    )
+
+
+class NotAnObject(ValueError):
+    """A manifest that this project did not write (an image, a referrer, a stray push)."""
+
+
+def _annotations(manifest: bytes, artifact_type: str) -> tuple[dict[str, Any], dict[str, str]]:
+    try:
+        document = json.loads(manifest)
+    except ValueError as exc:
+        raise NotAnObject("manifest is not JSON") from exc
+    if not isinstance(document, dict) or document.get("artifactType") != artifact_type:
+        raise NotAnObject("unexpected artifactType")
+    annotations = document.get("annotations")
+    if not isinstance(annotations, dict):
+        raise NotAnObject("manifest has no annotations")
+    return document, annotations
+
+
+def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
+    document, notes = _annotations(manifest, OBJECT_ARTIFACT_TYPE)
+    try:
+        layers = tuple(Layer(digest=d["digest"], size=int(d["size"])) for d in document["layers"])
+        return ObjectRecord(
+            bucket=notes[A_BUCKET],
+            key=notes[A_KEY],
+            manifest_digest=digest,
+            size=sum(layer.size for layer in layers),
+            etag=notes[A_ETAG],
+            last_modified=parse_time(notes[CREATED]),
+            layers=layers,
+            headers=json.loads(notes.get(A_HEADERS, "{}")),
+            metadata=json.loads(notes.get(A_METADATA, "{}")),
+            checksums=json.loads(notes.get(A_CHECKSUMS, "{}")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotAnObject(f"incomplete object manifest: {exc}") from exc
+
+
+def bucket_manifest(record: BucketRecord) -> bytes:
+    return _dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": BUCKET_ARTIFACT_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [EMPTY_DESCRIPTOR],
+            "annotations": {
+                A_BUCKET: record.name,
+                CREATED: format_time(record.created),
+                A_REGION: record.region,
+                A_SETTINGS: json.dumps(record.settings, sort_keys=True),
+            },
+        }
+    )
+
+
+def parse_bucket_manifest(manifest: bytes) -> BucketRecord:
+    _, notes = _annotations(manifest, BUCKET_ARTIFACT_TYPE)
+    try:
+        return BucketRecord(
+            name=notes[A_BUCKET],
+            created=parse_time(notes[CREATED]),
+            region=notes.get(A_REGION, "us-east-1"),
+            settings=json.loads(notes.get(A_SETTINGS, "{}")),
+        )
+    except (KeyError, ValueError) as exc:
+        raise NotAnObject(f"incomplete bucket manifest: {exc}") from exc

@@ -1,0 +1,19 @@
+"""What every domain function works with: the two ports and the mapping's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.domain.locks import KeyLocks
+from gateway.index.store import SqlIndex
+from gateway.registry.client import RegistryClient
+
+
+@dataclass
+class Store:
+    registry: RegistryClient
+    index: SqlIndex
+    prefix: str = "s3"
+    region: str = "us-east-1"
+    max_object_size: int = 5 * 1024**3
+    locks: KeyLocks = field(default_factory=KeyLocks)

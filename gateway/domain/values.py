@@ -1,0 +1,58 @@
+"""Values the domain passes between layers: immutable, typed, free of HTTP and SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One stored blob of an object, in order (one for a single-part object)."""
+
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class BucketRecord:
+    name: str
+    created: datetime
+    region: str = "us-east-1"
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    """What the index knows of one live object; rebuilt from its manifest by ``reindex``."""
+
+    bucket: str
+    key: str
+    manifest_digest: str
+    size: int
+    etag: str  # quoted, as S3 returns it
+    last_modified: datetime
+    layers: tuple[Layer, ...]
+    headers: dict[str, str] = field(default_factory=dict)  # Content-Type, Cache-Control, ...
+    metadata: dict[str, str] = field(default_factory=dict)  # x-amz-meta-* without the prefix
+    checksums: dict[str, str] = field(default_factory=dict)  # algorithm -> base64 value
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "binary/octet-stream")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking; the decision layer reads nothing else of the request's identity."""
+
+    name: str
+    method: str  # "sigv4", "anonymous", ...
+    access_key: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.method == "anonymous"
+
+
+ANONYMOUS = Principal(name="anonymous", method="anonymous")

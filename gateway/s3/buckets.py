@@ -1,0 +1,73 @@
+"""Bucket operations at the S3 edge: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+GetBucketLocation, GetBucketVersioning."""
+
+from __future__ import annotations
+
+from xml.etree.ElementTree import Element
+
+from starlette.responses import Response
+
+from gateway.domain import buckets as domain
+from gateway.s3 import xml
+from gateway.s3.errors import S3Error
+from gateway.s3.request import S3Request
+
+XML = "application/xml"
+
+
+def owner(parent: Element, name: str) -> None:
+    element = xml.add(parent, "Owner")
+    xml.add(element, "ID", name)
+    xml.add(element, "DisplayName", name)
+
+
+async def list_buckets(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html"""
+    document = xml.root("ListAllMyBucketsResult")
+    owner(document, ctx.principal.name)
+    listed = xml.add(document, "Buckets")
+    for record in await domain.list_buckets(ctx.store):
+        bucket = xml.add(listed, "Bucket")
+        xml.add(bucket, "Name", record.name)
+        xml.add(bucket, "CreationDate", xml.iso_time(record.created))
+        xml.add(bucket, "BucketRegion", record.region)
+    return Response(xml.render(document), media_type=XML)
+
+
+async def create_bucket(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html"""
+    body = await ctx.read_small_body(xml.MAX_XML_BODY)
+    if body.strip():
+        constraint = xml.parse(body).findtext("LocationConstraint")
+        if constraint and constraint != ctx.store.region:
+            raise S3Error(
+                "InvalidArgument",
+                f"The location-constraint is not valid: this store is {ctx.store.region}.",
+            )
+    await domain.create_bucket(ctx.store, ctx.bucket)
+    return Response(headers={"Location": f"/{ctx.bucket}"})
+
+
+async def head_bucket(ctx: S3Request) -> Response:
+    record = await domain.get_bucket(ctx.store, ctx.bucket)
+    return Response(headers={"x-amz-bucket-region": record.region})
+
+
+async def delete_bucket(ctx: S3Request) -> Response:
+    await domain.delete_bucket(ctx.store, ctx.bucket)
+    return Response(status_code=204)
+
+
+async def get_bucket_location(ctx: S3Request) -> Response:
+    """us-east-1 is answered as an empty constraint, as S3 does."""
+    record = await domain.get_bucket(ctx.store, ctx.bucket)
+    document = xml.root("LocationConstraint")
+    if record.region != "us-east-1":
+        document.text = record.region
+    return Response(xml.render(document), media_type=XML)
+
+
+async def get_bucket_versioning(ctx: S3Request) -> Response:
+    """Buckets are never versioned (yet): an empty configuration, as S3 returns for them."""
+    await domain.get_bucket(ctx.store, ctx.bucket)
+    return Response(xml.render(xml.root("VersioningConfiguration")), media_type=XML)

@@ -1,0 +1,148 @@
+"""S3 errors: one table of AWS codes, and the mapping from domain, auth and registry errors.
+
+Codes and statuses as AWS documents them:
+https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.auth.errors import AuthError
+from gateway.domain import errors as domain
+from gateway.registry.errors import RegistryUnavailable
+
+
+@dataclass(frozen=True)
+class APIError:
+    status: int
+    description: str
+
+
+TABLE: dict[str, APIError] = {
+    "AccessDenied": APIError(403, "Access Denied"),
+    "AuthorizationHeaderMalformed": APIError(400, "The authorization header is malformed."),
+    "AuthorizationQueryParametersError": APIError(
+        400, "Error parsing the X-Amz-Credential parameter."
+    ),
+    "BadDigest": APIError(400, "The Content-MD5 you specified did not match what we received."),
+    "BucketAlreadyExists": APIError(409, "The requested bucket name is not available."),
+    "BucketAlreadyOwnedByYou": APIError(
+        409, "Your previous request to create the named bucket succeeded and you already own it."
+    ),
+    "BucketNotEmpty": APIError(409, "The bucket you tried to delete is not empty"),
+    "EntityTooLarge": APIError(400, "Your proposed upload exceeds the maximum allowed size"),
+    "IncompleteBody": APIError(
+        400, "You did not provide the number of bytes specified by the Content-Length HTTP header"
+    ),
+    "InternalError": APIError(500, "We encountered an internal error. Please try again."),
+    "InvalidAccessKeyId": APIError(
+        403, "The AWS Access Key Id you provided does not exist in our records."
+    ),
+    "InvalidArgument": APIError(400, "Invalid Argument"),
+    "InvalidBucketName": APIError(400, "The specified bucket is not valid."),
+    "InvalidDigest": APIError(400, "The Content-MD5 you specified is not valid."),
+    "InvalidRange": APIError(416, "The requested range is not satisfiable"),
+    "InvalidRequest": APIError(400, "Invalid Request"),
+    "KeyTooLongError": APIError(400, "Your key is too long"),
+    "MalformedXML": APIError(
+        400,
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    ),
+    "MetadataTooLarge": APIError(
+        400, "Your metadata headers exceed the maximum allowed metadata size."
+    ),
+    "MethodNotAllowed": APIError(405, "The specified method is not allowed against this resource."),
+    "MissingContentLength": APIError(411, "You must provide the Content-Length HTTP header."),
+    "NoSuchBucket": APIError(404, "The specified bucket does not exist"),
+    "NoSuchKey": APIError(404, "The specified key does not exist."),
+    "NotImplemented": APIError(
+        501, "A header you provided implies functionality that is not implemented"
+    ),
+    "NotModified": APIError(304, "Not Modified"),
+    "PreconditionFailed": APIError(
+        412, "At least one of the pre-conditions you specified did not hold"
+    ),
+    "RequestTimeTooSkewed": APIError(
+        403, "The difference between the request time and the server's time is too large."
+    ),
+    "ServiceUnavailable": APIError(503, "Please reduce your request rate."),
+    "SignatureDoesNotMatch": APIError(
+        403,
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+    ),
+    "XAmzContentSHA256Mismatch": APIError(
+        400, "The provided 'x-amz-content-sha256' header does not match what was computed."
+    ),
+}
+
+
+class S3Error(Exception):
+    """An error answered as an S3 XML document; ``fields`` become extra XML elements."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        entry = TABLE[code]
+        super().__init__(message or entry.description)
+        self.code = code
+        self.status = entry.status
+        self.message = message or entry.description
+        self.headers = headers or {}
+        self.fields = fields or {}
+
+
+DOMAIN_CODES: dict[type[domain.DomainError], str] = {
+    domain.NoSuchBucket: "NoSuchBucket",
+    domain.NoSuchKey: "NoSuchKey",
+    domain.BucketAlreadyOwnedByYou: "BucketAlreadyOwnedByYou",
+    domain.BucketNotEmpty: "BucketNotEmpty",
+    domain.InvalidBucketName: "InvalidBucketName",
+    domain.KeyTooLong: "KeyTooLongError",
+    domain.InvalidKey: "InvalidArgument",
+    domain.BadDigest: "BadDigest",
+    domain.ContentSHA256Mismatch: "XAmzContentSHA256Mismatch",
+    domain.IncompleteBody: "IncompleteBody",
+    domain.InvalidRange: "InvalidRange",
+    domain.InvalidArgument: "InvalidArgument",
+    domain.PreconditionFailed: "PreconditionFailed",
+    domain.NotModified: "NotModified",
+}
+
+
+def from_exception(exc: Exception, *, resource: str = "") -> S3Error | None:
+    """The S3 error for a known exception; None for anything else (-> InternalError)."""
+    if isinstance(exc, S3Error):
+        return exc
+    if isinstance(exc, AuthError):
+        return S3Error(exc.code, exc.message, fields=exc.details)
+    if isinstance(exc, RegistryUnavailable):
+        return S3Error(
+            "ServiceUnavailable",
+            "The storage backend is unavailable; retry later.",
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, domain.DomainError):
+        for kind in type(exc).__mro__:
+            code = DOMAIN_CODES.get(kind)
+            if code is not None:
+                fields: dict[str, str] = {}
+                if (
+                    code in {"NoSuchBucket", "BucketNotEmpty", "BucketAlreadyOwnedByYou"}
+                    and resource
+                ):
+                    fields["BucketName"] = resource.split("/", 1)[0]
+                elif code == "NoSuchKey" and "/" in resource:
+                    fields["Key"] = resource.split("/", 1)[1]
+                elif isinstance(exc, domain.InvalidRange):
+                    fields["RangeRequested"] = ""
+                    fields["ActualObjectSize"] = str(exc.size)
+                message = exc.message if exc.message != type(exc).__doc__ else None
+                return S3Error(code, message, fields=fields)
+    return None

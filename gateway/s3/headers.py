@@ -1,0 +1,131 @@
+"""Request and response headers of objects: stored headers, user metadata, conditionals,
+Range, and the ``response-*`` overrides of GetObject."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from urllib.parse import quote
+
+from starlette.datastructures import Headers
+
+from gateway.domain.conditions import RangeRequest, ReadConditions
+from gateway.domain.values import ObjectRecord
+from gateway.s3.errors import S3Error
+from gateway.s3.request import http_date, parse_http_date
+
+STORED_HEADERS = (
+    "Content-Type",
+    "Content-Encoding",
+    "Content-Disposition",
+    "Content-Language",
+    "Cache-Control",
+    "Expires",
+)
+OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+META = "x-amz-meta-"
+MAX_METADATA_BYTES = 2048
+OCI_REFERENCE = "x-artifact-store-oci-reference"
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def stored_headers(headers: Headers) -> dict[str, str]:
+    found = {name: headers[name] for name in STORED_HEADERS if name in headers}
+    encoding = found.get("Content-Encoding")
+    if encoding is not None:
+        # aws-chunked is a transfer framing, never the object's encoding.
+        kept = [p.strip() for p in encoding.split(",") if p.strip() and p.strip() != "aws-chunked"]
+        if kept:
+            found["Content-Encoding"] = ", ".join(kept)
+        else:
+            del found["Content-Encoding"]
+    return found
+
+
+def user_metadata(headers: Headers) -> dict[str, str]:
+    metadata = {
+        name[len(META) :].lower(): value
+        for name, value in headers.items()
+        if name.lower().startswith(META)
+    }
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    if size > MAX_METADATA_BYTES:
+        raise S3Error(
+            "MetadataTooLarge",
+            "Your metadata headers exceed the maximum allowed metadata size (2 KB).",
+        )
+    return metadata
+
+
+def content_md5(headers: Headers) -> str | None:
+    value = headers.get("content-md5")
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise S3Error("InvalidDigest") from exc
+    if len(raw) != 16:
+        raise S3Error("InvalidDigest")
+    return value
+
+
+def read_conditions(headers: Headers, prefix: str = "if-") -> ReadConditions:
+    return ReadConditions(
+        if_match=headers.get(f"{prefix}match"),
+        if_none_match=headers.get(f"{prefix}none-match"),
+        if_modified_since=parse_http_date(headers.get(f"{prefix}modified-since")),
+        if_unmodified_since=parse_http_date(headers.get(f"{prefix}unmodified-since")),
+    )
+
+
+def parse_range(value: str | None) -> RangeRequest | None:
+    """One ``bytes=`` range; anything else is ignored and the whole object is served
+    (RFC 9110 §14.2: a server may ignore a Range it does not understand, S3 does)."""
+    if not value:
+        return None
+    found = _RANGE.match(value.strip())
+    if not found or (not found.group(1) and not found.group(2)):
+        return None
+    first = int(found.group(1)) if found.group(1) else None
+    last = int(found.group(2)) if found.group(2) else None
+    if first is not None and last is not None and last < first:
+        return None
+    return RangeRequest(first=first, last=last)
+
+
+def object_headers(record: ObjectRecord, reference: str) -> dict[str, str]:
+    headers = {
+        "ETag": record.etag,
+        "Last-Modified": http_date(record.last_modified),
+        "Accept-Ranges": "bytes",
+        "Content-Type": record.content_type,
+        OCI_REFERENCE: reference,
+    }
+    headers.update({k: v for k, v in record.headers.items() if k != "Content-Type"})
+    for name, value in record.metadata.items():
+        headers[META + name] = _header_safe(value)
+    return headers
+
+
+def _header_safe(value: str) -> str:
+    """Non-ASCII metadata goes out RFC 2047-free but percent-safe, never as raw bytes."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return quote(value, safe=" !#$&'()*+,/:;=?@[]~")
+    return value
+
+
+def apply_overrides(headers: dict[str, str], query: dict[str, str]) -> None:
+    for parameter, header in OVERRIDES.items():
+        if parameter in query:
+            headers[header] = query[parameter]

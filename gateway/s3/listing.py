@@ -1,0 +1,167 @@
+"""Listing at the S3 edge: ListObjects (v1), ListObjectsV2 and ListObjectVersions.
+
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from urllib.parse import quote
+from xml.etree.ElementTree import Element
+
+from starlette.responses import Response
+
+from gateway.domain.buckets import get_bucket
+from gateway.domain.listing import MAX_KEYS, ListPage, list_entries
+from gateway.s3 import xml
+from gateway.s3.buckets import owner
+from gateway.s3.errors import S3Error
+from gateway.s3.request import S3Request
+
+XML = "application/xml"
+
+
+def encode_token(after: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
+    if not isinstance(after, str):
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
+    return after
+
+
+def _max_keys(query: dict[str, str], name: str = "max-keys") -> int:
+    value = query.get(name, str(MAX_KEYS))
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise S3Error(
+            "InvalidArgument", f"Provided {name} not an integer or within integer range"
+        ) from exc
+    if number < 0:
+        raise S3Error(
+            "InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647"
+        )
+    return min(number, MAX_KEYS)
+
+
+def _url_encoded(query: dict[str, str]) -> bool:
+    encoding = query.get("encoding-type")
+    if encoding is not None and encoding != "url":
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
+    return encoding == "url"
+
+
+def _text(value: str, url: bool) -> str:
+    return quote(value, safe="/") if url else value
+
+
+async def _page(ctx: S3Request, after: str | None, max_keys: int) -> ListPage:
+    await get_bucket(ctx.store, ctx.bucket)
+    return await list_entries(
+        ctx.store,
+        ctx.bucket,
+        prefix=ctx.query.get("prefix", ""),
+        delimiter=ctx.query.get("delimiter", ""),
+        after=after,
+        max_keys=max_keys,
+    )
+
+
+def _common(document: Element, page: ListPage, url: bool) -> None:
+    for prefix in page.prefixes:
+        xml.add(xml.add(document, "CommonPrefixes"), "Prefix", _text(prefix, url))
+
+
+async def list_objects(ctx: S3Request) -> Response:
+    query = ctx.query
+    url = _url_encoded(query)
+    v2 = query.get("list-type") == "2"
+    max_keys = _max_keys(query)
+    if v2:
+        token = query.get("continuation-token")
+        after = decode_token(token) if token is not None else query.get("start-after") or None
+    else:
+        after = query.get("marker") or None
+    page = await _page(ctx, after, max_keys)
+    document = xml.root("ListBucketResult")
+    xml.add(document, "Name", ctx.bucket)
+    xml.add(document, "Prefix", _text(query.get("prefix", ""), url))
+    if v2:
+        if "continuation-token" in query:
+            xml.add(document, "ContinuationToken", query["continuation-token"])
+        if "start-after" in query:
+            xml.add(document, "StartAfter", _text(query["start-after"], url))
+        xml.add(document, "KeyCount", page.count)
+    else:
+        xml.add(document, "Marker", _text(query.get("marker", ""), url))
+    xml.add(document, "MaxKeys", max_keys)
+    if "delimiter" in query:
+        xml.add(document, "Delimiter", _text(query["delimiter"], url))
+    if url:
+        xml.add(document, "EncodingType", "url")
+    xml.add(document, "IsTruncated", page.truncated)
+    if page.truncated and page.last is not None:
+        if v2:
+            xml.add(document, "NextContinuationToken", encode_token(page.last))
+        elif "delimiter" in query:
+            xml.add(document, "NextMarker", _text(page.last, url))
+    fetch_owner = not v2 or query.get("fetch-owner") == "true"
+    for record in page.objects:
+        item = xml.add(document, "Contents")
+        xml.add(item, "Key", _text(record.key, url))
+        xml.add(item, "LastModified", xml.iso_time(record.last_modified))
+        xml.add(item, "ETag", record.etag)
+        if "SHA256" in record.checksums:
+            xml.add(item, "ChecksumAlgorithm", "SHA256")
+        xml.add(item, "Size", record.size)
+        if fetch_owner:
+            owner(item, ctx.principal.name)
+        xml.add(item, "StorageClass", "STANDARD")
+    _common(document, page, url)
+    return Response(xml.render(document), media_type=XML)
+
+
+async def list_object_versions(ctx: S3Request) -> Response:
+    """Buckets are unversioned: every object is its only version, VersionId ``null``.
+    Common tools call this before deleting a bucket."""
+    query = ctx.query
+    url = _url_encoded(query)
+    max_keys = _max_keys(query)
+    after = query.get("key-marker") or None
+    page = await _page(ctx, after, max_keys)
+    document = xml.root("ListVersionsResult")
+    xml.add(document, "Name", ctx.bucket)
+    xml.add(document, "Prefix", _text(query.get("prefix", ""), url))
+    xml.add(document, "KeyMarker", _text(query.get("key-marker", ""), url))
+    xml.add(document, "VersionIdMarker", query.get("version-id-marker", ""))
+    xml.add(document, "MaxKeys", max_keys)
+    if "delimiter" in query:
+        xml.add(document, "Delimiter", _text(query["delimiter"], url))
+    if url:
+        xml.add(document, "EncodingType", "url")
+    xml.add(document, "IsTruncated", page.truncated)
+    if page.truncated and page.last is not None:
+        xml.add(document, "NextKeyMarker", _text(page.last, url))
+        xml.add(document, "NextVersionIdMarker", "null")
+    for record in page.objects:
+        item = xml.add(document, "Version")
+        xml.add(item, "Key", _text(record.key, url))
+        xml.add(item, "VersionId", "null")
+        xml.add(item, "IsLatest", True)
+        xml.add(item, "LastModified", xml.iso_time(record.last_modified))
+        xml.add(item, "ETag", record.etag)
+        xml.add(item, "Size", record.size)
+        owner(item, ctx.principal.name)
+        xml.add(item, "StorageClass", "STANDARD")
+    _common(document, page, url)
+    return Response(xml.render(document), media_type=XML)

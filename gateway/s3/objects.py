@@ -1,0 +1,217 @@
+"""Object operations at the S3 edge: PutObject, CopyObject, GetObject, HeadObject,
+DeleteObject, DeleteObjects. Each parses the wire, calls one domain function, writes the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from urllib.parse import unquote
+
+from starlette.responses import Response, StreamingResponse
+
+from gateway.domain import mapping
+from gateway.domain import objects as domain
+from gateway.domain.buckets import get_bucket
+from gateway.domain.conditions import WriteConditions
+from gateway.domain.errors import DomainError
+from gateway.s3 import xml
+from gateway.s3.errors import S3Error, from_exception
+from gateway.s3.headers import (
+    OCI_REFERENCE,
+    apply_overrides,
+    content_md5,
+    object_headers,
+    parse_range,
+    read_conditions,
+    stored_headers,
+    user_metadata,
+)
+from gateway.s3.request import S3Request
+
+XML = "application/xml"
+MAX_DELETE_KEYS = 1000
+
+
+def _reference(ctx: S3Request, bucket: str, key: str) -> str:
+    return mapping.locate(ctx.store.prefix, bucket, key).reference
+
+
+def _new_object(ctx: S3Request) -> domain.NewObject:
+    headers = ctx.request.headers
+    stored = stored_headers(headers)
+    stored.setdefault("Content-Type", "binary/octet-stream")
+    return domain.NewObject(
+        headers=stored,
+        metadata=user_metadata(headers),
+        content_md5=content_md5(headers),
+        content_sha256=ctx.content_sha256,
+        conditions=WriteConditions(
+            if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
+        ),
+    )
+
+
+def _content_length(ctx: S3Request) -> int:
+    value = ctx.header("content-length")
+    if value is None:
+        raise S3Error("MissingContentLength")
+    if not value.isdigit():
+        raise S3Error("InvalidArgument", "Content-Length must be a non-negative integer.")
+    size = int(value)
+    limit = ctx.store.max_object_size
+    if size > limit:
+        raise S3Error(
+            "EntityTooLarge", fields={"MaxSizeAllowed": str(limit), "ProposedSize": str(size)}
+        )
+    return size
+
+
+async def put_object(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html"""
+    size = _content_length(ctx)
+    new = _new_object(ctx)
+    record = await domain.put_object(
+        ctx.store, ctx.bucket, ctx.key, ctx.request.stream(), size, new
+    )
+    return Response(
+        headers={"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
+    )
+
+
+def _copy_source(value: str) -> tuple[str, str]:
+    source = unquote(value.split("?versionId=", 1)[0]).lstrip("/")
+    bucket, _, key = source.partition("/")
+    if not bucket or not key:
+        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key.")
+    return bucket, key
+
+
+async def copy_object(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
+    headers = ctx.request.headers
+    source = _copy_source(headers["x-amz-copy-source"])
+    directive = headers.get("x-amz-metadata-directive", "COPY").upper()
+    if directive not in {"COPY", "REPLACE"}:
+        raise S3Error("InvalidArgument", "Unknown metadata directive.")
+    record = await domain.copy_object(
+        ctx.store,
+        source,
+        ctx.bucket,
+        ctx.key,
+        replace_metadata=_new_object(ctx) if directive == "REPLACE" else None,
+        source_conditions=read_conditions(headers, prefix="x-amz-copy-source-if-"),
+        conditions=WriteConditions(
+            if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
+        ),
+    )
+    document = xml.root("CopyObjectResult")
+    xml.add(document, "LastModified", xml.iso_time(record.last_modified))
+    xml.add(document, "ETag", record.etag)
+    return Response(
+        xml.render(document),
+        media_type=XML,
+        headers={OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)},
+    )
+
+
+async def head_object(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html"""
+    if "partNumber" in ctx.query:
+        raise S3Error("NotImplemented", "partNumber is not implemented yet.")
+    record, reader = await domain.get_object(
+        ctx.store,
+        ctx.bucket,
+        ctx.key,
+        read_conditions(ctx.request.headers),
+        parse_range(ctx.header("range")),
+    )
+    headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
+    status = 200
+    if ctx.header("range") and parse_range(ctx.header("range")):
+        status = 206
+        headers["Content-Range"] = f"bytes {reader.first}-{reader.last}/{record.size}"
+    headers["Content-Length"] = str(reader.length)
+    return Response(status_code=status, headers=headers)
+
+
+async def get_object(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+
+    Everything that can fail (lookup, preconditions, range, opening the registry stream)
+    happens before the status line goes out: after it, no error document can follow.
+    """
+    if "partNumber" in ctx.query:
+        raise S3Error("NotImplemented", "partNumber is not implemented yet.")
+    requested = parse_range(ctx.header("range"))
+    record, reader = await domain.get_object(
+        ctx.store, ctx.bucket, ctx.key, read_conditions(ctx.request.headers), requested
+    )
+    headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
+    apply_overrides(headers, ctx.query)
+    headers["Content-Length"] = str(reader.length)
+    status = 200
+    if requested is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {reader.first}-{reader.last}/{record.size}"
+    chunks = reader.chunks()
+    first = b""
+    try:
+        first = await anext(chunks, b"")
+    except BaseException:
+        await chunks.aclose()
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()
+
+    # Content-Type goes out as stored: media_type would make Starlette append a charset.
+    return StreamingResponse(body(), status_code=status, headers=headers)
+
+
+async def delete_object(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"""
+    await domain.delete_object(ctx.store, ctx.bucket, ctx.key)
+    return Response(status_code=204)
+
+
+async def delete_objects(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+
+    Content-MD5 is not required: current SDKs send a CRC32 checksum header instead.
+    """
+    body = await ctx.read_small_body(xml.MAX_XML_BODY)
+    md5 = content_md5(ctx.request.headers)
+    actual = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+    if md5 is not None and actual != md5:
+        raise S3Error("BadDigest")
+    request = xml.parse(body)
+    if request.tag != "Delete":
+        raise S3Error("MalformedXML")
+    quiet = (request.findtext("Quiet") or "").strip().lower() == "true"
+    keys = [element.findtext("Key") for element in request.findall("Object")]
+    if not keys or len(keys) > MAX_DELETE_KEYS or any(key is None for key in keys):
+        raise S3Error("MalformedXML")
+    await get_bucket(ctx.store, ctx.bucket)
+    document = xml.root("DeleteResult")
+    for key in keys:
+        assert key is not None
+        try:
+            await domain.delete_object(ctx.store, ctx.bucket, key)
+        except DomainError as exc:
+            error = from_exception(exc) or S3Error("InternalError")
+            failed = xml.add(document, "Error")
+            xml.add(failed, "Key", key)
+            xml.add(failed, "Code", error.code)
+            xml.add(failed, "Message", error.message)
+            continue
+        if not quiet:
+            xml.add(xml.add(document, "Deleted"), "Key", key)
+    return Response(xml.render(document), media_type=XML)

@@ -1,0 +1,59 @@
+"""The parsed S3 request every handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from starlette.requests import Request
+
+from gateway.domain.store import Store
+from gateway.domain.values import Principal
+from gateway.s3.errors import S3Error
+
+
+@dataclass
+class S3Request:
+    request: Request
+    store: Store
+    bucket: str
+    key: str
+    request_id: str
+    query: dict[str, str]
+    principal: Principal
+    content_sha256: str | None = None  # hex digest the client signed, if it signed the payload
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+    @property
+    def resource(self) -> str:
+        return f"/{self.bucket}/{self.key}" if self.key else f"/{self.bucket}"
+
+    async def read_small_body(self, limit: int) -> bytes:
+        """Read a small XML body; bodies on the data path are streamed, never read whole."""
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in self.request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise S3Error("InvalidRequest", "The request body is too large.")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP date, or None if absent or unparseable (S3 then ignores the condition)."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

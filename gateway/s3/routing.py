@@ -1,0 +1,196 @@
+"""The S3 route table and the one place that turns handler results and errors into responses.
+
+A route is method + target (service, bucket or object) + an optional query or header
+discriminator -> handler and its AWS action name (as versitygw's router does). A request
+naming a sub-resource that no route serves answers NotImplemented, never a wrong operation.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from gateway.config import Settings
+from gateway.domain.store import Store
+from gateway.s3 import buckets, listing, objects
+from gateway.s3.authn import SecretLookup, authenticate
+from gateway.s3.errors import S3Error, from_exception
+from gateway.s3.request import S3Request
+from gateway.s3.xml import error_document
+
+log = logging.getLogger("gateway.s3")
+Target = Literal["service", "bucket", "object"]
+Handler = Callable[[S3Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    target: Target
+    handler: Handler
+    action: str
+    query: str | None = None  # this query parameter must be present
+    header: str | None = None  # this header must be present
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "service", buckets.list_buckets, "s3:ListAllMyBuckets"),
+    Route("PUT", "bucket", buckets.create_bucket, "s3:CreateBucket"),
+    Route("HEAD", "bucket", buckets.head_bucket, "s3:ListBucket"),
+    Route("DELETE", "bucket", buckets.delete_bucket, "s3:DeleteBucket"),
+    Route("GET", "bucket", buckets.get_bucket_location, "s3:GetBucketLocation", query="location"),
+    Route(
+        "GET", "bucket", buckets.get_bucket_versioning, "s3:GetBucketVersioning", query="versioning"
+    ),
+    Route("GET", "bucket", listing.list_object_versions, "s3:ListBucketVersions", query="versions"),
+    Route("GET", "bucket", listing.list_objects, "s3:ListBucket"),
+    Route("POST", "bucket", objects.delete_objects, "s3:DeleteObject", query="delete"),
+    Route("PUT", "object", objects.copy_object, "s3:PutObject", header="x-amz-copy-source"),
+    Route("PUT", "object", objects.put_object, "s3:PutObject"),
+    Route("GET", "object", objects.get_object, "s3:GetObject"),
+    Route("HEAD", "object", objects.head_object, "s3:GetObject"),
+    Route("DELETE", "object", objects.delete_object, "s3:DeleteObject"),
+)
+
+# Sub-resources S3 defines: a request naming one that no route serves is NotImplemented.
+SUBRESOURCES = frozenset(
+    (
+        "accelerate",
+        "acl",
+        "analytics",
+        "attributes",
+        "cors",
+        "delete",
+        "encryption",
+        "intelligent-tiering",
+        "inventory",
+        "legal-hold",
+        "lifecycle",
+        "location",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "ownershipControls",
+        "partNumber",
+        "policy",
+        "policyStatus",
+        "publicAccessBlock",
+        "replication",
+        "requestPayment",
+        "restore",
+        "retention",
+        "select",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versionId",
+        "versioning",
+        "versions",
+        "website",
+        "session",
+        "metadataTable",
+    )
+)
+
+
+def match(method: str, target: Target, query: dict[str, str], headers: dict[str, str]) -> Route:
+    named = SUBRESOURCES.intersection(query)
+    for route in ROUTES:
+        if route.method != method or route.target != target:
+            continue
+        if route.query is not None and route.query not in query:
+            continue
+        if route.header is not None and route.header not in headers:
+            continue
+        if route.query is None and named:
+            continue
+        return route
+    if named:
+        raise S3Error("NotImplemented", f"The operation ?{sorted(named)[0]} is not implemented.")
+    if method in {"GET", "PUT", "HEAD", "DELETE", "POST"}:
+        raise S3Error("NotImplemented", "This operation is not implemented.")
+    raise S3Error("MethodNotAllowed")
+
+
+def request_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+class S3App:
+    """The S3 protocol edge as one ASGI app (mounted under "/" by ``gateway.app``)."""
+
+    def __init__(self, settings: Settings, store: Store, lookup: SecretLookup) -> None:
+        self.settings = settings
+        self.store = store
+        self.lookup = lookup
+
+    def split(self, request: Request) -> tuple[str, str]:
+        """(bucket, key) from a path-style or virtual-hosted-style request."""
+        raw = request.scope.get("raw_path") or request.scope["path"].encode()
+        try:
+            path = unquote(raw.decode("latin-1").split("?", 1)[0], errors="strict")
+        except UnicodeDecodeError as exc:
+            raise S3Error("InvalidArgument", "The request path is not valid UTF-8.") from exc
+        domain = self.settings.virtual_host_domain
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+        if domain and host.endswith("." + domain):
+            return host[: -len(domain) - 1], path[1:]
+        bucket, _, key = path[1:].partition("/")
+        return bucket, key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        rid = request_id()
+        resource = request.url.path
+        try:
+            bucket, key = self.split(request)
+            resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
+            target: Target = "object" if key else "bucket" if bucket else "service"
+            query = dict(request.query_params)
+            principal, credential = await authenticate(
+                request, self.lookup, self.settings.max_skew_seconds
+            )
+            if principal.anonymous:  # until bucket policies exist, every caller must sign
+                raise S3Error("AccessDenied")
+            route = match(request.method, target, query, dict(request.headers))
+            payload = credential.payload_hash if credential else ""
+            context = S3Request(
+                request=request,
+                store=self.store,
+                bucket=bucket,
+                key=key,
+                request_id=rid,
+                query=query,
+                principal=principal,
+                content_sha256=payload if len(payload) == 64 else None,
+            )
+            response = await route.handler(context)
+        except Exception as exc:
+            response = self.error_response(exc, request, resource, rid)
+        response.headers["x-amz-request-id"] = rid
+        response.headers["x-amz-id-2"] = rid
+        await response(scope, receive, send)
+
+    def error_response(self, exc: Exception, request: Request, resource: str, rid: str) -> Response:
+        error = from_exception(exc, resource=resource.lstrip("/"))
+        if error is None:
+            log.exception("internal error on %s %s (request %s)", request.method, resource, rid)
+            error = S3Error("InternalError")
+        elif error.status >= 500:
+            log.warning("%s on %s %s: %s", error.code, request.method, resource, exc)
+        if error.status == 304:
+            return Response(status_code=304, headers=error.headers)
+        body = b"" if request.method == "HEAD" else error_document(error, resource, rid)
+        return Response(
+            body, status_code=error.status, headers=error.headers, media_type="application/xml"
+        )

@@ -1,0 +1,86 @@
+"""Session fixtures: one real registry and one gateway for the whole run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from gateway.config import Settings
+from tests.fixtures.registries import RunningRegistry, start
+from tests.fixtures.servers import RunningGateway, serve
+
+ACCESS_KEY = "test-root"
+SECRET_KEY = "test-root-secret"  # noqa: S105
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    running = start(tmp_path_factory.mktemp("registry"))
+    yield running
+    running.stop()
+
+
+def gateway_settings(registry: RunningRegistry, data_dir: Path, **extra: object) -> Settings:
+    return Settings(
+        registry_url=registry.url,
+        data_dir=data_dir,
+        root_access_key=ACCESS_KEY,
+        root_secret_key=SECRET_KEY,
+        **extra,
+    )
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningGateway]:
+    with serve(gateway_settings(registry, tmp_path_factory.mktemp("gateway"))) as running:
+        yield running
+
+
+def s3_client(url: str, **config: object):  # type: ignore[no-untyped-def]
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
+    )
+
+
+@pytest.fixture(scope="session")
+def s3(gateway: RunningGateway):  # type: ignore[no-untyped-def]
+    return s3_client(gateway.url)
+
+
+@pytest.fixture
+def bucket(s3) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    yield name
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=name, Key=item["Key"])
+    s3.delete_bucket(Bucket=name)
+
+
+@pytest.fixture(scope="session")
+def aws_env(gateway: RunningGateway, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("awshome")
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(home / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+        "AWS_ENDPOINT_URL": gateway.url,
+    }
