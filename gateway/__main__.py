@@ -62,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "reindex":
         return asyncio.run(_reindex(settings))
-    secret = "(default)" if settings.root_secret() == DEFAULT_ROOT_SECRET_KEY else "(configured)"
+    secret = (
+        DEFAULT_ROOT_SECRET_KEY
+        if settings.root_secret() == DEFAULT_ROOT_SECRET_KEY
+        else "(configured)"
+    )
     print(
         f"Artifact Store on http://{settings.host}:{settings.port}"
         f"  registry {settings.registry_url}\n"

@@ -187,7 +187,7 @@ def _header_claim(req: SignedRequest, auth: str, now: datetime, max_skew: int) -
             "InvalidArgument", "Unsupported Authorization Type", ArgumentName="Authorization"
         )
     parts: dict[str, str] = {}
-    for token in re.split(r"[\s,]+", rest.strip()):
+    for token in filter(None, re.split(r"[\s,]+", rest)):
         name, eq, value = token.partition("=")
         if not eq or not value or name not in {"Credential", "SignedHeaders", "Signature"}:
             raise _malformed_header(f"unexpected component {token!r}.")
