@@ -16,7 +16,7 @@ from tests.fixtures.registries import RunningRegistry, start
 from tests.fixtures.servers import RunningGateway, serve
 
 ACCESS_KEY = "test-root"
-SECRET_KEY = "test-root-secret"  # noqa: S105
+SECRET_KEY = "test-root-secret"
 
 
 @pytest.fixture(scope="session")

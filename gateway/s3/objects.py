@@ -73,7 +73,7 @@ async def put_object(ctx: S3Request) -> Response:
     size = _content_length(ctx)
     new = _new_object(ctx)
     record = await domain.put_object(
-        ctx.store, ctx.bucket, ctx.key, ctx.request.stream(), size, new
+        ctx.store, ctx.bucket, ctx.key, ctx.body(), size, new
     )
     return Response(
         headers={"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}

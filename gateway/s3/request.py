@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
@@ -32,11 +33,19 @@ class S3Request:
     def resource(self) -> str:
         return f"/{self.bucket}/{self.key}" if self.key else f"/{self.bucket}"
 
+    async def body(self) -> AsyncIterator[bytes]:
+        """The request body as it arrives; a client that hangs up early sent too little."""
+        try:
+            async for chunk in self.request.stream():
+                yield chunk
+        except ClientDisconnect as exc:
+            raise S3Error("IncompleteBody", "The client closed the connection mid-body.") from exc
+
     async def read_small_body(self, limit: int) -> bytes:
         """Read a small XML body; bodies on the data path are streamed, never read whole."""
         chunks: list[bytes] = []
         total = 0
-        async for chunk in self.request.stream():
+        async for chunk in self.body():
             total += len(chunk)
             if total > limit:
                 raise S3Error("InvalidRequest", "The request body is too large.")

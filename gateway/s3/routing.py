@@ -122,6 +122,11 @@ def match(method: str, target: Target, query: dict[str, str], headers: dict[str,
     raise S3Error("MethodNotAllowed")
 
 
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length", "0")
+    return length != "0" or "transfer-encoding" in request.headers
+
+
 def request_id() -> str:
     return secrets.token_hex(8).upper()
 
@@ -188,9 +193,12 @@ class S3App:
             error = S3Error("InternalError")
         elif error.status >= 500:
             log.warning("%s on %s %s: %s", error.code, request.method, resource, exc)
+        headers = dict(error.headers)
+        if _has_body(request):
+            # The body may be unread (or only partly read): close rather than let the next
+            # request on this connection be parsed from the leftover bytes.
+            headers["Connection"] = "close"
         if error.status == 304:
-            return Response(status_code=304, headers=error.headers)
+            return Response(status_code=304, headers=headers)
         body = b"" if request.method == "HEAD" else error_document(error, resource, rid)
-        return Response(
-            body, status_code=error.status, headers=error.headers, media_type="application/xml"
-        )
+        return Response(body, status_code=error.status, headers=headers, media_type="application/xml")

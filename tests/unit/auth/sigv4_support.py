@@ -14,7 +14,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from gateway.auth.errors import AuthError
-from gateway.auth.sigv4 import SigV4Credential, SignedRequest, verify
+from gateway.auth.sigv4 import SignedRequest, SigV4Credential, verify
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -6,10 +6,15 @@ import hashlib
 import hmac
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from gateway.auth import canonical
+from gateway.auth.errors import AuthError
 from gateway.auth.sigv4 import SignedRequest, is_sigv4, signing_key, verify
 from tests.unit.auth.sigv4_support import (
     ACCESS_KEY,
@@ -75,11 +80,11 @@ def test_wrong_secret_is_signature_does_not_match():
         return SECRET[:-1] + "x"
 
     req = botocore_signed("GET", URL, [], when=WHEN)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(AuthError) as caught:
         run(verify(req, other_secret, WHEN))
     err = caught.value
-    assert getattr(err, "code", None) == "SignatureDoesNotMatch"
-    assert set(err.details) >= {  # type: ignore[attr-defined]
+    assert err.code == "SignatureDoesNotMatch"
+    assert set(err.details) >= {
         "StringToSign",
         "CanonicalRequest",
         "SignatureProvided",
@@ -94,7 +99,9 @@ def test_bad_signature_is_signature_does_not_match():
     assert err.details["CanonicalRequest"] == GET_OBJECT.canonical_request
 
 
-@pytest.mark.parametrize("signature", ["F0E8" + GET_OBJECT.signature[4:], "é" * 64, "abc", "ab" * 64])
+@pytest.mark.parametrize(
+    "signature", ["F0E8" + GET_OBJECT.signature[4:], "é" * 64, "abc", "ab" * 64]
+)
 def test_signature_of_wrong_form_is_a_mismatch_not_a_crash(signature):
     refused(get_object(header_auth(Signature=signature)), NOW, "SignatureDoesNotMatch")
 
@@ -112,7 +119,12 @@ def test_clock_skew_at_limit_is_accepted(seconds):
 
 
 def test_skew_limit_is_configurable():
-    refused(GET_OBJECT.request(), NOW + timedelta(seconds=61), "RequestTimeTooSkewed", max_skew_seconds=60)
+    refused(
+        GET_OBJECT.request(),
+        NOW + timedelta(seconds=61),
+        "RequestTimeTooSkewed",
+        max_skew_seconds=60,
+    )
     assert check(GET_OBJECT.request(), NOW + timedelta(seconds=60), max_skew_seconds=60)
 
 
@@ -209,7 +221,9 @@ def test_malformed_authorization_is_authorization_header_malformed(authorization
 
 
 def test_other_authorization_scheme_is_invalid_argument():
-    refused(get_object("AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg="), NOW, "InvalidArgument")
+    refused(
+        get_object("AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg="), NOW, "InvalidArgument"
+    )
     refused(get_object("AWS4-HMAC-SHA512 Credential=x"), NOW, "InvalidArgument")
 
 
@@ -323,12 +337,6 @@ def test_presigned_payload_hash_comes_from_a_signed_header():
 
 @pytest.mark.parametrize("service", ["s3", "sts"])
 def test_s3_and_sts_scopes_are_accepted(service):
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    from tests.unit.auth.sigv4_support import mock
-
     # Generic SigV4 (not S3) double-encodes paths, so use "/" as STS requests do.
     url = "http://localhost:9000/"
     request = AWSRequest(method="GET", url=url, headers={"X-Amz-Content-SHA256": EMPTY_SHA256})

@@ -230,7 +230,9 @@ def _one_char_changes(vector: Vector) -> list[tuple[str, SignedRequest]]:
     if vector is PUT_OBJECT:
         changes.append(("storage", with_header(base, "x-amz-storage-class", "REDUCED_REDUNDANCZ")))
         changes.append(("date", with_header(base, "Date", "Fri, 24 May 2013 00:00:01 GMT")))
-        changes.append(("payload", with_header(base, "x-amz-content-sha256", "5" + PUT_BODY_SHA256[1:])))
+        changes.append(
+            ("payload", with_header(base, "x-amz-content-sha256", "5" + PUT_BODY_SHA256[1:]))
+        )
     return changes
 
 
@@ -306,4 +308,6 @@ def test_presigned_one_character_change_is_refused(change):
 def test_presigned_path_or_host_change_is_refused():
     base = presigned()
     refused(replace(base, raw_path="/test.txu"), NOW, "SignatureDoesNotMatch")
-    refused(with_header(base, "Host", "examplebucket.s3.amazonaws.con"), NOW, "SignatureDoesNotMatch")
+    refused(
+        with_header(base, "Host", "examplebucket.s3.amazonaws.con"), NOW, "SignatureDoesNotMatch"
+    )
