@@ -4,6 +4,7 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -30,7 +31,8 @@ def test_etag_is_md5_and_headers_are_stored(s3, bucket):
     )
     assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
     reference = put["ResponseMetadata"]["HTTPHeaders"]["x-artifact-store-oci-reference"]
-    assert reference.startswith(f"s3/{bucket}/") and ":o-" in reference
+    assert reference.startswith(f"s3/{bucket}/")
+    assert ":o-" in reference
     head = s3.head_object(Bucket=bucket, Key="a/b/c.bin")
     assert head["ContentLength"] == len(body)
     assert head["ContentType"] == "application/x-tar"
@@ -77,8 +79,6 @@ def test_content_md5_checked(s3, bucket):
 def test_signed_payload_hash_mismatch_commits_nothing(gateway, s3, bucket):
     url = f"{gateway.url}/{bucket}/lie"
     headers = sign("PUT", url, b"declared body")
-    import httpx
-
     response = httpx.put(url, content=b"another body!", headers=headers)
     assert response.status_code in (400, 403)
     assert (
