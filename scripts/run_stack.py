@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.config import Settings  # noqa: E402
-from tests.fixtures.registries import start  # noqa: E402
+from gateway.config import Settings
+from tests.fixtures.registries import start
 
 
 def main() -> int:
@@ -34,7 +34,7 @@ def main() -> int:
         "ARTIFACT_STORE_DATA_DIR": str(data),
         "ARTIFACT_STORE_PORT": str(args.port),
     }
-    gateway = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)  # noqa: S603
+    gateway = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)
 
     def stop(_signum: int, _frame: object) -> None:
         gateway.send_signal(signal.SIGTERM)

@@ -1,0 +1,156 @@
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.fixtures.signing import send
+
+BODY = bytes(range(256)) * 40  # 10240 bytes
+
+
+@pytest.fixture
+def obj(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="data.bin", Body=BODY, ContentType="application/x-bin")
+    return bucket, "data.bin"
+
+
+def status(exc):
+    return exc.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        ("bytes=0-0", 0, 0),
+        ("bytes=0-99", 0, 99),
+        ("bytes=100-", 100, len(BODY) - 1),
+        ("bytes=-10", len(BODY) - 10, len(BODY) - 1),
+        ("bytes=10000-99999", 10000, len(BODY) - 1),
+        ("bytes=-99999", 0, len(BODY) - 1),
+    ],
+)
+def test_ranges(s3, obj, header, first, last):
+    got = s3.get_object(Bucket=obj[0], Key=obj[1], Range=header)
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert got["ContentRange"] == f"bytes {first}-{last}/{len(BODY)}"
+    assert got["ContentLength"] == last - first + 1
+    assert got["Body"].read() == BODY[first : last + 1]
+
+
+def test_unsatisfiable_range(s3, obj):
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=obj[0], Key=obj[1], Range=f"bytes={len(BODY)}-")
+    assert exc.value.response["Error"]["Code"] == "InvalidRange"
+    assert status(exc) == 416
+
+
+def test_unparseable_range_serves_everything(s3, obj):
+    got = s3.get_object(Bucket=obj[0], Key=obj[1], Range="bytes=5-2")
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert got["Body"].read() == BODY
+
+
+def test_head_with_range(s3, obj):
+    head = s3.head_object(Bucket=obj[0], Key=obj[1], Range="bytes=0-9")
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert head["ContentLength"] == 10
+
+
+def test_conditionals(s3, obj):
+    bucket, key = obj
+    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"]
+    past = datetime.now(UTC) - timedelta(days=1)
+    future = datetime.now(UTC) + timedelta(days=1)
+    assert s3.get_object(Bucket=bucket, Key=key, IfMatch=etag)["Body"].read() == BODY
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key=key, IfMatch='"nope"')
+    assert status(exc) == 412
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key=key, IfNoneMatch=etag)
+    assert status(exc) == 304
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key=key, IfModifiedSince=future)
+    assert status(exc) == 304
+    assert s3.get_object(Bucket=bucket, Key=key, IfModifiedSince=past)["Body"].read() == BODY
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key=key, IfUnmodifiedSince=past)
+    assert status(exc) == 412
+    # If-Match true wins over If-Unmodified-Since false (S3 documents this).
+    got = s3.get_object(Bucket=bucket, Key=key, IfMatch=etag, IfUnmodifiedSince=past)
+    assert got["Body"].read() == BODY
+    # If-None-Match false and If-Modified-Since true: 200.
+    got = s3.get_object(Bucket=bucket, Key=key, IfNoneMatch='"other"', IfModifiedSince=future)
+    assert got["Body"].read() == BODY
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key=key, IfNoneMatch=etag)
+    assert status(exc) == 304
+
+
+def test_resume_with_range_and_if_match(s3, obj):
+    bucket, key = obj
+    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"]
+    part = s3.get_object(Bucket=bucket, Key=key, Range="bytes=5000-", IfMatch=etag)
+    assert part["Body"].read() == BODY[5000:]
+    s3.put_object(Bucket=bucket, Key=key, Body=b"changed")
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key=key, Range="bytes=5000-", IfMatch=etag)
+    assert status(exc) == 412
+
+
+def test_response_overrides(s3, obj):
+    got = s3.get_object(
+        Bucket=obj[0], Key=obj[1],
+        ResponseContentType="text/csv", ResponseContentDisposition="attachment; filename=x.csv",
+        ResponseCacheControl="no-cache", ResponseContentLanguage="de",
+        ResponseContentEncoding="identity", ResponseExpires=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    assert got["ContentType"] == "text/csv"
+    assert got["ContentDisposition"] == "attachment; filename=x.csv"
+    assert got["CacheControl"] == "no-cache"
+    assert got["ContentLanguage"] == "de"
+    assert got["ContentEncoding"] == "identity"
+    assert got["Body"].read() == BODY
+
+
+def test_presigned_style_override_via_http(gateway, obj):
+    url = f"{gateway.url}/{obj[0]}/{obj[1]}?response-content-type=image%2Fpng"
+    response = send("GET", url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert hashlib.sha256(response.content).digest() == hashlib.sha256(BODY).digest()
+
+
+def test_missing_key(s3, bucket):
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=bucket, Key="absent")
+    assert exc.value.response["Error"]["Code"] == "NoSuchKey"
+    assert exc.value.response["Error"]["Key"] == "absent"
+    with pytest.raises(ClientError) as exc:
+        s3.head_object(Bucket=bucket, Key="absent")
+    assert status(exc) == 404
+
+
+def test_large_object_streams(s3, bucket):
+    size = 24 * 1024 * 1024 + 17
+    chunk = hashlib.sha256(b"seed").digest() * 2048  # 64 KiB
+    body = (chunk * (size // len(chunk) + 1))[:size]
+    s3.put_object(Bucket=bucket, Key="big", Body=body)
+    got = s3.get_object(Bucket=bucket, Key="big")
+    digest = hashlib.sha256()
+    for piece in got["Body"].iter_chunks(1 << 20):
+        digest.update(piece)
+    assert digest.hexdigest() == hashlib.sha256(body).hexdigest()
+    middle = s3.get_object(Bucket=bucket, Key="big", Range="bytes=10000000-10000099")
+    assert middle["Body"].read() == body[10000000:10000100]
+
+
+def test_request_id_headers(gateway, obj):
+    response = send("HEAD", f"{gateway.url}/{obj[0]}/{obj[1]}")
+    assert len(response.headers["x-amz-request-id"]) == 16
+    assert response.headers["last-modified"].endswith("GMT")
+    assert response.headers["accept-ranges"] == "bytes"
+    missing = httpx.get(f"{gateway.url}/{obj[0]}/{obj[1]}")
+    assert missing.status_code == 403
+    assert b"<Code>AccessDenied</Code>" in missing.content
