@@ -30,8 +30,9 @@ class ListPage:
         return len(self.objects) + len(self.prefixes)
 
 
-def successor(text: str) -> str:
-    """The smallest string greater than every string that starts with ``text``."""
+def successor(text: str) -> str | None:
+    """The smallest string greater than every string that starts with ``text``; None when
+    there is none (``text`` is all U+10FFFF, the last code point)."""
     while text:
         code = ord(text[-1]) + 1
         if 0xD800 <= code <= 0xDFFF:  # surrogates cannot be stored; skip past them
@@ -39,7 +40,7 @@ def successor(text: str) -> str:
         if code <= sys.maxunicode:
             return text[:-1] + chr(code)
         text = text[:-1]
-    return chr(sys.maxunicode)  # pragma: no cover - only for a key of all U+10FFFF
+    return None
 
 
 async def list_entries(
@@ -82,7 +83,10 @@ async def list_entries(
                     return page
                 page.prefixes.append(common)
                 page.last = common
-            cursor, inclusive, rescan = successor(common), True, True
+            following = successor(common)
+            if following is None:
+                return page  # every key left starts with this common prefix
+            cursor, inclusive, rescan = following, True, True
             break
         if not rescan:
             if len(batch) < batch_size:

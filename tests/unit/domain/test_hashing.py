@@ -1,0 +1,175 @@
+"""HashingReader: every byte counted and hashed as it passes, and verified at EOF."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+
+import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.domain.errors import BadDigest, ContentSHA256Mismatch, IncompleteBody
+from gateway.domain.hashing import HashingReader
+
+DATA = b"the quick brown fox jumps over the lazy dog"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def source(chunks: Sequence[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def split(data: bytes, cuts: Sequence[int]) -> list[bytes]:
+    points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+
+
+async def drain(reader: HashingReader, passed: list[bytes]) -> None:
+    async for chunk in reader:
+        passed.append(chunk)
+
+
+def consume(reader: HashingReader) -> list[bytes]:
+    passed: list[bytes] = []
+    anyio.run(drain, reader, passed)
+    return passed
+
+
+chunkings = st.binary(max_size=300).flatmap(
+    lambda data: st.tuples(
+        st.just(data), st.lists(st.integers(0, 300), max_size=6), st.booleans()
+    )
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=chunkings)
+def test_correct_digests_over_any_chunking(case: tuple[bytes, list[int], bool]) -> None:
+    data, cuts, with_empty = case
+    chunks = split(data, cuts)
+    if with_empty:
+        chunks = [b"", *chunks, b""]
+    reader = HashingReader(
+        source(chunks),
+        expected_size=len(data),
+        content_md5=md5_b64(data),
+        content_sha256=sha256_hex(data),
+    )
+    passed = consume(reader)
+    assert b"".join(passed) == data
+    assert all(passed)  # empty chunks are not passed on
+    assert reader.finished
+    assert reader.size == len(data)
+    assert reader.md5_hex == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert reader.md5_base64 == md5_b64(data)
+    assert reader.sha256_hex == sha256_hex(data)
+    assert reader.digest == "sha256:" + sha256_hex(data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=chunkings, extra=st.integers(1, 50))
+def test_short_body_is_incomplete(case: tuple[bytes, list[int], bool], extra: int) -> None:
+    data, cuts, _ = case
+    reader = HashingReader(source(split(data, cuts)), expected_size=len(data) + extra)
+    with pytest.raises(IncompleteBody):
+        consume(reader)
+    assert reader.size == len(data)  # the whole source was read: the check ran at EOF
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=chunkings, missing=st.integers(1, 50))
+def test_long_body_is_incomplete_and_never_passes_the_excess(
+    case: tuple[bytes, list[int], bool], missing: int
+) -> None:
+    data, cuts, _ = case
+    if not data:
+        data = b"x"
+    expected = max(0, len(data) - missing)
+    reader = HashingReader(source(split(data, cuts)), expected_size=expected)
+    passed: list[bytes] = []
+    with pytest.raises(IncompleteBody):
+        anyio.run(drain, reader, passed)
+    assert sum(len(chunk) for chunk in passed) <= expected
+    assert not reader.finished
+
+
+@pytest.mark.anyio
+async def test_content_md5_mismatch_is_bad_digest() -> None:
+    reader = HashingReader(source([DATA]), expected_size=len(DATA), content_md5=md5_b64(b"other"))
+    with pytest.raises(BadDigest):
+        await drain(reader, [])
+
+
+@pytest.mark.anyio
+async def test_content_sha256_mismatch() -> None:
+    reader = HashingReader(
+        source([DATA[:5], DATA[5:]]),
+        expected_size=len(DATA),
+        content_md5=md5_b64(DATA),
+        content_sha256=sha256_hex(b"other"),
+    )
+    with pytest.raises(ContentSHA256Mismatch):
+        await drain(reader, [])
+
+
+@pytest.mark.anyio
+async def test_length_is_checked_before_digests() -> None:
+    reader = HashingReader(
+        source([DATA]),
+        expected_size=len(DATA) + 1,
+        content_md5=md5_b64(b"other"),
+        content_sha256=sha256_hex(b"other"),
+    )
+    with pytest.raises(IncompleteBody):
+        await drain(reader, [])
+
+
+@pytest.mark.anyio
+async def test_uppercase_sha256_does_not_match() -> None:
+    # x-amz-content-sha256 is lowercase hex; anything else is a mismatch, not a pass.
+    reader = HashingReader(
+        source([DATA]), expected_size=len(DATA), content_sha256=sha256_hex(DATA).upper()
+    )
+    with pytest.raises(ContentSHA256Mismatch):
+        await drain(reader, [])
+
+
+@pytest.mark.anyio
+async def test_verify_can_run_again_after_the_stream() -> None:
+    reader = HashingReader(source([DATA]), expected_size=len(DATA), content_md5=md5_b64(DATA))
+    await drain(reader, [])
+    reader.verify()  # no error: the caller may check again before the commit
+    unread = HashingReader(source([DATA]), expected_size=len(DATA))
+    with pytest.raises(IncompleteBody):
+        unread.verify()  # nothing read yet: 0 of n bytes
+
+
+@pytest.mark.anyio
+async def test_empty_body() -> None:
+    reader = HashingReader(
+        source([]), expected_size=0, content_md5=md5_b64(b""), content_sha256=sha256_hex(b"")
+    )
+    passed: list[bytes] = []
+    await drain(reader, passed)
+    assert passed == []
+    assert reader.finished
+    assert reader.digest == (
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )
+    assert reader.md5_hex == "d41d8cd98f00b204e9800998ecf8427e"

@@ -1,0 +1,112 @@
+"""KeyLocks: one holder per key at a time, independent keys, and no entry left behind."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from gateway.domain.locks import KeyLocks
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_one_holder_per_key_at_a_time() -> None:
+    locks = KeyLocks()
+    inside = 0
+    most = 0
+    order: list[int] = []
+
+    async def worker(n: int) -> None:
+        nonlocal inside, most
+        async with locks.hold(("bucket", "key")):
+            inside += 1
+            most = max(most, inside)
+            await anyio.sleep(0.001)
+            await anyio.lowlevel.checkpoint()
+            order.append(n)
+            inside -= 1
+
+    async with anyio.create_task_group() as tasks:
+        for n in range(20):
+            tasks.start_soon(worker, n)
+    assert most == 1
+    assert sorted(order) == list(range(20))
+    assert len(locks) == 0
+
+
+@pytest.mark.anyio
+async def test_entries_are_removed_after_use() -> None:
+    locks = KeyLocks()
+    async with locks.hold("a"):
+        assert len(locks) == 1
+        async with locks.hold("b"):
+            assert len(locks) == 2
+        assert len(locks) == 1
+    assert len(locks) == 0
+    with pytest.raises(RuntimeError, match="boom"):
+        async with locks.hold("a"):
+            raise RuntimeError("boom")
+    assert len(locks) == 0
+
+
+@pytest.mark.anyio
+async def test_different_keys_do_not_block_each_other() -> None:
+    locks = KeyLocks()
+    other_ran = anyio.Event()
+
+    async def other() -> None:
+        async with locks.hold(("bucket", "other")):
+            other_ran.set()
+
+    async with locks.hold(("bucket", "key")):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(other)
+            with anyio.fail_after(2):
+                await other_ran.wait()  # would hang if "other" waited for "key"
+    assert len(locks) == 0
+
+
+@pytest.mark.anyio
+async def test_a_waiter_blocks_until_the_holder_leaves() -> None:
+    locks = KeyLocks()
+    acquired = anyio.Event()
+
+    async def waiter() -> None:
+        async with locks.hold("k"):
+            acquired.set()
+
+    async with anyio.create_task_group() as tasks:
+        async with locks.hold("k"):
+            tasks.start_soon(waiter)
+            for _ in range(10):
+                await anyio.lowlevel.checkpoint()
+            assert not acquired.is_set()
+            assert len(locks) == 1  # one shared entry for the holder and the waiter
+        with anyio.fail_after(2):
+            await acquired.wait()
+    assert len(locks) == 0
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_waiter_leaves_no_entry() -> None:
+    locks = KeyLocks()
+
+    async def waiter() -> None:
+        async with locks.hold("k"):
+            pytest.fail("the waiter must not get the lock")
+
+    async with locks.hold("k"):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(waiter)
+            for _ in range(5):
+                await anyio.lowlevel.checkpoint()
+            tasks.cancel_scope.cancel()
+    assert len(locks) == 0
+    async with locks.hold("k"):  # and the key is free again
+        assert len(locks) == 1
+    assert len(locks) == 0
