@@ -72,9 +72,7 @@ async def put_object(ctx: S3Request) -> Response:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html"""
     size = _content_length(ctx)
     new = _new_object(ctx)
-    record = await domain.put_object(
-        ctx.store, ctx.bucket, ctx.key, ctx.body(), size, new
-    )
+    record = await domain.put_object(ctx.store, ctx.bucket, ctx.key, ctx.body(), size, new)
     return Response(
         headers={"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +51,13 @@ class S3Request:
             if total > limit:
                 raise S3Error("InvalidRequest", "The request body is too large.")
             chunks.append(chunk)
-        return b"".join(chunks)
+        body = b"".join(chunks)
+        if (
+            self.content_sha256 is not None
+            and hashlib.sha256(body).hexdigest() != self.content_sha256
+        ):
+            raise S3Error("XAmzContentSHA256Mismatch")
+        return body
 
 
 def http_date(moment: datetime) -> str:

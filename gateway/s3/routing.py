@@ -201,4 +201,6 @@ class S3App:
         if error.status == 304:
             return Response(status_code=304, headers=headers)
         body = b"" if request.method == "HEAD" else error_document(error, resource, rid)
-        return Response(body, status_code=error.status, headers=headers, media_type="application/xml")
+        return Response(
+            body, status_code=error.status, headers=headers, media_type="application/xml"
+        )

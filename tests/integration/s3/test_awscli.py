@@ -15,7 +15,11 @@ AWS = str(Path(sys.executable).with_name("aws"))
 def aws(env, *args: str) -> str:
     result = subprocess.run(
         [AWS, "--endpoint-url", env["AWS_ENDPOINT_URL"], *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -45,7 +49,9 @@ def test_s3_commands(aws_env, tmp_path):
     assert "releases/artifact.tar" in recursive
     target = tmp_path / "back.tar"
     aws(aws_env, "s3", "cp", "s3://cli-bucket/releases/artifact.tar", str(target))
-    assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    assert (
+        hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    )
     aws(aws_env, "s3", "sync", str(tmp_path / "tree"), "s3://cli-bucket/synced/")
     assert "synced/two.txt" in aws(aws_env, "s3", "ls", "--recursive", "s3://cli-bucket/synced/")
     aws(aws_env, "s3", "rm", "--recursive", "s3://cli-bucket/")
@@ -57,19 +63,54 @@ def test_s3api_commands(aws_env, tmp_path):
     aws(aws_env, "s3api", "create-bucket", "--bucket", "cli-api")
     body = tmp_path / "body.bin"
     body.write_bytes(b"s3api body")
-    put = json.loads(aws(aws_env, "s3api", "put-object", "--bucket", "cli-api", "--key", "k/v",
-                         "--body", str(body), "--content-type", "text/x-api",
-                         "--metadata", "team=build"))
+    put = json.loads(
+        aws(
+            aws_env,
+            "s3api",
+            "put-object",
+            "--bucket",
+            "cli-api",
+            "--key",
+            "k/v",
+            "--body",
+            str(body),
+            "--content-type",
+            "text/x-api",
+            "--metadata",
+            "team=build",
+        )
+    )
     assert put["ETag"] == f'"{hashlib.md5(b"s3api body").hexdigest()}"'
     head = json.loads(aws(aws_env, "s3api", "head-object", "--bucket", "cli-api", "--key", "k/v"))
     assert head["ContentType"] == "text/x-api"
     assert head["Metadata"] == {"team": "build"}
-    listed = json.loads(aws(aws_env, "s3api", "list-objects-v2", "--bucket", "cli-api",
-                            "--prefix", "k/", "--delimiter", "/"))
+    listed = json.loads(
+        aws(
+            aws_env,
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            "cli-api",
+            "--prefix",
+            "k/",
+            "--delimiter",
+            "/",
+        )
+    )
     assert [o["Key"] for o in listed["Contents"]] == ["k/v"]
     out = tmp_path / "out.bin"
-    aws(aws_env, "s3api", "get-object", "--bucket", "cli-api", "--key", "k/v", "--range",
-        "bytes=0-4", str(out))
+    aws(
+        aws_env,
+        "s3api",
+        "get-object",
+        "--bucket",
+        "cli-api",
+        "--key",
+        "k/v",
+        "--range",
+        "bytes=0-4",
+        str(out),
+    )
     assert out.read_bytes() == b"s3api"
     aws(aws_env, "s3api", "delete-object", "--bucket", "cli-api", "--key", "k/v")
     aws(aws_env, "s3api", "delete-bucket", "--bucket", "cli-api")
@@ -77,7 +118,13 @@ def test_s3api_commands(aws_env, tmp_path):
 
 @pytest.mark.parametrize("args", [["s3", "mb", "s3://Bad_Name"], ["s3", "ls", "s3://nope-nope-x"]])
 def test_cli_errors_are_reported(aws_env, args):
-    result = subprocess.run([AWS, "--endpoint-url", aws_env["AWS_ENDPOINT_URL"], *args],
-                            env=aws_env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [AWS, "--endpoint-url", aws_env["AWS_ENDPOINT_URL"], *args],
+        env=aws_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "InvalidBucketName" in result.stderr or "NoSuchBucket" in result.stderr

@@ -3,9 +3,16 @@ from botocore.exceptions import ClientError
 
 
 def test_copy_keeps_bytes_and_metadata(s3, bucket):
-    s3.put_object(Bucket=bucket, Key="src", Body=b"payload" * 1000, ContentType="text/x-src",
-                  Metadata={"origin": "src"})
-    result = s3.copy_object(Bucket=bucket, Key="dst/copy", CopySource={"Bucket": bucket, "Key": "src"})
+    s3.put_object(
+        Bucket=bucket,
+        Key="src",
+        Body=b"payload" * 1000,
+        ContentType="text/x-src",
+        Metadata={"origin": "src"},
+    )
+    result = s3.copy_object(
+        Bucket=bucket, Key="dst/copy", CopySource={"Bucket": bucket, "Key": "src"}
+    )
     source = s3.head_object(Bucket=bucket, Key="src")
     assert result["CopyObjectResult"]["ETag"] == source["ETag"]
     copy = s3.get_object(Bucket=bucket, Key="dst/copy")
@@ -20,8 +27,12 @@ def test_copy_replace_metadata_and_across_buckets(s3, bucket):
     try:
         s3.put_object(Bucket=bucket, Key="src", Body=b"x" * 10, Metadata={"a": "1"})
         s3.copy_object(
-            Bucket=other, Key="copied", CopySource=f"{bucket}/src", MetadataDirective="REPLACE",
-            Metadata={"b": "2"}, ContentType="text/plain",
+            Bucket=other,
+            Key="copied",
+            CopySource=f"{bucket}/src",
+            MetadataDirective="REPLACE",
+            Metadata={"b": "2"},
+            ContentType="text/plain",
         )
         copy = s3.head_object(Bucket=other, Key="copied")
         assert copy["Metadata"] == {"b": "2"}
@@ -39,8 +50,13 @@ def test_copy_onto_itself_needs_replace(s3, bucket):
     with pytest.raises(ClientError) as exc:
         s3.copy_object(Bucket=bucket, Key="self", CopySource=f"{bucket}/self")
     assert exc.value.response["Error"]["Code"] == "InvalidArgument"
-    s3.copy_object(Bucket=bucket, Key="self", CopySource=f"{bucket}/self",
-                   MetadataDirective="REPLACE", Metadata={"v": "2"})
+    s3.copy_object(
+        Bucket=bucket,
+        Key="self",
+        CopySource=f"{bucket}/self",
+        MetadataDirective="REPLACE",
+        Metadata={"v": "2"},
+    )
     assert s3.head_object(Bucket=bucket, Key="self")["Metadata"] == {"v": "2"}
 
 

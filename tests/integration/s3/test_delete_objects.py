@@ -33,8 +33,13 @@ def test_delete_objects_without_content_md5(gateway, s3, bucket):
 
 
 @pytest.mark.parametrize(
-    "body", [b"<Delete><Object><Key>x</Key></Object>", b"<Delete></Delete>", b"not xml",
-             b"<Other><Object><Key>x</Key></Object></Other>"]
+    "body",
+    [
+        b"<Delete><Object><Key>x</Key></Object>",
+        b"<Delete></Delete>",
+        b"not xml",
+        b"<Other><Object><Key>x</Key></Object></Other>",
+    ],
 )
 def test_malformed_delete(gateway, s3, bucket, body):
     s3.put_object(Bucket=bucket, Key="x", Body=b"1")

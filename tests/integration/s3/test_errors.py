@@ -25,7 +25,9 @@ def test_wrong_secret(gateway, bucket):
 
 
 def test_clock_skew(gateway, bucket):
-    response = send("GET", f"{gateway.url}/{bucket}", when=datetime.now(UTC) - timedelta(minutes=16))
+    response = send(
+        "GET", f"{gateway.url}/{bucket}", when=datetime.now(UTC) - timedelta(minutes=16)
+    )
     assert response.status_code == 403
     assert b"<Code>RequestTimeTooSkewed</Code>" in response.content
     ok = send("GET", f"{gateway.url}/{bucket}", when=datetime.now(UTC) - timedelta(minutes=14))
@@ -42,7 +44,9 @@ def test_anonymous_is_denied(gateway, bucket):
 
 
 def test_unsupported_signature_version_is_refused(gateway, bucket):
-    response = httpx.get(f"{gateway.url}/{bucket}", headers={"Authorization": "AWS key:c2lnbmF0dXJl"})
+    response = httpx.get(
+        f"{gateway.url}/{bucket}", headers={"Authorization": "AWS key:c2lnbmF0dXJl"}
+    )
     assert response.status_code == 403
 
 
@@ -74,7 +78,9 @@ def test_missing_content_length(gateway, bucket):
 
 
 def test_registry_unreachable_is_503_with_retry_after(registry, tmp_path):
-    down = registry.__class__(registry.kind, "http://127.0.0.1:9", registry.process, registry.log_path)
+    down = registry.__class__(
+        registry.kind, "http://127.0.0.1:9", registry.process, registry.log_path
+    )
     with serve(gateway_settings(down, tmp_path)) as running:
         client = s3_client(running.url)
         with pytest.raises(ClientError) as exc:
@@ -104,3 +110,22 @@ def test_registry_down_mid_life_leaves_no_partial_object(registry, tmp_path):
             assert client.get_object(Bucket="fragile", Key="k")["Body"].read() == b"old"
     finally:
         own.stop()
+
+
+def test_key_that_is_not_utf8(gateway, bucket):
+    response = send("PUT", f"{gateway.url}/{bucket}/bad%FFkey", b"x")
+    assert response.status_code == 400
+    assert b"<Code>InvalidArgument</Code>" in response.content
+
+
+def test_small_xml_body_must_match_signed_hash(gateway, s3, bucket):
+    from tests.fixtures.signing import sign
+
+    s3.put_object(Bucket=bucket, Key="keep", Body=b"1")
+    url = f"{gateway.url}/{bucket}?delete"
+    signed = sign("POST", url, b"<Delete><Object><Key>other</Key></Object></Delete>")
+    body = b"<Delete><Object><Key>keep</Key></Object></Delete>"
+    response = httpx.post(url, content=body, headers={**signed, "Content-Length": str(len(body))})
+    assert response.status_code == 400
+    assert b"<Code>XAmzContentSHA256Mismatch</Code>" in response.content
+    assert s3.head_object(Bucket=bucket, Key="keep")["ContentLength"] == 1

@@ -101,10 +101,14 @@ def test_resume_with_range_and_if_match(s3, obj):
 
 def test_response_overrides(s3, obj):
     got = s3.get_object(
-        Bucket=obj[0], Key=obj[1],
-        ResponseContentType="text/csv", ResponseContentDisposition="attachment; filename=x.csv",
-        ResponseCacheControl="no-cache", ResponseContentLanguage="de",
-        ResponseContentEncoding="identity", ResponseExpires=datetime(2030, 1, 1, tzinfo=UTC),
+        Bucket=obj[0],
+        Key=obj[1],
+        ResponseContentType="text/csv",
+        ResponseContentDisposition="attachment; filename=x.csv",
+        ResponseCacheControl="no-cache",
+        ResponseContentLanguage="de",
+        ResponseContentEncoding="identity",
+        ResponseExpires=datetime(2030, 1, 1, tzinfo=UTC),
     )
     assert got["ContentType"] == "text/csv"
     assert got["ContentDisposition"] == "attachment; filename=x.csv"

@@ -2,7 +2,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 KEYS = [
-    "a.txt", "dir/", "dir/b.txt", "dir/c/d.txt", "dir/c/e.txt", "dir2/f.txt", "z+plus", "ü/x",
+    "a.txt",
+    "dir/",
+    "dir/b.txt",
+    "dir/c/d.txt",
+    "dir/c/e.txt",
+    "dir2/f.txt",
+    "z+plus",
+    "ü/x",
 ]
 
 
@@ -78,8 +85,13 @@ def test_v1_marker_and_next_marker(s3, filled):
     assert [p["Prefix"] for p in second["CommonPrefixes"]] == ["dir2/", "ü/"]
     assert [o["Key"] for o in second["Contents"]] == ["z+plus"]
     assert first["Contents"][0]["Owner"]["ID"]
-    everything = [o["Key"] for page in s3.get_paginator("list_objects").paginate(
-        Bucket=filled, PaginationConfig={"PageSize": 3}) for o in page["Contents"]]
+    everything = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects").paginate(
+            Bucket=filled, PaginationConfig={"PageSize": 3}
+        )
+        for o in page["Contents"]
+    ]
     assert everything == sorted(KEYS, key=str.encode)
 
 
@@ -95,7 +107,12 @@ def test_encoding_type_url(s3, filled):
 
 def test_list_object_versions_of_unversioned_bucket(s3, filled):
     versions = s3.list_object_versions(Bucket=filled, Prefix="dir/")
-    assert [v["Key"] for v in versions["Versions"]] == ["dir/", "dir/b.txt", "dir/c/d.txt", "dir/c/e.txt"]
+    assert [v["Key"] for v in versions["Versions"]] == [
+        "dir/",
+        "dir/b.txt",
+        "dir/c/d.txt",
+        "dir/c/e.txt",
+    ]
     assert {v["VersionId"] for v in versions["Versions"]} == {"null"}
     assert all(v["IsLatest"] for v in versions["Versions"])
     paged = s3.list_object_versions(Bucket=filled, MaxKeys=2)

@@ -21,8 +21,15 @@ def snapshot(client):
             head = client.head_object(Bucket=name, Key=item["Key"])
             heads[item["Key"]] = {
                 k: head.get(k)
-                for k in ("ContentLength", "ContentType", "ETag", "Metadata", "LastModified",
-                          "CacheControl", "ContentDisposition")
+                for k in (
+                    "ContentLength",
+                    "ContentType",
+                    "ETag",
+                    "Metadata",
+                    "LastModified",
+                    "CacheControl",
+                    "ContentDisposition",
+                )
             }
         state[name] = {"created": bucket["CreationDate"], "objects": listed, "heads": heads}
     return state
@@ -36,9 +43,14 @@ def test_delete_database_then_reindex(registry, tmp_path, monkeypatch):
         client.create_bucket(Bucket="alpha")
         client.create_bucket(Bucket="empty-one")
         for n in range(30):
-            client.put_object(Bucket="alpha", Key=f"dir{n % 3}/obj-{n}.bin", Body=b"x" * n,
-                              ContentType="application/x-test", Metadata={"n": str(n)},
-                              CacheControl="no-store")
+            client.put_object(
+                Bucket="alpha",
+                Key=f"dir{n % 3}/obj-{n}.bin",
+                Body=b"x" * n,
+                ContentType="application/x-test",
+                Metadata={"n": str(n)},
+                CacheControl="no-store",
+            )
         client.put_object(Bucket="alpha", Key="überkey/🙂", Body=b"u")
         client.put_object(Bucket="alpha", Key="dir0/obj-0.bin", Body=b"rewritten")
         client.delete_object(Bucket="alpha", Key="dir1/obj-1.bin")
