@@ -119,4 +119,11 @@ def test_list_object_versions_of_unversioned_bucket(s3, filled):
     assert paged["IsTruncated"] is True
     assert paged["NextKeyMarker"] == "dir/"
     rest = s3.list_object_versions(Bucket=filled, KeyMarker=paged["NextKeyMarker"])
-    assert [v["Key"] for v in rest["Versions"]][0] == "dir/b.txt"
+    assert [v["Key"] for v in rest["Versions"]] == [
+        "dir/b.txt",
+        "dir/c/d.txt",
+        "dir/c/e.txt",
+        "dir2/f.txt",
+        "z+plus",
+        "ü/x",
+    ]
