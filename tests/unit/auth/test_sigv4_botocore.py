@@ -7,6 +7,7 @@ or ``S3SigV4QueryAuth``, and handed to ``verify`` as a server would receive them
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -88,6 +89,22 @@ def requests(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
+_LOOSE_IN_PATH = {f"%{ord(c):02X}": c for c in "!'()*$@:,;=&+"}
+
+
+def _loosely_encoded(req: SignedRequest) -> SignedRequest:
+    """The same request as a laxer client or proxy would send it.
+
+    Sub-delimiters left raw in the path, escapes in lower-case hex, spaces in the query as
+    ``+``: all decode to the same bytes, so the canonical form, and the signature, must hold.
+    """
+    path = re.sub("%[0-9A-F]{2}", lambda m: _LOOSE_IN_PATH.get(m[0], m[0].lower()), req.raw_path)
+    query = re.sub(
+        "%[0-9A-F]{2}", lambda m: "+" if m[0] == "%20" else m[0].lower(), req.query_string
+    )
+    return replace(req, raw_path=path, query_string=query)
+
+
 def _other(ch: str) -> str:
     """A character that is neither ``ch`` nor a hex digit nor whitespace."""
     return "x" if ch != "x" else "y"
@@ -140,6 +157,7 @@ def test_header_auth_signed_by_botocore_verifies_and_resists_tampering(spec, ske
     assert cred.amz_date == when
     assert cred.region == spec["region"]
     assert not cred.presigned
+    assert check(_loosely_encoded(req), now) == cred
 
     auth = next(v for n, v in req.headers if n == "Authorization")
     head, sig = auth.rsplit("Signature=", 1)
@@ -187,6 +205,7 @@ def test_presigned_url_signed_by_botocore_verifies_and_resists_tampering(spec, e
     assert cred.presigned
     assert cred.payload_hash == "UNSIGNED-PAYLOAD"
     assert cred.amz_date == when
+    assert check(_loosely_encoded(req), now) == cred
 
     head, sig = req.query_string.rsplit("X-Amz-Signature=", 1)
     refused(

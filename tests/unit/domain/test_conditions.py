@@ -90,7 +90,9 @@ def test_read_truth_table(im: str, ius: str, inm: str, ims: str) -> None:
     [
         # The two cases the GetObject documentation spells out.
         pytest.param(
-            ReadConditions(if_match=ETAG, if_unmodified_since=EARLIER), "200", id="im-true-ius-false"
+            ReadConditions(if_match=ETAG, if_unmodified_since=EARLIER),
+            "200",
+            id="im-true-ius-false",
         ),
         pytest.param(
             ReadConditions(if_none_match=ETAG, if_modified_since=EARLIER),

@@ -52,9 +52,7 @@ def consume(reader: HashingReader) -> list[bytes]:
 
 
 chunkings = st.binary(max_size=300).flatmap(
-    lambda data: st.tuples(
-        st.just(data), st.lists(st.integers(0, 300), max_size=6), st.booleans()
-    )
+    lambda data: st.tuples(st.just(data), st.lists(st.integers(0, 300), max_size=6), st.booleans())
 )
 
 

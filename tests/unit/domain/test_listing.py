@@ -154,9 +154,7 @@ class Lister:
     def load(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         self.records = {key: record(BUCKET, key) for key in keys}
-        everything = [*self.records.values()] + [
-            record(OTHER, key) for key in {*keys, *OTHER_ONLY}
-        ]
+        everything = [*self.records.values()] + [record(OTHER, key) for key in {*keys, *OTHER_ONLY}]
         if self.sql is None:
             self.index = FakeIndex(everything)
             return
@@ -228,9 +226,7 @@ def check_page(lister: Lister, keys: set[str], **options: Any) -> None:
 def test_page_matches_the_model(
     lister: Lister, keys: set[str], prefix: str, delimiter: str, after: str | None, max_keys: int
 ) -> None:
-    check_page(
-        lister, keys, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys
-    )
+    check_page(lister, keys, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
 
 
 @settings(max_examples=40, deadline=None)
@@ -244,9 +240,7 @@ def test_page_matches_the_model(
 def test_page_matches_the_model_around_surrogates_and_the_bmp(
     lister: Lister, keys: set[str], prefix: str, delimiter: str, after: str | None, max_keys: int
 ) -> None:
-    check_page(
-        lister, keys, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys
-    )
+    check_page(lister, keys, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
 
 
 @settings(max_examples=80, deadline=None)
@@ -347,7 +341,14 @@ async def test_sqlite_scan_orders_by_code_point_not_utf16(tmp_path: Path) -> Non
         for key in keys:
             await index.put_object(record(BUCKET, key))
         scanned = await index.scan(BUCKET, "", inclusive=True, limit=100)
-        assert [r.key for r in scanned] == ["z", "é", "\ue000", "\uffff", "\U00010000", "\U0001f600"]
+        assert [r.key for r in scanned] == [
+            "z",
+            "é",
+            "\ue000",
+            "\uffff",
+            "\U00010000",
+            "\U0001f600",
+        ]
         assert scanned[0] == record(BUCKET, "z")
         after = await index.scan(BUCKET, "\uffff", inclusive=False, limit=1)
         assert [r.key for r in after] == ["\U00010000"]

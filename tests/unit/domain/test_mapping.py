@@ -34,9 +34,7 @@ from gateway.domain.names import check_bucket_name, check_key
 from gateway.domain.values import BucketRecord, Layer, ObjectRecord
 
 # The OCI distribution spec's <name> and <reference> (tag) grammars.
-OCI_NAME = re.compile(
-    r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*"
-)
+OCI_NAME = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*")
 OCI_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 WHEN = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 
@@ -250,8 +248,9 @@ IMAGE = {
         pytest.param(b"[]", id="json-array"),
         pytest.param(json.dumps(IMAGE).encode(), id="image-no-artifact-type"),
         pytest.param(
-            json.dumps(object_document(artifactType="application/vnd.dev.sigstore.bundle.v0.3+json"))
-            .encode(),
+            json.dumps(
+                object_document(artifactType="application/vnd.dev.sigstore.bundle.v0.3+json")
+            ).encode(),
             id="referrer-artifact-type",
         ),
         pytest.param(
