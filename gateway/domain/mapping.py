@@ -150,6 +150,16 @@ def _annotations(manifest: bytes, artifact_type: str) -> tuple[dict[str, Any], d
     return document, annotations
 
 
+def _string_map(text: str) -> dict[str, str]:
+    """A JSON object of strings, or NotAnObject: a stray manifest must not poison the index."""
+    value = json.loads(text)
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise NotAnObject("annotation is not a map of strings")
+    return value
+
+
 def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
     document, notes = _annotations(manifest, OBJECT_ARTIFACT_TYPE)
     try:
@@ -162,9 +172,9 @@ def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
             etag=notes[A_ETAG],
             last_modified=parse_time(notes[CREATED]),
             layers=layers,
-            headers=json.loads(notes.get(A_HEADERS, "{}")),
-            metadata=json.loads(notes.get(A_METADATA, "{}")),
-            checksums=json.loads(notes.get(A_CHECKSUMS, "{}")),
+            headers=_string_map(notes.get(A_HEADERS, "{}")),
+            metadata=_string_map(notes.get(A_METADATA, "{}")),
+            checksums=_string_map(notes.get(A_CHECKSUMS, "{}")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete object manifest: {exc}") from exc
@@ -195,7 +205,7 @@ def parse_bucket_manifest(manifest: bytes) -> BucketRecord:
             name=notes[A_BUCKET],
             created=parse_time(notes[CREATED]),
             region=notes.get(A_REGION, "us-east-1"),
-            settings=json.loads(notes.get(A_SETTINGS, "{}")),
+            settings=_string_map(notes.get(A_SETTINGS, "{}")),
         )
     except (KeyError, ValueError) as exc:
         raise NotAnObject(f"incomplete bucket manifest: {exc}") from exc

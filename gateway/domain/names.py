@@ -20,7 +20,7 @@ MAX_KEY_BYTES = 1024
 
 def check_bucket_name(name: str) -> None:
     if (
-        not _BUCKET.match(name)
+        not _BUCKET.fullmatch(name)
         or ".." in name
         or ".-" in name
         or "-." in name

@@ -56,7 +56,8 @@ def user_metadata(headers: Headers) -> dict[str, str]:
         for name, value in headers.items()
         if name.lower().startswith(META)
     }
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    # Header text is the wire bytes decoded as latin-1: encoding back counts each byte once.
+    size = sum(len(k.encode("latin-1")) + len(v.encode("latin-1")) for k, v in metadata.items())
     if size > MAX_METADATA_BYTES:
         raise S3Error(
             "MetadataTooLarge",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 from collections.abc import AsyncIterator, Sequence
 
 import anyio
@@ -37,7 +38,7 @@ async def source(chunks: Sequence[bytes]) -> AsyncIterator[bytes]:
 
 def split(data: bytes, cuts: Sequence[int]) -> list[bytes]:
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 async def drain(reader: HashingReader, passed: list[bytes]) -> None:

@@ -63,11 +63,10 @@ async def test_different_keys_do_not_block_each_other() -> None:
         async with locks.hold(("bucket", "other")):
             other_ran.set()
 
-    async with locks.hold(("bucket", "key")):
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(other)
-            with anyio.fail_after(2):
-                await other_ran.wait()  # would hang if "other" waited for "key"
+    async with locks.hold(("bucket", "key")), anyio.create_task_group() as tasks:
+        tasks.start_soon(other)
+        with anyio.fail_after(2):
+            await other_ran.wait()  # would hang if "other" waited for "key"
     assert len(locks) == 0
 
 
@@ -100,12 +99,11 @@ async def test_a_cancelled_waiter_leaves_no_entry() -> None:
         async with locks.hold("k"):
             pytest.fail("the waiter must not get the lock")
 
-    async with locks.hold("k"):
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(waiter)
-            for _ in range(5):
-                await anyio.lowlevel.checkpoint()
-            tasks.cancel_scope.cancel()
+    async with locks.hold("k"), anyio.create_task_group() as tasks:
+        tasks.start_soon(waiter)
+        for _ in range(5):
+            await anyio.lowlevel.checkpoint()
+        tasks.cancel_scope.cancel()
     assert len(locks) == 0
     async with locks.hold("k"):  # and the key is free again
         assert len(locks) == 1

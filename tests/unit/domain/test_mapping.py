@@ -281,14 +281,6 @@ def test_foreign_manifests_are_not_objects(manifest: bytes) -> None:
         parse_object_manifest(manifest, sha256_digest(manifest))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gateway bug: parse_object_manifest accepts headers/metadata/checksums annotations "
-        "that are JSON but not string maps; reindex then stores them and every scan of the "
-        "bucket fails in dict(row.headers), or GET fails on a non-str metadata value"
-    ),
-)
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -340,13 +332,6 @@ def test_bucket_manifest_missing_name_is_not_a_bucket() -> None:
         parse_bucket_manifest(json.dumps(document).encode())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gateway bug: parse_bucket_manifest accepts a settings annotation that is JSON but "
-        "not an object; reindex stores it and list_buckets then fails in dict(row.settings)"
-    ),
-)
 def test_bucket_settings_that_are_not_a_map_are_not_a_bucket() -> None:
     document = json.loads(bucket_manifest(BucketRecord(name="abc", created=WHEN)))
     document["annotations"][mapping.A_SETTINGS] = "5"

@@ -191,14 +191,6 @@ def test_user_metadata_size_sums_every_entry() -> None:
         user_metadata(over)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "gateway bug: user_metadata measures the Latin-1-decoded header text re-encoded as "
-        "UTF-8, so raw UTF-8 metadata counts twice its size (S3: bytes of the UTF-8 encoding) "
-        "and 2 KB of non-ASCII metadata is refused with MetadataTooLarge"
-    ),
-)
 def test_user_metadata_size_counts_utf8_bytes_once() -> None:
     value = "é".encode() * 1000  # 2000 bytes on the wire, plus the 1-byte name
     assert len(user_metadata(Headers(raw=[(b"x-amz-meta-k", value)]))) == 1

@@ -1,0 +1,470 @@
+"""The OCI registry client over ``httpx.MockTransport``: requests sent, errors translated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from gateway.registry.client import PAGE, RegistryClient, _with_digest
+from gateway.registry.errors import (
+    RegistryDigestInvalid,
+    RegistryError,
+    RegistryNotFound,
+    RegistryRejected,
+    RegistryUnavailable,
+)
+
+BASE = "http://registry.test:5000"
+DIGEST = "sha256:" + hashlib.sha256(b"blob").hexdigest()
+STATE = "/v2/s3/b/aa/blobs/uploads/5f1e?_state=ab+c%2F=="
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Recorder:
+    """Records every request, then answers with ``handler``."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[httpx.Request] = []
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.bodies.append(await request.aread())
+        return self.handler(request)
+
+    def sent(self) -> list[tuple[str, str]]:
+        return [(r.method, r.url.raw_path.decode()) for r in self.requests]
+
+
+@asynccontextmanager
+async def registry(handler: Handler) -> AsyncIterator[tuple[RegistryClient, Recorder]]:
+    recorder = Recorder(handler)
+    client = RegistryClient(BASE, transport=httpx.MockTransport(recorder))
+    try:
+        yield client, recorder
+    finally:
+        await client.aclose()
+
+
+def oci_error(status: int, code: str, message: str = "") -> httpx.Response:
+    return httpx.Response(status, json={"errors": [{"code": code, "message": message}]})
+
+
+# -- error translation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(httpx.ConnectError("Connection refused"), id="refused"),
+        pytest.param(httpx.ReadTimeout("timed out"), id="read-timeout"),
+        pytest.param(httpx.RemoteProtocolError("peer closed"), id="reset"),
+    ],
+)
+@pytest.mark.anyio
+async def test_transport_errors_are_unavailable(failure: httpx.TransportError) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    async with registry(handler) as (client, _):
+        with pytest.raises(RegistryUnavailable) as caught:
+            await client.get_manifest("s3/b/aa", "o-1")
+        assert caught.value.__cause__ is failure
+        with pytest.raises(RegistryUnavailable):
+            await client.ping()
+
+
+@pytest.mark.parametrize(
+    ("response", "kind", "code"),
+    [
+        pytest.param(
+            oci_error(404, "MANIFEST_UNKNOWN", "manifest unknown"),
+            RegistryNotFound,
+            "MANIFEST_UNKNOWN",
+            id="404-manifest-unknown",
+        ),
+        pytest.param(httpx.Response(404), RegistryNotFound, None, id="404-no-body"),
+        pytest.param(
+            oci_error(400, "DIGEST_INVALID"),
+            RegistryDigestInvalid,
+            "DIGEST_INVALID",
+            id="400-digest",
+        ),
+        pytest.param(
+            oci_error(400, "BLOB_UPLOAD_INVALID"),
+            RegistryDigestInvalid,
+            "BLOB_UPLOAD_INVALID",
+            id="400-upload-invalid",
+        ),
+        pytest.param(
+            oci_error(400, "SIZE_INVALID"), RegistryDigestInvalid, "SIZE_INVALID", id="400-size"
+        ),
+        pytest.param(httpx.Response(500, text="oops"), RegistryUnavailable, None, id="500"),
+        pytest.param(oci_error(503, "UNAVAILABLE"), RegistryUnavailable, "UNAVAILABLE", id="503"),
+        pytest.param(
+            oci_error(429, "TOOMANYREQUESTS"), RegistryUnavailable, "TOOMANYREQUESTS", id="429"
+        ),
+        pytest.param(oci_error(401, "UNAUTHORIZED"), RegistryRejected, "UNAUTHORIZED", id="401"),
+        pytest.param(
+            oci_error(400, "MANIFEST_INVALID"), RegistryRejected, "MANIFEST_INVALID", id="400-other"
+        ),
+        pytest.param(httpx.Response(400, text="not json"), RegistryRejected, None, id="400-text"),
+        pytest.param(httpx.Response(405, json={"errors": []}), RegistryRejected, None, id="405"),
+    ],
+)
+@pytest.mark.anyio
+async def test_http_errors_are_translated(
+    response: httpx.Response, kind: type[RegistryError], code: str | None
+) -> None:
+    async with registry(lambda request: response) as (client, _):
+        with pytest.raises(RegistryError) as caught:
+            await client.get_manifest("s3/b/aa", "o-1")
+    assert type(caught.value) is kind
+    assert caught.value.status == response.status_code
+    assert caught.value.code == code
+
+
+@pytest.mark.anyio
+async def test_blob_exists_and_delete_manifest_tolerate_404() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/present"):
+            return httpx.Response(200)
+        if request.url.path.endswith("/broken"):
+            return httpx.Response(500)
+        return oci_error(404, "BLOB_UNKNOWN")
+
+    async with registry(handler) as (client, recorder):
+        assert await client.blob_exists("r", "present") is True
+        assert await client.blob_exists("r", "absent") is False
+        with pytest.raises(RegistryUnavailable):
+            await client.blob_exists("r", "broken")
+        await client.delete_manifest("r", "absent")  # no error
+        with pytest.raises(RegistryUnavailable):
+            await client.delete_manifest("r", "broken")
+    assert [method for method, _ in recorder.sent()] == ["HEAD"] * 3 + ["DELETE"] * 2
+
+
+# -- uploads ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        (
+            STATE,
+            "/v2/s3/b/aa/blobs/uploads/5f1e?_state=ab+c%2F==&digest=sha256%3A" + DIGEST[7:],
+        ),
+        ("/v2/r/blobs/uploads/u", "/v2/r/blobs/uploads/u?digest=sha256%3A" + DIGEST[7:]),
+        (
+            "http://other:1/v2/r/blobs/uploads/u?a=1&b=%2B",
+            "http://other:1/v2/r/blobs/uploads/u?a=1&b=%2B&digest=sha256%3A" + DIGEST[7:],
+        ),
+    ],
+)
+def test_with_digest_keeps_the_query_intact(location: str, expected: str) -> None:
+    assert _with_digest(location, DIGEST) == expected
+
+
+@pytest.mark.parametrize(
+    "location", [STATE, BASE + STATE], ids=["relative-location", "absolute-location"]
+)
+@pytest.mark.anyio
+async def test_upload_state_goes_back_byte_for_byte(location: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": location})
+        return httpx.Response(201, headers={"Docker-Content-Digest": DIGEST})
+
+    async with registry(handler) as (client, recorder):
+        await client.push_small_blob("s3/b/aa", b"blob", DIGEST)
+    put = recorder.requests[1]
+    assert put.method == "PUT"
+    assert put.url.raw_path == (STATE + "&digest=sha256%3A" + DIGEST[7:]).encode()
+    assert recorder.bodies[1] == b"blob"
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+@pytest.mark.anyio
+async def test_push_blob_with_a_known_digest_is_one_put() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": STATE})
+        return httpx.Response(201)
+
+    async with registry(handler) as (client, recorder):
+        digest = await client.push_blob(
+            "s3/b/aa", chunks(b"bl", b"ob"), 4, digest=DIGEST, final_digest=lambda: "unused"
+        )
+    assert digest == DIGEST
+    assert [m for m, _ in recorder.sent()] == ["POST", "PUT"]
+    assert recorder.sent()[0][1] == "/v2/s3/b/aa/blobs/uploads/"
+    assert recorder.bodies[1] == b"blob"
+    assert recorder.requests[1].headers["content-length"] == "4"
+
+
+@pytest.mark.anyio
+async def test_push_blob_without_a_digest_patches_then_closes_with_the_computed_one() -> None:
+    consumed: list[bytes] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for part in (b"bl", b"ob"):
+            consumed.append(part)
+            yield part
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u?_state=1"})
+        if request.method == "PATCH":
+            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u?_state=2"})
+        return httpx.Response(201)
+
+    def final_digest() -> str:
+        assert consumed == [b"bl", b"ob"]  # asked only once every byte went out
+        return DIGEST
+
+    async with registry(handler) as (client, recorder):
+        digest = await client.push_blob("r", body(), 4, digest=None, final_digest=final_digest)
+    assert digest == DIGEST
+    assert recorder.sent() == [
+        ("POST", "/v2/r/blobs/uploads/"),
+        ("PATCH", "/v2/r/blobs/uploads/u?_state=1"),
+        ("PUT", "/v2/r/blobs/uploads/u?_state=2&digest=sha256%3A" + DIGEST[7:]),
+    ]
+    assert recorder.requests[1].headers["content-range"] == "0-3"
+    assert recorder.bodies[1] == b"blob"
+    assert recorder.bodies[2] == b""
+
+
+@pytest.mark.anyio
+async def test_ensure_blob_checks_once_per_repository() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200)
+
+    async with registry(handler) as (client, recorder):
+        await client.ensure_blob("r", b"{}", DIGEST)
+        await client.ensure_blob("r", b"{}", DIGEST)
+        await client.ensure_blob("other", b"{}", DIGEST)
+    assert recorder.sent() == [
+        ("HEAD", f"/v2/r/blobs/{DIGEST}"),
+        ("HEAD", f"/v2/other/blobs/{DIGEST}"),
+    ]
+
+
+# -- mounts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_mount_201_is_mounted() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, headers={"Location": f"/v2/dst/blobs/{DIGEST}"})
+
+    async with registry(handler) as (client, recorder):
+        assert await client.mount_blob("dst", DIGEST, "src") is True
+    assert len(recorder.requests) == 1
+    request = recorder.requests[0]
+    assert (request.method, request.url.path) == ("POST", "/v2/dst/blobs/uploads/")
+    assert dict(request.url.params) == {"mount": DIGEST, "from": "src"}
+
+
+@pytest.mark.parametrize("delete_status", [204, 404, 500])
+@pytest.mark.anyio
+async def test_mount_202_cancels_the_upload_it_opened(delete_status: int) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": STATE})
+        return httpx.Response(delete_status)
+
+    async with registry(handler) as (client, recorder):
+        assert await client.mount_blob("dst", DIGEST, "src") is False
+    assert recorder.sent() == [
+        ("POST", "/v2/dst/blobs/uploads/?mount=sha256%3A" + DIGEST[7:] + "&from=src"),
+        ("DELETE", STATE),
+    ]
+
+
+@pytest.mark.anyio
+async def test_mount_202_without_location_sends_nothing_more() -> None:
+    async with registry(lambda request: httpx.Response(202)) as (client, recorder):
+        assert await client.mount_blob("dst", DIGEST, "src") is False
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_mount_from_the_same_repository_is_a_head() -> None:
+    async with registry(lambda request: httpx.Response(200)) as (client, recorder):
+        assert await client.mount_blob("r", DIGEST, "r") is True
+    assert recorder.sent() == [("HEAD", f"/v2/r/blobs/{DIGEST}")]
+
+
+# -- downloads -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_open_blob_with_a_range_sends_the_range_header() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers.get("range") == "bytes=2-5"
+        return httpx.Response(
+            206,
+            content=chunks(b"23", b"45"),
+            headers={"Content-Range": "bytes 2-5/10", "Content-Length": "4"},
+        )
+
+    async with (
+        registry(handler) as (client, recorder),
+        client.open_blob("r", DIGEST, (2, 5)) as blob,
+    ):
+        assert (blob.status, blob.length) == (206, 4)
+        assert b"".join([chunk async for chunk in blob]) == b"2345"
+    assert recorder.sent() == [("GET", f"/v2/r/blobs/{DIGEST}")]
+
+
+@pytest.mark.anyio
+async def test_open_blob_whole_sends_no_range_and_follows_redirects() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert "range" not in request.headers
+        if request.url.path.startswith("/v2/"):
+            return httpx.Response(307, headers={"Location": "/storage/blob-data"})
+        return httpx.Response(200, content=chunks(b"01234", b"56789"))
+
+    async with registry(handler) as (client, recorder), client.open_blob("r", DIGEST) as blob:
+        assert blob.status == 200
+        assert b"".join([chunk async for chunk in blob]) == b"0123456789"
+    assert [path for _, path in recorder.sent()] == [f"/v2/r/blobs/{DIGEST}", "/storage/blob-data"]
+
+
+@pytest.mark.anyio
+async def test_open_blob_errors() -> None:
+    async with registry(lambda request: oci_error(404, "BLOB_UNKNOWN")) as (client, _):
+        with pytest.raises(RegistryNotFound):
+            async with client.open_blob("r", DIGEST):
+                pytest.fail("must not open")
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused")
+
+    async with registry(refused) as (client, _):
+        with pytest.raises(RegistryUnavailable):
+            async with client.open_blob("r", DIGEST, (0, 1)):
+                pytest.fail("must not open")
+
+
+# -- manifests -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_push_and_get_manifest() -> None:
+    body = json.dumps({"schemaVersion": 2}).encode()
+    media = "application/vnd.oci.image.manifest.v1+json"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            assert request.headers["content-type"] == media
+            return httpx.Response(201, headers={"Docker-Content-Digest": DIGEST})
+        assert media in request.headers["accept"]
+        return httpx.Response(
+            200, content=body, headers={"Docker-Content-Digest": DIGEST, "Content-Type": media}
+        )
+
+    async with registry(handler) as (client, recorder):
+        assert await client.push_manifest("r", "o-1", body, media) == DIGEST
+        manifest = await client.get_manifest("r", "o-1")
+    assert (manifest.body, manifest.digest, manifest.media_type) == (body, DIGEST, media)
+    assert recorder.bodies[0] == body
+    assert recorder.sent() == [("PUT", "/v2/r/manifests/o-1"), ("GET", "/v2/r/manifests/o-1")]
+
+
+# -- listings --------------------------------------------------------------------------------
+
+
+def paged(field: str, pages: dict[str | None, tuple[list[str], str | None]]) -> Handler:
+    """Serve ``pages`` keyed by the ``last`` parameter; each has its names and Link target."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["n"] == str(PAGE)
+        names, link = pages[request.url.params.get("last")]
+        headers = {"Link": f'<{link}>; rel="next"'} if link else {}
+        return httpx.Response(200, json={field: names}, headers=headers)
+
+    return handler
+
+
+@pytest.mark.anyio
+async def test_catalog_follows_the_link_header() -> None:
+    handler = paged(
+        "repositories",
+        {
+            None: (["s3/a/00", "s3/a/01"], "/v2/_catalog?last=s3%2Fa%2F01&n=2"),
+            "s3/a/01": (["s3/a/bucket", "s3/b/ff"], "/v2/_catalog?n=2&last=s3%2Fb%2Fff"),
+            "s3/b/ff": (["zz/image"], None),
+        },
+    )
+    async with registry(handler) as (client, recorder):
+        names = [name async for name in client.catalog()]
+    assert names == ["s3/a/00", "s3/a/01", "s3/a/bucket", "s3/b/ff", "zz/image"]
+    assert [r.url.params.get("last") for r in recorder.requests] == [None, "s3/a/01", "s3/b/ff"]
+    assert all(r.url.path == "/v2/_catalog" for r in recorder.requests)
+
+
+@pytest.mark.anyio
+async def test_link_last_wins_over_the_last_name() -> None:
+    handler = paged(
+        "repositories",
+        {None: (["a", "b"], "/v2/_catalog?last=c&n=2"), "c": (["d"], None)},
+    )
+    async with registry(handler) as (client, _):
+        assert [name async for name in client.catalog()] == ["a", "b", "d"]
+
+
+@pytest.mark.anyio
+async def test_tags_pages_and_stops_without_a_link() -> None:
+    handler = paged(
+        "tags",
+        {None: (["o-1", "o-2"], "/v2/s3/b/aa/tags/list?last=o-2&n=2"), "o-2": (["o-3"], None)},
+    )
+    async with registry(handler) as (client, recorder):
+        assert [tag async for tag in client.tags("s3/b/aa")] == ["o-1", "o-2", "o-3"]
+    assert {r.url.path for r in recorder.requests} == {"/v2/s3/b/aa/tags/list"}
+    assert len(recorder.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_tags_of_a_missing_repository_are_empty() -> None:
+    async with registry(lambda request: oci_error(404, "NAME_UNKNOWN")) as (client, recorder):
+        assert [tag async for tag in client.tags("s3/gone/aa")] == []
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_null_tags_end_the_listing() -> None:
+    # distribution answers {"name": ..., "tags": null} for a repository emptied by deletes.
+    link = {"Link": '</v2/r/tags/list?last=x&n=2>; rel="next"'}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"name": "r", "tags": None}, headers=link)
+
+    async with registry(handler) as (client, recorder):
+        assert [tag async for tag in client.tags("r")] == []
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_listing_errors_other_than_404_propagate() -> None:
+    async with registry(lambda request: httpx.Response(502)) as (client, _):
+        with pytest.raises(RegistryUnavailable):
+            [name async for name in client.catalog()]
