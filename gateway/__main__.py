@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
 
 import uvicorn
+import uvloop
 
 from gateway.app import close_store, create_app, open_store
 from gateway.config import DEFAULT_ROOT_SECRET_KEY, Settings, load_settings
@@ -27,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the S3 gateway")
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="S3 port (default 9000)")
+    serve.add_argument("--tls-port", type=int, help="also serve HTTPS on this port")
+    serve.add_argument("--tls-cert-file", help="PEM certificate for --tls-port")
+    serve.add_argument("--tls-key-file", help="PEM key for --tls-port")
     commands.add_parser("reindex", help="rebuild the index from the registry alone")
     return parser
 
@@ -39,6 +47,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=args.database_url,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        tls_port=getattr(args, "tls_port", None),
+        tls_cert_file=getattr(args, "tls_cert_file", None),
+        tls_key_file=getattr(args, "tls_key_file", None),
     )
 
 
@@ -52,6 +63,58 @@ async def _reindex(settings: Settings) -> int:
         f"reindexed {report.buckets} buckets, {report.objects} objects ({report.skipped} skipped)"
     )
     return 0
+
+
+class _Companion(uvicorn.Server):
+    """A second listener (HTTPS) on the same app: the main server owns signals and lifespan."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _Main(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, companions: list[uvicorn.Server]) -> None:
+        super().__init__(config)
+        self.companions = companions
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        for companion in self.companions:
+            companion.should_exit = True
+
+
+async def serve(settings: Settings) -> None:
+    """Serve S3 on ``port``, and on ``tls_port`` over HTTPS when configured."""
+    app = create_app(settings)
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "log_level": settings.log_level,
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    companions: list[uvicorn.Server] = []
+    if settings.tls_port is not None:
+        if settings.tls_cert_file is None or settings.tls_key_file is None:
+            raise SystemExit("tls_port needs tls_cert_file and tls_key_file")
+        companions.append(
+            _Companion(
+                uvicorn.Config(
+                    app,
+                    port=settings.tls_port,
+                    ssl_certfile=settings.tls_cert_file,
+                    ssl_keyfile=settings.tls_key_file,
+                    lifespan="off",
+                    **common,
+                )
+            )
+        )
+    main = _Main(uvicorn.Config(app, port=settings.port, lifespan="on", **common), companions)
+    tasks = [asyncio.create_task(main.serve())]
+    while not main.started and not tasks[0].done():  # noqa: ASYNC110 - uvicorn has a flag only
+        await asyncio.sleep(0.05)
+    tasks += [asyncio.create_task(companion.serve()) for companion in companions]
+    await asyncio.gather(*tasks)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,15 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  root access key: {settings.root_access_key}   secret: {secret}",
         flush=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        http="httptools",
-        loop="uvloop",
-        timeout_graceful_shutdown=10,
-    )
+    uvloop.run(serve(settings))
     return 0
 
 

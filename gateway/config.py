@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     root_secret_key_file: Path | None = Field(
         None, description="Read the root secret from this file instead."
     )
+    tls_port: int | None = Field(None, description="Also serve S3 over HTTPS on this port.")
+    tls_cert_file: Path | None = Field(None, description="PEM certificate of the HTTPS port.")
+    tls_key_file: Path | None = Field(None, description="PEM private key of the HTTPS port.")
     max_skew_seconds: int = Field(900, description="Allowed clock skew of signed requests.")
     max_object_size: int = Field(5 * 1024**3, description="Largest single PUT (S3: 5 GiB).")
     log_level: str = "info"

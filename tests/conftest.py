@@ -40,14 +40,16 @@ def gateway_settings(registry: RunningRegistry, data_dir: Path, **extra: object)
 def gateway(
     registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningGateway]:
-    with serve(gateway_settings(registry, tmp_path_factory.mktemp("gateway"))) as running:
+    settings = gateway_settings(registry, tmp_path_factory.mktemp("gateway"))
+    with serve(settings, tls_dir=tmp_path_factory.mktemp("tls")) as running:
         yield running
 
 
-def s3_client(url: str, **config: object):  # type: ignore[no-untyped-def]
+def s3_client(url: str, verify: str | bool | None = None, **config: object):  # type: ignore[no-untyped-def]
     return boto3.client(
         "s3",
         endpoint_url=url,
+        verify=verify,
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
         region_name="us-east-1",
@@ -58,6 +60,12 @@ def s3_client(url: str, **config: object):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def s3(gateway: RunningGateway):  # type: ignore[no-untyped-def]
     return s3_client(gateway.url)
+
+
+@pytest.fixture(scope="session")
+def s3_tls(gateway: RunningGateway):  # type: ignore[no-untyped-def]
+    """boto3 over HTTPS: the only way it sends aws-chunked bodies with trailing checksums."""
+    return s3_client(gateway.tls_url, verify=str(gateway.ca_file))
 
 
 @pytest.fixture

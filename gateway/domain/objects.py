@@ -10,7 +10,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -48,6 +48,10 @@ class NewObject:
     content_md5: str | None = None  # base64, as sent in Content-MD5
     content_sha256: str | None = None  # hex, when the client signed the payload
     conditions: WriteConditions = field(default_factory=WriteConditions)
+    # Flexible checksums to compute, and a way to read the values the client declared once
+    # the body is over (headers are known up front, aws-chunked trailers only at the end).
+    checksum_algorithms: tuple[str, ...] = ()
+    declared_checksums: Callable[[], dict[str, str]] = dict
 
 
 def _now() -> datetime:
@@ -100,7 +104,11 @@ async def put_object(
     location = mapping.locate(store.prefix, bucket, key)
     await store.registry.ensure_blob(location.repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
     reader = HashingReader(
-        body, expected_size=size, content_md5=new.content_md5, content_sha256=new.content_sha256
+        body,
+        expected_size=size,
+        content_md5=new.content_md5,
+        content_sha256=new.content_sha256,
+        algorithms=new.checksum_algorithms,
     )
     declared = new.content_sha256 or (EMPTY_SHA256 if size == 0 else None)
     try:
@@ -113,7 +121,7 @@ async def put_object(
         )
     except RegistryDigestInvalid as exc:
         raise ContentSHA256Mismatch() from exc
-    reader.verify()
+    reader.verify(new.declared_checksums())
     record = ObjectRecord(
         bucket=bucket,
         key=key,
@@ -124,7 +132,7 @@ async def put_object(
         layers=(Layer(digest=digest, size=size),),
         headers=new.headers,
         metadata=new.metadata,
-        checksums={"SHA256": _sha256_b64(reader.sha256_hex)},
+        checksums={"SHA256": _sha256_b64(reader.sha256_hex), **reader.checksum_values},
     )
     return await _commit(store, record, new.conditions)
 

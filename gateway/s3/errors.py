@@ -41,6 +41,9 @@ TABLE: dict[str, APIError] = {
     ),
     "InvalidArgument": APIError(400, "Invalid Argument"),
     "InvalidBucketName": APIError(400, "The specified bucket is not valid."),
+    "InvalidChunkSizeError": APIError(
+        400, "Only the last chunk is allowed to have a size less than 8192 bytes"
+    ),
     "InvalidDigest": APIError(400, "The Content-MD5 you specified is not valid."),
     "InvalidRange": APIError(416, "The requested range is not satisfiable"),
     "InvalidRequest": APIError(400, "Invalid Request"),
@@ -48,6 +51,11 @@ TABLE: dict[str, APIError] = {
     "MalformedXML": APIError(
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",
+    ),
+    "MalformedTrailerError": APIError(
+        400,
+        "The request contained trailing data that was not well-formed or did not conform to "
+        "our published schema.",
     ),
     "MetadataTooLarge": APIError(
         400, "Your metadata headers exceed the maximum allowed metadata size."

@@ -16,6 +16,7 @@ from gateway.domain import objects as domain
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import WriteConditions
 from gateway.domain.errors import DomainError
+from gateway.domain.values import ObjectRecord
 from gateway.s3 import xml
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.headers import (
@@ -28,6 +29,7 @@ from gateway.s3.headers import (
     stored_headers,
     user_metadata,
 )
+from gateway.s3.payload import Payload, checksum_headers, payload
 from gateway.s3.request import S3Request
 
 XML = "application/xml"
@@ -38,7 +40,7 @@ def _reference(ctx: S3Request, bucket: str, key: str) -> str:
     return mapping.locate(ctx.store.prefix, bucket, key).reference
 
 
-def _new_object(ctx: S3Request) -> domain.NewObject:
+def _new_object(ctx: S3Request, body: Payload | None = None) -> domain.NewObject:
     headers = ctx.request.headers
     stored = stored_headers(headers)
     stored.setdefault("Content-Type", "binary/octet-stream")
@@ -50,32 +52,25 @@ def _new_object(ctx: S3Request) -> domain.NewObject:
         conditions=WriteConditions(
             if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
         ),
+        checksum_algorithms=body.algorithms if body else (),
+        declared_checksums=body.declared if body else dict,
     )
-
-
-def _content_length(ctx: S3Request) -> int:
-    value = ctx.header("content-length")
-    if value is None:
-        raise S3Error("MissingContentLength")
-    if not value.isdigit():
-        raise S3Error("InvalidArgument", "Content-Length must be a non-negative integer.")
-    size = int(value)
-    limit = ctx.store.max_object_size
-    if size > limit:
-        raise S3Error(
-            "EntityTooLarge", fields={"MaxSizeAllowed": str(limit), "ProposedSize": str(size)}
-        )
-    return size
 
 
 async def put_object(ctx: S3Request) -> Response:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html"""
-    size = _content_length(ctx)
-    new = _new_object(ctx)
-    record = await domain.put_object(ctx.store, ctx.bucket, ctx.key, ctx.body(), size, new)
-    return Response(
-        headers={"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
+    body = payload(ctx)
+    limit = ctx.store.max_object_size
+    if body.size > limit:
+        raise S3Error(
+            "EntityTooLarge", fields={"MaxSizeAllowed": str(limit), "ProposedSize": str(body.size)}
+        )
+    record = await domain.put_object(
+        ctx.store, ctx.bucket, ctx.key, body.body, body.size, _new_object(ctx, body)
     )
+    headers = {"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
+    headers.update(checksum_headers(record.checksums, body.algorithms))
+    return Response(headers=headers)
 
 
 def _copy_source(value: str) -> tuple[str, str]:
@@ -114,23 +109,36 @@ async def copy_object(ctx: S3Request) -> Response:
     )
 
 
-async def head_object(ctx: S3Request) -> Response:
-    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html"""
+def _add_checksums(
+    ctx: S3Request, headers: dict[str, str], record: ObjectRecord, *, whole: bool
+) -> None:
+    """Stored checksums go out only when asked for, and only for the whole object."""
+    if whole and (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
+        headers.update(checksum_headers(record.checksums, tuple(record.checksums)))
+        headers["x-amz-checksum-type"] = "FULL_OBJECT"
+
+
+async def _open(ctx: S3Request) -> tuple[domain.ObjectReader, dict[str, str], int]:
+    """What GetObject and HeadObject share: lookup, conditions, range and headers."""
     if "partNumber" in ctx.query:
         raise S3Error("NotImplemented", "partNumber is not implemented yet.")
+    requested = parse_range(ctx.header("range"))
     record, reader = await domain.get_object(
-        ctx.store,
-        ctx.bucket,
-        ctx.key,
-        read_conditions(ctx.request.headers),
-        parse_range(ctx.header("range")),
+        ctx.store, ctx.bucket, ctx.key, read_conditions(ctx.request.headers), requested
     )
     headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
-    status = 200
-    if ctx.header("range") and parse_range(ctx.header("range")):
-        status = 206
-        headers["Content-Range"] = f"bytes {reader.first}-{reader.last}/{record.size}"
+    _add_checksums(ctx, headers, record, whole=requested is None)
+    apply_overrides(headers, ctx.query)
     headers["Content-Length"] = str(reader.length)
+    if requested is None:
+        return reader, headers, 200
+    headers["Content-Range"] = f"bytes {reader.first}-{reader.last}/{record.size}"
+    return reader, headers, 206
+
+
+async def head_object(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html"""
+    _, headers, status = await _open(ctx)
     return Response(status_code=status, headers=headers)
 
 
@@ -140,19 +148,7 @@ async def get_object(ctx: S3Request) -> Response:
     Everything that can fail (lookup, preconditions, range, opening the registry stream)
     happens before the status line goes out: after it, no error document can follow.
     """
-    if "partNumber" in ctx.query:
-        raise S3Error("NotImplemented", "partNumber is not implemented yet.")
-    requested = parse_range(ctx.header("range"))
-    record, reader = await domain.get_object(
-        ctx.store, ctx.bucket, ctx.key, read_conditions(ctx.request.headers), requested
-    )
-    headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
-    apply_overrides(headers, ctx.query)
-    headers["Content-Length"] = str(reader.length)
-    status = 200
-    if requested is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {reader.first}-{reader.last}/{record.size}"
+    reader, headers, status = await _open(ctx)
     chunks = reader.chunks()
     first = b""
     try:

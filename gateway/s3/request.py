@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.requests import ClientDisconnect, Request
 
+from gateway.auth.sigv4 import SigV4Credential
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.s3.errors import S3Error
@@ -25,7 +26,10 @@ class S3Request:
     query: dict[str, str]
     principal: Principal
     content_sha256: str | None = None  # hex digest the client signed, if it signed the payload
-    response_headers: dict[str, str] = field(default_factory=dict)
+    payload_hash: str = (
+        ""  # x-amz-content-sha256 as signed: a digest, UNSIGNED-PAYLOAD, STREAMING-*
+    )
+    credential: SigV4Credential | None = None
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)

@@ -25,6 +25,7 @@ from gateway.s3.authn import SecretLookup, authenticate
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.request import S3Request
 from gateway.s3.xml import error_document
+from gateway.sts import endpoint as sts
 
 log = logging.getLogger("gateway.s3")
 Target = Literal["service", "bucket", "object"]
@@ -161,6 +162,11 @@ class S3App:
             bucket, key = self.split(request)
             resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
             target: Target = "object" if key else "bucket" if bucket else "service"
+            if request.method == "POST" and target == "service":
+                response = await sts.handle(request, rid)
+                response.headers["x-amzn-requestid"] = rid
+                await response(scope, receive, send)
+                return
             query = dict(request.query_params)
             principal, credential = await authenticate(
                 request, self.lookup, self.settings.max_skew_seconds
@@ -178,6 +184,8 @@ class S3App:
                 query=query,
                 principal=principal,
                 content_sha256=payload if len(payload) == 64 else None,
+                payload_hash=payload,
+                credential=credential,
             )
             response = await route.handler(context)
         except Exception as exc:

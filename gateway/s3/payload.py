@@ -1,0 +1,118 @@
+"""How a request body arrives: plain, or aws-chunked (three streaming modes), and which
+flexible checksums the client declared, in headers or as trailers.
+
+https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass
+
+from gateway.domain.checksums import ALGORITHMS
+from gateway.s3.chunked import ChunkedBody, ChunkSigner
+from gateway.s3.errors import S3Error
+from gateway.s3.request import S3Request
+
+SIGNED_STREAMING = frozenset(
+    {"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"}
+)
+STREAMING = SIGNED_STREAMING | {"STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
+CHECKSUM_PREFIX = "x-amz-checksum-"
+_DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+
+
+@dataclass(frozen=True)
+class Payload:
+    body: AsyncIterable[bytes]
+    size: int
+    algorithms: tuple[str, ...]
+    declared: Callable[[], dict[str, str]]
+
+
+def _algorithm(header: str) -> str:
+    name = header[len(CHECKSUM_PREFIX) :].upper()
+    if name not in ALGORITHMS:
+        raise S3Error("InvalidRequest", f"Unsupported checksum header {header}.")
+    return name
+
+
+def _check_value(algorithm: str, value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise S3Error(
+            "InvalidRequest", f"Value for x-amz-checksum-{algorithm.lower()} header is invalid."
+        ) from exc
+    if len(raw) != _DIGEST_SIZES[algorithm]:
+        raise S3Error(
+            "InvalidRequest", f"Value for x-amz-checksum-{algorithm.lower()} header is invalid."
+        )
+    return value
+
+
+def _length(value: str | None, header: str) -> int:
+    if value is None:
+        raise S3Error("MissingContentLength", f"You must provide the {header} HTTP header.")
+    if not value.isdigit():
+        raise S3Error("InvalidArgument", f"{header} must be a non-negative integer.")
+    return int(value)
+
+
+def payload(ctx: S3Request) -> Payload:
+    headers = ctx.request.headers
+    in_headers = {
+        _algorithm(name): value
+        for name, value in headers.items()
+        if name.lower().startswith(CHECKSUM_PREFIX) and name.lower() != "x-amz-checksum-type"
+    }
+    in_headers = {name: _check_value(name, value) for name, value in in_headers.items()}
+    trailer_names = [
+        name.strip().lower() for name in headers.get("x-amz-trailer", "").split(",") if name.strip()
+    ]
+    in_trailers = {_algorithm(name): name for name in trailer_names}
+    if len(in_headers) + len(in_trailers) > 1:
+        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header.")
+    algorithms = set(in_headers) | set(in_trailers)
+    sdk_algorithm = headers.get("x-amz-sdk-checksum-algorithm")
+    if sdk_algorithm:
+        if sdk_algorithm.upper() not in ALGORITHMS:
+            raise S3Error("InvalidRequest", f"Unsupported checksum algorithm {sdk_algorithm}.")
+        algorithms.add(sdk_algorithm.upper())
+    mode = ctx.payload_hash
+    if mode not in STREAMING:
+        if in_trailers:
+            raise S3Error("InvalidRequest", "Trailing checksums need an aws-chunked body.")
+        return Payload(
+            body=ctx.body(),
+            size=_length(headers.get("content-length"), "Content-Length"),
+            algorithms=tuple(sorted(algorithms)),
+            declared=lambda: in_headers,
+        )
+    signer = None
+    if mode in SIGNED_STREAMING:
+        assert ctx.credential is not None  # a STREAMING-AWS4 mode is only set by SigV4
+        signer = ChunkSigner(ctx.credential)
+    size = _length(headers.get("x-amz-decoded-content-length"), "x-amz-decoded-content-length")
+    body = ChunkedBody(
+        ctx.body(), mode=mode, decoded_length=size, signer=signer, trailer_names=trailer_names
+    )
+
+    def declared() -> dict[str, str]:
+        found = dict(in_headers)
+        for algorithm, name in in_trailers.items():
+            found[algorithm] = _check_value(algorithm, body.trailers.get(name, ""))
+        return found
+
+    return Payload(body=body, size=size, algorithms=tuple(sorted(algorithms)), declared=declared)
+
+
+def checksum_headers(checksums: dict[str, str], algorithms: tuple[str, ...]) -> dict[str, str]:
+    return {
+        f"x-amz-checksum-{name.lower()}": checksums[name]
+        for name in algorithms
+        if name in checksums
+    }

@@ -1,0 +1,57 @@
+"""``POST /`` with a form body: the STS (and stray IAM) query API.
+
+S3 has no ``POST /`` operation, so nothing collides (DESIGN.md §5). Clients and test suites
+call IAM and STS actions here during set-up and clean-up; every action we do not serve gets an
+AWS-style XML error at once, never a hang or a 500.
+https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from urllib.parse import parse_qs
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+MAX_FORM = 64 * 1024
+PLANNED = frozenset({"AssumeRoleWithWebIdentity", "GetCallerIdentity"})
+
+
+def error(code: str, message: str, status: int, request_id: str) -> Response:
+    document = ET.Element("ErrorResponse", xmlns=NAMESPACE)
+    detail = ET.SubElement(document, "Error")
+    ET.SubElement(detail, "Type").text = "Sender" if status < 500 else "Receiver"
+    ET.SubElement(detail, "Code").text = code
+    ET.SubElement(detail, "Message").text = message
+    ET.SubElement(document, "RequestId").text = request_id
+    body = ET.tostring(document, encoding="utf-8", xml_declaration=True)
+    return Response(body, status_code=status, media_type="text/xml")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                break
+    except ClientDisconnect:
+        return {}
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    form = {name: values[0] for name, values in fields.items()}
+    form.update({k: v for k, v in request.query_params.items() if k not in form})
+    return form
+
+
+async def handle(request: Request, request_id: str) -> Response:
+    form = await _form(request)
+    action = form.get("Action", "")
+    if not action:
+        return error("MissingAction", "Missing Action parameter.", 400, request_id)
+    if action in PLANNED:
+        return error(
+            "NotImplemented", f"{action} is not available on this server yet.", 501, request_id
+        )
+    return error("InvalidAction", f"Could not find operation {action}.", 400, request_id)
