@@ -1,4 +1,5 @@
-"""Who sent this S3 request: SigV4 (header) or anonymous. A request that carries credentials
+"""Who sent this S3 request: SigV4 (header, query, streaming), SigV2 (header, query) or
+anonymous. A request that carries credentials
 which do not verify is refused; it never falls back to anonymous (DESIGN.md §4)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 
-from gateway.auth import sigv4
+from gateway.auth import sigv2, sigv4
 from gateway.auth.errors import AuthError
 from gateway.domain.values import ANONYMOUS, Principal
 
@@ -35,7 +36,7 @@ def signed_request(request: Request) -> sigv4.SignedRequest:
 
 
 async def authenticate(
-    request: Request, lookup: SecretLookup, max_skew: int
+    request: Request, lookup: SecretLookup, max_skew: int, virtual_host_bucket: str | None = None
 ) -> tuple[Principal, sigv4.SigV4Credential | None]:
     signed = signed_request(request)
     if sigv4.is_sigv4(signed):
@@ -45,6 +46,15 @@ async def authenticate(
         return Principal(
             name=credential.access_key, method="sigv4", access_key=credential.access_key
         ), credential
+    if sigv2.is_sigv2(signed):
+        legacy = await sigv2.verify(
+            signed,
+            lookup,
+            datetime.now(UTC),
+            max_skew_seconds=max_skew,
+            virtual_host_bucket=virtual_host_bucket,
+        )
+        return Principal(name=legacy.access_key, method="sigv2", access_key=legacy.access_key), None
     authorization = request.headers.get("authorization")
     if authorization is not None or "Signature" in request.query_params:
         raise AuthError(

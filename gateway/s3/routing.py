@@ -140,6 +140,11 @@ class S3App:
         self.store = store
         self.lookup = lookup
 
+    def virtual_host(self, request: Request) -> bool:
+        domain = self.settings.virtual_host_domain
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+        return bool(domain) and host.endswith(f".{domain}")
+
     def split(self, request: Request) -> tuple[str, str]:
         """(bucket, key) from a path-style or virtual-hosted-style request."""
         raw = request.scope.get("raw_path") or request.scope["path"].encode()
@@ -147,10 +152,9 @@ class S3App:
             path = unquote(raw.decode("latin-1").split("?", 1)[0], errors="strict")
         except UnicodeDecodeError as exc:
             raise S3Error("InvalidArgument", "The request path is not valid UTF-8.") from exc
-        domain = self.settings.virtual_host_domain
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
-        if domain and host.endswith("." + domain):
-            return host[: -len(domain) - 1], path[1:]
+        if self.virtual_host(request):
+            host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+            return host[: -len(str(self.settings.virtual_host_domain)) - 1], path[1:]
         bucket, _, key = path[1:].partition("/")
         return bucket, key
 
@@ -169,7 +173,10 @@ class S3App:
                 return
             query = dict(request.query_params)
             principal, credential = await authenticate(
-                request, self.lookup, self.settings.max_skew_seconds
+                request,
+                self.lookup,
+                self.settings.max_skew_seconds,
+                bucket if self.virtual_host(request) else None,
             )
             if principal.anonymous:  # until bucket policies exist, every caller must sign
                 raise S3Error("AccessDenied")

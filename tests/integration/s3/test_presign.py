@@ -1,0 +1,130 @@
+"""Presigned URLs: made by boto3 and aws-cli, fetched with curl and httpx."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import s3_client
+
+
+def curl(url: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["curl", "-sS", "-w", "\n%{http_code}", *args, url],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+
+
+VERSIONS = pytest.mark.parametrize("version", ["s3", "s3v4"])  # SigV2 is boto3's default here
+MARKER = {"s3": "Signature=", "s3v4": "X-Amz-Signature="}
+
+
+@VERSIONS
+def test_presigned_get_with_curl(gateway, bucket, version):
+    s3 = s3_client(gateway.url, signature_version=version)
+    body = b"presigned body " * 1000
+    s3.put_object(Bucket=bucket, Key="dir/file name+x.txt", Body=body)
+    url = s3.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": bucket,
+            "Key": "dir/file name+x.txt",
+            "ResponseContentDisposition": "attachment; filename=y.txt",
+        },
+        ExpiresIn=300,
+    )
+    assert MARKER[version] in url
+    result = curl(url, "-D", "-")
+    text, status = result.stdout.rsplit(b"\n", 1)
+    assert status == b"200"
+    assert b"content-disposition: attachment; filename=y.txt" in text.lower()
+    assert hashlib.sha256(text.split(b"\r\n\r\n", 1)[1]).digest() == hashlib.sha256(body).digest()
+
+
+@VERSIONS
+def test_presigned_put(gateway, bucket, version):
+    s3 = s3_client(gateway.url, signature_version=version)
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "up"}, ExpiresIn=60
+    )
+    response = httpx.put(url, content=b"uploaded through a link")
+    assert response.status_code == 200, response.text
+    assert s3.get_object(Bucket=bucket, Key="up")["Body"].read() == b"uploaded through a link"
+
+
+@VERSIONS
+def test_presigned_url_tampered_or_expired(gateway, bucket, version):
+    s3 = s3_client(gateway.url, signature_version=version)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=1
+    )
+    assert httpx.get(url).status_code == 200
+    other = url.replace("/k?", "/j?")
+    forged = httpx.get(other)
+    assert forged.status_code == 403
+    assert b"SignatureDoesNotMatch" in forged.content
+    time.sleep(2.1)
+    expired = httpx.get(url)
+    assert expired.status_code == 403
+    assert b"expired" in expired.content
+
+
+def test_presign_expiry_bounds(gateway, bucket):
+    client = s3_client(gateway.url, signature_version="s3v4")
+    url = client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604801
+    )
+    response = httpx.get(url)
+    assert response.status_code == 400
+    assert b"AuthorizationQueryParametersError" in response.content
+
+
+def test_aws_cli_presign(aws_env, s3, bucket):
+    """aws-cli v1 presigns with SigV2 in us-east-1 by default."""
+    aws = str(Path(sys.executable).with_name("aws"))
+    s3.put_object(Bucket=bucket, Key="cli", Body=b"from the cli")
+    result = subprocess.run(
+        [
+            aws,
+            "--endpoint-url",
+            aws_env["AWS_ENDPOINT_URL"],
+            "s3",
+            "presign",
+            f"s3://{bucket}/cli",
+            "--expires-in",
+            "120",
+        ],
+        env=aws_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    url = result.stdout.strip()
+    assert "Signature=" in url
+    fetched = curl(url)
+    body, status = fetched.stdout.rsplit(b"\n", 1)
+    assert status == b"200", (url, body)
+    assert body == b"from the cli"
+
+
+@pytest.mark.parametrize("header", ["x-amz-meta-extra", "x-amz-acl"])
+@pytest.mark.parametrize(
+    ("version", "code"), [("s3v4", b"AccessDenied"), ("s3", b"SignatureDoesNotMatch")]
+)
+def test_presigned_rejects_unsigned_amz_headers(gateway, bucket, header, version, code):
+    s3 = s3_client(gateway.url, signature_version=version)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    response = httpx.get(url, headers={header: "sneaky"})
+    assert response.status_code == 403
+    assert code in response.content
