@@ -16,3 +16,13 @@ class AuthError(Exception):
         self.message = message
         # Extra XML fields AWS adds to some errors (StringToSign, CanonicalRequest, ...).
         self.details = details
+
+
+def two_mechanisms() -> AuthError:
+    """Header and query credentials together: S3 refuses to guess which one counts."""
+    return AuthError(
+        "InvalidArgument",
+        "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+        "Signature query string parameter or the Authorization header should be specified",
+        ArgumentName="Authorization",
+    )

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 from gateway.auth import canonical
-from gateway.auth.errors import AuthError
+from gateway.auth.errors import AuthError, two_mechanisms
 from gateway.auth.sigv4 import SecretLookup, SignedRequest
 
 __all__ = ["SUB_RESOURCES", "SigV2Credential", "is_sigv2", "verify"]
@@ -89,12 +89,7 @@ async def verify(
     expires: datetime | None = None
     claimed = not _QUERY_CLAIM.isdisjoint(params)
     if auth is not None and claimed:
-        raise AuthError(
-            "InvalidArgument",
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
-            "Signature query string parameter or the Authorization header should be specified",
-            ArgumentName="Authorization",
-        )
+        raise two_mechanisms()
     if auth is not None:
         access_key, signature, date_line = _header_claim(req, auth, now, max_skew_seconds)
     elif claimed:

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from gateway.auth import canonical
 from gateway.auth.canonical import ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD
-from gateway.auth.errors import AuthError
+from gateway.auth.errors import AuthError, two_mechanisms
 
 __all__ = ["SecretLookup", "SigV4Credential", "SignedRequest", "is_sigv4", "signing_key", "verify"]
 
@@ -112,12 +112,7 @@ async def verify(
     query = canonical.decoded_query(req.query_string)
     query_auth = any(key in _QUERY_AUTH_KEYS for key, _ in query)
     if auth is not None and query_auth:
-        raise AuthError(
-            "InvalidArgument",
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
-            "Signature query string parameter or the Authorization header should be specified",
-            ArgumentName="Authorization",
-        )
+        raise two_mechanisms()
     if auth is not None:
         claim = _header_claim(req, auth, now, max_skew_seconds)
     elif query_auth:
