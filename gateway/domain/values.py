@@ -38,6 +38,14 @@ class ObjectRecord:
     checksums: dict[str, str] = field(default_factory=dict)  # algorithm -> base64 value
 
     @property
+    def checksum_algorithm(self) -> str | None:
+        """The algorithm the client uploaded with; else SHA256, which every object carries."""
+        chosen = [name for name in self.checksums if name != "SHA256"]
+        if chosen:
+            return chosen[0]
+        return "SHA256" if "SHA256" in self.checksums else None
+
+    @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "binary/octet-stream")
 

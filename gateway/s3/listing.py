@@ -121,8 +121,8 @@ async def list_objects(ctx: S3Request) -> Response:
         xml.add(item, "Key", _text(record.key, url))
         xml.add(item, "LastModified", xml.iso_time(record.last_modified))
         xml.add(item, "ETag", record.etag)
-        if "SHA256" in record.checksums:
-            xml.add(item, "ChecksumAlgorithm", "SHA256")
+        if record.checksum_algorithm is not None:
+            xml.add(item, "ChecksumAlgorithm", record.checksum_algorithm)
         xml.add(item, "Size", record.size)
         if fetch_owner:
             owner(item, ctx.principal.name)

@@ -114,7 +114,9 @@ def _add_checksums(
 ) -> None:
     """Stored checksums go out only when asked for, and only for the whole object."""
     if whole and (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
-        headers.update(checksum_headers(record.checksums, tuple(record.checksums)))
+        algorithm = record.checksum_algorithm
+        if algorithm is not None:
+            headers.update(checksum_headers(record.checksums, (algorithm,)))
         headers["x-amz-checksum-type"] = "FULL_OBJECT"
 
 

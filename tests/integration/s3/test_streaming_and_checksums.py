@@ -177,8 +177,11 @@ def test_checksum_algorithms_over_http_and_https(s3, s3_tls, bucket, algorithm):
         got = client.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         assert got["Body"].read() == body  # botocore validates the checksum while reading
         assert got[f"Checksum{algorithm}"] == put[f"Checksum{algorithm}"]
+        others = {f"Checksum{name}" for name in ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")}
+        assert not (others - {f"Checksum{algorithm}"}) & set(got)
     listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
     assert {o["Key"] for o in listed} == {"plain", "tls"}
+    assert [o["ChecksumAlgorithm"] for o in listed] == [[algorithm], [algorithm]]
 
 
 def test_wrong_checksum_header_commits_nothing(s3, bucket):
