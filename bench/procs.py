@@ -1,0 +1,178 @@
+"""The processes under test: the gateway (a separate process, as deployed) and a monitor
+that samples its RSS every 50 ms and the CPU time of gateway, registry and benchmark."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCESS_KEY = "bench-root"
+SECRET_KEY = "bench-root-secret"  # a throwaway credential of the benchmark
+MIB = 1 << 20
+
+
+def venv_python() -> str:
+    candidate = ROOT / ".venv" / "bin" / "python"
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+@dataclass
+class Gateway:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        """SIGINT: uvicorn shuts down gracefully, then re-raises the signal, which Python
+        turns into KeyboardInterrupt, so a wrapping profiler still writes its output
+        (after SIGTERM the re-raised signal would kill it first)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_gateway(
+    registry_url: str, data_dir: Path, port: int, prefix: list[str] | None = None
+) -> Gateway:
+    """``python -m gateway ... serve``; ``prefix`` wraps it (e.g. a profiler's command line)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "ARTIFACT_STORE_LOG_LEVEL": "warning",
+        "ARTIFACT_STORE_ROOT_ACCESS_KEY": ACCESS_KEY,
+        "ARTIFACT_STORE_ROOT_SECRET_KEY": SECRET_KEY,
+    }
+    args = ["--registry-url", registry_url, "--data-dir", str(data_dir)]
+    args += ["serve", "--port", str(port)]
+    command = [*(prefix or [venv_python()]), "-m", "gateway", *args]
+    log_path = data_dir / "gateway.log"
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/_artifacts/readyz", timeout=1).status_code == 200:
+                return Gateway(url, process, log_path)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"gateway did not answer on {url}")
+
+
+def _server_process(pid: int) -> psutil.Process:
+    """The process doing the work: a wrapper (uv run, a profiler) may have a child."""
+    process = psutil.Process(pid)
+    children = process.children(recursive=True)
+    return children[-1] if children and "python" in children[-1].name() else process
+
+
+def _cpu(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def _busy() -> float:
+    """CPU seconds the whole machine spent busy so far (all CPUs)."""
+    times = psutil.cpu_times()
+    fields = ("user", "nice", "system", "irq", "softirq")
+    return float(sum(getattr(times, name, 0.0) for name in fields))
+
+
+class Monitor:
+    """Peak RSS of the gateway per phase (sampled every 50 ms), CPU seconds per process."""
+
+    def __init__(self, gateway_pid: int, registry_pid: int, interval: float = 0.05) -> None:
+        self.gateway = _server_process(gateway_pid)
+        self.registry = psutil.Process(registry_pid)
+        self.bench = psutil.Process(os.getpid())
+        self.interval = interval
+        self.phases: dict[str, dict[str, Any]] = {}
+        self._peak = 0
+        self._registry_peak = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+
+    def _sample(self, process: psutil.Process) -> int:
+        try:
+            return int(process.memory_info().rss)
+        except psutil.Error:
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            rss, registry_rss = self._sample(self.gateway), self._sample(self.registry)
+            with self._lock:
+                self._peak = max(self._peak, rss)
+                self._registry_peak = max(self._registry_peak, registry_rss)
+
+    def rss_now(self) -> int:
+        return self._sample(self.gateway)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[dict[str, Any]]:
+        """Measure one phase; the yielded dict is the phase's record (callers may add to it)."""
+        start_rss = self.rss_now()
+        with self._lock:
+            self._peak = start_rss
+            self._registry_peak = self._sample(self.registry)
+        cpu = [_cpu(p) for p in (self.gateway, self.registry, self.bench)]
+        busy = _busy()
+        began = time.perf_counter()
+        record: dict[str, Any] = {}
+        self.phases[name] = record
+        try:
+            yield record
+        finally:
+            wall = time.perf_counter() - began
+            after = [_cpu(p) for p in (self.gateway, self.registry, self.bench)]
+            ours = sum(after) - sum(cpu)
+            other = max(0.0, _busy() - busy - ours)
+            with self._lock:
+                peak, registry_peak = max(self._peak, self.rss_now()), self._registry_peak
+            record.update(
+                wall_s=round(wall, 3),
+                gateway_rss_start_mib=round(start_rss / MIB, 1),
+                gateway_rss_peak_mib=round(peak / MIB, 1),
+                registry_rss_peak_mib=round(registry_peak / MIB, 1),
+                cpu_s={
+                    "gateway": round(after[0] - cpu[0], 2),
+                    "registry": round(after[1] - cpu[1], 2),
+                    "bench": round(after[2] - cpu[2], 2),
+                    # everything else on the machine (kernel work for our I/O included):
+                    # a big value means the phase shared the CPUs with something else
+                    "other": round(other, 2),
+                },
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)

@@ -1,0 +1,642 @@
+"""``make bench``: the registry's own rates first (the ceiling), then the same work through
+the gateway, then a bucket of many small objects. Prints a table and writes
+``bench/results/latest.json``; docs/performance.md explains the figures.
+
+    .venv/bin/python -m bench.run                    # the default run (10k objects)
+    .venv/bin/python -m bench.run --scale 100000     # the big bucket too (slow)
+    .venv/bin/python -m bench.run --only gateway --sizes 4KiB \\
+        --gateway-prefix ".venv/bin/python -m cProfile -o /tmp/gw.prof"   # profile a phase
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import random
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from bench import clients, data
+from bench.measure import Pool, sequential, summary, windows
+from bench.procs import ROOT, Gateway, Monitor, start_gateway
+from gateway.domain import mapping
+from tests.fixtures.registries import RunningRegistry, free_port, start
+
+PREFIX = "s3"  # the gateway's default repository prefix
+SIZES: dict[str, tuple[int, int]] = {  # label: (bytes, sequential operations)
+    "4KiB": (4 << 10, 300),
+    "1MiB": (1 << 20, 100),
+    "64MiB": (64 << 20, 10),
+    "1GiB": (1 << 30, 4),
+}
+BIG = 64 << 20  # from here on: single-client streaming PUTs over httpx, both signing modes
+SMALL = 4 << 10
+CONCURRENT_CLIENTS = 8
+CONCURRENT_OPS = 2000
+SCALE_WRITERS = 16
+SCALE_SIZE = 16
+RESULTS = ROOT / "bench" / "results"
+
+_seeds = itertools.count(1)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def log_problems(path: Path) -> dict[str, Any]:
+    """Warnings and errors the gateway logged (at level warning) during the run."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    bad = [line for line in lines if "WARNING" in line or "ERROR" in line]
+    return {"problems": len(bad), "first": [line[:300] for line in bad[:5]]}
+
+
+def seeds(count: int) -> list[int]:
+    return [next(_seeds) for _ in range(count)]
+
+
+def warm_digests(chosen: list[int], size: int) -> None:
+    """Hash big bodies before the clock starts: a client that knows its digest."""
+    if size >= BIG:
+        for seed in chosen:
+            data.sha256_hex(seed, size)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.results: dict[str, Any] = {"direct": {}, "gateway": {}, "scale": {}}
+        self.registry: RunningRegistry | None = None
+        self.gateway: Gateway | None = None
+        self.monitor: Monitor | None = None
+        self.errors: list[str] = []
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.registry = start(self.work / "registry")
+        log(f"registry: {self.registry.kind} on {self.registry.url}")
+        prefix = shlex.split(self.args.gateway_prefix) if self.args.gateway_prefix else None
+        self.gateway = start_gateway(
+            self.registry.url, self.work / "gateway", free_port(), prefix=prefix
+        )
+        log(f"gateway: pid {self.gateway.process.pid} on {self.gateway.url}")
+        self.monitor = Monitor(self.gateway.process.pid, self.registry.process.pid)
+
+    def stop(self) -> None:
+        if self.monitor:
+            self.monitor.close()
+        if self.gateway:
+            self.gateway.stop()
+            self.results["gateway_log"] = log_problems(self.gateway.log_path)
+        if self.registry:
+            self.registry.stop()
+
+    def phase(self, name: str) -> Any:
+        assert self.monitor is not None
+        log(f"phase {name}")
+        return self.monitor.phase(name)
+
+    @property
+    def url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    @property
+    def registry_url(self) -> str:
+        assert self.registry is not None
+        return self.registry.url
+
+    def s3(self) -> Any:
+        return clients.s3_client(self.url)
+
+    def create_bucket(self, name: str) -> None:
+        client = self.s3()
+        client.create_bucket(Bucket=name)
+        client.close()
+
+    def note_errors(self, what: str, pool: Pool, errors: int) -> None:
+        if errors:
+            message = f"{what}: {errors} failed operations, first: {pool.first_errors}"
+            log(message)
+            self.errors.append(message)
+
+    def sizes(self) -> list[tuple[str, int, int]]:
+        chosen = []
+        for label in self.args.sizes:
+            size, count = SIZES[label]
+            if self.args.quick:
+                count = max(2, count // 10)
+            chosen.append((label, size, count))
+        return chosen
+
+    # -- 1. the registry directly ------------------------------------------------------------
+
+    def direct(self) -> None:
+        out = self.results["direct"]
+        repository = f"{PREFIX}/direct-blobs/00"
+        with clients.registry_client(self.registry_url) as client:
+            for label, size, count in self.sizes():
+                chosen = seeds(count)
+                warm_digests(chosen, size)
+                digests: list[str] = []
+
+                def put(
+                    i: int,
+                    chosen: list[int] = chosen,
+                    size: int = size,
+                    digests: list[str] = digests,
+                ) -> None:
+                    digests.append(clients.push_blob(client, repository, chosen[i], size))
+
+                def get(i: int, size: int = size, digests: list[str] = digests) -> None:
+                    clients.get_blob(client, repository, digests[i], size)
+
+                with self.phase(f"direct.put.{label}") as record:
+                    record["put"] = summary(sequential(put, count), bytes_per_op=size)
+                with self.phase(f"direct.get.{label}") as record:
+                    record["get"] = summary(sequential(get, count), bytes_per_op=size)
+                out[label] = {
+                    "put": self.phases[f"direct.put.{label}"]["put"],
+                    "get": self.phases[f"direct.get.{label}"]["get"],
+                }
+        if "4KiB" in self.args.sizes:
+            out["concurrent_4KiB"] = self.direct_objects("direct-4k", CONCURRENT_CLIENTS)
+
+    def direct_objects(self, bucket: str, workers: int) -> dict[str, Any]:
+        """8 clients: blob + manifest push, then manifest + blob pull, per object."""
+        count = CONCURRENT_OPS // (10 if self.args.quick else 1)
+        with clients.registry_client(self.registry_url) as client:
+            for shard in range(256):
+                clients.ensure_config(client, f"{PREFIX}/{bucket}/{shard:02x}")
+        chosen = seeds(count)
+        pool = Pool(workers, lambda: clients.registry_client(self.registry_url))
+
+        def push(client: httpx.Client, i: int) -> None:
+            clients.push_object(client, PREFIX, bucket, f"k/{i:07d}", chosen[i], SMALL)
+
+        with self.phase("direct.push.4KiB.x8") as record:
+            latencies, _, errors, wall = pool.run(push, count)
+            record["push"] = summary(latencies, wall=wall, bytes_per_op=SMALL, errors=errors)
+        self.note_errors("direct push", pool, errors)
+        order = random.Random(7).choices(range(count), k=count)
+
+        def pull(client: httpx.Client, i: int) -> None:
+            clients.pull_object(client, PREFIX, bucket, f"k/{order[i]:07d}", SMALL)
+
+        with self.phase("direct.pull.4KiB.x8") as record:
+            latencies, _, errors, wall = pool.run(pull, count)
+            record["pull"] = summary(latencies, wall=wall, bytes_per_op=SMALL, errors=errors)
+        self.note_errors("direct pull", pool, errors)
+        return {
+            "clients": workers,
+            "push": self.phases["direct.push.4KiB.x8"]["push"],
+            "pull": self.phases["direct.pull.4KiB.x8"]["pull"],
+        }
+
+    @property
+    def phases(self) -> dict[str, dict[str, Any]]:
+        assert self.monitor is not None
+        return self.monitor.phases
+
+    # -- 2. the same through the gateway -------------------------------------------------------
+
+    def through_gateway(self) -> None:
+        out = self.results["gateway"]
+        bucket = "bench"
+        self.create_bucket(bucket)
+        s3 = self.s3()
+        with httpx.Client(timeout=clients.TIMEOUT) as raw:
+            for label, size, count in self.sizes():
+                modes = ["put_signed", "put_unsigned"] if size >= BIG else ["put"]
+                entry: dict[str, Any] = {}
+                keys: list[str] = []
+                for mode in modes:
+                    chosen = seeds(count)
+                    warm_digests(chosen, size)
+                    names = [f"{label}/{mode}/{i}" for i in range(count)]
+                    keys = keys or names
+                    put = self._put(raw, s3, bucket, names, chosen, size, mode)
+                    with self.phase(f"gateway.{mode}.{label}") as record:
+                        record[mode] = summary(sequential(put, count), bytes_per_op=size)
+                    entry[mode] = record[mode]
+                    entry[f"{mode}_rss_peak_mib"] = record["gateway_rss_peak_mib"]
+
+                def get(i: int, keys: list[str] = keys, size: int = size) -> None:
+                    clients.gateway_get(s3, bucket, keys[i], size)
+
+                with self.phase(f"gateway.get.{label}") as record:
+                    record["get"] = summary(sequential(get, count), bytes_per_op=size)
+                entry["get"] = record["get"]
+                entry["get_rss_peak_mib"] = record["gateway_rss_peak_mib"]
+                out[label] = entry
+        s3.close()
+        if "4KiB" in self.args.sizes:
+            out["concurrent_4KiB"] = self.gateway_objects(bucket, CONCURRENT_CLIENTS)
+
+    def _put(
+        self,
+        raw: httpx.Client,
+        s3: Any,
+        bucket: str,
+        names: list[str],
+        chosen: list[int],
+        size: int,
+        mode: str,
+    ) -> Callable[[int], None]:
+        """Big bodies: httpx, streamed, signed over the known SHA-256 or UNSIGNED-PAYLOAD.
+        Small ones: boto3 PutObject with the body in memory (it signs the payload)."""
+        if size >= BIG:
+            signed = mode == "put_signed"
+
+            def stream(i: int) -> None:
+                clients.gateway_put(raw, self.url, bucket, names[i], chosen[i], size, signed=signed)
+
+            return stream
+
+        def small(i: int) -> None:
+            s3.put_object(Bucket=bucket, Key=names[i], Body=data.whole(chosen[i], size))
+
+        return small
+
+    def gateway_objects(self, bucket: str, workers: int) -> dict[str, Any]:
+        count = CONCURRENT_OPS // (10 if self.args.quick else 1)
+        chosen = seeds(count)
+        pool = Pool(workers, self.s3)
+
+        def put(client: Any, i: int) -> None:
+            body = data.whole(chosen[i], SMALL)
+            client.put_object(Bucket=bucket, Key=f"c4k/{i:07d}", Body=body)
+
+        with self.phase("gateway.put.4KiB.x8") as record:
+            latencies, _, errors, wall = pool.run(put, count)
+            record["put"] = summary(latencies, wall=wall, bytes_per_op=SMALL, errors=errors)
+        self.note_errors("gateway 4 KiB put", pool, errors)
+        order = random.Random(7).choices(range(count), k=count)
+
+        def get(client: Any, i: int) -> None:
+            clients.gateway_get(client, bucket, f"c4k/{order[i]:07d}", SMALL)
+
+        with self.phase("gateway.get.4KiB.x8") as record:
+            latencies, _, errors, wall = pool.run(get, count)
+            record["get"] = summary(latencies, wall=wall, bytes_per_op=SMALL, errors=errors)
+        self.note_errors("gateway 4 KiB get", pool, errors)
+        return {
+            "clients": workers,
+            "put": self.phases["gateway.put.4KiB.x8"]["put"],
+            "get": self.phases["gateway.get.4KiB.x8"]["get"],
+        }
+
+    # -- 3. many objects in one bucket ---------------------------------------------------------
+
+    def scale(self, total: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"objects": total, "writers": SCALE_WRITERS, "size": SCALE_SIZE}
+        bucket = f"scale-{total}"
+        self.create_bucket(bucket)
+        chosen = seeds(total)
+        pool = Pool(SCALE_WRITERS, self.s3)
+
+        def put(client: Any, i: int) -> None:
+            body = data.whole(chosen[i], SCALE_SIZE)
+            client.put_object(Bucket=bucket, Key=f"obj/{i:07d}", Body=body)
+
+        with self.phase(f"scale.{total}.put") as record:
+            latencies, done, errors, wall = pool.run(put, total)
+            record["put"] = summary(latencies, wall=wall, errors=errors)
+            record["put"]["rate_by_tenth"] = windows(done)
+        self.note_errors(f"scale {total} put", pool, errors)
+        out["put"] = record["put"]
+
+        sample = random.Random(3).sample(range(total), min(1000, total))
+        s3 = self.s3()
+
+        def get(i: int) -> None:
+            clients.gateway_get(s3, bucket, f"obj/{sample[i]:07d}", SCALE_SIZE)
+
+        with self.phase(f"scale.{total}.get") as record:
+            record["get"] = summary(sequential(get, len(sample)))
+        out["get"] = record["get"]
+
+        pages = (total + 999) // 1000
+        with httpx.Client(timeout=clients.TIMEOUT) as raw:
+            listed = [0]
+
+            def page(i: int) -> None:
+                after = None if i == 0 else f"obj/{i * 1000 - 1:07d}"
+                listed[0] += clients.gateway_list_page(raw, self.url, bucket, after)
+
+            with self.phase(f"scale.{total}.list") as record:
+                record["list_page"] = summary(sequential(page, pages))
+                record["list_page"]["keys_listed"] = listed[0]
+        out["list_page"] = record["list_page"]
+        if listed[0] != total:
+            self.errors.append(f"scale {total}: listed {listed[0]} keys of {total}")
+
+        paginator = s3.get_paginator("list_objects_v2")
+        began, seen = time.perf_counter(), 0
+        for response in paginator.paginate(Bucket=bucket, PaginationConfig={"PageSize": 1000}):
+            seen += response.get("KeyCount", 0)
+        elapsed = time.perf_counter() - began
+        out["list_boto3_page_mean_ms"] = round(elapsed / max(pages, 1) * 1000, 2)
+        s3.close()
+
+        with clients.registry_client(self.registry_url) as client:
+            shard = mapping.locate(PREFIX, bucket, "obj/0000000").repository
+
+            def tags(i: int) -> None:
+                clients._check(client.get(f"/v2/{shard}/tags/list"), 200)
+
+            out["registry_tags_list_one_shard"] = summary(sequential(tags, 20))
+            out["registry_tags_in_shard"] = len(
+                client.get(f"/v2/{shard}/tags/list").json().get("tags") or []
+            )
+        if not self.args.no_direct_scale:
+            out["direct"] = self.direct_scale(total)
+        return out
+
+    def direct_scale(self, total: int) -> dict[str, Any]:
+        """The same number of blob + manifest pushes straight into the registry, spread over
+        the 256 shards as the gateway does (the ceiling of the gateway's PUT rate); with
+        ``--single-repo`` also all into one repository, to compare layouts."""
+        out: dict[str, Any] = {}
+        layouts = ["sharded", "single"] if self.args.single_repo else ["sharded"]
+        for layout in layouts:
+            bucket = f"direct-{layout}-{total}"
+            single = f"{PREFIX}/{bucket}/all" if layout == "single" else None
+            with clients.registry_client(self.registry_url) as client:
+                for shard in (
+                    [single] if single else [f"{PREFIX}/{bucket}/{s:02x}" for s in range(256)]
+                ):
+                    clients.ensure_config(client, shard)
+            chosen = seeds(total)
+            pool = Pool(SCALE_WRITERS, lambda: clients.registry_client(self.registry_url))
+
+            def push(
+                client: httpx.Client,
+                i: int,
+                bucket: str = bucket,
+                single: str | None = single,
+                chosen: list[int] = chosen,
+            ) -> None:
+                key = f"obj/{i:07d}"
+                clients.push_object(
+                    client, PREFIX, bucket, key, chosen[i], SCALE_SIZE, repository=single
+                )
+
+            with self.phase(f"scale.{total}.direct.{layout}") as record:
+                latencies, done, errors, wall = pool.run(push, total)
+                record["push"] = summary(latencies, wall=wall, errors=errors)
+                record["push"]["rate_by_tenth"] = windows(done)
+            self.note_errors(f"direct {layout} {total}", pool, errors)
+            entry = {"push": record["push"]}
+            repository = single or mapping.locate(PREFIX, bucket, "obj/0000000").repository
+            with clients.registry_client(self.registry_url) as client:
+
+                def tags(i: int, repository: str = repository) -> None:
+                    clients._check(client.get(f"/v2/{repository}/tags/list"), 200)
+
+                entry["tags_list"] = summary(sequential(tags, 10))
+            out[layout] = entry
+        return out
+
+
+# -- targets, report, main ----------------------------------------------------------------------
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ratios the performance targets are stated in (docs/performance.md)."""
+    direct, gateway = results["direct"], results["gateway"]
+    found: list[dict[str, Any]] = []
+
+    def add(name: str, measured: float | None, goal: float, higher: bool, unit: str) -> None:
+        met = None if measured is None else (measured >= goal if higher else measured < goal)
+        found.append({"target": name, "measured": measured, "goal": goal, "unit": unit, "met": met})
+
+    for label in ("64MiB", "1GiB"):
+        if label in direct and label in gateway:
+            for mode in ("put_signed", "put_unsigned"):
+                ratio = _ratio(gateway[label][mode]["mb_per_s"], direct[label]["put"]["mb_per_s"])
+                add(f"{label} {mode} MB/s vs direct blob upload", ratio, 0.8, True, "ratio")
+            ratio = _ratio(gateway[label]["get"]["mb_per_s"], direct[label]["get"]["mb_per_s"])
+            add(f"{label} GET MB/s vs direct blob GET", ratio, 0.8, True, "ratio")
+    big = [v for k, v in phases.items() if k.startswith("gateway.") and k.endswith(".1GiB")]
+    if big:
+        peak = max(p["gateway_rss_peak_mib"] for p in big)
+        add("gateway peak RSS while moving 1 GiB", peak, 150, False, "MiB")
+    if "concurrent_4KiB" in direct and "concurrent_4KiB" in gateway:
+        d, g = direct["concurrent_4KiB"], gateway["concurrent_4KiB"]
+        add(
+            "4 KiB PUT x8 ops/s vs direct blob+manifest push",
+            _ratio(g["put"]["ops_per_s"], d["push"]["ops_per_s"]),
+            0.8,
+            True,
+            "ratio",
+        )
+        add(
+            "4 KiB GET x8 ops/s vs direct manifest+blob pull",
+            _ratio(g["get"]["ops_per_s"], d["pull"]["ops_per_s"]),
+            0.8,
+            True,
+            "ratio",
+        )
+    if "concurrent_4KiB" in gateway:
+        add("4 KiB GET x8 ops/s", gateway["concurrent_4KiB"]["get"]["ops_per_s"], 800, True, "/s")
+    return found
+
+
+def _row(cells: list[Any], widths: list[int]) -> str:
+    return "  ".join(
+        str(c).rjust(w) if i else str(c).ljust(w)
+        for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+    )
+
+
+def render(report: dict[str, Any]) -> str:
+    lines: list[str] = []
+    results, phases = report["results"], report["phases"]
+    widths = [30, 6, 7, 7, 8, 8, 8, 16]
+    head = ["phase", "n", "MB/s", "ops/s", "p50 ms", "p99 ms", "gw RSS", "CPU s gw/reg/cli"]
+    lines += ["", _row(head, widths), "-" * (sum(widths) + 2 * len(widths))]
+    for name, phase in phases.items():
+        for value in phase.values():
+            if isinstance(value, dict) and "p50_ms" in value:
+                lines.append(
+                    _row(
+                        [
+                            f"{name}",
+                            value["n"],
+                            value.get("mb_per_s", ""),
+                            value["ops_per_s"],
+                            value["p50_ms"],
+                            value["p99_ms"],
+                            phase["gateway_rss_peak_mib"],
+                            "/".join(
+                                str(phase["cpu_s"][p]) for p in ("gateway", "registry", "bench")
+                            ),
+                        ],
+                        widths,
+                    )
+                )
+    for total, entry in results["scale"].items():
+        lines.append("")
+        lines.append(
+            f"scale {total}: PUT rate by tenth {entry['put'].get('rate_by_tenth')}; "
+            f"boto3 list page mean {entry['list_boto3_page_mean_ms']} ms; registry tags/list of "
+            f"one shard ({entry['registry_tags_in_shard']} tags) p50 "
+            f"{entry['registry_tags_list_one_shard']['p50_ms']} ms"
+        )
+        for layout, direct in entry.get("direct", {}).items():
+            lines.append(
+                f"  direct {layout}: {direct['push']['ops_per_s']} pushes/s, by tenth "
+                f"{direct['push'].get('rate_by_tenth')}; tags/list p50 "
+                f"{direct['tags_list']['p50_ms']} ms"
+            )
+    lines += ["", "targets:"]
+    for target in report["targets"]:
+        verdict = {True: "MET", False: "MISSED", None: "n/a"}[target["met"]]
+        lines.append(
+            f"  {verdict:6} {target['target']}: {target['measured']} {target['unit']} "
+            f"(goal {'<' if target['unit'] == 'MiB' else '>='} {target['goal']})"
+        )
+    problems = results.get("gateway_log", {})
+    if problems.get("problems"):
+        lines += ["", f"gateway log: {problems['problems']} warnings/errors, first:"]
+        lines += [f"  {line}" for line in problems["first"]]
+    if report["errors"]:
+        lines += ["", "errors:", *[f"  {e}" for e in report["errors"]]]
+    return "\n".join(lines)
+
+
+def machine(registry: RunningRegistry | None) -> dict[str, Any]:
+    version = ""
+    if registry is not None and registry.kind == "distribution":
+        binary = shutil.which("docker-registry")
+        if binary:
+            version = subprocess.run(
+                [binary, "--version"], capture_output=True, text=True, check=False
+            ).stdout.strip()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if git("status", "--porcelain", "--", "gateway"):
+        commit += " (gateway/ had uncommitted changes)"
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / (1 << 30), 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "registry": registry.kind if registry else None,
+        "registry_version": version,
+        "commit": commit,
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[10_000],
+        help="objects in the big bucket, comma-separated (default 10000)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["direct", "gateway", "scale"],
+        action="append",
+        help="run only these parts (repeatable; default all)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=lambda v: v.split(","),
+        default=list(SIZES),
+        help=f"object sizes, comma-separated, of {','.join(SIZES)}",
+    )
+    parser.add_argument("--quick", action="store_true", help="a tenth of the operations")
+    parser.add_argument(
+        "--no-direct-scale",
+        action="store_true",
+        help="skip the direct-registry pushes (sharded vs one repository) of the scale part",
+    )
+    parser.add_argument(
+        "--single-repo",
+        action="store_true",
+        help="also push the scale objects straight into ONE repository (sharding baseline)",
+    )
+    parser.add_argument(
+        "--gateway-prefix",
+        help="command that wraps `-m gateway ...` (default: the venv's python), e.g. a profiler",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--work-dir", type=Path, help="where registry and index live (temp)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    unknown = set(args.sizes) - set(SIZES)
+    if unknown:
+        raise SystemExit(f"unknown sizes {sorted(unknown)}: choose from {list(SIZES)}")
+    parts = args.only or ["direct", "gateway", "scale"]
+    work = Path(tempfile.mkdtemp(prefix="artifact-bench-", dir=args.work_dir))
+    bench = Bench(args, work)
+    began = time.perf_counter()
+    try:
+        bench.start()
+        if "direct" in parts:
+            bench.direct()
+        if "gateway" in parts:
+            bench.through_gateway()
+        if "scale" in parts:
+            for total in args.scale:
+                bench.results["scale"][str(total)] = bench.scale(total)
+    finally:
+        bench.stop()
+        report: dict[str, Any] = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": " ".join(["scripts/bench.sh", *(sys.argv[1:] if argv is None else argv)]),
+            "duration_s": round(time.perf_counter() - began, 1),
+            "machine": machine(bench.registry),
+            "results": bench.results,
+            "phases": bench.monitor.phases if bench.monitor else {},
+            "errors": bench.errors,
+        }
+        report["targets"] = targets(bench.results, report["phases"])
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        log(f"removing {work} (a registry of many small files takes a while)")
+        shutil.rmtree(work, ignore_errors=True)
+    print(render(report))
+    shown = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
+    print(f"\nwrote {shown} in {report['duration_s']} s")
+    return 1 if bench.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
