@@ -76,10 +76,6 @@ def bucket_location(prefix: str, bucket: str) -> ObjectLocation:
     return ObjectLocation(repository=f"{prefix}/{bucket}/{BUCKET_REPOSITORY}", tag=BUCKET_TAG)
 
 
-def bucket_repositories_prefix(prefix: str, bucket: str) -> str:
-    return f"{prefix}/{bucket}/"
-
-
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with milliseconds: what S3 shows, so a rebuilt index is identical."""
     return (

@@ -195,13 +195,6 @@ class SqlIndex:
         async with self._engine.connect() as conn:
             return [_object(row) for row in await conn.execute(query)]
 
-    async def count_objects(self, bucket: str) -> int:
-        async with self._engine.connect() as conn:
-            count = await conn.scalar(
-                sa.select(sa.func.count()).select_from(objects).where(objects.c.bucket == bucket)
-            )
-        return int(count or 0)
-
     # -- reindex -----------------------------------------------------------------------------
 
     async def replace_all(

@@ -77,7 +77,7 @@ async def test_index_round_trip_and_order(database_url):
             await index.delete_bucket(bucket)
         assert (await index.delete_object(bucket, "a")).key == "a"
         assert await index.delete_object(bucket, "a") is None
-        assert await index.count_objects(bucket) == len(KEYS) - 1
+        assert len(await index.scan(bucket, "", inclusive=True, limit=100)) == len(KEYS) - 1
         await index.replace_all([BucketRecord(bucket, created)], [record(bucket, "only")])
         assert [r.key for r in await index.scan(bucket, "", inclusive=True, limit=10)] == ["only"]
         await index.delete_object(bucket, "only")

@@ -124,7 +124,6 @@ def test_location_of_a_known_key() -> None:
     assert location.repository == f"s3/photos/{digest[:2]}"
     assert location.tag == f"o-{digest}"
     assert bucket_location("s3", "photos").reference == "s3/photos/bucket:bucket"
-    assert mapping.bucket_repositories_prefix("s3", "photos") == "s3/photos/"
 
 
 # -- object manifests ------------------------------------------------------------------------
