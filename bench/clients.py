@@ -8,8 +8,10 @@ pull = GET the manifest by tag + GET its layer.
 
 Through the gateway: boto3 for small objects and listings; for big PUTs httpx with a SigV4
 header signed by botocore, either over the real SHA-256 of the body (computed beforehand
-without holding the body) or ``UNSIGNED-PAYLOAD``. boto3 itself cannot stream a big body
-once over http: it reads it a first time to sign the payload hash.
+without holding the body) or ``UNSIGNED-PAYLOAD``, or as an ``aws-chunked`` body with a
+CRC64NVME trailer (what current SDKs send by default), its chunks unsigned or signed. boto3
+itself cannot stream a big body once over http: it reads it a first time to sign the payload
+hash.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -31,8 +34,10 @@ from botocore.credentials import Credentials
 
 from bench import data
 from bench.procs import ACCESS_KEY, SECRET_KEY
-from gateway.domain import mapping
+from gateway.auth.sigv4 import SigV4Credential, signing_key
+from gateway.domain import checksums, mapping
 from gateway.domain.values import Layer, ObjectRecord
+from gateway.s3.chunked import SIGNED_TRAILER, UNSIGNED_TRAILER, ChunkSigner, canonical_trailer
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -214,6 +219,88 @@ def gateway_put(
     headers = {"Content-Length": str(size), "Content-Type": OCTET}
     headers = signed_headers("PUT", url, payload, headers)
     _check(client.put(url, content=_body(seed, size), headers=headers), 200)
+
+
+PUT_MODES = {  # bench mode -> x-amz-content-sha256 of the request
+    "put_signed": "<the body's SHA-256>",
+    "put_unsigned": UNSIGNED,
+    "put_trailer_unsigned": UNSIGNED_TRAILER,  # boto3 and aws-cli v2 over HTTPS
+    "put_trailer_signed": SIGNED_TRAILER,
+}
+CHUNK_TRAILER = "x-amz-checksum-crc64nvme"
+
+
+def _framed_length(size: int, signed: bool, trailer: str) -> int:
+    """The aws-chunked body's length: chunk heads, data, the final chunk and the trailer."""
+    extension = len(";chunk-signature=") + 64 if signed else 0
+    length, left = 0, size
+    while left > 0:
+        piece = min(data.CHUNK, left)
+        length += len(f"{piece:x}") + extension + 2 + piece + 2
+        left -= piece
+    length += 1 + extension + 2  # "0[;chunk-signature=...]\r\n"
+    length += len(trailer) + 2
+    if signed:
+        length += len("x-amz-trailer-signature:") + 64 + 2
+    return length + 2
+
+
+def _aws_chunked(seed: int, size: int, signer: ChunkSigner | None) -> Iterator[bytes]:
+    """The body framed as aws-chunked, 1 MiB chunks, with a CRC64NVME trailer at the end."""
+    crc = checksums.new("CRC64NVME")
+
+    def head(piece: bytes) -> bytes:
+        if signer is None:
+            return f"{len(piece):x}\r\n".encode()
+        signature = signer.chunk(hashlib.sha256(piece).hexdigest())
+        return f"{len(piece):x};chunk-signature={signature}\r\n".encode()
+
+    for piece in data.chunks(seed, size):
+        crc.update(piece)
+        yield head(piece) + piece + b"\r\n"
+    trailers = {CHUNK_TRAILER: crc.b64()}
+    end = head(b"") + f"{CHUNK_TRAILER}:{trailers[CHUNK_TRAILER]}\r\n".encode()
+    if signer is not None:
+        end += f"x-amz-trailer-signature:{signer.trailer(canonical_trailer(trailers))}\r\n".encode()
+    yield end + b"\r\n"
+
+
+def _chunk_signer(headers: dict[str, str], mode: str) -> ChunkSigner:
+    """Chain chunk signatures from the seed signature botocore put in the header."""
+    amz_date = datetime.strptime(headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    date = amz_date.strftime("%Y%m%d")
+    credential = SigV4Credential(
+        access_key=ACCESS_KEY,
+        amz_date=amz_date,
+        date=date,
+        region="us-east-1",
+        service="s3",
+        signed_headers=(),
+        payload_hash=mode,
+        signature=headers["Authorization"].rsplit("Signature=", 1)[1],
+        signing_key=signing_key(SECRET_KEY, date, "us-east-1", "s3"),
+        presigned=False,
+    )
+    return ChunkSigner(credential)
+
+
+def gateway_put_chunked(
+    client: httpx.Client, base: str, bucket: str, key: str, seed: int, size: int, *, signed: bool
+) -> None:
+    url = f"{base}/{bucket}/{quote(key)}"
+    mode = SIGNED_TRAILER if signed else UNSIGNED_TRAILER
+    trailer_line = f"{CHUNK_TRAILER}:{checksums.new('CRC64NVME').b64()}"  # same length always
+    headers = {
+        "Content-Type": OCTET,
+        "Content-Encoding": "aws-chunked",
+        "Content-Length": str(_framed_length(size, signed, trailer_line)),
+        "x-amz-decoded-content-length": str(size),
+        "x-amz-trailer": CHUNK_TRAILER,
+        "x-amz-sdk-checksum-algorithm": "CRC64NVME",
+    }
+    headers = signed_headers("PUT", url, mode, headers)
+    signer = _chunk_signer(headers, mode) if signed else None
+    _check(client.put(url, content=_aws_chunked(seed, size, signer), headers=headers), 200)
 
 
 def gateway_get(client: Any, bucket: str, key: str, size: int) -> None:

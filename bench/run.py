@@ -225,7 +225,7 @@ class Bench:
         s3 = self.s3()
         with httpx.Client(timeout=clients.TIMEOUT) as raw:
             for label, size, count in self.sizes():
-                modes = ["put_signed", "put_unsigned"] if size >= BIG else ["put"]
+                modes = list(clients.PUT_MODES) if size >= BIG else ["put"]
                 entry: dict[str, Any] = {}
                 keys: list[str] = []
                 for mode in modes:
@@ -261,13 +261,14 @@ class Bench:
         size: int,
         mode: str,
     ) -> Callable[[int], None]:
-        """Big bodies: httpx, streamed, signed over the known SHA-256 or UNSIGNED-PAYLOAD.
+        """Big bodies: httpx, streamed, in one of ``clients.PUT_MODES``.
         Small ones: boto3 PutObject with the body in memory (it signs the payload)."""
         if size >= BIG:
-            signed = mode == "put_signed"
+            put = clients.gateway_put_chunked if "trailer" in mode else clients.gateway_put
+            signed = mode in ("put_signed", "put_trailer_signed")
 
             def stream(i: int) -> None:
-                clients.gateway_put(raw, self.url, bucket, names[i], chosen[i], size, signed=signed)
+                put(raw, self.url, bucket, names[i], chosen[i], size, signed=signed)
 
             return stream
 
@@ -437,7 +438,7 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
 
     for label in ("64MiB", "1GiB"):
         if label in direct and label in gateway:
-            for mode in ("put_signed", "put_unsigned"):
+            for mode in clients.PUT_MODES:
                 ratio = _ratio(gateway[label][mode]["mb_per_s"], direct[label]["put"]["mb_per_s"])
                 add(f"{label} {mode} MB/s vs direct blob upload", ratio, 0.8, True, "ratio")
             ratio = _ratio(gateway[label]["get"]["mb_per_s"], direct[label]["get"]["mb_per_s"])
@@ -477,7 +478,7 @@ def _row(cells: list[Any], widths: list[int]) -> str:
 def render(report: dict[str, Any]) -> str:
     lines: list[str] = []
     results, phases = report["results"], report["phases"]
-    widths = [30, 6, 7, 7, 8, 8, 8, 16]
+    widths = [36, 6, 7, 7, 8, 8, 8, 16]
     head = ["phase", "n", "MB/s", "ops/s", "p50 ms", "p99 ms", "gw RSS", "CPU s gw/reg/cli"]
     lines += ["", _row(head, widths), "-" * (sum(widths) + 2 * len(widths))]
     for name, phase in phases.items():

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.domain.errors import BadDigest, ContentSHA256Mismatch, IncompleteBody
-from gateway.domain.hashing import HashingReader
+from gateway.domain.hashing import OFFLOAD_BATCH, HashingReader
 
 DATA = b"the quick brown fox jumps over the lazy dog"
 
@@ -116,15 +116,54 @@ async def test_content_md5_mismatch_is_bad_digest() -> None:
 
 
 @pytest.mark.anyio
-async def test_content_sha256_mismatch() -> None:
+async def test_a_declared_sha256_is_left_to_the_registry() -> None:
+    # The blob is pushed with the declared digest and the registry refuses a mismatch
+    # (tests/integration/s3/test_put_object.py); the reader does not hash it a second time.
+    other = sha256_hex(b"other")
     reader = HashingReader(
         source([DATA[:5], DATA[5:]]),
         expected_size=len(DATA),
         content_md5=md5_b64(DATA),
-        content_sha256=sha256_hex(b"other"),
+        content_sha256=other,
+        algorithms=("SHA256", "CRC32"),
     )
-    with pytest.raises(ContentSHA256Mismatch):
-        await drain(reader, [])
+    await drain(reader, [])
+    assert reader.sha256_hex == other
+    assert reader.checksum("SHA256") == base64.b64encode(bytes.fromhex(other)).decode()
+    assert set(reader.checksum_values) == {"SHA256", "CRC32"}
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    size=st.integers(OFFLOAD_BATCH, 3 * OFFLOAD_BATCH + 7),
+    piece=st.sampled_from([1000, 65536, OFFLOAD_BATCH + 1]),
+    signed=st.booleans(),
+)
+def test_large_bodies_hashed_in_a_worker_thread_give_the_same_digests(
+    size: int, piece: int, signed: bool
+) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    reader = HashingReader(
+        source([data[i : i + piece] for i in range(0, size, piece)]),
+        expected_size=size,
+        content_md5=md5_b64(data),
+        content_sha256=sha256_hex(data) if signed else None,
+        algorithms=("CRC64NVME", "SHA1", "SHA256"),
+    )
+    assert b"".join(consume(reader)) == data
+    assert reader.sha256_hex == sha256_hex(data)
+    assert reader.checksum("SHA1") == base64.b64encode(hashlib.sha1(data).digest()).decode()
+    assert reader.checksum("SHA256") == base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@pytest.mark.anyio
+async def test_a_body_abandoned_mid_stream_leaves_no_stray_error() -> None:
+    chunks = [b"x" * OFFLOAD_BATCH] * 3
+    reader = HashingReader(source(chunks), expected_size=len(chunks) * OFFLOAD_BATCH)
+    stream = reader.__aiter__()
+    await stream.__anext__()
+    await stream.aclose()
+    assert not reader.finished
 
 
 @pytest.mark.anyio
