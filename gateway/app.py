@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from gateway.config import Settings
+from gateway.domain.multipart import expire_uploads
 from gateway.domain.store import Store
 from gateway.index.store import SqlIndex
 from gateway.registry.client import RegistryClient
@@ -34,7 +38,22 @@ async def open_store(settings: Settings) -> Store:
         prefix=settings.repository_prefix,
         region=settings.region,
         max_object_size=settings.max_object_size,
+        min_part_size=settings.min_part_size,
     )
+
+
+async def sweep_uploads(store: Store, settings: Settings) -> None:
+    """Abort expired multipart uploads now and then; their part blobs become garbage for the
+    registry's GC (part manifests protect live uploads' blobs whatever the GC delay)."""
+    lifetime = timedelta(hours=settings.upload_lifetime_hours)
+    while True:
+        try:
+            aborted = await expire_uploads(store, lifetime)
+            if aborted:
+                log.info("aborted %d expired multipart uploads", aborted)
+        except Exception:  # the sweeper must outlive a passing registry or index error
+            log.exception("multipart upload sweep failed")
+        await asyncio.sleep(settings.upload_sweep_seconds)
 
 
 async def close_store(store: Store) -> None:
@@ -68,9 +87,13 @@ class Gateway:
             self.store,
             root_lookup(self.settings.root_access_key, self.settings.root_secret()),
         )
+        sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await close_store(self.store)
 
     async def livez(self) -> dict[str, str]:

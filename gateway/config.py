@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = Field(None, description="PEM private key of the HTTPS port.")
     max_skew_seconds: int = Field(900, description="Allowed clock skew of signed requests.")
     max_object_size: int = Field(5 * 1024**3, description="Largest single PUT (S3: 5 GiB).")
+    min_part_size: int = Field(
+        5 * 1024**2, description="Smallest multipart part but the last (S3: 5 MiB)."
+    )
+    upload_lifetime_hours: float = Field(
+        24.0 * 7,
+        description="Multipart uploads not completed within this time are aborted and their "
+        "part blobs released.",
+    )
+    upload_sweep_seconds: float = Field(
+        600.0, description="How often expired multipart uploads are looked for."
+    )
     log_level: str = "info"
 
     @classmethod

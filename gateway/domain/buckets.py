@@ -3,6 +3,7 @@ back empty buckets and their settings), then to the index, whose commit makes it
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 from gateway.domain import mapping
@@ -10,7 +11,7 @@ from gateway.domain.errors import BucketAlreadyOwnedByYou, NoSuchBucket
 from gateway.domain.names import check_bucket_name
 from gateway.domain.store import Store
 from gateway.domain.values import BucketRecord
-from gateway.registry.errors import RegistryNotFound
+from gateway.registry.errors import RegistryError, RegistryNotFound
 
 
 async def create_bucket(store: Store, name: str) -> BucketRecord:
@@ -52,7 +53,11 @@ async def list_buckets(store: Store) -> list[BucketRecord]:
 async def delete_bucket(store: Store, name: str) -> None:
     await get_bucket(store, name)
     async with store.locks.hold(("bucket", name)):
-        await store.index.delete_bucket(name)
+        released = await store.index.delete_bucket(name)
+        for key, digest in released:  # parts of uploads that were in flight
+            repository = mapping.locate(store.prefix, name, key).repository
+            with contextlib.suppress(RegistryError):
+                await store.registry.delete_manifest(repository, digest)
         location = mapping.bucket_location(store.prefix, name)
         try:
             manifest = await store.registry.get_manifest(location.repository, location.tag)

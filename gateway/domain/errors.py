@@ -4,10 +4,12 @@ The S3 edge maps each class to its AWS error code (``s3/errors.py``); the JSON A
 maps them to RFC 7807 problems. Hierarchy::
 
     DomainError
-     +-- NotFound: NoSuchBucket, NoSuchKey
+     +-- NotFound: NoSuchBucket, NoSuchKey, NoSuchUpload
      +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty
      +-- InvalidInput: InvalidBucketName, KeyTooLong, InvalidKey, BadDigest, IncompleteBody,
-     |                 InvalidRange, InvalidArgument
+     |                 InvalidRange, InvalidArgument, EntityTooSmall, EntityTooLarge,
+     |                 InvalidPart, InvalidPartOrder, InvalidPartNumber,
+     |                 InvalidRequest
      +-- PreconditionFailed, NotModified
 """
 
@@ -30,6 +32,11 @@ class NoSuchBucket(NotFound):
 
 class NoSuchKey(NotFound):
     """The specified key does not exist."""
+
+
+class NoSuchUpload(NotFound):
+    """The specified multipart upload does not exist. The upload ID might be invalid, or the
+    multipart upload might have been aborted or completed."""
 
 
 class Conflict(DomainError):
@@ -82,6 +89,37 @@ class InvalidRange(InvalidInput):
 
 class InvalidArgument(InvalidInput):
     """Invalid Argument"""
+
+
+class InvalidRequest(InvalidInput):
+    """Invalid Request"""
+
+
+class EntityTooSmall(InvalidInput):
+    """Your proposed upload is smaller than the minimum allowed object size."""
+
+    def __init__(self, proposed: int, minimum: int) -> None:
+        super().__init__()
+        self.proposed = proposed
+        self.minimum = minimum
+
+
+class EntityTooLarge(InvalidInput):
+    """Your proposed upload exceeds the maximum allowed object size."""
+
+
+class InvalidPart(InvalidInput):
+    """One or more of the specified parts could not be found. The part might not have been
+    uploaded, or the specified entity tag might not have matched the part's entity tag."""
+
+
+class InvalidPartOrder(InvalidInput):
+    """The list of parts was not in ascending order. The parts list must be specified in order
+    by part number."""
+
+
+class InvalidPartNumber(InvalidInput):
+    """The requested partnumber is not satisfiable"""
 
 
 class PreconditionFailed(DomainError):

@@ -7,7 +7,10 @@ and tag are computed, never looked up:
   sha256(key), so a bucket spreads over at most 256 repositories and none grows without
   bound (the registry rewrites a repository's index on every push and scans it for referrers);
 - tag ``o-<hex sha256(key)>``: keys are not valid tags, digests of them are;
-- the bucket's own record is the manifest tagged ``bucket`` in ``<prefix>/<bucket>/bucket``.
+- the bucket's own record is the manifest tagged ``bucket`` in ``<prefix>/<bucket>/bucket``;
+- a part of a multipart upload is a blob in the key's repository, kept from the registry's GC
+  by a small manifest tagged ``p-<upload id>-<part number>`` until the upload completes (the
+  object's manifest then lists the part blobs as its layers, in order) or is aborted.
 
 An object is an OCI 1.1 artifact manifest: ``artifactType`` OBJECT_ARTIFACT_TYPE, the empty
 config, one layer per part, and annotations that hold everything needed to rebuild the index.
@@ -25,6 +28,7 @@ from gateway.domain.values import BucketRecord, Layer, ObjectRecord
 
 OBJECT_ARTIFACT_TYPE = "application/vnd.artifactstore.object.v1"
 BUCKET_ARTIFACT_TYPE = "application/vnd.artifactstore.bucket.v1"
+PART_ARTIFACT_TYPE = "application/vnd.artifactstore.part.v1"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 LAYER_MEDIA_TYPE = "application/octet-stream"
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
@@ -50,6 +54,8 @@ A_METADATA = _NS + "metadata"
 A_CHECKSUMS = _NS + "checksums"
 A_REGION = _NS + "region"
 A_SETTINGS = _NS + "settings"
+A_UPLOAD_ID = _NS + "upload-id"
+A_PART_NUMBER = _NS + "part-number"
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,10 @@ def key_hash(key: str) -> str:
 def locate(prefix: str, bucket: str, key: str) -> ObjectLocation:
     digest = key_hash(key)
     return ObjectLocation(repository=f"{prefix}/{bucket}/{digest[:2]}", tag=f"o-{digest}")
+
+
+def part_tag(upload_id: str, part_number: int) -> str:
+    return f"p-{upload_id}-{part_number}"
 
 
 def bucket_location(prefix: str, bucket: str) -> ObjectLocation:
@@ -174,6 +184,25 @@ def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete object manifest: {exc}") from exc
+
+
+def part_manifest(bucket: str, key: str, upload_id: str, part_number: int, layer: Layer) -> bytes:
+    """Holds one part's blob until the upload ends; never read back (the index has the part)."""
+    return _dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": PART_ARTIFACT_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer.digest, "size": layer.size}],
+            "annotations": {
+                A_BUCKET: bucket,
+                A_KEY: key,
+                A_UPLOAD_ID: upload_id,
+                A_PART_NUMBER: str(part_number),
+            },
+        }
+    )
 
 
 def bucket_manifest(record: BucketRecord) -> bytes:

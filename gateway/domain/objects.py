@@ -10,7 +10,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -26,6 +26,7 @@ from gateway.domain.conditions import (
 from gateway.domain.errors import (
     ContentSHA256Mismatch,
     InvalidArgument,
+    InvalidPartNumber,
     NoSuchKey,
 )
 from gateway.domain.hashing import HashingReader
@@ -54,7 +55,7 @@ class NewObject:
     declared_checksums: Callable[[], dict[str, str]] = dict
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return mapping.truncate_to_millis(datetime.now(UTC))
 
 
@@ -70,8 +71,16 @@ async def _existing(store: Store, bucket: str, key: str) -> ObjectRecord:
     return record
 
 
-async def _commit(store: Store, record: ObjectRecord, conditions: WriteConditions) -> ObjectRecord:
-    """Push the manifest under the key's tag and commit the index row, atomically per key."""
+async def commit(
+    store: Store,
+    record: ObjectRecord,
+    conditions: WriteConditions,
+    write: Callable[[ObjectRecord], Awaitable[None]] | None = None,
+) -> ObjectRecord:
+    """Push the manifest under the key's tag and commit the index row, atomically per key.
+
+    ``write`` replaces the plain index write when more must commit in the same transaction
+    (a multipart upload's end)."""
     location = mapping.locate(store.prefix, record.bucket, record.key)
     manifest = mapping.object_manifest(record)
     record = replace(record, manifest_digest="sha256:" + hashlib.sha256(manifest).hexdigest())
@@ -81,16 +90,44 @@ async def _commit(store: Store, record: ObjectRecord, conditions: WriteCondition
         await store.registry.push_manifest(
             location.repository, location.tag, manifest, mapping.MANIFEST_MEDIA_TYPE
         )
-        await store.index.put_object(record)
+        await (write or store.index.put_object)(record)
         if current is not None and current.manifest_digest != record.manifest_digest:
-            await _forget_manifest(store, location.repository, current.manifest_digest)
+            await forget_manifest(store, location.repository, current.manifest_digest)
     return record
 
 
-async def _forget_manifest(store: Store, repository: str, digest: str) -> None:
+async def forget_manifest(store: Store, repository: str, digest: str) -> None:
     """Best effort: an old version's manifest left behind costs space, never correctness."""
     with contextlib.suppress(RegistryError):
         await store.registry.delete_manifest(repository, digest)
+
+
+async def stream_blob(
+    store: Store, repository: str, body: AsyncIterable[bytes], size: int, new: NewObject
+) -> tuple[Layer, HashingReader]:
+    """Stream a body into a new blob of ``repository``, hashed and verified on the way:
+    what PutObject and UploadPart share."""
+    await store.registry.ensure_blob(repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
+    reader = HashingReader(
+        body,
+        expected_size=size,
+        content_md5=new.content_md5,
+        content_sha256=new.content_sha256,
+        algorithms=new.checksum_algorithms,
+    )
+    declared = new.content_sha256 or (EMPTY_SHA256 if size == 0 else None)
+    try:
+        digest = await store.registry.push_blob(
+            repository,
+            reader,
+            size,
+            digest=f"sha256:{declared}" if declared else None,
+            final_digest=lambda: reader.digest,
+        )
+    except RegistryDigestInvalid as exc:
+        raise ContentSHA256Mismatch() from exc
+    reader.verify(new.declared_checksums())
+    return Layer(digest=digest, size=size), reader
 
 
 async def put_object(
@@ -102,39 +139,20 @@ async def put_object(
         # Fail fast before moving bytes; checked again under the lock before the commit.
         check_write(new.conditions, await store.index.get_object(bucket, key))
     location = mapping.locate(store.prefix, bucket, key)
-    await store.registry.ensure_blob(location.repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
-    reader = HashingReader(
-        body,
-        expected_size=size,
-        content_md5=new.content_md5,
-        content_sha256=new.content_sha256,
-        algorithms=new.checksum_algorithms,
-    )
-    declared = new.content_sha256 or (EMPTY_SHA256 if size == 0 else None)
-    try:
-        digest = await store.registry.push_blob(
-            location.repository,
-            reader,
-            size,
-            digest=f"sha256:{declared}" if declared else None,
-            final_digest=lambda: reader.digest,
-        )
-    except RegistryDigestInvalid as exc:
-        raise ContentSHA256Mismatch() from exc
-    reader.verify(new.declared_checksums())
+    layer, reader = await stream_blob(store, location.repository, body, size, new)
     record = ObjectRecord(
         bucket=bucket,
         key=key,
         manifest_digest="",
         size=size,
         etag=f'"{reader.md5_hex}"',
-        last_modified=_now(),
-        layers=(Layer(digest=digest, size=size),),
+        last_modified=now(),
+        layers=(layer,),
         headers=new.headers,
         metadata=new.metadata,
         checksums={"SHA256": _sha256_b64(reader.sha256_hex), **reader.checksum_values},
     )
-    return await _commit(store, record, new.conditions)
+    return await commit(store, record, new.conditions)
 
 
 async def head_object(
@@ -189,15 +207,29 @@ class ObjectReader:
                         break
 
 
+def part_span(record: ObjectRecord, part_number: int) -> tuple[int, int]:
+    """The inclusive byte span of part ``part_number`` (a single-part object has part 1)."""
+    if not 1 <= part_number <= len(record.layers):
+        raise InvalidPartNumber()
+    first = sum(layer.size for layer in record.layers[: part_number - 1])
+    return first, first + record.layers[part_number - 1].size - 1
+
+
 async def get_object(
     store: Store,
     bucket: str,
     key: str,
     conditions: ReadConditions = NO_CONDITIONS,
     byte_range: RangeRequest | None = None,
+    part_number: int | None = None,
 ) -> tuple[ObjectRecord, ObjectReader]:
     record = await head_object(store, bucket, key, conditions)
-    span = byte_range.resolve(record.size) if byte_range else (0, record.size - 1)
+    if part_number is not None:
+        span = part_span(record, part_number)
+    elif byte_range is not None:
+        span = byte_range.resolve(record.size)
+    else:
+        span = (0, record.size - 1)
     return record, ObjectReader(store, record, span)
 
 
@@ -209,7 +241,7 @@ async def delete_object(store: Store, bucket: str, key: str) -> None:
         removed = await store.index.delete_object(bucket, key)
         if removed is not None:
             location = mapping.locate(store.prefix, bucket, key)
-            await _forget_manifest(store, location.repository, removed.manifest_digest)
+            await forget_manifest(store, location.repository, removed.manifest_digest)
 
 
 async def copy_object(
@@ -243,11 +275,11 @@ async def copy_object(
         bucket=bucket,
         key=key,
         manifest_digest="",
-        last_modified=_now(),
+        last_modified=now(),
         headers=replace_metadata.headers if replace_metadata else original.headers,
         metadata=replace_metadata.metadata if replace_metadata else original.metadata,
     )
-    return await _commit(store, record, conditions)
+    return await commit(store, record, conditions)
 
 
 async def _copy_layer(store: Store, origin: str, target: str, layer: Layer) -> None:

@@ -16,4 +16,5 @@ class Store:
     prefix: str = "s3"
     region: str = "us-east-1"
     max_object_size: int = 5 * 1024**3
+    min_part_size: int = 5 * 1024**2  # S3's: every part but the last
     locks: KeyLocks = field(default_factory=KeyLocks)

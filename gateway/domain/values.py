@@ -51,6 +51,37 @@ class ObjectRecord:
 
 
 @dataclass(frozen=True)
+class UploadRecord:
+    """A multipart upload between CreateMultipartUpload and Complete or Abort."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    checksum_algorithm: str | None = None  # CRC32, CRC32C, CRC64NVME, SHA1, SHA256
+    checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    """One uploaded part: its own blob, kept alive in the registry by a part manifest."""
+
+    part_number: int
+    size: int
+    etag: str  # quoted MD5 hex of the part
+    digest: str  # the part's blob
+    last_modified: datetime
+    manifest_digest: str
+    checksum: str | None = None  # base64, of the upload's checksum algorithm
+
+    @property
+    def md5(self) -> bytes:
+        return bytes.fromhex(self.etag.strip('"'))
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is asking; the decision layer reads nothing else of the request's identity."""
 

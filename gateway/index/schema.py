@@ -32,3 +32,40 @@ objects = sa.Table(
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("checksums", sa.JSON, nullable=False),
 )
+
+# Multipart uploads live in the index alone (DESIGN.md §3 allows it): a lost database loses
+# uploads in flight, never objects. A completed upload keeps its row (``completed_ms``,
+# ``result``) until it expires, so that a repeated CompleteMultipartUpload answers the same.
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("upload_id", sa.String(64), primary_key=True),
+    sa.Column("bucket", sa.String(63), nullable=False),
+    sa.Column("key", KeyType, nullable=False),
+    sa.Column("initiated_ms", sa.BigInteger, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("checksum_algorithm", sa.String(16)),
+    sa.Column("checksum_type", sa.String(16)),
+    sa.Column("completed_ms", sa.BigInteger),
+    sa.Column("result", sa.JSON),
+    sa.Index("uploads_by_key", "bucket", "key", "upload_id"),
+)
+
+parts = sa.Table(
+    "parts",
+    metadata,
+    sa.Column(
+        "upload_id",
+        sa.String(64),
+        sa.ForeignKey("uploads.upload_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("part_number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("etag", sa.String(80), nullable=False),
+    sa.Column("digest", sa.String(80), nullable=False),
+    sa.Column("last_modified_ms", sa.BigInteger, nullable=False),
+    sa.Column("manifest_digest", sa.String(80), nullable=False),
+    sa.Column("checksum", sa.String(80)),
+)

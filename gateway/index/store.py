@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from gateway.domain.errors import BucketNotEmpty
-from gateway.domain.values import BucketRecord, Layer, ObjectRecord
+from gateway.domain.errors import BucketNotEmpty, NoSuchUpload
+from gateway.domain.values import BucketRecord, Layer, ObjectRecord, PartRecord, UploadRecord
 from gateway.index.migrate import upgrade
-from gateway.index.schema import buckets, objects
+from gateway.index.schema import buckets, objects, parts, uploads
 
 
 def _ms(moment: datetime) -> int:
@@ -86,6 +86,60 @@ def _bucket(row: sa.Row[Any]) -> BucketRecord:
     )
 
 
+def _upload_row(record: UploadRecord) -> dict[str, Any]:
+    return {
+        "upload_id": record.upload_id,
+        "bucket": record.bucket,
+        "key": record.key,
+        "initiated_ms": _ms(record.initiated),
+        "headers": record.headers,
+        "metadata": record.metadata,
+        "checksum_algorithm": record.checksum_algorithm,
+        "checksum_type": record.checksum_type,
+    }
+
+
+def _upload(row: sa.Row[Any]) -> UploadRecord:
+    return UploadRecord(
+        upload_id=row.upload_id,
+        bucket=row.bucket,
+        key=row.key,
+        initiated=_from_ms(row.initiated_ms),
+        headers=dict(row.headers),
+        metadata=dict(row.metadata),
+        checksum_algorithm=row.checksum_algorithm,
+        checksum_type=row.checksum_type,
+    )
+
+
+def _part_row(upload_id: str, part: PartRecord) -> dict[str, Any]:
+    return {
+        "upload_id": upload_id,
+        "part_number": part.part_number,
+        "size": part.size,
+        "etag": part.etag,
+        "digest": part.digest,
+        "last_modified_ms": _ms(part.last_modified),
+        "manifest_digest": part.manifest_digest,
+        "checksum": part.checksum,
+    }
+
+
+def _part(row: sa.Row[Any]) -> PartRecord:
+    return PartRecord(
+        part_number=row.part_number,
+        size=row.size,
+        etag=row.etag,
+        digest=row.digest,
+        last_modified=_from_ms(row.last_modified_ms),
+        manifest_digest=row.manifest_digest,
+        checksum=row.checksum,
+    )
+
+
+_LIVE = uploads.c.completed_ms.is_(None)
+
+
 class SqlIndex:
     """The ``Index`` port over SQLAlchemy Core (async)."""
 
@@ -134,15 +188,27 @@ class SqlIndex:
             rows = await conn.execute(buckets.select().order_by(buckets.c.name))
             return [_bucket(row) for row in rows]
 
-    async def delete_bucket(self, name: str) -> None:
-        """Remove an empty bucket's row; BucketNotEmpty if any object is left."""
+    async def delete_bucket(self, name: str) -> list[tuple[str, str]]:
+        """Remove an empty bucket's row, and its uploads in flight (S3 drops them with the
+        bucket); returns (key, part manifest digest) of their parts for the caller to release.
+        BucketNotEmpty if any object is left."""
         async with self._engine.begin() as conn:
             any_key = await conn.scalar(
                 sa.select(objects.c.key).where(objects.c.bucket == name).limit(1)
             )
             if any_key is not None:
                 raise BucketNotEmpty()
+            in_flight = sa.select(uploads.c.upload_id).where(uploads.c.bucket == name)
+            rows = await conn.execute(
+                sa.select(uploads.c.key, parts.c.manifest_digest)
+                .join(parts, parts.c.upload_id == uploads.c.upload_id)
+                .where(uploads.c.bucket == name)
+            )
+            released = [(row.key, row.manifest_digest) for row in rows]
+            await conn.execute(parts.delete().where(parts.c.upload_id.in_(in_flight)))
+            await conn.execute(uploads.delete().where(uploads.c.bucket == name))
             await conn.execute(buckets.delete().where(buckets.c.name == name))
+        return released
 
     # -- objects -----------------------------------------------------------------------------
 
@@ -194,6 +260,127 @@ class SqlIndex:
         )
         async with self._engine.connect() as conn:
             return [_object(row) for row in await conn.execute(query)]
+
+    # -- multipart uploads -------------------------------------------------------------------
+
+    async def create_upload(self, record: UploadRecord) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(uploads.insert().values(_upload_row(record)))
+
+    async def get_upload(self, upload_id: str) -> UploadRecord | None:
+        """A live upload (not completed, not aborted)."""
+        query = uploads.select().where(uploads.c.upload_id == upload_id, _LIVE)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _upload(row) if row else None
+
+    async def completed_upload(self, upload_id: str) -> dict[str, Any] | None:
+        """What a completed upload answered, for a repeated CompleteMultipartUpload."""
+        query = sa.select(uploads.c.result).where(
+            uploads.c.upload_id == upload_id, uploads.c.completed_ms.is_not(None)
+        )
+        async with self._engine.connect() as conn:
+            result = await conn.scalar(query)
+        return dict(result) if result is not None else None
+
+    async def put_part(self, upload_id: str, part: PartRecord) -> PartRecord | None:
+        """Record a part (replacing one of the same number, which is returned); NoSuchUpload
+        if the upload ended meanwhile."""
+        async with self._engine.begin() as conn:
+            live = await conn.scalar(
+                sa.select(uploads.c.upload_id)
+                .where(uploads.c.upload_id == upload_id, _LIVE)
+                .with_for_update()
+            )
+            if live is None:
+                raise NoSuchUpload()
+            match = (parts.c.upload_id == upload_id, parts.c.part_number == part.part_number)
+            row = (await conn.execute(parts.select().where(*match))).first()
+            if row is not None:
+                await conn.execute(parts.delete().where(*match))
+            await conn.execute(parts.insert().values(_part_row(upload_id, part)))
+        return _part(row) if row else None
+
+    async def list_parts(
+        self, upload_id: str, after: int = 0, limit: int | None = None
+    ) -> list[PartRecord]:
+        query = (
+            parts.select()
+            .where(parts.c.upload_id == upload_id, parts.c.part_number > after)
+            .order_by(parts.c.part_number)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._engine.connect() as conn:
+            return [_part(row) for row in await conn.execute(query)]
+
+    async def list_uploads(
+        self, bucket: str, prefix: str, key_marker: str, upload_id_marker: str, limit: int
+    ) -> list[UploadRecord]:
+        """Live uploads of ``bucket`` in (key, upload id) order after the markers."""
+        query = uploads.select().where(uploads.c.bucket == bucket, _LIVE)
+        if prefix:
+            query = query.where(uploads.c.key >= prefix)
+        if key_marker:
+            after_marker = uploads.c.key > key_marker
+            if upload_id_marker:
+                after_marker = sa.or_(
+                    after_marker,
+                    sa.and_(uploads.c.key == key_marker, uploads.c.upload_id > upload_id_marker),
+                )
+            query = query.where(after_marker)
+        query = query.order_by(uploads.c.key, uploads.c.upload_id).limit(limit)
+        async with self._engine.connect() as conn:
+            return [_upload(row) for row in await conn.execute(query)]
+
+    async def complete_upload(
+        self, upload_id: str, record: ObjectRecord, result: dict[str, Any]
+    ) -> None:
+        """In one transaction: the object goes live, the upload is marked done, its parts go."""
+        async with self._engine.begin() as conn:
+            done = await conn.execute(
+                uploads.update()
+                .where(uploads.c.upload_id == upload_id, _LIVE)
+                .values(completed_ms=_ms(record.last_modified), result=result)
+            )
+            if done.rowcount != 1:
+                raise NoSuchUpload()
+            await self._replace(conn, record)
+            await conn.execute(parts.delete().where(parts.c.upload_id == upload_id))
+
+    async def delete_upload(self, upload_id: str) -> list[PartRecord]:
+        """Forget a live upload and its parts; returns the parts (their manifests are left to
+        the caller). NoSuchUpload if it is not live."""
+        async with self._engine.begin() as conn:
+            rows = await conn.execute(parts.select().where(parts.c.upload_id == upload_id))
+            removed = [_part(row) for row in rows]
+            gone = await conn.execute(
+                uploads.delete().where(uploads.c.upload_id == upload_id, _LIVE)
+            )
+            if gone.rowcount != 1:
+                raise NoSuchUpload()
+            await conn.execute(parts.delete().where(parts.c.upload_id == upload_id))
+        return removed
+
+    async def stale_uploads(self, before: datetime) -> list[UploadRecord]:
+        """Live uploads initiated before ``before`` (to abort), oldest first."""
+        query = (
+            uploads.select()
+            .where(_LIVE, uploads.c.initiated_ms < _ms(before))
+            .order_by(uploads.c.initiated_ms)
+        )
+        async with self._engine.connect() as conn:
+            return [_upload(row) for row in await conn.execute(query)]
+
+    async def forget_completed_uploads(self, before: datetime) -> int:
+        """Drop the answers of uploads completed before ``before``."""
+        async with self._engine.begin() as conn:
+            gone = await conn.execute(
+                uploads.delete().where(
+                    uploads.c.completed_ms.is_not(None), uploads.c.completed_ms < _ms(before)
+                )
+            )
+        return int(gone.rowcount)
 
     # -- reindex -----------------------------------------------------------------------------
 

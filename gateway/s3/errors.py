@@ -32,6 +32,9 @@ TABLE: dict[str, APIError] = {
     ),
     "BucketNotEmpty": APIError(409, "The bucket you tried to delete is not empty"),
     "EntityTooLarge": APIError(400, "Your proposed upload exceeds the maximum allowed size"),
+    "EntityTooSmall": APIError(
+        400, "Your proposed upload is smaller than the minimum allowed object size."
+    ),
     "IncompleteBody": APIError(
         400, "You did not provide the number of bytes specified by the Content-Length HTTP header"
     ),
@@ -45,6 +48,17 @@ TABLE: dict[str, APIError] = {
         400, "Only the last chunk is allowed to have a size less than 8192 bytes"
     ),
     "InvalidDigest": APIError(400, "The Content-MD5 you specified is not valid."),
+    "InvalidPart": APIError(
+        400,
+        "One or more of the specified parts could not be found. The part might not have been "
+        "uploaded, or the specified entity tag might not have matched the part's entity tag.",
+    ),
+    "InvalidPartNumber": APIError(416, "The requested partnumber is not satisfiable"),
+    "InvalidPartOrder": APIError(
+        400,
+        "The list of parts was not in ascending order. The parts list must be specified in "
+        "order by part number.",
+    ),
     "InvalidRange": APIError(416, "The requested range is not satisfiable"),
     "InvalidRequest": APIError(400, "Invalid Request"),
     "KeyTooLongError": APIError(400, "Your key is too long"),
@@ -64,6 +78,11 @@ TABLE: dict[str, APIError] = {
     "MissingContentLength": APIError(411, "You must provide the Content-Length HTTP header."),
     "NoSuchBucket": APIError(404, "The specified bucket does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
+    "NoSuchUpload": APIError(
+        404,
+        "The specified multipart upload does not exist. The upload ID might be invalid, or the "
+        "multipart upload might have been aborted or completed.",
+    ),
     "NotImplemented": APIError(
         501, "A header you provided implies functionality that is not implemented"
     ),
@@ -109,6 +128,13 @@ class S3Error(Exception):
 DOMAIN_CODES: dict[type[domain.DomainError], str] = {
     domain.NoSuchBucket: "NoSuchBucket",
     domain.NoSuchKey: "NoSuchKey",
+    domain.NoSuchUpload: "NoSuchUpload",
+    domain.EntityTooSmall: "EntityTooSmall",
+    domain.EntityTooLarge: "EntityTooLarge",
+    domain.InvalidPart: "InvalidPart",
+    domain.InvalidPartOrder: "InvalidPartOrder",
+    domain.InvalidPartNumber: "InvalidPartNumber",
+    domain.InvalidRequest: "InvalidRequest",
     domain.BucketAlreadyOwnedByYou: "BucketAlreadyOwnedByYou",
     domain.BucketNotEmpty: "BucketNotEmpty",
     domain.InvalidBucketName: "InvalidBucketName",
@@ -148,6 +174,9 @@ def from_exception(exc: Exception, *, resource: str = "") -> S3Error | None:
                     fields["BucketName"] = resource.split("/", 1)[0]
                 elif code == "NoSuchKey" and "/" in resource:
                     fields["Key"] = resource.split("/", 1)[1]
+                elif isinstance(exc, domain.EntityTooSmall):
+                    fields["ProposedSize"] = str(exc.proposed)
+                    fields["MinSizeAllowed"] = str(exc.minimum)
                 elif isinstance(exc, domain.InvalidRange):
                     fields["RangeRequested"] = ""
                     fields["ActualObjectSize"] = str(exc.size)

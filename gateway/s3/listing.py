@@ -39,7 +39,7 @@ def decode_token(token: str) -> str:
     return after
 
 
-def _max_keys(query: dict[str, str], name: str = "max-keys") -> int:
+def max_keys_param(query: dict[str, str], name: str = "max-keys") -> int:
     value = query.get(name, str(MAX_KEYS))
     try:
         number = int(value)
@@ -54,14 +54,14 @@ def _max_keys(query: dict[str, str], name: str = "max-keys") -> int:
     return min(number, MAX_KEYS)
 
 
-def _url_encoded(query: dict[str, str]) -> bool:
+def url_encoded(query: dict[str, str]) -> bool:
     encoding = query.get("encoding-type")
     if encoding is not None and encoding != "url":
         raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
     return encoding == "url"
 
 
-def _text(value: str, url: bool) -> str:
+def encoded_text(value: str, url: bool) -> str:
     return quote(value, safe="/") if url else value
 
 
@@ -79,14 +79,14 @@ async def _page(ctx: S3Request, after: str | None, max_keys: int) -> ListPage:
 
 def _common(document: Element, page: ListPage, url: bool) -> None:
     for prefix in page.prefixes:
-        xml.add(xml.add(document, "CommonPrefixes"), "Prefix", _text(prefix, url))
+        xml.add(xml.add(document, "CommonPrefixes"), "Prefix", encoded_text(prefix, url))
 
 
 async def list_objects(ctx: S3Request) -> Response:
     query = ctx.query
-    url = _url_encoded(query)
+    url = url_encoded(query)
     v2 = query.get("list-type") == "2"
-    max_keys = _max_keys(query)
+    max_keys = max_keys_param(query)
     if v2:
         token = query.get("continuation-token")
         after = decode_token(token) if token is not None else query.get("start-after") or None
@@ -95,18 +95,18 @@ async def list_objects(ctx: S3Request) -> Response:
     page = await _page(ctx, after, max_keys)
     document = xml.root("ListBucketResult")
     xml.add(document, "Name", ctx.bucket)
-    xml.add(document, "Prefix", _text(query.get("prefix", ""), url))
+    xml.add(document, "Prefix", encoded_text(query.get("prefix", ""), url))
     if v2:
         if "continuation-token" in query:
             xml.add(document, "ContinuationToken", query["continuation-token"])
         if "start-after" in query:
-            xml.add(document, "StartAfter", _text(query["start-after"], url))
+            xml.add(document, "StartAfter", encoded_text(query["start-after"], url))
         xml.add(document, "KeyCount", page.count)
     else:
-        xml.add(document, "Marker", _text(query.get("marker", ""), url))
+        xml.add(document, "Marker", encoded_text(query.get("marker", ""), url))
     xml.add(document, "MaxKeys", max_keys)
     if "delimiter" in query:
-        xml.add(document, "Delimiter", _text(query["delimiter"], url))
+        xml.add(document, "Delimiter", encoded_text(query["delimiter"], url))
     if url:
         xml.add(document, "EncodingType", "url")
     xml.add(document, "IsTruncated", page.truncated)
@@ -114,11 +114,11 @@ async def list_objects(ctx: S3Request) -> Response:
         if v2:
             xml.add(document, "NextContinuationToken", encode_token(page.last))
         elif "delimiter" in query:
-            xml.add(document, "NextMarker", _text(page.last, url))
+            xml.add(document, "NextMarker", encoded_text(page.last, url))
     fetch_owner = not v2 or query.get("fetch-owner") == "true"
     for record in page.objects:
         item = xml.add(document, "Contents")
-        xml.add(item, "Key", _text(record.key, url))
+        xml.add(item, "Key", encoded_text(record.key, url))
         xml.add(item, "LastModified", xml.iso_time(record.last_modified))
         xml.add(item, "ETag", record.etag)
         if record.checksum_algorithm is not None:
@@ -135,27 +135,27 @@ async def list_object_versions(ctx: S3Request) -> Response:
     """Buckets are unversioned: every object is its only version, VersionId ``null``.
     Common tools call this before deleting a bucket."""
     query = ctx.query
-    url = _url_encoded(query)
-    max_keys = _max_keys(query)
+    url = url_encoded(query)
+    max_keys = max_keys_param(query)
     after = query.get("key-marker") or None
     page = await _page(ctx, after, max_keys)
     document = xml.root("ListVersionsResult")
     xml.add(document, "Name", ctx.bucket)
-    xml.add(document, "Prefix", _text(query.get("prefix", ""), url))
-    xml.add(document, "KeyMarker", _text(query.get("key-marker", ""), url))
+    xml.add(document, "Prefix", encoded_text(query.get("prefix", ""), url))
+    xml.add(document, "KeyMarker", encoded_text(query.get("key-marker", ""), url))
     xml.add(document, "VersionIdMarker", query.get("version-id-marker", ""))
     xml.add(document, "MaxKeys", max_keys)
     if "delimiter" in query:
-        xml.add(document, "Delimiter", _text(query["delimiter"], url))
+        xml.add(document, "Delimiter", encoded_text(query["delimiter"], url))
     if url:
         xml.add(document, "EncodingType", "url")
     xml.add(document, "IsTruncated", page.truncated)
     if page.truncated and page.last is not None:
-        xml.add(document, "NextKeyMarker", _text(page.last, url))
+        xml.add(document, "NextKeyMarker", encoded_text(page.last, url))
         xml.add(document, "NextVersionIdMarker", "null")
     for record in page.objects:
         item = xml.add(document, "Version")
-        xml.add(item, "Key", _text(record.key, url))
+        xml.add(item, "Key", encoded_text(record.key, url))
         xml.add(item, "VersionId", "null")
         xml.add(item, "IsLatest", True)
         xml.add(item, "LastModified", xml.iso_time(record.last_modified))

@@ -40,7 +40,7 @@ def _reference(ctx: S3Request, bucket: str, key: str) -> str:
     return mapping.locate(ctx.store.prefix, bucket, key).reference
 
 
-def _new_object(ctx: S3Request, body: Payload | None = None) -> domain.NewObject:
+def new_object(ctx: S3Request, body: Payload | None = None) -> domain.NewObject:
     headers = ctx.request.headers
     stored = stored_headers(headers)
     stored.setdefault("Content-Type", "binary/octet-stream")
@@ -66,14 +66,14 @@ async def put_object(ctx: S3Request) -> Response:
             "EntityTooLarge", fields={"MaxSizeAllowed": str(limit), "ProposedSize": str(body.size)}
         )
     record = await domain.put_object(
-        ctx.store, ctx.bucket, ctx.key, body.body, body.size, _new_object(ctx, body)
+        ctx.store, ctx.bucket, ctx.key, body.body, body.size, new_object(ctx, body)
     )
     headers = {"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     headers.update(checksum_headers(record.checksums, body.algorithms))
     return Response(headers=headers)
 
 
-def _copy_source(value: str) -> tuple[str, str]:
+def copy_source(value: str) -> tuple[str, str]:
     source = unquote(value.split("?versionId=", 1)[0]).lstrip("/")
     bucket, _, key = source.partition("/")
     if not bucket or not key:
@@ -84,7 +84,7 @@ def _copy_source(value: str) -> tuple[str, str]:
 async def copy_object(ctx: S3Request) -> Response:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
     headers = ctx.request.headers
-    source = _copy_source(headers["x-amz-copy-source"])
+    source = copy_source(headers["x-amz-copy-source"])
     directive = headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
@@ -93,7 +93,7 @@ async def copy_object(ctx: S3Request) -> Response:
         source,
         ctx.bucket,
         ctx.key,
-        replace_metadata=_new_object(ctx) if directive == "REPLACE" else None,
+        replace_metadata=new_object(ctx) if directive == "REPLACE" else None,
         source_conditions=read_conditions(headers, prefix="x-amz-copy-source-if-"),
         conditions=WriteConditions(
             if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
@@ -113,26 +113,49 @@ def _add_checksums(
     ctx: S3Request, headers: dict[str, str], record: ObjectRecord, *, whole: bool
 ) -> None:
     """Stored checksums go out only when asked for, and only for the whole object."""
-    if whole and (ctx.header("x-amz-checksum-mode") or "").upper() == "ENABLED":
-        algorithm = record.checksum_algorithm
-        if algorithm is not None:
-            headers.update(checksum_headers(record.checksums, (algorithm,)))
-        headers["x-amz-checksum-type"] = "FULL_OBJECT"
+    if not whole or (ctx.header("x-amz-checksum-mode") or "").upper() != "ENABLED":
+        return
+    algorithm = record.checksum_algorithm
+    if algorithm is None:
+        return
+    headers.update(checksum_headers(record.checksums, (algorithm,)))
+    composite = "-" in record.checksums[algorithm]
+    headers["x-amz-checksum-type"] = "COMPOSITE" if composite else "FULL_OBJECT"
+
+
+def _part_number(ctx: S3Request) -> int | None:
+    value = ctx.query.get("partNumber")
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 10_000:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000.")
+    if ctx.header("range"):
+        raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber.")
+    return int(value)
 
 
 async def _open(ctx: S3Request) -> tuple[domain.ObjectReader, dict[str, str], int]:
     """What GetObject and HeadObject share: lookup, conditions, range and headers."""
-    if "partNumber" in ctx.query:
-        raise S3Error("NotImplemented", "partNumber is not implemented yet.")
+    part_number = _part_number(ctx)
     requested = parse_range(ctx.header("range"))
     record, reader = await domain.get_object(
-        ctx.store, ctx.bucket, ctx.key, read_conditions(ctx.request.headers), requested
+        ctx.store,
+        ctx.bucket,
+        ctx.key,
+        read_conditions(ctx.request.headers),
+        requested,
+        part_number,
     )
     headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
-    _add_checksums(ctx, headers, record, whole=requested is None)
+    whole = requested is None and part_number is None
+    _add_checksums(ctx, headers, record, whole=whole)
     apply_overrides(headers, ctx.query)
     headers["Content-Length"] = str(reader.length)
-    if requested is None:
+    if part_number is not None and "-" in record.etag:
+        headers["x-amz-mp-parts-count"] = str(len(record.layers))
+    if whole:
+        return reader, headers, 200
+    if reader.length == 0:  # partNumber=1 of an empty object: nothing to range over
         return reader, headers, 200
     headers["Content-Range"] = f"bytes {reader.first}-{reader.last}/{record.size}"
     return reader, headers, 206

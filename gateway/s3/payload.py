@@ -62,14 +62,20 @@ def _length(value: str | None, header: str) -> int:
     return int(value)
 
 
-def payload(ctx: S3Request) -> Payload:
-    headers = ctx.request.headers
+def declared_in_headers(ctx: S3Request) -> dict[str, str]:
+    """The ``x-amz-checksum-<algorithm>`` values the client sent as headers, checked for form."""
     in_headers = {
         _algorithm(name): value
-        for name, value in headers.items()
-        if name.lower().startswith(CHECKSUM_PREFIX) and name.lower() != "x-amz-checksum-type"
+        for name, value in ctx.request.headers.items()
+        if name.lower().startswith(CHECKSUM_PREFIX)
+        and name.lower() not in ("x-amz-checksum-type", "x-amz-checksum-algorithm")
     }
-    in_headers = {name: _check_value(name, value) for name, value in in_headers.items()}
+    return {name: _check_value(name, value) for name, value in in_headers.items()}
+
+
+def payload(ctx: S3Request) -> Payload:
+    headers = ctx.request.headers
+    in_headers = declared_in_headers(ctx)
     trailer_names = [
         name.strip().lower() for name in headers.get("x-amz-trailer", "").split(",") if name.strip()
     ]

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.config import Settings
 from gateway.domain.store import Store
-from gateway.s3 import buckets, listing, objects
+from gateway.s3 import buckets, listing, multipart, objects
 from gateway.s3.authn import SecretLookup, authenticate
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.request import S3Request
@@ -52,8 +52,36 @@ ROUTES: tuple[Route, ...] = (
         "GET", "bucket", buckets.get_bucket_versioning, "s3:GetBucketVersioning", query="versioning"
     ),
     Route("GET", "bucket", listing.list_object_versions, "s3:ListBucketVersions", query="versions"),
+    Route(
+        "GET",
+        "bucket",
+        multipart.list_multipart_uploads,
+        "s3:ListBucketMultipartUploads",
+        query="uploads",
+    ),
     Route("GET", "bucket", listing.list_objects, "s3:ListBucket"),
     Route("POST", "bucket", objects.delete_objects, "s3:DeleteObject", query="delete"),
+    Route("POST", "object", multipart.create_multipart_upload, "s3:PutObject", query="uploads"),
+    Route(
+        "PUT",
+        "object",
+        multipart.upload_part_copy,
+        "s3:PutObject",
+        query="uploadId",
+        header="x-amz-copy-source",
+    ),
+    Route("PUT", "object", multipart.upload_part, "s3:PutObject", query="uploadId"),
+    Route("POST", "object", multipart.complete_multipart_upload, "s3:PutObject", query="uploadId"),
+    Route(
+        "DELETE",
+        "object",
+        multipart.abort_multipart_upload,
+        "s3:AbortMultipartUpload",
+        query="uploadId",
+    ),
+    Route("GET", "object", multipart.list_parts, "s3:ListMultipartUploadParts", query="uploadId"),
+    Route("GET", "object", objects.get_object, "s3:GetObject", query="partNumber"),
+    Route("HEAD", "object", objects.head_object, "s3:GetObject", query="partNumber"),
     Route("PUT", "object", objects.copy_object, "s3:PutObject", header="x-amz-copy-source"),
     Route("PUT", "object", objects.put_object, "s3:PutObject"),
     Route("GET", "object", objects.get_object, "s3:GetObject"),

@@ -50,7 +50,7 @@ def test_unsupported_signature_version_is_refused(gateway, bucket):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("query", ["tagging", "acl", "policy", "lifecycle", "uploads", "cors"])
+@pytest.mark.parametrize("query", ["tagging", "acl", "policy", "lifecycle", "torrent", "cors"])
 def test_unknown_operations_are_not_implemented(gateway, bucket, query):
     response = send("GET", f"{gateway.url}/{bucket}?{query}")
     assert response.status_code == 501
