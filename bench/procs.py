@@ -4,81 +4,30 @@ that samples its RSS every 50 ms and the CPU time of gateway, registry and bench
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures.processes import GatewayProcess as Gateway
+from tests.fixtures.processes import start_gateway as start_gateway_process
+
 ACCESS_KEY = "bench-root"
 SECRET_KEY = "bench-root-secret"  # a throwaway credential of the benchmark
 MIB = 1 << 20
-
-
-def venv_python() -> str:
-    candidate = ROOT / ".venv" / "bin" / "python"
-    return str(candidate) if candidate.exists() else sys.executable
-
-
-@dataclass
-class Gateway:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> None:
-        """SIGINT: uvicorn shuts down gracefully, then re-raises the signal, which Python
-        turns into KeyboardInterrupt, so a wrapping profiler still writes its output
-        (after SIGTERM the re-raised signal would kill it first)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def start_gateway(
     registry_url: str, data_dir: Path, port: int, prefix: list[str] | None = None
 ) -> Gateway:
     """``python -m gateway ... serve``; ``prefix`` wraps it (e.g. a profiler's command line)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "ARTIFACT_STORE_LOG_LEVEL": "warning",
-        "ARTIFACT_STORE_ROOT_ACCESS_KEY": ACCESS_KEY,
-        "ARTIFACT_STORE_ROOT_SECRET_KEY": SECRET_KEY,
-    }
-    args = ["--registry-url", registry_url, "--data-dir", str(data_dir)]
-    args += ["serve", "--port", str(port)]
-    command = [*(prefix or [venv_python()]), "-m", "gateway", *args]
-    log_path = data_dir / "gateway.log"
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
+    return start_gateway_process(
+        registry_url, data_dir, port, (ACCESS_KEY, SECRET_KEY), prefix=prefix
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gateway exited: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/_artifacts/readyz", timeout=1).status_code == 200:
-                return Gateway(url, process, log_path)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"gateway did not answer on {url}")
 
 
 def _server_process(pid: int) -> psutil.Process:

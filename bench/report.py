@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.procs import ROOT
+from tests.fixtures.processes import ROOT
 
 
 def _per_op(phase: dict[str, Any], n: int, who: str) -> str:

@@ -31,8 +31,9 @@ import psutil
 
 from bench import clients, data
 from bench.measure import Pool, sequential, summary, windows
-from bench.procs import ROOT, Gateway, Monitor, start_gateway
+from bench.procs import Gateway, Monitor, start_gateway
 from gateway.domain import mapping
+from tests.fixtures.processes import ROOT
 from tests.fixtures.registries import RunningRegistry, free_port, start
 
 PREFIX = "s3"  # the gateway's default repository prefix

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.domain.errors import BucketNotEmpty
+from gateway.domain.errors import BucketNotEmpty, NoSuchUpload
 from gateway.domain.listing import list_entries
 from gateway.domain.store import Store
-from gateway.domain.values import BucketRecord, Layer, ObjectRecord
+from gateway.domain.values import BucketRecord, Layer, ObjectRecord, PartRecord, UploadRecord
 from gateway.index.store import SqlIndex
 from tests.fixtures.postgres import postgres_server
 
@@ -94,3 +94,84 @@ async def test_migrations_are_idempotent(database_url):
     second = await SqlIndex.open(database_url)
     await second.ping()
     await second.close()
+
+
+def part(number: int, size: int = 10, tag: str = "a") -> PartRecord:
+    return PartRecord(
+        part_number=number,
+        size=size,
+        etag=f'"{tag * 32}"',
+        digest="sha256:" + tag * 64,
+        last_modified=datetime(2026, 1, 2, tzinfo=UTC),
+        manifest_digest="sha256:" + str(number) * 64,
+        checksum="AAAAAA==",
+    )
+
+
+def upload(bucket: str, key: str, upload_id: str, hour: int = 1) -> UploadRecord:
+    return UploadRecord(
+        upload_id=upload_id,
+        bucket=bucket,
+        key=key,
+        initiated=datetime(2026, 1, 1, hour, tzinfo=UTC),
+        headers={"Content-Type": "x/y"},
+        metadata={"m": "ü"},
+        checksum_algorithm="CRC32",
+        checksum_type="COMPOSITE",
+    )
+
+
+@pytest.mark.anyio
+async def test_uploads_and_parts(database_url):
+    index = await SqlIndex.open(database_url)
+    try:
+        bucket = "u" + str(abs(hash(database_url)) % 10**8)
+        await index.create_bucket(BucketRecord(bucket, datetime(2026, 1, 1, tzinfo=UTC)))
+        for upload_id, key in [("01", "b"), ("02", "a/1"), ("03", "b"), ("04", "c")]:
+            await index.create_upload(upload(bucket, key, upload_id, hour=int(upload_id)))
+        assert await index.get_upload("01") == upload(bucket, "b", "01", hour=1)
+
+        assert await index.put_part("01", part(2)) is None
+        assert await index.put_part("01", part(1)) is None
+        replaced = await index.put_part("01", part(2, size=20, tag="b"))
+        assert replaced == part(2)
+        assert [(p.part_number, p.size) for p in await index.list_parts("01")] == [(1, 10), (2, 20)]
+        assert [p.part_number for p in await index.list_parts("01", after=1, limit=5)] == [2]
+
+        def ids(found: list[UploadRecord]) -> list[str]:
+            return [u.upload_id for u in found]
+
+        assert ids(await index.list_uploads(bucket, "", "", "", 10)) == ["02", "01", "03", "04"]
+        assert ids(await index.list_uploads(bucket, "", "b", "01", 10)) == ["03", "04"]
+        assert ids(await index.list_uploads(bucket, "", "b", "", 10)) == ["04"]
+        assert ids(await index.list_uploads(bucket, "b", "", "", 2)) == ["01", "03"]
+
+        finished = record(bucket, "b", size=30)
+        await index.complete_upload("01", finished, {"etag": "e"})
+        assert await index.get_upload("01") is None
+        assert await index.completed_upload("01") == {"etag": "e"}
+        assert await index.list_parts("01") == []
+        assert (await index.get_object(bucket, "b")).size == 30
+        with pytest.raises(NoSuchUpload):
+            await index.complete_upload("01", finished, {})
+        with pytest.raises(NoSuchUpload):
+            await index.put_part("01", part(3))
+
+        await index.put_part("03", part(1))
+        assert [p.part_number for p in await index.delete_upload("03")] == [1]
+        with pytest.raises(NoSuchUpload):
+            await index.delete_upload("03")
+
+        stale = await index.stale_uploads(datetime(2026, 1, 1, 3, tzinfo=UTC))
+        assert ids(stale) == ["02"]
+        assert await index.forget_completed_uploads(datetime(2027, 1, 1, tzinfo=UTC)) == 1
+        assert await index.completed_upload("01") is None
+
+        await index.put_part("04", part(1))
+        await index.delete_object(bucket, "b")
+        released = await index.delete_bucket(bucket)
+        assert released == [("c", part(1).manifest_digest)]
+        assert await index.get_upload("02") is None
+        assert await index.list_parts("04") == []
+    finally:
+        await index.close()
