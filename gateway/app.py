@@ -9,14 +9,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gateway.api import tus
 from gateway.config import Settings
+from gateway.domain.errors import DomainError
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.store import Store
 from gateway.index.store import SqlIndex
 from gateway.registry.client import RegistryClient
+from gateway.registry.errors import RegistryUnavailable
 from gateway.s3.authn import root_lookup
 from gateway.s3.routing import S3App
 
@@ -78,15 +82,17 @@ class Gateway:
         )
         self.api.get("/_artifacts/livez", tags=["health"])(self.livez)
         self.api.get("/_artifacts/readyz", tags=["health"])(self.readyz)
+        self.api.include_router(tus.router)
+        for kind in (tus.TusError, DomainError, RegistryUnavailable):
+            self.api.add_exception_handler(kind, self._problem)
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         self.store = await open_store(self.settings)
-        self.s3 = S3App(
-            self.settings,
-            self.store,
-            root_lookup(self.settings.root_access_key, self.settings.root_secret()),
-        )
+        lookup = root_lookup(self.settings.root_access_key, self.settings.root_secret())
+        self.s3 = S3App(self.settings, self.store, lookup)
+        self.api.state.store = self.store
+        self.api.state.lookup = lookup
         sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:
             yield
@@ -95,6 +101,13 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await close_store(self.store)
+
+    @staticmethod
+    async def _problem(_request: Request, exc: Exception) -> Response:
+        answer = tus.as_problem(exc)
+        if answer is None:  # pragma: no cover - only the kinds registered above arrive here
+            raise exc
+        return answer
 
     async def livez(self) -> dict[str, str]:
         """The process is up."""

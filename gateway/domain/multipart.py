@@ -127,6 +127,7 @@ async def create_upload(
     new: NewObject,
     checksum_algorithm: str | None = None,
     checksum_type: str | None = None,
+    length: int | None = None,
 ) -> UploadRecord:
     check_key(key)
     await get_bucket(store, bucket)
@@ -139,6 +140,7 @@ async def create_upload(
         metadata=new.metadata,
         checksum_algorithm=checksum_algorithm,
         checksum_type=checksum_type_for(checksum_algorithm, checksum_type),
+        length=length,
     )
     await store.index.create_upload(upload)
     return upload

@@ -62,6 +62,8 @@ class UploadRecord:
     metadata: dict[str, str] = field(default_factory=dict)
     checksum_algorithm: str | None = None  # CRC32, CRC32C, CRC64NVME, SHA1, SHA256
     checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT
+    length: int | None = None  # the whole object's, when declared up front (tus)
+    completed: bool = False
 
 
 @dataclass(frozen=True)

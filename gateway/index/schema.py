@@ -47,6 +47,7 @@ uploads = sa.Table(
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("checksum_algorithm", sa.String(16)),
     sa.Column("checksum_type", sa.String(16)),
+    sa.Column("length", sa.BigInteger),  # declared up front by a resumable (tus) upload
     sa.Column("completed_ms", sa.BigInteger),
     sa.Column("result", sa.JSON),
     sa.Index("uploads_by_key", "bucket", "key", "upload_id"),

@@ -96,6 +96,7 @@ def _upload_row(record: UploadRecord) -> dict[str, Any]:
         "metadata": record.metadata,
         "checksum_algorithm": record.checksum_algorithm,
         "checksum_type": record.checksum_type,
+        "length": record.length,
     }
 
 
@@ -109,6 +110,8 @@ def _upload(row: sa.Row[Any]) -> UploadRecord:
         metadata=dict(row.metadata),
         checksum_algorithm=row.checksum_algorithm,
         checksum_type=row.checksum_type,
+        length=row.length,
+        completed=row.completed_ms is not None,
     )
 
 
@@ -267,9 +270,12 @@ class SqlIndex:
         async with self._engine.begin() as conn:
             await conn.execute(uploads.insert().values(_upload_row(record)))
 
-    async def get_upload(self, upload_id: str) -> UploadRecord | None:
-        """A live upload (not completed, not aborted)."""
-        query = uploads.select().where(uploads.c.upload_id == upload_id, _LIVE)
+    async def get_upload(self, upload_id: str, *, live: bool = True) -> UploadRecord | None:
+        """A live upload (not completed, not aborted); with ``live=False`` also a completed
+        one whose answer is still kept."""
+        query = uploads.select().where(uploads.c.upload_id == upload_id)
+        if live:
+            query = query.where(_LIVE)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return _upload(row) if row else None

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("metadata", sa.JSON, nullable=False),
         sa.Column("checksum_algorithm", sa.String(16)),
         sa.Column("checksum_type", sa.String(16)),
+        sa.Column("length", sa.BigInteger),
         sa.Column("completed_ms", sa.BigInteger),
         sa.Column("result", sa.JSON),
     )

@@ -1,0 +1,270 @@
+"""Resumable uploads for clients without multipart (browsers, curl, tus libraries): the tus
+1.0 protocol under ``/_artifacts/uploads``, with the creation, termination and checksum
+extensions. A finished upload is an ordinary S3 object (``domain/resumable.py``).
+
+https://tus.io/protocols/resumable-upload
+
+Upload-Metadata names the target: ``bucket`` (required), ``key`` (else ``filename``), and
+optionally ``filetype`` / ``contentType`` for the object's Content-Type. Until identity
+lands (issue #5) callers authenticate with HTTP Basic: an S3 access key id and its secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
+
+from gateway.domain import resumable
+from gateway.domain.errors import (
+    BadDigest,
+    DomainError,
+    IncompleteBody,
+    InvalidInput,
+    NotFound,
+)
+from gateway.domain.objects import NewObject
+from gateway.domain.store import Store
+from gateway.domain.values import Principal
+from gateway.registry.errors import RegistryUnavailable
+from gateway.s3.authn import SecretLookup
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,termination,checksum"
+# tus checksum algorithm -> the flexible checksum that verifies it (md5: Content-MD5's path).
+CHECKSUMS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "crc32": "CRC32", "crc32c": "CRC32C"}
+OFFSET_TYPE = "application/offset+octet-stream"
+CHECKSUM_MISMATCH = 460  # the checksum extension's own status
+
+router = APIRouter(prefix="/_artifacts/uploads", tags=["uploads (tus 1.0)"])
+
+
+class TusError(Exception):
+    def __init__(
+        self, status: int, title: str, detail: str = "", headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail or title
+        self.headers = headers or {}
+
+
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """RFC 7807, with the tus version every tus response carries."""
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+        headers={"Tus-Resumable": TUS_VERSION, **(headers or {})},
+    )
+
+
+def as_problem(exc: Exception) -> Response | None:
+    """The RFC 7807 answer of a known error; None for anything else (a 500)."""
+    if isinstance(exc, TusError):
+        return problem(exc.status, exc.title, exc.detail, exc.headers)
+    if isinstance(exc, resumable.OffsetMismatch):
+        return problem(409, "Conflict", exc.message, {"Upload-Offset": str(exc.offset)})
+    if isinstance(exc, BadDigest):
+        return problem(CHECKSUM_MISMATCH, "Checksum Mismatch", exc.message)
+    if isinstance(exc, NotFound):
+        return problem(404, "Not Found", exc.message)
+    if isinstance(exc, IncompleteBody | InvalidInput):
+        return problem(400, "Bad Request", exc.message)
+    if isinstance(exc, DomainError):
+        return problem(409, "Conflict", exc.message)
+    if isinstance(exc, RegistryUnavailable):
+        return problem(
+            503, "Service Unavailable", "The storage backend is unavailable.", {"Retry-After": "5"}
+        )
+    return None
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def caller(request: Request) -> Principal:
+    """HTTP Basic with an S3 access key id and its secret (the JSON API's interim identity)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise TusError(
+            401,
+            "Unauthorized",
+            "Send HTTP Basic credentials: access key and secret.",
+            {"WWW-Authenticate": 'Basic realm="artifact-store"'},
+        )
+    try:
+        access_key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise TusError(401, "Unauthorized", "Malformed Basic credentials.") from exc
+    lookup: SecretLookup = request.app.state.lookup
+    expected = await lookup(access_key)
+    if expected is None or not hmac.compare_digest(expected, secret):
+        raise TusError(403, "Forbidden", "Unknown access key or wrong secret.")
+    return Principal(name=access_key, method="basic", access_key=access_key)
+
+
+def _version(tus_resumable: str | None) -> None:
+    if tus_resumable != TUS_VERSION:
+        raise TusError(412, "Precondition Failed", f"Tus-Resumable must be {TUS_VERSION}.")
+
+
+def parse_metadata(value: str) -> dict[str, str]:
+    """``key base64,key2 base64,flag`` -> a dict; malformed pairs are a 400."""
+    found: dict[str, str] = {}
+    for pair in filter(None, (item.strip() for item in value.split(","))):
+        name, _, encoded = pair.partition(" ")
+        try:
+            found[name] = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise TusError(400, "Bad Request", f"Upload-Metadata {name!r} is not base64.") from exc
+    return found
+
+
+def _checksum(header: str | None) -> tuple[str, str] | None:
+    if header is None:
+        return None
+    name, _, value = header.strip().partition(" ")
+    algorithm = CHECKSUMS.get(name.lower())
+    if algorithm is None:
+        raise TusError(400, "Bad Request", f"Unsupported checksum algorithm {name!r}.")
+    return algorithm, value.strip()
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect as exc:
+        raise IncompleteBody("The client closed the connection mid-body.") from exc
+
+
+def _headers(**extra: str) -> dict[str, str]:
+    return {"Tus-Resumable": TUS_VERSION, **extra}
+
+
+@router.options("", status_code=204, summary="What this tus server supports")
+async def options() -> Response:
+    return Response(
+        status_code=204,
+        headers=_headers(
+            **{
+                "Tus-Version": TUS_VERSION,
+                "Tus-Extension": EXTENSIONS,
+                "Tus-Max-Size": str(resumable.MAX_LENGTH),
+                "Tus-Checksum-Algorithm": ",".join(CHECKSUMS),
+            }
+        ),
+    )
+
+
+Principal_ = Annotated[Principal, Depends(caller)]
+
+
+@router.post("", status_code=201, summary="Create an upload (tus creation extension)")
+async def create(
+    request: Request,
+    _: Principal_,
+    tus_resumable: Annotated[str | None, Header()] = None,
+    upload_length: Annotated[str | None, Header()] = None,
+    upload_metadata: Annotated[str, Header()] = "",
+) -> Response:
+    _version(tus_resumable)
+    if upload_length is None or not upload_length.isdigit():
+        raise TusError(400, "Bad Request", "Upload-Length is required (deferred length is not).")
+    metadata = parse_metadata(upload_metadata)
+    bucket = metadata.get("bucket")
+    key = metadata.get("key") or metadata.get("filename")
+    if not bucket or not key:
+        raise TusError(400, "Bad Request", "Upload-Metadata must name a bucket and a key.")
+    content_type = metadata.get("filetype") or metadata.get("contentType")
+    new = NewObject(headers={"Content-Type": content_type or "binary/octet-stream"}, metadata={})
+    state = await resumable.start(_store(request), bucket, key, int(upload_length), new)
+    location = f"{str(request.base_url).rstrip('/')}/_artifacts/uploads/{state.upload.upload_id}"
+    return Response(
+        status_code=201, headers=_headers(Location=location, **{"Upload-Offset": str(state.offset)})
+    )
+
+
+@router.head("/{upload_id}", summary="Where an upload stands")
+async def head(
+    request: Request,
+    upload_id: str,
+    _: Principal_,
+    tus_resumable: Annotated[str | None, Header()] = None,
+) -> Response:
+    _version(tus_resumable)
+    state = await resumable.progress(_store(request), upload_id)
+    return Response(
+        status_code=200,
+        headers=_headers(
+            **{
+                "Upload-Offset": str(state.offset),
+                "Upload-Length": str(state.length),
+                "Cache-Control": "no-store",
+            }
+        ),
+    )
+
+
+@router.patch("/{upload_id}", status_code=204, summary="Append bytes at the current offset")
+async def patch(
+    request: Request,
+    upload_id: str,
+    _: Principal_,
+    tus_resumable: Annotated[str | None, Header()] = None,
+    upload_offset: Annotated[str | None, Header()] = None,
+    content_type: Annotated[str | None, Header()] = None,
+    content_length: Annotated[str | None, Header()] = None,
+    upload_checksum: Annotated[str | None, Header()] = None,
+) -> Response:
+    _version(tus_resumable)
+    if content_type != OFFSET_TYPE:
+        raise TusError(415, "Unsupported Media Type", f"Content-Type must be {OFFSET_TYPE}.")
+    if upload_offset is None or not upload_offset.isdigit():
+        raise TusError(400, "Bad Request", "Upload-Offset is required.")
+    if content_length is None or not content_length.isdigit():
+        raise TusError(411, "Length Required", "Content-Length is required.")
+    checksum = _checksum(upload_checksum)
+    md5 = checksum[1] if checksum and checksum[0] == "MD5" else None
+    flexible = checksum if checksum and checksum[0] != "MD5" else None
+    new = NewObject(
+        headers={},
+        metadata={},
+        content_md5=md5,
+        checksum_algorithms=(flexible[0],) if flexible else (),
+        declared_checksums=(lambda: {flexible[0]: flexible[1]}) if flexible else dict,
+    )
+    state = await resumable.append(
+        _store(request),
+        upload_id,
+        int(upload_offset),
+        _body(request),
+        int(content_length),
+        new,
+    )
+    return Response(status_code=204, headers=_headers(**{"Upload-Offset": str(state.offset)}))
+
+
+@router.delete("/{upload_id}", status_code=204, summary="Terminate an upload")
+async def delete(
+    request: Request,
+    upload_id: str,
+    _: Principal_,
+    tus_resumable: Annotated[str | None, Header()] = None,
+) -> Response:
+    _version(tus_resumable)
+    await resumable.terminate(_store(request), upload_id)
+    return Response(status_code=204, headers=_headers())
