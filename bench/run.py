@@ -30,6 +30,7 @@ import httpx
 import psutil
 
 from bench import clients, data
+from bench import multipart as multipart_bench
 from bench.measure import Pool, sequential, summary, windows
 from bench.procs import Gateway, Monitor, start_gateway
 from gateway.domain import mapping
@@ -83,7 +84,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
         self.work = work
-        self.results: dict[str, Any] = {"direct": {}, "gateway": {}, "scale": {}}
+        self.results: dict[str, Any] = {"direct": {}, "gateway": {}, "scale": {}, "multipart": {}}
         self.registry: RunningRegistry | None = None
         self.gateway: Gateway | None = None
         self.monitor: Monitor | None = None
@@ -466,6 +467,20 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
         )
     if "concurrent_4KiB" in gateway:
         add("4 KiB GET x8 ops/s", gateway["concurrent_4KiB"]["get"]["ops_per_s"], 800, True, "/s")
+    parts = results.get("multipart") or {}
+    if parts:
+        for name, label in (("aws_s3_cp", "aws-cli v1"), ("aws_v2_s3_cp", "aws-cli v2")):
+            if name in parts:
+                cp = _ratio(parts[name]["mb_per_s"], parts["direct_chunked_upload"]["mb_per_s"])
+                add(f"{label} s3 cp MB/s vs direct chunked blob upload", cp, 0.8, True, "ratio")
+        peak = max(parts[name]["gateway_rss_peak_mib"] for name in ("big_upload", "big_read"))
+        add(
+            f"gateway peak RSS, {parts['big_size'] >> 30} GiB in 8 parallel parts",
+            peak,
+            200,
+            False,
+            "MiB",
+        )
     return found
 
 
@@ -483,6 +498,10 @@ def render(report: dict[str, Any]) -> str:
     head = ["phase", "n", "MB/s", "ops/s", "p50 ms", "p99 ms", "gw RSS", "CPU s gw/reg/cli"]
     lines += ["", _row(head, widths), "-" * (sum(widths) + 2 * len(widths))]
     for name, phase in phases.items():
+        cpu = "/".join(str(phase["cpu_s"][p]) for p in ("gateway", "registry", "bench"))
+        if "mb_per_s" in phase:  # one timed transfer (the multipart part)
+            row = [name, 1, phase["mb_per_s"], "", "", "", phase["gateway_rss_peak_mib"], cpu]
+            lines.append(_row(row, widths))
         for value in phase.values():
             if isinstance(value, dict) and "p50_ms" in value:
                 lines.append(
@@ -516,6 +535,20 @@ def render(report: dict[str, Any]) -> str:
                 f"{direct['push'].get('rate_by_tenth')}; tags/list p50 "
                 f"{direct['tags_list']['p50_ms']} ms"
             )
+    parts = results.get("multipart") or {}
+    if parts:
+        lines.append("")
+        lines.append(
+            f"multipart ({parts['aws_cli']}; {parts['aws_cli_v2']}): direct chunked upload "
+            f"{parts['direct_chunked_upload']['mb_per_s']} MB/s, aws s3 cp v1 "
+            f"{parts['aws_s3_cp']['mb_per_s']} MB/s, v2 "
+            f"{parts.get('aws_v2_s3_cp', {}).get('mb_per_s')} MB/s; "
+            f"{parts['big_size'] / (1 << 30):g} GiB in 8 "
+            f"parallel parts: up {parts['big_upload']['mb_per_s']} MB/s, read "
+            f"{parts['big_read']['mb_per_s']} MB/s, SHA-256 match "
+            f"{parts['big_read']['sha256_matches']}; scaling MB/s by threads "
+            + ", ".join(f"{t}: {r['mb_per_s']}" for t, r in parts["scaling"].items())
+        )
     lines += ["", "targets:"]
     for target in report["targets"]:
         verdict = {True: "MET", False: "MISSED", None: "n/a"}[target["met"]]
@@ -570,7 +603,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=["direct", "gateway", "scale"],
+        choices=["direct", "gateway", "scale", "multipart"],
         action="append",
         help="run only these parts (repeatable; default all)",
     )
@@ -581,6 +614,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"object sizes, comma-separated, of {','.join(SIZES)}",
     )
     parser.add_argument("--quick", action="store_true", help="a tenth of the operations")
+    parser.add_argument(
+        "--cp-size",
+        type=lambda v: int(float(v) * (1 << 30)),
+        default=2 << 30,
+        help="GiB of the `aws s3 cp` file of the multipart part (default 2)",
+    )
+    parser.add_argument(
+        "--big-size",
+        type=lambda v: int(float(v) * (1 << 30)),
+        default=10 << 30,
+        help="GiB of the object uploaded in 8 parallel parts (default 10)",
+    )
     parser.add_argument(
         "--no-direct-scale",
         action="store_true",
@@ -605,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.sizes) - set(SIZES)
     if unknown:
         raise SystemExit(f"unknown sizes {sorted(unknown)}: choose from {list(SIZES)}")
-    parts = args.only or ["direct", "gateway", "scale"]
+    parts = args.only or ["direct", "gateway", "scale", "multipart"]
     work = Path(tempfile.mkdtemp(prefix="artifact-bench-", dir=args.work_dir))
     bench = Bench(args, work)
     began = time.perf_counter()
@@ -618,6 +663,8 @@ def main(argv: list[str] | None = None) -> int:
         if "scale" in parts:
             for total in args.scale:
                 bench.results["scale"][str(total)] = bench.scale(total)
+        if "multipart" in parts:
+            bench.results["multipart"] = multipart_bench.run(bench)
     finally:
         bench.stop()
         report: dict[str, Any] = {
