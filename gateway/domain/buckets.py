@@ -40,9 +40,13 @@ async def create_bucket(store: Store, name: str) -> BucketRecord:
 
 
 async def get_bucket(store: Store, name: str) -> BucketRecord:
+    record = store.buckets.get(name)
+    if record is not None:
+        return record
     record = await store.index.get_bucket(name)
     if record is None:
         raise NoSuchBucket()
+    store.buckets.put(record)
     return record
 
 
@@ -53,7 +57,9 @@ async def list_buckets(store: Store) -> list[BucketRecord]:
 async def delete_bucket(store: Store, name: str) -> None:
     await get_bucket(store, name)
     async with store.locks.hold(("bucket", name)):
+        store.buckets.forget(name)
         released = await store.index.delete_bucket(name)
+        store.buckets.forget(name)  # a lookup may have cached it meanwhile
         for key, digest in released:  # parts of uploads that were in flight
             repository = mapping.locate(store.prefix, name, key).repository
             with contextlib.suppress(RegistryError):

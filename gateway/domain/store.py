@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.domain.cache import BucketCache
 from gateway.domain.locks import KeyLocks
 from gateway.index.store import SqlIndex
 from gateway.registry.client import RegistryClient
@@ -18,3 +19,4 @@ class Store:
     max_object_size: int = 5 * 1024**3
     min_part_size: int = 5 * 1024**2  # S3's: every part but the last
     locks: KeyLocks = field(default_factory=KeyLocks)
+    buckets: BucketCache = field(default_factory=BucketCache)
