@@ -14,6 +14,8 @@ from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.api import tus
+from gateway.auth.keyring import Keyring
+from gateway.auth.sealing import Sealer
 from gateway.config import Settings
 from gateway.domain.errors import DomainError
 from gateway.domain.multipart import expire_uploads
@@ -21,7 +23,6 @@ from gateway.domain.store import Store
 from gateway.index.store import SqlIndex
 from gateway.registry.client import RegistryClient
 from gateway.registry.errors import RegistryUnavailable
-from gateway.s3.authn import root_lookup
 from gateway.s3.routing import S3App
 
 log = logging.getLogger("gateway")
@@ -89,10 +90,14 @@ class Gateway:
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         self.store = await open_store(self.settings)
-        lookup = root_lookup(self.settings.root_access_key, self.settings.root_secret())
-        self.s3 = S3App(self.settings, self.store, lookup)
+        keyring = Keyring(
+            (self.settings.root_access_key, self.settings.root_secret()),
+            Sealer(self.settings.credentials_keys()),
+            self.store.index,
+        )
+        self.s3 = S3App(self.settings, self.store, keyring)
         self.api.state.store = self.store
-        self.api.state.lookup = lookup
+        self.api.state.keyring = keyring
         sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:
             yield

@@ -18,6 +18,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from gateway.auth.sealing import key_from_file
+
 DEFAULT_ROOT_ACCESS_KEY = "artifactstore"
 DEFAULT_ROOT_SECRET_KEY = "artifactstore-secret"  # noqa: S105 - documented local default
 
@@ -43,6 +45,12 @@ class Settings(BaseSettings):
     root_secret_key: SecretStr = SecretStr(DEFAULT_ROOT_SECRET_KEY)
     root_secret_key_file: Path | None = Field(
         None, description="Read the root secret from this file instead."
+    )
+    credentials_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s) sealing STS session tokens and access-key secrets, "
+        "comma-separated (the first seals, all open: rotation); default: a key made once in "
+        "data_dir/credentials.key. Replicas must share it.",
     )
     tls_port: int | None = Field(None, description="Also serve S3 over HTTPS on this port.")
     tls_cert_file: Path | None = Field(None, description="PEM certificate of the HTTPS port.")
@@ -80,6 +88,12 @@ class Settings(BaseSettings):
     @property
     def index_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'index.db'}"
+
+    def credentials_keys(self) -> list[bytes]:
+        if self.credentials_key is not None:
+            value = self.credentials_key.get_secret_value()
+            return [part.strip().encode() for part in value.split(",") if part.strip()]
+        return [key_from_file(self.data_dir / "credentials.key")]
 
     def root_secret(self) -> str:
         if self.root_secret_key_file is not None:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
+from gateway.auth.keyring import Keyring
 from gateway.domain import resumable
 from gateway.domain.errors import (
     BadDigest,
@@ -33,7 +34,6 @@ from gateway.domain.objects import NewObject
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.registry.errors import RegistryUnavailable
-from gateway.s3.authn import SecretLookup
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,checksum"
@@ -109,11 +109,11 @@ async def caller(request: Request) -> Principal:
         access_key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise TusError(401, "Unauthorized", "Malformed Basic credentials.") from exc
-    lookup: SecretLookup = request.app.state.lookup
-    expected = await lookup(access_key)
-    if expected is None or not hmac.compare_digest(expected, secret):
+    keyring: Keyring = request.app.state.keyring
+    resolved = await keyring.resolve(access_key, None)
+    if resolved is None or not hmac.compare_digest(resolved.secret, secret):
         raise TusError(403, "Forbidden", "Unknown access key or wrong secret.")
-    return Principal(name="root", method="root", access_key=access_key)
+    return resolved.principal
 
 
 def _version(tus_resumable: str | None) -> None:

@@ -84,6 +84,22 @@ class PartRecord:
 
 
 @dataclass(frozen=True)
+class AccessKeyRecord:
+    """A service account's key; ``secret_sealed`` is opened only to check a signature."""
+
+    access_key_id: str
+    secret_sealed: str
+    owner: str
+    created: datetime
+    subject: str | None = None
+    roles: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    policy: str | None = None
+    description: str = ""
+    revoked: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is asking; the decision layer reads nothing else of the request's identity.
 

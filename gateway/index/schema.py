@@ -70,3 +70,21 @@ parts = sa.Table(
     sa.Column("manifest_digest", sa.String(80), nullable=False),
     sa.Column("checksum", sa.String(80)),
 )
+
+# Service accounts: SigV4 keys bound to the identity that made them (its roles and groups as
+# they were then), optionally narrowed by a policy. The secret is sealed (auth/sealing.py).
+access_keys = sa.Table(
+    "access_keys",
+    metadata,
+    sa.Column("access_key_id", sa.String(64), primary_key=True),
+    sa.Column("secret_sealed", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False, index=False),
+    sa.Column("subject", sa.String(255)),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("groups", sa.JSON, nullable=False),
+    sa.Column("policy", sa.Text),
+    sa.Column("description", sa.String(256), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("revoked_ms", sa.BigInteger),
+    sa.Index("access_keys_by_owner", "owner"),
+)

@@ -4,24 +4,21 @@ which do not verify is refused; it never falls back to anonymous (DESIGN.md §4)
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from starlette.requests import Request
 
 from gateway.auth import sigv2, sigv4
 from gateway.auth.errors import AuthError
+from gateway.auth.keyring import Keyring
 from gateway.domain.values import ANONYMOUS, Principal
 
-SecretLookup = Callable[[str], Awaitable[str | None]]
 
+class TokenCheck(Protocol):
+    """A Bearer token verifier (``auth/jwt.py``): the caller, or ``AuthError``."""
 
-def root_lookup(access_key: str, secret: str) -> SecretLookup:
-    async def lookup(candidate: str) -> str | None:
-        return secret if hmac.compare_digest(candidate, access_key) else None
-
-    return lookup
+    async def __call__(self, token: str) -> Principal: ...
 
 
 def signed_request(request: Request) -> sigv4.SignedRequest:
@@ -35,25 +32,49 @@ def signed_request(request: Request) -> sigv4.SignedRequest:
     )
 
 
+def _session_token(request: Request) -> str | None:
+    return request.headers.get("x-amz-security-token") or request.query_params.get(
+        "X-Amz-Security-Token"
+    )
+
+
 async def authenticate(
-    request: Request, lookup: SecretLookup, max_skew: int, virtual_host_bucket: str | None = None
+    request: Request,
+    keyring: Keyring,
+    max_skew: int,
+    virtual_host_bucket: str | None = None,
+    bearer: TokenCheck | None = None,
 ) -> tuple[Principal, sigv4.SigV4Credential | None]:
     signed = signed_request(request)
+    token = _session_token(request)
+    found: list[Principal] = []
+
+    async def lookup(access_key: str) -> str | None:
+        resolved = await keyring.resolve(access_key, token)
+        if resolved is None:
+            return None
+        found.append(resolved.principal)
+        return resolved.secret
+
     if sigv4.is_sigv4(signed):
         credential = await sigv4.verify(
             signed, lookup, datetime.now(UTC), max_skew_seconds=max_skew
         )
-        return Principal(name="root", method="root", access_key=credential.access_key), credential
+        return found[-1], credential
     if sigv2.is_sigv2(signed):
-        legacy = await sigv2.verify(
+        await sigv2.verify(
             signed,
             lookup,
             datetime.now(UTC),
             max_skew_seconds=max_skew,
             virtual_host_bucket=virtual_host_bucket,
         )
-        return Principal(name="root", method="root", access_key=legacy.access_key), None
+        return found[-1], None
     authorization = request.headers.get("authorization")
+    if authorization is not None and authorization[:7].lower() == "bearer ":
+        if bearer is None:
+            raise AuthError("AccessDenied", "Bearer tokens are not accepted here.")
+        return await bearer(authorization[7:].strip()), None
     if authorization is not None or "Signature" in request.query_params:
         raise AuthError(
             "AccessDenied", "This signing method is not supported; use AWS Signature Version 4."

@@ -35,6 +35,7 @@ TABLE: dict[str, APIError] = {
     "EntityTooSmall": APIError(
         400, "Your proposed upload is smaller than the minimum allowed object size."
     ),
+    "ExpiredToken": APIError(400, "The provided token has expired."),
     "IncompleteBody": APIError(
         400, "You did not provide the number of bytes specified by the Content-Length HTTP header"
     ),
@@ -60,6 +61,7 @@ TABLE: dict[str, APIError] = {
         "order by part number.",
     ),
     "InvalidRange": APIError(416, "The requested range is not satisfiable"),
+    "InvalidToken": APIError(400, "The provided token is malformed or otherwise invalid."),
     "InvalidRequest": APIError(400, "Invalid Request"),
     "KeyTooLongError": APIError(400, "Your key is too long"),
     "MalformedXML": APIError(

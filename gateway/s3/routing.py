@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gateway.auth.keyring import Keyring
 from gateway.config import Settings
 from gateway.domain.store import Store
 from gateway.s3 import buckets, listing, multipart, objects
-from gateway.s3.authn import SecretLookup, authenticate
+from gateway.s3.authn import TokenCheck, authenticate
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.request import S3Request
 from gateway.s3.xml import error_document
@@ -163,10 +164,17 @@ def request_id() -> str:
 class S3App:
     """The S3 protocol edge as one ASGI app (mounted under "/" by ``gateway.app``)."""
 
-    def __init__(self, settings: Settings, store: Store, lookup: SecretLookup) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        keyring: Keyring,
+        bearer: TokenCheck | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
-        self.lookup = lookup
+        self.keyring = keyring
+        self.bearer = bearer
 
     def virtual_host(self, request: Request) -> bool:
         domain = self.settings.virtual_host_domain
@@ -202,9 +210,10 @@ class S3App:
             query = dict(request.query_params)
             principal, credential = await authenticate(
                 request,
-                self.lookup,
+                self.keyring,
                 self.settings.max_skew_seconds,
                 bucket if self.virtual_host(request) else None,
+                self.bearer,
             )
             if principal.anonymous:  # until bucket policies exist, every caller must sign
                 raise S3Error("AccessDenied")

@@ -1,0 +1,102 @@
+"""Which secret signs for an access key id, and whose key it is.
+
+Three kinds of SigV4/SigV2 keys: the configured root key; service-account keys from the
+index (their secrets sealed at rest); and STS session keys, which are stored nowhere: the
+session token the client sends along (``x-amz-security-token``) is sealed by the gateway
+and carries the secret and the session's identity, so any replica holding the credentials
+key can check it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import string
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.auth.errors import AuthError
+from gateway.auth.sealing import Sealer
+from gateway.domain.values import AccessKeyRecord, Principal
+
+SESSION_PREFIX = "ASIA"  # as AWS names temporary keys
+SERVICE_PREFIX = "AKIA"
+_ALPHABET = string.ascii_uppercase + string.digits
+
+
+class AccessKeys(Protocol):
+    async def get_access_key(self, access_key_id: str) -> AccessKeyRecord | None: ...
+
+
+@dataclass(frozen=True)
+class Resolved:
+    secret: str
+    principal: Principal
+
+
+def new_key_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(16))
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(30)
+
+
+def expired_token() -> AuthError:
+    return AuthError("ExpiredToken", "The provided token has expired.")
+
+
+def invalid_token() -> AuthError:
+    return AuthError("InvalidToken", "The provided token is malformed or otherwise invalid.")
+
+
+class Keyring:
+    def __init__(self, root: tuple[str, str], sealer: Sealer, keys: AccessKeys) -> None:
+        self._root = root
+        self.sealer = sealer
+        self._keys = keys
+
+    def session_token(self, claims: dict[str, Any]) -> str:
+        """Seal an STS session: ``ak``, ``sk``, ``exp`` (epoch s) and the identity."""
+        return self.sealer.seal(claims)
+
+    async def resolve(self, access_key: str, session_token: str | None) -> Resolved | None:
+        """The key's secret and owner; None for an unknown key. A session token that does
+        not open, is expired or names another key is an error, never a fallback."""
+        if session_token is not None:
+            return self._session(access_key, session_token)
+        if hmac.compare_digest(access_key, self._root[0]):
+            return Resolved(self._root[1], Principal("root", "root", access_key=access_key))
+        if not access_key.startswith(SERVICE_PREFIX):
+            return None
+        record = await self._keys.get_access_key(access_key)
+        if record is None:
+            return None
+        principal = Principal(
+            name=record.owner,
+            method="access-key",
+            access_key=access_key,
+            subject=record.subject,
+            roles=record.roles,
+            groups=record.groups,
+            policies=(record.policy,) if record.policy else (),
+        )
+        return Resolved(self.sealer.decrypt(record.secret_sealed), principal)
+
+    def _session(self, access_key: str, token: str) -> Resolved:
+        claims = self.sealer.open(token)
+        if claims is None or claims.get("ak") != access_key:
+            raise invalid_token()
+        if float(claims.get("exp", 0)) < time.time():
+            raise expired_token()
+        principal = Principal(
+            name=str(claims.get("name", "")),
+            method="sts",
+            access_key=access_key,
+            subject=claims.get("sub"),
+            roles=frozenset(claims.get("roles", ())),
+            groups=frozenset(claims.get("groups", ())),
+            policies=tuple(claims.get("policies", ())),
+        )
+        return Resolved(str(claims["sk"]), principal)
