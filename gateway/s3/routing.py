@@ -27,6 +27,7 @@ from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.request import S3Request
 from gateway.s3.xml import error_document
 from gateway.sts import endpoint as sts
+from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway.s3")
 Target = Literal["service", "bucket", "object"]
@@ -170,11 +171,13 @@ class S3App:
         store: Store,
         keyring: Keyring,
         bearer: TokenCheck | None = None,
+        web_identity: WebIdentitySts | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.keyring = keyring
         self.bearer = bearer
+        self.web_identity = web_identity
 
     def virtual_host(self, request: Request) -> bool:
         domain = self.settings.virtual_host_domain
@@ -203,7 +206,7 @@ class S3App:
             resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
             target: Target = "object" if key else "bucket" if bucket else "service"
             if request.method == "POST" and target == "service":
-                response = await sts.handle(request, rid)
+                response = await sts.handle(request, rid, self.web_identity)
                 response.headers["x-amzn-requestid"] = rid
                 await response(scope, receive, send)
                 return

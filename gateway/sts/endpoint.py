@@ -14,9 +14,12 @@ from urllib.parse import parse_qs
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from gateway.sts import web_identity
+from gateway.sts.web_identity import StsError, WebIdentitySts
+
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 MAX_FORM = 64 * 1024
-PLANNED = frozenset({"AssumeRoleWithWebIdentity", "GetCallerIdentity"})
+PLANNED = frozenset({"GetCallerIdentity"})
 
 
 def error(code: str, message: str, status: int, request_id: str) -> Response:
@@ -45,11 +48,21 @@ async def _form(request: Request) -> dict[str, str]:
     return form
 
 
-async def handle(request: Request, request_id: str) -> Response:
+async def handle(request: Request, request_id: str, sts: WebIdentitySts | None = None) -> Response:
     form = await _form(request)
     action = form.get("Action", "")
     if not action:
         return error("MissingAction", "Missing Action parameter.", 400, request_id)
+    if action == "AssumeRoleWithWebIdentity":
+        if sts is None:
+            return error(
+                "NotImplemented", "No OIDC issuer is configured on this server.", 501, request_id
+            )
+        try:
+            session = await sts.assume(form)
+        except StsError as exc:
+            return error(exc.code, exc.message, exc.status, request_id)
+        return Response(web_identity.response(session, request_id), media_type="text/xml")
     if action in PLANNED:
         return error(
             "NotImplemented", f"{action} is not available on this server yet.", 501, request_id
