@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway.api import tus
+from gateway.api import keys, problems, tus
 from gateway.auth.keyring import Keyring
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
@@ -84,7 +85,8 @@ class Gateway:
         self.api.get("/_artifacts/livez", tags=["health"])(self.livez)
         self.api.get("/_artifacts/readyz", tags=["health"])(self.readyz)
         self.api.include_router(tus.router)
-        for kind in (tus.TusError, DomainError, RegistryUnavailable):
+        self.api.include_router(keys.router)
+        for kind in (problems.ApiError, DomainError, RegistryUnavailable, RequestValidationError):
             self.api.add_exception_handler(kind, self._problem)
 
     @asynccontextmanager
@@ -98,6 +100,8 @@ class Gateway:
         self.s3 = S3App(self.settings, self.store, keyring)
         self.api.state.store = self.store
         self.api.state.keyring = keyring
+        self.api.state.bearer = None
+        self.api.state.check_policy = None
         sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:
             yield
@@ -109,7 +113,7 @@ class Gateway:
 
     @staticmethod
     async def _problem(_request: Request, exc: Exception) -> Response:
-        answer = tus.as_problem(exc)
+        answer = problems.as_problem(exc)
         if answer is None:  # pragma: no cover - only the kinds registered above arrive here
             raise exc
         return answer

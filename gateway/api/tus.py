@@ -13,80 +13,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
-from gateway.auth.keyring import Keyring
+from gateway.api.identity import caller
+from gateway.api.problems import TUS_VERSION, ApiError
 from gateway.domain import resumable
 from gateway.domain.errors import (
-    BadDigest,
-    DomainError,
     IncompleteBody,
-    InvalidInput,
-    NotFound,
 )
 from gateway.domain.objects import NewObject
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
-from gateway.registry.errors import RegistryUnavailable
 
-TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,checksum"
 # tus checksum algorithm -> the flexible checksum that verifies it (md5: Content-MD5's path).
 CHECKSUMS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "crc32": "CRC32", "crc32c": "CRC32C"}
 OFFSET_TYPE = "application/offset+octet-stream"
-CHECKSUM_MISMATCH = 460  # the checksum extension's own status
 
 router = APIRouter(prefix="/_artifacts/uploads", tags=["uploads (tus 1.0)"])
-
-
-class TusError(Exception):
-    def __init__(
-        self, status: int, title: str, detail: str = "", headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(detail or title)
-        self.status = status
-        self.title = title
-        self.detail = detail or title
-        self.headers = headers or {}
-
-
-def problem(
-    status: int, title: str, detail: str, headers: dict[str, str] | None = None
-) -> Response:
-    """RFC 7807, with the tus version every tus response carries."""
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
-        headers={"Tus-Resumable": TUS_VERSION, **(headers or {})},
-    )
-
-
-def as_problem(exc: Exception) -> Response | None:
-    """The RFC 7807 answer of a known error; None for anything else (a 500)."""
-    if isinstance(exc, TusError):
-        return problem(exc.status, exc.title, exc.detail, exc.headers)
-    if isinstance(exc, resumable.OffsetMismatch):
-        return problem(409, "Conflict", exc.message, {"Upload-Offset": str(exc.offset)})
-    if isinstance(exc, BadDigest):
-        return problem(CHECKSUM_MISMATCH, "Checksum Mismatch", exc.message)
-    if isinstance(exc, NotFound):
-        return problem(404, "Not Found", exc.message)
-    if isinstance(exc, IncompleteBody | InvalidInput):
-        return problem(400, "Bad Request", exc.message)
-    if isinstance(exc, DomainError):
-        return problem(409, "Conflict", exc.message)
-    if isinstance(exc, RegistryUnavailable):
-        return problem(
-            503, "Service Unavailable", "The storage backend is unavailable.", {"Retry-After": "5"}
-        )
-    return None
 
 
 def _store(request: Request) -> Store:
@@ -94,31 +43,9 @@ def _store(request: Request) -> Store:
     return store
 
 
-async def caller(request: Request) -> Principal:
-    """HTTP Basic with an S3 access key id and its secret (the JSON API's interim identity)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        raise TusError(
-            401,
-            "Unauthorized",
-            "Send HTTP Basic credentials: access key and secret.",
-            {"WWW-Authenticate": 'Basic realm="artifact-store"'},
-        )
-    try:
-        access_key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise TusError(401, "Unauthorized", "Malformed Basic credentials.") from exc
-    keyring: Keyring = request.app.state.keyring
-    resolved = await keyring.resolve(access_key, None)
-    if resolved is None or not hmac.compare_digest(resolved.secret, secret):
-        raise TusError(403, "Forbidden", "Unknown access key or wrong secret.")
-    return resolved.principal
-
-
 def _version(tus_resumable: str | None) -> None:
     if tus_resumable != TUS_VERSION:
-        raise TusError(412, "Precondition Failed", f"Tus-Resumable must be {TUS_VERSION}.")
+        raise ApiError(412, "Precondition Failed", f"Tus-Resumable must be {TUS_VERSION}.")
 
 
 def parse_metadata(value: str) -> dict[str, str]:
@@ -129,7 +56,7 @@ def parse_metadata(value: str) -> dict[str, str]:
         try:
             found[name] = base64.b64decode(encoded.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise TusError(400, "Bad Request", f"Upload-Metadata {name!r} is not base64.") from exc
+            raise ApiError(400, "Bad Request", f"Upload-Metadata {name!r} is not base64.") from exc
     return found
 
 
@@ -139,7 +66,7 @@ def _checksum(header: str | None) -> tuple[str, str] | None:
     name, _, value = header.strip().partition(" ")
     algorithm = CHECKSUMS.get(name.lower())
     if algorithm is None:
-        raise TusError(400, "Bad Request", f"Unsupported checksum algorithm {name!r}.")
+        raise ApiError(400, "Bad Request", f"Unsupported checksum algorithm {name!r}.")
     return algorithm, value.strip()
 
 
@@ -183,12 +110,12 @@ async def create(
 ) -> Response:
     _version(tus_resumable)
     if upload_length is None or not upload_length.isdigit():
-        raise TusError(400, "Bad Request", "Upload-Length is required (deferred length is not).")
+        raise ApiError(400, "Bad Request", "Upload-Length is required (deferred length is not).")
     metadata = parse_metadata(upload_metadata)
     bucket = metadata.get("bucket")
     key = metadata.get("key") or metadata.get("filename")
     if not bucket or not key:
-        raise TusError(400, "Bad Request", "Upload-Metadata must name a bucket and a key.")
+        raise ApiError(400, "Bad Request", "Upload-Metadata must name a bucket and a key.")
     content_type = metadata.get("filetype") or metadata.get("contentType")
     new = NewObject(headers={"Content-Type": content_type or "binary/octet-stream"}, metadata={})
     state = await resumable.start(_store(request), bucket, key, int(upload_length), new)
@@ -232,11 +159,11 @@ async def patch(
 ) -> Response:
     _version(tus_resumable)
     if content_type != OFFSET_TYPE:
-        raise TusError(415, "Unsupported Media Type", f"Content-Type must be {OFFSET_TYPE}.")
+        raise ApiError(415, "Unsupported Media Type", f"Content-Type must be {OFFSET_TYPE}.")
     if upload_offset is None or not upload_offset.isdigit():
-        raise TusError(400, "Bad Request", "Upload-Offset is required.")
+        raise ApiError(400, "Bad Request", "Upload-Offset is required.")
     if content_length is None or not content_length.isdigit():
-        raise TusError(411, "Length Required", "Content-Length is required.")
+        raise ApiError(411, "Length Required", "Content-Length is required.")
     checksum = _checksum(upload_checksum)
     md5 = checksum[1] if checksum and checksum[0] == "MD5" else None
     flexible = checksum if checksum and checksum[0] != "MD5" else None

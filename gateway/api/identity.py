@@ -1,0 +1,45 @@
+"""Who calls the JSON API: a Keycloak Bearer token, or HTTP Basic with an S3 access key id
+and its secret (for tools that hold only S3 credentials, such as tus clients)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+
+from fastapi import Request
+
+from gateway.api.problems import ApiError
+from gateway.auth.errors import AuthError
+from gateway.auth.keyring import Keyring
+from gateway.domain.values import Principal
+from gateway.s3.authn import TokenCheck
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="artifact-store", Basic realm="artifact-store"'}
+
+
+async def caller(request: Request) -> Principal:
+    """The authenticated caller; 401 without credentials, 403 with wrong ones."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        bearer: TokenCheck | None = request.app.state.bearer
+        if bearer is None:
+            raise ApiError(401, "Unauthorized", "Bearer tokens are not accepted here.", CHALLENGE)
+        try:
+            return await bearer(value.strip())
+        except AuthError as exc:
+            raise ApiError(401, "Unauthorized", exc.message, CHALLENGE) from exc
+    if scheme.lower() != "basic":
+        raise ApiError(
+            401, "Unauthorized", "Send a Bearer token or Basic access-key credentials.", CHALLENGE
+        )
+    try:
+        access_key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(401, "Unauthorized", "Malformed Basic credentials.") from exc
+    keyring: Keyring = request.app.state.keyring
+    resolved = await keyring.resolve(access_key, None)
+    if resolved is None or not hmac.compare_digest(resolved.secret, secret):
+        raise ApiError(403, "Forbidden", "Unknown access key or wrong secret.")
+    return resolved.principal

@@ -1,0 +1,89 @@
+"""Access keys (service accounts) under ``/_artifacts/keys``: make one for yourself (the
+secret is shown once), list yours, revoke one. SigV4 clients then use them like any S3 key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from gateway.api.identity import caller
+from gateway.api.problems import ApiError
+from gateway.auth.keyring import Keyring
+from gateway.domain import access_keys
+from gateway.domain.store import Store
+from gateway.domain.values import AccessKeyRecord, Principal
+
+router = APIRouter(prefix="/_artifacts/keys", tags=["access keys"])
+Caller = Annotated[Principal, Depends(caller)]
+MAKERS = frozenset({"bearer", "root"})  # a key must not outlive the session that made it
+
+
+class KeyRequest(BaseModel):
+    description: str = Field("", max_length=256, description="What the key is for.")
+    policy: str | None = Field(
+        None, description="An IAM-style policy (JSON) that narrows what the key may do."
+    )
+
+
+class KeyInfo(BaseModel):
+    access_key_id: str
+    owner: str
+    created: datetime
+    description: str
+    policy: str | None
+    roles: list[str]
+    groups: list[str]
+
+
+class NewKeyInfo(KeyInfo):
+    secret_access_key: str = Field(description="Shown once; it cannot be read back.")
+
+
+def _info(record: AccessKeyRecord) -> dict[str, object]:
+    return {
+        "access_key_id": record.access_key_id,
+        "owner": record.owner,
+        "created": record.created,
+        "description": record.description,
+        "policy": record.policy,
+        "roles": sorted(record.roles),
+        "groups": sorted(record.groups),
+    }
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+@router.post("", status_code=201, response_model=NewKeyInfo, summary="Make an access key")
+async def create_key(request: Request, body: KeyRequest, who: Caller) -> dict[str, object]:
+    if who.method not in MAKERS:
+        raise ApiError(
+            403, "Forbidden", "Access keys are made with a Bearer token (or the root key)."
+        )
+    keyring: Keyring = request.app.state.keyring
+    made = await access_keys.create(
+        _store(request),
+        keyring,
+        who,
+        description=body.description,
+        policy=body.policy,
+        check_policy=request.app.state.check_policy,
+    )
+    return {**_info(made.record), "secret_access_key": made.secret}
+
+
+@router.get("", response_model=list[KeyInfo], summary="Your access keys (without secrets)")
+async def list_keys(request: Request, who: Caller) -> list[dict[str, object]]:
+    return [_info(record) for record in await access_keys.list_keys(_store(request), who)]
+
+
+@router.delete("/{access_key_id}", status_code=204, summary="Revoke one of your access keys")
+async def revoke_key(request: Request, access_key_id: str, who: Caller) -> Response:
+    await access_keys.revoke(_store(request), who, access_key_id)
+    return Response(status_code=204)

@@ -1,0 +1,75 @@
+"""Service-account access keys: SigV4 keys bound to the identity that made them.
+
+A key carries its maker's name, subject, realm roles and groups as they were when it was
+made (revoke and re-create to pick up changes), and optionally a policy that can only narrow
+them; keys made with the root key are administrators (``artifact-admin``). The secret is
+returned once and kept sealed (auth/sealing.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gateway.auth.keyring import SERVICE_PREFIX, Keyring, new_key_id, new_secret
+from gateway.domain.errors import InvalidArgument, NotFound
+from gateway.domain.store import Store
+from gateway.domain.values import AccessKeyRecord, Principal
+
+MAX_KEYS_PER_OWNER = 100
+MAX_DESCRIPTION = 256
+
+
+class NoSuchAccessKey(NotFound):
+    """The access key does not exist, is revoked, or is not yours."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    record: AccessKeyRecord
+    secret: str
+
+
+async def create(
+    store: Store,
+    keyring: Keyring,
+    owner: Principal,
+    *,
+    description: str = "",
+    policy: str | None = None,
+    check_policy: Callable[[str], None] | None = None,
+) -> NewKey:
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidArgument(f"The description is over {MAX_DESCRIPTION} characters.")
+    if policy is not None and check_policy is not None:
+        try:
+            check_policy(policy)
+        except ValueError as exc:
+            raise InvalidArgument(f"The policy is malformed: {exc}") from exc
+    if len(await store.index.list_access_keys(owner.name)) >= MAX_KEYS_PER_OWNER:
+        raise InvalidArgument(f"At most {MAX_KEYS_PER_OWNER} access keys per owner.")
+    secret = new_secret()
+    record = AccessKeyRecord(
+        access_key_id=new_key_id(SERVICE_PREFIX),
+        secret_sealed=keyring.sealer.encrypt(secret),
+        owner=owner.name,
+        created=datetime.now(UTC).replace(microsecond=0),
+        subject=owner.subject,
+        # The root key has no roles of its own: its keys are administrators.
+        roles=frozenset({"artifact-admin"}) if owner.root else owner.roles,
+        groups=owner.groups,
+        policy=policy,
+        description=description,
+    )
+    await store.index.create_access_key(record)
+    return NewKey(record, secret)
+
+
+async def list_keys(store: Store, owner: Principal) -> list[AccessKeyRecord]:
+    return await store.index.list_access_keys(owner.name)
+
+
+async def revoke(store: Store, owner: Principal, access_key_id: str) -> None:
+    if not await store.index.revoke_access_key(access_key_id, owner.name, datetime.now(UTC)):
+        raise NoSuchAccessKey()
