@@ -1,0 +1,63 @@
+"""What Keycloak realm roles and per-bucket groups grant: the one place these are defined.
+
+Action names are those of the S3 route table (``gateway.s3.routing``): HeadBucket is
+``s3:ListBucket``, CopyObject and every multipart step but Abort are ``s3:PutObject``.
+Roles apply to every bucket; a group ``/buckets/<bucket>/<readers|writers|admins>`` grants
+the same sets on its bucket only.
+"""
+
+from __future__ import annotations
+
+from gateway.policy.patterns import Wildcards
+
+READER_ACTIONS = (
+    "s3:ListAllMyBuckets",
+    "s3:ListBucket",
+    "s3:GetBucketLocation",
+    "s3:GetBucketVersioning",
+    "s3:ListBucketVersions",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts",
+    "s3:GetObject",
+)
+WRITER_ACTIONS = (
+    *READER_ACTIONS,
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:CreateBucket",
+)
+ADMIN_ACTIONS = ("s3:*",)  # DeleteBucket, Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus...
+
+READER = Wildcards.compile(READER_ACTIONS, ignore_case=True)
+WRITER = Wildcards.compile(WRITER_ACTIONS, ignore_case=True)
+ADMIN = Wildcards.compile(ADMIN_ACTIONS, ignore_case=True)
+
+# Least privilege first, so the audit log names the weakest grant that suffices.
+ROLE_GRANTS: dict[str, Wildcards] = {
+    "artifact-reader": READER,
+    "artifact-writer": WRITER,
+    "artifact-admin": ADMIN,
+}
+GROUP_GRANTS: dict[str, Wildcards] = {"readers": READER, "writers": WRITER, "admins": ADMIN}
+GROUP_PREFIX = "/buckets/"
+ANY_AUTHENTICATED = frozenset({"s3:listallmybuckets"})  # the edge filters the listing
+
+
+def granting_role(roles: frozenset[str], action: str) -> str | None:
+    """The first (weakest) realm role that grants ``action``, if any."""
+    for role, actions in ROLE_GRANTS.items():
+        if role in roles and actions.matches(action):
+            return role
+    return None
+
+
+def granting_group(groups: frozenset[str], bucket: str | None, action: str) -> str | None:
+    """The path of the first (weakest) group that grants ``action`` on ``bucket``, if any."""
+    if bucket is None:
+        return None
+    for suffix, actions in GROUP_GRANTS.items():
+        path = f"{GROUP_PREFIX}{bucket}/{suffix}"
+        if path in groups and actions.matches(action):
+            return path
+    return None
