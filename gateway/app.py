@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.api import keys, problems, tus
+from gateway.audit import AuditLog
 from gateway.auth.keyring import Keyring
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
@@ -97,7 +98,8 @@ class Gateway:
             Sealer(self.settings.credentials_keys()),
             self.store.index,
         )
-        self.s3 = S3App(self.settings, self.store, keyring)
+        self.audit = AuditLog(self.settings.audit_sink())
+        self.s3 = S3App(self.settings, self.store, keyring, audit=self.audit)
         self.api.state.store = self.store
         self.api.state.keyring = keyring
         self.api.state.bearer = None
@@ -110,6 +112,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await close_store(self.store)
+            self.audit.close()
 
     @staticmethod
     async def _problem(_request: Request, exc: Exception) -> Response:

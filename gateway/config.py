@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         600.0, description="How often expired multipart uploads are looked for."
     )
     log_level: str = "info"
+    audit_log: str = Field(
+        "",
+        description="Where the audit log (one JSON line per access decision) goes: a file "
+        "path, '-' for standard output, 'off' for nowhere; default: data_dir/audit.log.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -94,6 +99,11 @@ class Settings(BaseSettings):
             value = self.credentials_key.get_secret_value()
             return [part.strip().encode() for part in value.split(",") if part.strip()]
         return [key_from_file(self.data_dir / "credentials.key")]
+
+    def audit_sink(self) -> str | None:
+        if self.audit_log == "off":
+            return None
+        return self.audit_log or str(self.data_dir / "audit.log")
 
     def root_secret(self) -> str:
         if self.root_secret_key_file is not None:

@@ -13,6 +13,8 @@ from gateway.domain.store import Store
 from gateway.domain.values import BucketRecord
 from gateway.registry.errors import RegistryError, RegistryNotFound
 
+POLICY_SETTING = "policy"  # the bucket policy's JSON text, in the bucket's settings
+
 
 async def create_bucket(store: Store, name: str) -> BucketRecord:
     check_bucket_name(name)

@@ -27,6 +27,8 @@ async def list_buckets(ctx: S3Request) -> Response:
     owner(document, ctx.principal.name)
     listed = xml.add(document, "Buckets")
     for record in await domain.list_buckets(ctx.store):
+        if not await ctx.can("s3:ListBucket", record.name):
+            continue
         bucket = xml.add(listed, "Bucket")
         xml.add(bucket, "Name", record.name)
         xml.add(bucket, "CreationDate", xml.iso_time(record.created))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -14,6 +14,10 @@ from gateway.auth.sigv4 import SigV4Credential
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.s3.errors import S3Error
+
+
+async def _anything(action: str, bucket: str) -> bool:
+    return True
 
 
 @dataclass
@@ -30,6 +34,8 @@ class S3Request:
         ""  # x-amz-content-sha256 as signed: a digest, UNSIGNED-PAYLOAD, STREAMING-*
     )
     credential: SigV4Credential | None = None
+    # Whether the caller may do an action on a bucket (ListBuckets shows only those).
+    can: Callable[[str, str], Awaitable[bool]] = field(default=_anything)
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)

@@ -11,16 +11,25 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from gateway.audit import AuditLog, AuditRecord
+from gateway.auth.errors import AuthError
 from gateway.auth.keyring import Keyring
 from gateway.config import Settings
+from gateway.domain.buckets import POLICY_SETTING, get_bucket
+from gateway.domain.errors import NoSuchBucket, NoSuchKey
 from gateway.domain.store import Store
+from gateway.domain.values import Principal
+from gateway.policy.decide import AccessContext, Decision, decide, listing_condition_keys
+from gateway.policy.document import Policy, parse_bucket_policy
+from gateway.policy.errors import MalformedPolicy
 from gateway.s3 import buckets, listing, multipart, objects
 from gateway.s3.authn import TokenCheck, authenticate
 from gateway.s3.errors import S3Error, from_exception
@@ -158,6 +167,14 @@ def _has_body(request: Request) -> bool:
     return length != "0" or "transfer-encoding" in request.headers
 
 
+LISTINGS = frozenset({"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"})
+
+
+def route_query(route: Route, query: dict[str, str]) -> dict[str, str]:
+    """The condition keys a listing offers policies (``s3:prefix`` ...)."""
+    return listing_condition_keys(query) if route.action in LISTINGS else {}
+
+
 def request_id() -> str:
     return secrets.token_hex(8).upper()
 
@@ -172,12 +189,15 @@ class S3App:
         keyring: Keyring,
         bearer: TokenCheck | None = None,
         web_identity: WebIdentitySts | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.keyring = keyring
         self.bearer = bearer
         self.web_identity = web_identity
+        self.audit = audit or AuditLog(None)
+        self._policies: dict[tuple[str, str], Policy] = {}
 
     def virtual_host(self, request: Request) -> bool:
         domain = self.settings.virtual_host_domain
@@ -201,6 +221,11 @@ class S3App:
         request = Request(scope, receive)
         rid = request_id()
         resource = request.url.path
+        client = scope.get("client")
+        source_ip = client[0] if client else None
+        principal: Principal | None = None
+        audit: AuditRecord | None = None
+        bucket = key = ""
         try:
             bucket, key = self.split(request)
             resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
@@ -218,10 +243,21 @@ class S3App:
                 bucket if self.virtual_host(request) else None,
                 self.bearer,
             )
-            if principal.anonymous:  # until bucket policies exist, every caller must sign
-                raise S3Error("AccessDenied")
             route = match(request.method, target, query, dict(request.headers))
+            audit = AuditRecord.of(rid, principal, source_ip, route.action, resource)
+            decision = await self.authorize(
+                principal, route.action, bucket, key, request, route_query(route, query)
+            )
+            audit.decision, audit.rule = ("allow" if decision.allowed else "deny"), decision.rule
+            if not decision.allowed:
+                raise S3Error("AccessDenied")
             payload = credential.payload_hash if credential else ""
+            caller = principal
+
+            async def can(action: str, name: str) -> bool:
+                allowed = await self.authorize(caller, action, name, "", request, {})
+                return allowed.allowed
+
             context = S3Request(
                 request=request,
                 store=self.store,
@@ -233,13 +269,96 @@ class S3App:
                 content_sha256=payload if len(payload) == 64 else None,
                 payload_hash=payload,
                 credential=credential,
+                can=can,
             )
             response = await route.handler(context)
         except Exception as exc:
+            if audit is None:
+                audit = AuditRecord.of(rid, principal, source_ip, "-", resource)
+                if isinstance(exc, AuthError):
+                    audit.rule = f"authentication:{exc.code}"
+                elif principal is not None:
+                    audit.rule = "no-route"
+            exc = await self.hidden(exc, principal, bucket, request)
             response = self.error_response(exc, request, resource, rid)
         response.headers["x-amz-request-id"] = rid
         response.headers["x-amz-id-2"] = rid
-        await response(scope, receive, send)
+        await self.respond(response, scope, receive, send, audit)
+
+    async def respond(
+        self, response: Response, scope: Scope, receive: Receive, send: Send, audit: AuditRecord
+    ) -> None:
+        """Send the response, counting what crossed the wire for the audit line."""
+
+        async def counting_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                audit.bytes_in += len(message.get("body", b""))
+            return message
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                audit.status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                audit.bytes_out += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await response(scope, counting_receive, counting_send)
+        finally:
+            self.audit.write(audit)
+
+    async def authorize(
+        self,
+        principal: Principal,
+        action: str,
+        bucket: str,
+        key: str,
+        request: Request,
+        condition_keys: dict[str, str],
+    ) -> Decision:
+        client = request.scope.get("client")
+        context = AccessContext(
+            now=datetime.now(UTC),
+            source_ip=client[0] if client else None,
+            secure_transport=request.url.scheme == "https",
+            condition_keys=condition_keys,
+        )
+        policy = None if principal.root else await self.bucket_policy(bucket)
+        return decide(principal, action, bucket or None, key or None, context, policy)
+
+    async def bucket_policy(self, bucket: str) -> Policy | None:
+        """The bucket's compiled policy (compiled once per policy text), if it has one."""
+        if not bucket:
+            return None
+        try:
+            record = await get_bucket(self.store, bucket)
+        except NoSuchBucket:
+            return None
+        text = record.settings.get(POLICY_SETTING)
+        if not text:
+            return None
+        compiled = self._policies.get((bucket, text))
+        if compiled is None:
+            try:
+                compiled = parse_bucket_policy(text, bucket)
+            except MalformedPolicy:
+                log.error("bucket %s has a stored policy that does not parse", bucket)
+                return None
+            if len(self._policies) > 1000:
+                self._policies.clear()
+            self._policies[(bucket, text)] = compiled
+        return compiled
+
+    async def hidden(
+        self, exc: Exception, principal: Principal | None, bucket: str, request: Request
+    ) -> Exception:
+        """Whether a key exists is told only to callers who may list the bucket, as S3 does."""
+        if isinstance(exc, NoSuchKey) and principal is not None and not principal.root:
+            listing = await self.authorize(principal, "s3:ListBucket", bucket, "", request, {})
+            if not listing.allowed:
+                return S3Error("AccessDenied")
+        return exc
 
     def error_response(self, exc: Exception, request: Request, resource: str, rid: str) -> Response:
         error = from_exception(exc, resource=resource.lstrip("/"))
