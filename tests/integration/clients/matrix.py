@@ -6,17 +6,26 @@ order over plain HTTP and over HTTPS (the ``transport`` parameter, class-scoped)
 client does is checked independently with boto3 (stored bytes, listings, bucket existence)
 and by value (SHA-256 of what comes back, sizes, MD5 ETags, presigned GETs fetched with curl).
 
+The large object goes through each client's multipart upload (its default threshold where
+that splits the object, a lowered one where it would not): the requests the gateway logged
+show the Create, the parts and the Complete, and the stored ETag is the multipart ETag of
+the client's part size (``"<md5 of the parts' MD5s>-N"``). Clients that download in ranges
+(``Tool.ranged_get``) are checked to have done so, every download by SHA-256.
+
 Clients are installed by ``scripts/clients/install.sh`` (cached); one that cannot be
 installed fails its tests, it never skips them.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,9 +38,14 @@ from tests.conftest import ACCESS_KEY, SECRET_KEY
 ROOT = Path(__file__).resolve().parents[3]
 INSTALL = ROOT / "scripts" / "clients" / "install.sh"
 
+MIB = 1024 * 1024
 SMALL_SIZE = 5 * 1024 + 123  # a few KiB
-LARGE_SIZE = 20 * 1024 * 1024  # above every client's default multipart threshold but rclone's
-THRESHOLD_MIB = 64  # what the matrix raises multipart thresholds to (no multipart yet)
+# Several parts at every client's part size (5, 8 and 16 MiB), the last one short.
+LARGE_SIZE = 23 * MIB + 12_345
+# The part size (MiB) the matrix sets where a client's default would upload the large object in
+# one PUT (rclone, s5cmd) or where it is a program's own choice (the SDK programs): S3's
+# minimum part size, and lib-storage's and the Go upload manager's default.
+PART_MIB = 5
 SMALL_KEY = "docs/small.txt"
 NESTED_KEY = "docs/nested/small.txt"
 LARGE_KEY = "blobs/large.bin"
@@ -87,6 +101,32 @@ class Payloads:
     large: Payload
 
 
+def part_count(size: int, part_size: int) -> int:
+    return -(-size // part_size)
+
+
+def multipart_etag(path: Path, part_size: int) -> str:
+    """The ETag S3 gives ``path`` uploaded in parts of ``part_size``: quoted
+    ``<MD5 of the parts' binary MD5s>-<number of parts>``."""
+    data = path.read_bytes()
+    digests = [
+        hashlib.md5(data[at : at + part_size]).digest() for at in range(0, len(data), part_size)
+    ]
+    return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
+
+
+def composite_crc32(path: Path, part_size: int) -> str:
+    """The COMPOSITE CRC32 of ``path`` uploaded in parts of ``part_size``: the CRC32 of the
+    parts' CRC32s, base64, ``-<number of parts>``."""
+    data = path.read_bytes()
+    crcs = [
+        zlib.crc32(data[at : at + part_size]).to_bytes(4, "big")
+        for at in range(0, len(data), part_size)
+    ]
+    whole = zlib.crc32(b"".join(crcs)).to_bytes(4, "big")
+    return f"{base64.b64encode(whole).decode()}-{len(crcs)}"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     transport: str  # "http" or "https"
@@ -136,8 +176,88 @@ def aws_credentials() -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Request:
+    """One request as the gateway's access log shows it."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+_ACCESS = re.compile(r'"([A-Z]+) (/[^ ?]*)(?:\?(\S*))? HTTP/[0-9.]+" (\d{3})')
+
+
+class GatewayRequests:
+    """The requests the gateway logged while the ``with`` block ran (both transports log to one
+    file; the matrix runs one client at a time)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.log = endpoint.gateway_log
+        self.start = 0
+        self.seen: list[Request] = []
+
+    def __enter__(self) -> GatewayRequests:
+        self.start = self.log.stat().st_size
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self.log.open("rb") as log:
+            log.seek(self.start)
+            text = log.read().decode(errors="replace")
+        self.seen = [
+            Request(found[1], found[2], found[3] or "", int(found[4]))
+            for found in _ACCESS.finditer(text)
+        ]
+
+    def on(self, bucket: str, key: str) -> list[Request]:
+        return [request for request in self.seen if request.path == f"/{bucket}/{key}"]
+
+
+def query_names(query: str) -> set[str]:
+    return {item.split("=", 1)[0] for item in query.split("&") if item}
+
+
+def assert_multipart_upload(requests: list[Request], parts: int) -> None:
+    """One CreateMultipartUpload, UploadPart 1..``parts`` and one CompleteMultipartUpload, all
+    answered 2xx, and no single PutObject."""
+    creates = [r for r in requests if r.method == "POST" and "uploads" in query_names(r.query)]
+    completes = [r for r in requests if r.method == "POST" and "uploadId" in query_names(r.query)]
+    puts = [r for r in requests if r.method == "PUT"]
+    numbers = sorted(
+        int(dict(item.split("=", 1) for item in r.query.split("&"))["partNumber"])
+        for r in puts
+        if "partNumber" in query_names(r.query)
+    )
+    summary = "\n".join(f"{r.method} {r.path}?{r.query} {r.status}" for r in requests)
+    assert len(creates) == 1, summary
+    assert numbers == list(range(1, parts + 1)), summary
+    assert len(puts) == parts, summary  # no PutObject
+    assert len(completes) == 1, summary
+    assert all(200 <= r.status < 300 for r in (*creates, *puts, *completes)), summary
+
+
+def assert_downloaded(requests: list[Request], ranged: bool) -> None:
+    """A ranged download: several GETs of the object, each 206; otherwise one GET, 200."""
+    gets = [r for r in requests if r.method == "GET"]
+    summary = "\n".join(f"{r.method} {r.path}?{r.query} {r.status}" for r in requests)
+    if ranged:
+        assert len(gets) > 1, summary
+        assert {r.status for r in gets} == {206}, summary
+    else:
+        assert [r.status for r in gets] == [200], summary
+
+
 class Tool:
     """One client against one endpoint: the scenario's operations, by running the client."""
+
+    # The part size of the client's upload of the large object; whether its download of the
+    # large object is ranged GETs; whether its head of a multipart object shows the whole
+    # object's MD5, kept in its own metadata at upload, rather than the multipart ETag.
+    part_size: ClassVar[int]
+    ranged_get: ClassVar[bool] = False
+    md5_in_metadata: ClassVar[bool] = False
 
     def __init__(self, exe: Path, endpoint: Endpoint, home: Path) -> None:
         self.exe, self.endpoint, self.home = exe, endpoint, home
@@ -182,11 +302,15 @@ class Tool:
         raise NotImplementedError
 
     def put_large(self, bucket: str, key: str, path: Path) -> None:
-        """The ~20 MiB upload, with the client's multipart threshold raised where needed."""
+        """The large upload: multipart, in parts of :attr:`part_size`."""
         self.put(bucket, key, path)
 
     def get(self, bucket: str, key: str, path: Path) -> None:
         raise NotImplementedError
+
+    def get_large(self, bucket: str, key: str, path: Path) -> None:
+        """The large download: ranged GETs where :attr:`ranged_get`."""
+        self.get(bucket, key, path)
 
     def head(self, bucket: str, key: str) -> Head:
         raise NotImplementedError
@@ -208,6 +332,22 @@ class Tool:
 
     def rb(self, bucket: str) -> None:
         raise NotImplementedError
+
+
+def start_upload(s3: Any, bucket: str, key: str) -> tuple[str, list[bytes]]:
+    """An incomplete multipart upload with boto3, of two parts (5 MiB and a few bytes): its
+    upload id and its parts' bodies."""
+    upload_id = str(s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"])
+    parts = [os.urandom(5 * MIB), os.urandom(1234)]
+    for number, body in enumerate(parts, 1):
+        s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
+    return upload_id, parts
+
+
+def pending_uploads(s3: Any, bucket: str) -> list[tuple[str, str]]:
+    """(key, upload id) of every multipart upload in progress in ``bucket``."""
+    found = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    return [(item["Key"], item["UploadId"]) for item in found]
 
 
 def stored_sha256(s3: Any, bucket: str, key: str) -> str:
@@ -294,23 +434,48 @@ class ClientScenario:
     def test_put_large(
         self, tool: Tool, scenario_bucket: str, payloads: Payloads, matrix_s3: Any
     ) -> None:
-        tool.put_large(scenario_bucket, LARGE_KEY, payloads.large.path)
+        with GatewayRequests(tool.endpoint) as requests:
+            tool.put_large(scenario_bucket, LARGE_KEY, payloads.large.path)
+        parts = part_count(payloads.large.size, tool.part_size)
+        assert parts > 1
+        assert_multipart_upload(requests.on(scenario_bucket, LARGE_KEY), parts)
         assert stored_sha256(matrix_s3, scenario_bucket, LARGE_KEY) == payloads.large.sha256
         head = matrix_s3.head_object(Bucket=scenario_bucket, Key=LARGE_KEY)
-        assert head["ETag"] == f'"{payloads.large.md5}"'  # one PUT, not multipart ("-N")
+        assert head["ETag"] == multipart_etag(payloads.large.path, tool.part_size)
+        assert head["ETag"].endswith(f'-{parts}"')
+        assert head["ContentLength"] == payloads.large.size
+        first = matrix_s3.head_object(Bucket=scenario_bucket, Key=LARGE_KEY, PartNumber=1)
+        assert first["PartsCount"] == parts
+        assert first["ContentLength"] == tool.part_size
+        assert pending_uploads(matrix_s3, scenario_bucket) == []
+        self.check_large_upload(matrix_s3, scenario_bucket, payloads.large)
+
+    def check_large_upload(self, matrix_s3: Any, bucket: str, payload: Payload) -> None:
+        """A client's own checks of the large object it just uploaded (to ``LARGE_KEY``)."""
 
     def test_get_back(self, tool: Tool, scenario_bucket: str, payloads: Payloads) -> None:
-        for key, payload in ((SMALL_KEY, payloads.small), (LARGE_KEY, payloads.large)):
-            target = tool.home / f"back-{payload.size}.bin"
-            target.unlink(missing_ok=True)
-            tool.get(scenario_bucket, key, target)
-            assert sha256(target) == payload.sha256
+        small = tool.home / "back-small.bin"
+        small.unlink(missing_ok=True)
+        tool.get(scenario_bucket, SMALL_KEY, small)
+        assert sha256(small) == payloads.small.sha256
+        large = tool.home / "back-large.bin"
+        large.unlink(missing_ok=True)
+        with GatewayRequests(tool.endpoint) as requests:
+            tool.get_large(scenario_bucket, LARGE_KEY, large)
+        assert sha256(large) == payloads.large.sha256
+        assert_downloaded(requests.on(scenario_bucket, LARGE_KEY), tool.ranged_get)
 
-    def test_head(self, tool: Tool, scenario_bucket: str, payloads: Payloads) -> None:
-        for key, payload in ((SMALL_KEY, payloads.small), (LARGE_KEY, payloads.large)):
-            head = tool.head(scenario_bucket, key)
-            assert head.size == payload.size
-            assert head.etag in (None, payload.md5)
+    def test_head(
+        self, tool: Tool, scenario_bucket: str, payloads: Payloads, matrix_s3: Any
+    ) -> None:
+        head = tool.head(scenario_bucket, SMALL_KEY)
+        assert head.size == payloads.small.size
+        assert head.etag in (None, payloads.small.md5)
+        head = tool.head(scenario_bucket, LARGE_KEY)
+        assert head.size == payloads.large.size
+        stored = matrix_s3.head_object(Bucket=scenario_bucket, Key=LARGE_KEY)["ETag"]
+        expected = payloads.large.md5 if tool.md5_in_metadata else stored.strip('"')
+        assert head.etag in (None, expected)
 
     def test_list_with_prefix_and_delimiter(self, tool: Tool, scenario_bucket: str) -> None:
         assert tool.ls(scenario_bucket, "") == Listing(frozenset(), frozenset({"blobs/", "docs/"}))

@@ -1,25 +1,36 @@
-"""s3cmd 2.4.0 (PyPI). Files above ``multipart_chunk_size_mb`` (default 15) go multipart: the
-matrix raises it to 64. Uploads are SigV4 with a hex SHA-256 payload (and s3cmd's
-``x-amz-meta-s3cmd-attrs``); ``signurl`` presigns with SigV2 query parameters
-(``AWSAccessKeyId``/``Expires``/``Signature``), over https only with ``signurl_use_https``.
+"""s3cmd 2.4.0 (PyPI). Files above ``multipart_chunk_size_mb`` (default 15) go multipart, one
+part at a time, in parts of that size: the matrix sets 5. Uploads are SigV4 with a hex SHA-256
+payload (and s3cmd's ``x-amz-meta-s3cmd-attrs``, with the whole file's MD5 that ``info`` shows
+for a multipart object); downloads are one GET; ``signurl`` presigns with SigV2 query
+parameters (``AWSAccessKeyId``/``Expires``/``Signature``), over https only with
+``signurl_use_https``. ``multipart``, ``listmp`` and ``abortmp`` list uploads in progress, list
+an upload's parts and abort it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 from tests.integration.clients.matrix import (
-    THRESHOLD_MIB,
+    MIB,
+    PART_MIB,
     ClientScenario,
     Head,
     Listing,
     Tool,
+    pending_uploads,
+    start_upload,
 )
 
 
 class S3cmd(Tool):
+    part_size = PART_MIB * MIB
+    md5_in_metadata = True
+
     def environment(self) -> dict[str, str]:
         https = self.endpoint.https
         (self.home / "s3cfg").write_text(
@@ -33,7 +44,7 @@ class S3cmd(Tool):
             f"signurl_use_https = {https}\n"
             "check_ssl_certificate = True\n"
             f"ca_certs_file = {self.endpoint.ca_file if https else ''}\n"
-            f"multipart_chunk_size_mb = {THRESHOLD_MIB}\n"
+            f"multipart_chunk_size_mb = {PART_MIB}\n"
             "max_retries = 0\n"
             "progress_meter = False\n"
         )
@@ -95,3 +106,22 @@ class TestS3cmd(ClientScenario):
         assert "AWSAccessKeyId=" in url
         assert "Signature=" in url
         assert "X-Amz-Signature" not in url
+
+    def test_list_and_abort_an_incomplete_upload(
+        self, tool: S3cmd, spare_bucket: str, matrix_s3: Any
+    ) -> None:
+        key = "pending/upload.bin"
+        upload_id, parts = start_upload(matrix_s3, spare_bucket, key)
+        listed = tool.s3cmd("multipart", f"s3://{spare_bucket}")
+        assert f"s3://{spare_bucket}/{key}\t{upload_id}" in listed
+        rows = [
+            line.split("\t")[1:]
+            for line in tool.s3cmd("listmp", f"s3://{spare_bucket}/{key}", upload_id).splitlines()
+            if not line.startswith("LastModified")
+        ]
+        assert rows == [
+            [str(number), f'"{hashlib.md5(body).hexdigest()}"', str(len(body))]
+            for number, body in enumerate(parts, 1)
+        ]
+        tool.s3cmd("abortmp", f"s3://{spare_bucket}/{key}", upload_id)
+        assert pending_uploads(matrix_s3, spare_bucket) == []

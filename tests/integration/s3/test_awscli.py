@@ -1,10 +1,14 @@
 """aws-cli v1 (the PyPI ``awscli`` in the locked environment), ``s3`` and ``s3api``."""
 
+import base64
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,27 @@ def aws(env, *args: str) -> str:
     return result.stdout
 
 
+def aws_debug(env, *args: str) -> str:
+    """Run with ``--debug``: the log, with every operation and its headers, is on stderr."""
+    result = subprocess.run(
+        [AWS, "--endpoint-url", env["AWS_ENDPOINT_URL"], "--debug", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    return result.stderr
+
+
+def operations(log: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for name in re.findall(r"Making request for OperationModel\(name=(\w+)\)", log):
+        found[name] = found.get(name, 0) + 1
+    return found
+
+
 def test_cli_is_installed():
     assert Path(AWS).exists() or shutil.which("aws")
 
@@ -34,8 +59,8 @@ def test_s3_commands(aws_env, tmp_path):
     assert "aws-cli/1." in version.stdout + version.stderr
     aws(aws_env, "s3", "mb", "s3://cli-bucket")
     source = tmp_path / "artifact.tar"
-    # 7 MiB: below aws-cli's 8 MiB multipart threshold (multipart is another issue).
-    source.write_bytes(hashlib.sha256(b"a").digest() * (7 * 32768))
+    # 9 MiB: above aws-cli's default 8 MiB multipart threshold, so two parts up, two ranges down.
+    source.write_bytes(hashlib.sha256(b"a").digest() * (9 * 32768))
     aws(aws_env, "s3", "cp", str(source), "s3://cli-bucket/releases/artifact.tar")
     (tmp_path / "tree").mkdir()
     for name in ("one.txt", "two.txt"):
@@ -128,3 +153,70 @@ def test_cli_errors_are_reported(aws_env, args):
     )
     assert result.returncode != 0
     assert "InvalidBucketName" in result.stderr or "NoSuchBucket" in result.stderr
+
+
+MIB = 1024 * 1024
+
+
+def test_s3_cp_multipart(aws_env, s3, tmp_path):
+    """``multipart_threshold`` and ``multipart_chunksize`` lowered to 5 MiB: ``s3 cp`` of a
+    file above it is a multipart upload of 5 MiB parts (each with its CRC32), the download
+    5 ranged GETs, a copy between keys UploadPartCopy of 5 MiB ranges."""
+    config = tmp_path / "config"
+    config.write_text("[default]\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n")
+    env = {**aws_env, "AWS_CONFIG_FILE": str(config)}
+    part = 5 * MIB
+    data = os.urandom(4 * part + 12_345)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    slices = [data[at : at + part] for at in range(0, len(data), part)]
+    etag = hashlib.md5(b"".join(hashlib.md5(s).digest() for s in slices)).hexdigest()
+    aws(env, "s3", "mb", "s3://cli-multipart")
+
+    log = aws_debug(
+        env, "s3", "cp", "--only-show-errors", str(source), "s3://cli-multipart/big.bin"
+    )
+    assert operations(log) == {
+        "CreateMultipartUpload": 1,
+        "UploadPart": 5,
+        "CompleteMultipartUpload": 1,
+    }
+    head = s3.head_object(Bucket="cli-multipart", Key="big.bin", ChecksumMode="ENABLED")
+    assert head["ETag"] == f'"{etag}-5"'
+    assert head["ContentLength"] == len(data)
+    crcs = b"".join(zlib.crc32(s).to_bytes(4, "big") for s in slices)
+    composite = base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode()
+    assert head["ChecksumCRC32"] == f"{composite}-5"
+    assert head["ChecksumType"] == "COMPOSITE"
+    first = s3.head_object(Bucket="cli-multipart", Key="big.bin", PartNumber=1)
+    assert (first["PartsCount"], first["ContentLength"]) == (5, part)
+
+    target = tmp_path / "back.bin"
+    log = aws_debug(
+        env, "s3", "cp", "--only-show-errors", "s3://cli-multipart/big.bin", str(target)
+    )
+    assert operations(log) == {"HeadObject": 1, "GetObject": 5}
+    for n in range(4):
+        assert f"'Range': 'bytes={n * part}-{(n + 1) * part - 1}'" in log
+    assert f"'Range': 'bytes={4 * part}-'" in log
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+    log = aws_debug(
+        env,
+        "s3",
+        "cp",
+        "--only-show-errors",
+        "s3://cli-multipart/big.bin",
+        "s3://cli-multipart/copy.bin",
+    )
+    copied = operations(log)
+    assert copied["CreateMultipartUpload"] == 1
+    assert copied["UploadPartCopy"] == 5
+    assert copied["CompleteMultipartUpload"] == 1
+    head = s3.head_object(Bucket="cli-multipart", Key="copy.bin")
+    assert head["ETag"] == f'"{etag}-5"'
+    body = s3.get_object(Bucket="cli-multipart", Key="copy.bin")["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(data).hexdigest()
+
+    aws(env, "s3", "rm", "--recursive", "s3://cli-multipart/")
+    aws(env, "s3", "rb", "s3://cli-multipart")

@@ -2,15 +2,17 @@
 // tests/integration/clients/test_go_sdk.py. One operation per run, JSON on stdout.
 //
 //	s3client mb BUCKET | rb BUCKET
-//	s3client put BUCKET KEY FILE              PutObject, Body = *os.File
-//	s3client upload BUCKET KEY FILE PART_MIB  feature/s3/manager Uploader
+//	s3client put BUCKET KEY FILE                PutObject, Body = *os.File
+//	s3client upload BUCKET KEY FILE PART_MIB    feature/s3/manager Uploader
+//	s3client download BUCKET KEY FILE PART_MIB  feature/s3/manager Downloader: ranged GETs
 //	s3client get BUCKET KEY FILE | head BUCKET KEY | rm BUCKET KEY
 //	s3client ls BUCKET PREFIX DELIMITER
 //	s3client presign BUCKET KEY
 //
 // Endpoint in S3_ENDPOINT; credentials, region and an HTTPS endpoint's CA (AWS_CA_BUNDLE) from
-// the SDK's usual environment. Each result carries the headers the SDK sent that tell how it
-// framed and checksummed the body ("sent").
+// the SDK's usual environment. Each result carries, for each request the SDK sent, its method,
+// its query parameters' names and the headers that tell how it framed and checksummed the body
+// ("sent").
 package main
 
 import (
@@ -20,8 +22,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +38,7 @@ import (
 var telling = map[string]bool{
 	"Content-Encoding":             true,
 	"Content-Length":               true,
+	"Range":                        true,
 	"Transfer-Encoding":            true,
 	"X-Amz-Content-Sha256":         true,
 	"X-Amz-Decoded-Content-Length": true,
@@ -41,14 +46,21 @@ var telling = map[string]bool{
 	"X-Amz-Trailer":                true,
 }
 
-// recorder keeps the telling headers of every request it passes on.
+// recorder keeps the telling headers of every request it passes on (the upload and download
+// managers send from several goroutines).
 type recorder struct {
 	inner aws.HTTPClient
+	mu    sync.Mutex
 	sent  []map[string]string
 }
 
 func (r *recorder) Do(req *http.Request) (*http.Response, error) {
-	seen := map[string]string{"method": req.Method}
+	names := []string{}
+	for name := range req.URL.Query() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	seen := map[string]string{"method": req.Method, "query": strings.Join(names, "&")}
 	for name, values := range req.Header {
 		if telling[name] || strings.HasPrefix(name, "X-Amz-Checksum-") {
 			seen[strings.ToLower(name)] = strings.Join(values, ",")
@@ -60,7 +72,9 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	if len(req.TransferEncoding) > 0 {
 		seen["transfer-encoding"] = strings.Join(req.TransferEncoding, ",")
 	}
+	r.mu.Lock()
 	r.sent = append(r.sent, seen)
+	r.mu.Unlock()
 	return r.inner.Do(req)
 }
 
@@ -109,13 +123,28 @@ func run(ctx context.Context, args []string) (map[string]any, error) {
 		}
 		uploader := manager.NewUploader(client, func(u *manager.Uploader) {
 			u.PartSize = mib << 20
-			u.Concurrency = 1
 		})
 		var out *manager.UploadOutput
 		out, err = uploader.Upload(ctx, &s3.PutObjectInput{Bucket: bucket, Key: &args[2], Body: file})
 		if err == nil {
 			result["etag"] = aws.ToString(out.ETag)
 		}
+	case "download":
+		var mib int64
+		if mib, err = strconv.ParseInt(args[4], 10, 64); err != nil {
+			return nil, err
+		}
+		var file *os.File
+		if file, err = os.Create(args[3]); err != nil {
+			return nil, err
+		}
+		defer file.Close()
+		downloader := manager.NewDownloader(client, func(d *manager.Downloader) {
+			d.PartSize = mib << 20
+		})
+		var n int64
+		n, err = downloader.Download(ctx, file, &s3.GetObjectInput{Bucket: bucket, Key: &args[2]})
+		result["size"] = n
 	case "get":
 		var out *s3.GetObjectOutput
 		if out, err = client.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: &args[2]}); err != nil {

@@ -10,8 +10,9 @@
 //   node s3client.mjs presign BUCKET KEY
 //
 // Endpoint in S3_ENDPOINT, credentials and region from the SDK's usual environment variables;
-// an HTTPS endpoint's CA comes from NODE_EXTRA_CA_CERTS. Each result carries the headers the
-// SDK sent that tell how it framed and checksummed the body (`sent`).
+// an HTTPS endpoint's CA comes from NODE_EXTRA_CA_CERTS. Each result carries, for each request
+// the SDK sent, its method, its query parameters' names and the headers that tell how it framed
+// and checksummed the body (`sent`).
 import { createReadStream, createWriteStream, readFileSync, statSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 
@@ -52,7 +53,8 @@ client.middlewareStack.add(
       const lower = name.toLowerCase();
       if (TELLING.includes(lower) || lower.startsWith("x-amz-checksum-")) seen[lower] = value;
     }
-    sent.push({ method: args.request.method, ...seen });
+    const query = Object.keys(args.request.query ?? {}).sort().join("&");
+    sent.push({ method: args.request.method, query, ...seen });
     return next(args);
   },
   { step: "finalizeRequest", priority: "low", name: "recordSentHeaders" },
@@ -97,7 +99,6 @@ switch (op) {
         ContentLength: statSync(rest[0]).size,
       },
       partSize,
-      queueSize: 1,
     });
     const out = await upload.done();
     result.etag = out.ETag;
