@@ -19,6 +19,7 @@ READER_ACTIONS = (
     "s3:ListBucketMultipartUploads",
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
+    "s3:GetObjectTagging",
 )
 WRITER_ACTIONS = (
     *READER_ACTIONS,

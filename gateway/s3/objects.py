@@ -234,3 +234,14 @@ async def delete_objects(ctx: S3Request) -> Response:
         if not quiet:
             xml.add(xml.add(document, "Deleted"), "Key", key)
     return Response(xml.render(document), media_type=XML)
+
+
+async def get_object_tagging(ctx: S3Request) -> Response:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html
+
+    Objects carry no tags (yet): an empty set, so that tools which copy tags along (aws-cli
+    v2 copying a large object) find nothing to copy instead of failing."""
+    await domain.head_object(ctx.store, ctx.bucket, ctx.key)
+    document = xml.root("Tagging")
+    xml.add(document, "TagSet")
+    return Response(xml.render(document), media_type=XML)

@@ -92,6 +92,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "object", multipart.list_parts, "s3:ListMultipartUploadParts", query="uploadId"),
     Route("GET", "object", objects.get_object, "s3:GetObject", query="partNumber"),
+    Route("GET", "object", objects.get_object_tagging, "s3:GetObjectTagging", query="tagging"),
     Route("HEAD", "object", objects.head_object, "s3:GetObject", query="partNumber"),
     Route("PUT", "object", objects.copy_object, "s3:PutObject", header="x-amz-copy-source"),
     Route("PUT", "object", objects.put_object, "s3:PutObject"),

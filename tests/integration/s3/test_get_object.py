@@ -158,3 +158,11 @@ def test_request_id_headers(gateway, obj):
     missing = httpx.get(f"{gateway.url}/{obj[0]}/{obj[1]}")
     assert missing.status_code == 403
     assert b"<Code>AccessDenied</Code>" in missing.content
+
+
+def test_object_tagging_is_an_empty_set(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="tagged", Body=b"x")
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == []
+    with pytest.raises(ClientError) as missing:
+        s3.get_object_tagging(Bucket=bucket, Key="nope")
+    assert missing.value.response["Error"]["Code"] == "NoSuchKey"

@@ -49,6 +49,7 @@ READER = {
     "s3:ListBucketMultipartUploads",
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
+    "s3:GetObjectTagging",
 }
 WRITER = READER | {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:CreateBucket"}
 GRANTS = {"reader": READER, "writer": WRITER, "admin": set(ROUTE_ACTIONS + POLICY_ACTIONS)}
