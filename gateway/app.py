@@ -23,6 +23,7 @@ from gateway.domain.errors import DomainError
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.store import Store
 from gateway.index.store import SqlIndex
+from gateway.policy.document import parse_identity_policy
 from gateway.registry.client import RegistryClient
 from gateway.registry.errors import RegistryUnavailable
 from gateway.s3.routing import S3App
@@ -103,7 +104,7 @@ class Gateway:
         self.api.state.store = self.store
         self.api.state.keyring = keyring
         self.api.state.bearer = None
-        self.api.state.check_policy = None
+        self.api.state.check_policy = parse_identity_policy
         sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:
             yield

@@ -38,7 +38,7 @@ async def create(
     *,
     description: str = "",
     policy: str | None = None,
-    check_policy: Callable[[str], None] | None = None,
+    check_policy: Callable[[str], object] | None = None,
 ) -> NewKey:
     if len(description) > MAX_DESCRIPTION:
         raise InvalidArgument(f"The description is over {MAX_DESCRIPTION} characters.")

@@ -4,6 +4,7 @@ back empty buckets and their settings), then to the index, whose commit makes it
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from gateway.domain import mapping
@@ -16,7 +17,9 @@ from gateway.registry.errors import RegistryError, RegistryNotFound
 POLICY_SETTING = "policy"  # the bucket policy's JSON text, in the bucket's settings
 
 
-async def create_bucket(store: Store, name: str) -> BucketRecord:
+async def create_bucket(
+    store: Store, name: str, settings: dict[str, str] | None = None
+) -> BucketRecord:
     check_bucket_name(name)
     async with store.locks.hold(("bucket", name)):
         if await store.index.get_bucket(name) is not None:
@@ -25,6 +28,7 @@ async def create_bucket(store: Store, name: str) -> BucketRecord:
             name=name,
             created=mapping.truncate_to_millis(datetime.now(UTC)),
             region=store.region,
+            settings=dict(settings or {}),
         )
         location = mapping.bucket_location(store.prefix, name)
         await store.registry.ensure_blob(
@@ -50,6 +54,33 @@ async def get_bucket(store: Store, name: str) -> BucketRecord:
         raise NoSuchBucket()
     store.buckets.put(record)
     return record
+
+
+async def set_setting(store: Store, name: str, setting: str, value: str | None) -> BucketRecord:
+    """Change one of the bucket's settings (None removes it): the bucket's record manifest in
+    the registry first (``reindex`` brings settings back), then the index."""
+    async with store.locks.hold(("bucket", name)):
+        current = await store.index.get_bucket(name)
+        if current is None:
+            raise NoSuchBucket()
+        settings = {k: v for k, v in current.settings.items() if k != setting}
+        if value is not None:
+            settings[setting] = value
+        record = replace(current, settings=settings)
+        location = mapping.bucket_location(store.prefix, name)
+        previous = await store.registry.get_manifest(location.repository, location.tag)
+        digest = await store.registry.push_manifest(
+            location.repository,
+            location.tag,
+            mapping.bucket_manifest(record),
+            mapping.MANIFEST_MEDIA_TYPE,
+        )
+        await store.index.update_bucket(record)
+        store.buckets.forget(name)
+        if previous.digest and previous.digest != digest:
+            with contextlib.suppress(RegistryError):
+                await store.registry.delete_manifest(location.repository, previous.digest)
+        return record
 
 
 async def list_buckets(store: Store) -> list[BucketRecord]:

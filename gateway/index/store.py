@@ -203,6 +203,15 @@ class SqlIndex:
             await conn.execute(buckets.insert().values(_bucket_row(record)))
             return True
 
+    async def update_bucket(self, record: BucketRecord) -> None:
+        """Store a bucket's changed settings."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                buckets.update()
+                .where(buckets.c.name == record.name)
+                .values(settings=record.settings)
+            )
+
     async def get_bucket(self, name: str) -> BucketRecord | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(buckets.select().where(buckets.c.name == name))).first()

@@ -8,11 +8,24 @@ from xml.etree.ElementTree import Element
 from starlette.responses import Response
 
 from gateway.domain import buckets as domain
+from gateway.domain.buckets import POLICY_SETTING
+from gateway.policy.decide import canned_acl_policy
+from gateway.policy.public import UnsupportedCannedAcl
 from gateway.s3 import xml
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 
 XML = "application/xml"
+
+
+def canned_policy(bucket: str, acl: str) -> str | None:
+    """The policy a canned ACL header stands for (None: no policy); others are refused."""
+    try:
+        return canned_acl_policy(bucket, acl)
+    except UnsupportedCannedAcl as exc:
+        raise S3Error(
+            "NotImplemented", f"The canned ACL {acl} is not supported: use private or public-read."
+        ) from exc
 
 
 def owner(parent: Element, name: str) -> None:
@@ -46,7 +59,10 @@ async def create_bucket(ctx: S3Request) -> Response:
                 "InvalidArgument",
                 f"The location-constraint is not valid: this store is {ctx.store.region}.",
             )
-    await domain.create_bucket(ctx.store, ctx.bucket)
+    acl = ctx.header("x-amz-acl")
+    policy = canned_policy(ctx.bucket, acl) if acl else None
+    settings = {POLICY_SETTING: policy} if policy else {}
+    await domain.create_bucket(ctx.store, ctx.bucket, settings)
     return Response(headers={"Location": f"/{ctx.bucket}"})
 
 

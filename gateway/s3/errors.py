@@ -64,6 +64,7 @@ TABLE: dict[str, APIError] = {
     "InvalidToken": APIError(400, "The provided token is malformed or otherwise invalid."),
     "InvalidRequest": APIError(400, "Invalid Request"),
     "KeyTooLongError": APIError(400, "Your key is too long"),
+    "MalformedPolicy": APIError(400, "Policies must be valid JSON and the first byte must be '{'"),
     "MalformedXML": APIError(
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",
@@ -79,6 +80,7 @@ TABLE: dict[str, APIError] = {
     "MethodNotAllowed": APIError(405, "The specified method is not allowed against this resource."),
     "MissingContentLength": APIError(411, "You must provide the Content-Length HTTP header."),
     "NoSuchBucket": APIError(404, "The specified bucket does not exist"),
+    "NoSuchBucketPolicy": APIError(404, "The bucket policy does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
     "NoSuchUpload": APIError(
         404,

@@ -30,7 +30,7 @@ from gateway.domain.values import Principal
 from gateway.policy.decide import AccessContext, Decision, decide, listing_condition_keys
 from gateway.policy.document import Policy, parse_bucket_policy
 from gateway.policy.errors import MalformedPolicy
-from gateway.s3 import buckets, listing, multipart, objects
+from gateway.s3 import buckets, listing, multipart, objects, policies
 from gateway.s3.authn import TokenCheck, authenticate
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.request import S3Request
@@ -63,6 +63,20 @@ ROUTES: tuple[Route, ...] = (
         "GET", "bucket", buckets.get_bucket_versioning, "s3:GetBucketVersioning", query="versioning"
     ),
     Route("GET", "bucket", listing.list_object_versions, "s3:ListBucketVersions", query="versions"),
+    Route("PUT", "bucket", policies.put_bucket_policy, "s3:PutBucketPolicy", query="policy"),
+    Route("GET", "bucket", policies.get_bucket_policy, "s3:GetBucketPolicy", query="policy"),
+    Route(
+        "DELETE", "bucket", policies.delete_bucket_policy, "s3:DeleteBucketPolicy", query="policy"
+    ),
+    Route(
+        "GET",
+        "bucket",
+        policies.get_bucket_policy_status,
+        "s3:GetBucketPolicyStatus",
+        query="policyStatus",
+    ),
+    Route("PUT", "bucket", policies.put_bucket_acl, "s3:PutBucketAcl", query="acl"),
+    Route("GET", "bucket", policies.get_bucket_acl, "s3:GetBucketAcl", query="acl"),
     Route(
         "GET",
         "bucket",
@@ -219,6 +233,16 @@ class S3App:
         return bucket, key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = [0]
+        upstream = receive
+
+        async def counting_receive() -> Message:
+            message = await upstream()
+            if message["type"] == "http.request":
+                received[0] += len(message.get("body", b""))
+            return message
+
+        receive = counting_receive
         request = Request(scope, receive)
         rid = request_id()
         resource = request.url.path
@@ -284,18 +308,18 @@ class S3App:
             response = self.error_response(exc, request, resource, rid)
         response.headers["x-amz-request-id"] = rid
         response.headers["x-amz-id-2"] = rid
-        await self.respond(response, scope, receive, send, audit)
+        await self.respond(response, scope, receive, send, audit, received)
 
     async def respond(
-        self, response: Response, scope: Scope, receive: Receive, send: Send, audit: AuditRecord
+        self,
+        response: Response,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        audit: AuditRecord,
+        received: list[int],
     ) -> None:
         """Send the response, counting what crossed the wire for the audit line."""
-
-        async def counting_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                audit.bytes_in += len(message.get("body", b""))
-            return message
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -305,8 +329,9 @@ class S3App:
             await send(message)
 
         try:
-            await response(scope, counting_receive, counting_send)
+            await response(scope, receive, counting_send)
         finally:
+            audit.bytes_in = received[0]
             self.audit.write(audit)
 
     async def authorize(

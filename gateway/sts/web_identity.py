@@ -31,7 +31,7 @@ MAX_POLICY = 2048
 
 # A verified token: the caller, and the issuer and audience it came from.
 WebIdentityCheck = Callable[[str], Awaitable[tuple[Principal, str, str]]]
-PolicyCheck = Callable[[str], None]  # raises ValueError with the reason when malformed
+PolicyCheck = Callable[[str], object]  # raises ValueError with the reason when malformed
 
 
 class StsError(Exception):

@@ -50,7 +50,9 @@ def test_unsupported_signature_version_is_refused(gateway, bucket):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("query", ["tagging", "acl", "policy", "lifecycle", "torrent", "cors"])
+@pytest.mark.parametrize(
+    "query", ["tagging", "lifecycle", "torrent", "cors", "website", "encryption"]
+)
 def test_unknown_operations_are_not_implemented(gateway, bucket, query):
     response = send("GET", f"{gateway.url}/{bucket}?{query}")
     assert response.status_code == 501
