@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,8 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway.api import keys, problems, tus
+from gateway.api import keys, presign, problems, tus
 from gateway.audit import AuditLog
+from gateway.auth.jwt import ClaimMapping, Issuer, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
@@ -26,7 +28,9 @@ from gateway.index.store import SqlIndex
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.client import RegistryClient
 from gateway.registry.errors import RegistryUnavailable
+from gateway.s3.authn import TokenCheck
 from gateway.s3.routing import S3App
+from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway")
 
@@ -64,6 +68,38 @@ async def sweep_uploads(store: Store, settings: Settings) -> None:
         await asyncio.sleep(settings.upload_sweep_seconds)
 
 
+def identity_providers(
+    settings: Settings, keyring: Keyring
+) -> tuple[TokenCheck | None, WebIdentitySts | None]:
+    """Bearer tokens from the configured Keycloak realm; STS for it and any extra (CI)
+    issuers. Two verifiers, so that a CI system's token works only through STS."""
+    if not settings.oidc_issuer:
+        return None, None
+    keycloak = Issuer(
+        settings.oidc_issuer,
+        settings.oidc_audience,
+        settings.oidc_jwks_url or f"{settings.oidc_issuer}/protocol/openid-connect/certs",
+    )
+    extra = [
+        Issuer(
+            item["issuer"],
+            item["audience"],
+            item["jwks_url"],
+            ClaimMapping(username=item.get("username_claim", "sub")),
+        )
+        for item in json.loads(settings.sts_extra_issuers or "[]")
+    ]
+    leeway, cooldown = settings.oidc_leeway_seconds, settings.oidc_jwks_cooldown_seconds
+    bearer = TokenVerifier([keycloak], leeway=leeway, cooldown=cooldown).bearer
+    sts = WebIdentitySts(
+        TokenVerifier([keycloak, *extra], leeway=leeway, cooldown=cooldown).web_identity,
+        keyring,
+        max_duration=settings.sts_max_duration_seconds,
+        policy_check=parse_identity_policy,
+    )
+    return bearer, sts
+
+
 async def close_store(store: Store) -> None:
     await store.registry.aclose()
     await store.index.close()
@@ -88,6 +124,7 @@ class Gateway:
         self.api.get("/_artifacts/readyz", tags=["health"])(self.readyz)
         self.api.include_router(tus.router)
         self.api.include_router(keys.router)
+        self.api.include_router(presign.router)
         for kind in (problems.ApiError, DomainError, RegistryUnavailable, RequestValidationError):
             self.api.add_exception_handler(kind, self._problem)
 
@@ -100,10 +137,19 @@ class Gateway:
             self.store.index,
         )
         self.audit = AuditLog(self.settings.audit_sink())
-        self.s3 = S3App(self.settings, self.store, keyring, audit=self.audit)
+        bearer, web_identity = identity_providers(self.settings, keyring)
+        self.s3 = S3App(
+            self.settings,
+            self.store,
+            keyring,
+            bearer=bearer,
+            web_identity=web_identity,
+            audit=self.audit,
+        )
         self.api.state.store = self.store
         self.api.state.keyring = keyring
-        self.api.state.bearer = None
+        self.api.state.bearer = bearer
+        self.api.state.region = self.settings.region
         self.api.state.check_policy = parse_identity_policy
         sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:

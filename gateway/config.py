@@ -52,6 +52,28 @@ class Settings(BaseSettings):
         "comma-separated (the first seals, all open: rotation); default: a key made once in "
         "data_dir/credentials.key. Replicas must share it.",
     )
+    oidc_issuer: str | None = Field(
+        None,
+        description="The Keycloak realm whose tokens are accepted (Bearer on every API, STS "
+        "AssumeRoleWithWebIdentity); a token's iss must equal it exactly, e.g. "
+        "http://127.0.0.1:8180/realms/artifact-store. None: no Bearer, no STS.",
+    )
+    oidc_audience: str = Field("artifact-store", description="Must be in the token's aud.")
+    oidc_jwks_url: str | None = Field(
+        None, description="The realm's keys; default <oidc_issuer>/protocol/openid-connect/certs."
+    )
+    oidc_leeway_seconds: float = Field(30, description="Clock leeway for exp/nbf/iat.")
+    oidc_jwks_cooldown_seconds: float = Field(
+        30, description="At most one JWKS fetch per this many seconds for unknown key ids."
+    )
+    sts_extra_issuers: str | None = Field(
+        None,
+        description="JSON list of other OIDC issuers STS accepts (CI systems), each "
+        '{"issuer", "audience", "jwks_url", "username_claim"}; never accepted as Bearer.',
+    )
+    sts_max_duration_seconds: int = Field(
+        43200, description="The longest STS session (DurationSeconds upper bound)."
+    )
     tls_port: int | None = Field(None, description="Also serve S3 over HTTPS on this port.")
     tls_cert_file: Path | None = Field(None, description="PEM certificate of the HTTPS port.")
     tls_key_file: Path | None = Field(None, description="PEM private key of the HTTPS port.")

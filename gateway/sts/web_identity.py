@@ -88,7 +88,7 @@ class WebIdentitySts:
         self._policy_check = policy_check
 
     async def assume(self, form: dict[str, str]) -> Session:
-        token = form.get("WebIdentityToken") or ""
+        token = (form.get("WebIdentityToken") or "").strip()  # token files end in a newline
         role_arn = form.get("RoleArn") or ""
         session_name = form.get("RoleSessionName") or ""
         if not token:
