@@ -40,6 +40,8 @@ ROLE_GRANTS: dict[str, Wildcards] = {
     "artifact-writer": WRITER,
     "artifact-admin": ADMIN,
 }
+# Each role includes the ones before it (an STS session may ask for a weaker one).
+ROLE_LEVELS = {role: level for level, role in enumerate(ROLE_GRANTS)}
 GROUP_GRANTS: dict[str, Wildcards] = {"readers": READER, "writers": WRITER, "admins": ADMIN}
 GROUP_PREFIX = "/buckets/"
 ANY_AUTHENTICATED = frozenset({"s3:listallmybuckets"})  # the edge filters the listing

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from gateway.auth.errors import AuthError
 from gateway.auth.keyring import SESSION_PREFIX, Keyring, new_key_id, new_secret
 from gateway.domain.values import Principal
+from gateway.policy.roles import ROLE_LEVELS
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 MIN_DURATION, DEFAULT_DURATION = 900, 3600
@@ -61,6 +62,22 @@ def _validation(field: str, constraint: str) -> StsError:
         f"1 validation error detected: Value at '{field}' failed to satisfy constraint: "
         f"{constraint}",
     )
+
+
+def _narrowed_to(principal: Principal, role: str) -> Principal:
+    """A RoleArn naming a realm role (artifact-reader/-writer/-admin) asks for a session with
+    that role alone: granted when the caller's own roles reach it (an admin may take a reader
+    session), refused otherwise. Other role names leave the caller's roles as they are."""
+    if role not in ROLE_LEVELS:
+        return principal
+    own = max((ROLE_LEVELS[r] for r in principal.roles if r in ROLE_LEVELS), default=-1)
+    if own < ROLE_LEVELS[role]:
+        raise StsError(
+            "AccessDenied",
+            f"Not authorized to perform sts:AssumeRoleWithWebIdentity for role {role}.",
+            403,
+        )
+    return replace(principal, roles=frozenset({role}))
 
 
 def _duration(value: str | None, longest: int) -> int:
@@ -113,8 +130,7 @@ class WebIdentitySts:
         except AuthError as exc:
             code = "ExpiredTokenException" if "expired" in exc.message.lower() else None
             raise StsError(code or "InvalidIdentityToken", exc.message) from exc
-        if role[1] in principal.roles:
-            principal = replace(principal, roles=frozenset({role[1]}))
+        principal = _narrowed_to(principal, role[1])
         if policy is not None:
             principal = replace(principal, policies=(*principal.policies, policy))
         expires = int(time.time()) + duration

@@ -128,6 +128,14 @@ async def test_refusals(sts, change, code):
 
 
 @pytest.mark.anyio
+async def test_a_stronger_role_than_the_callers_is_refused(sts):
+    with pytest.raises(StsError) as refused:
+        await sts.assume({**FORM, "RoleArn": "arn:aws:iam::1:role/artifact-admin"})
+    assert refused.value.code == "AccessDenied"
+    assert refused.value.status == 403
+
+
+@pytest.mark.anyio
 async def test_the_response_document(sts):
     session = await sts.assume(FORM)
     document = ET.fromstring(response(session, "RID"))
