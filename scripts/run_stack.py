@@ -1,6 +1,8 @@
-"""Run the local stack: a registry (Zot, see tests/fixtures/registries.py) and the gateway.
+"""Run the local stack: a registry (Zot, see tests/fixtures/registries.py) and the gateway,
+and with --keycloak a Keycloak with the project's realm (deploy/keycloak/), whose tokens the
+gateway then accepts (Bearer and STS).
 
-Ctrl-C or SIGTERM stops both. Flags override ARTIFACT_STORE_* variables; see --help.
+Ctrl-C or SIGTERM stops them all. Flags override ARTIFACT_STORE_* variables; see --help.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ def main() -> int:
     parser.add_argument(
         "--tls-port", type=int, default=None, help="also serve HTTPS here (self-signed certificate)"
     )
+    parser.add_argument(
+        "--keycloak",
+        action="store_true",
+        help="also start Keycloak 26.7.4 with deploy/keycloak/ (Java needed; about a minute)",
+    )
+    parser.add_argument("--keycloak-port", type=int, default=8180, help="Keycloak's port (8180)")
     args = parser.parse_args()
     data = Path(args.data_dir).resolve()
     registry = start(data / "registry", port=args.registry_port)
@@ -48,6 +56,21 @@ def main() -> int:
             ARTIFACT_STORE_TLS_KEY_FILE=str(key),
         )
         print(f"HTTPS on https://127.0.0.1:{args.tls_port} (self-signed: {cert})", flush=True)
+    keycloak = None
+    if args.keycloak:
+        from tests.fixtures.keycloak import start as start_keycloak
+
+        print("starting Keycloak (about a minute on two cores)...", flush=True)
+        keycloak = start_keycloak(data / "keycloak", port=args.keycloak_port)
+        env.update(
+            ARTIFACT_STORE_OIDC_ISSUER=keycloak.issuer(),
+            ARTIFACT_STORE_OIDC_JWKS_URL=keycloak.jwks_url(),
+        )
+        print(
+            f"Keycloak on {keycloak.url} (admin/admin); realm {keycloak.issuer()}; test users "
+            "alice/bob/carol/dave with password <name>-password (deploy/keycloak/README.md)",
+            flush=True,
+        )
     gateway = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)
 
     def stop(_signum: int, _frame: object) -> None:
@@ -59,7 +82,9 @@ def main() -> int:
         code = gateway.wait()
     finally:
         registry.stop()
-        print("stopped gateway and registry", flush=True)
+        if keycloak is not None:
+            keycloak.stop()
+        print("stopped gateway and registry" + (" and Keycloak" if keycloak else ""), flush=True)
     return 0 if code in (0, -signal.SIGTERM) else code
 
 
