@@ -22,11 +22,15 @@ MIB = 1 << 20
 
 
 def start_gateway(
-    registry_url: str, data_dir: Path, port: int, prefix: list[str] | None = None
+    registry_url: str,
+    data_dir: Path,
+    port: int,
+    prefix: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Gateway:
     """``python -m gateway ... serve``; ``prefix`` wraps it (e.g. a profiler's command line)."""
     return start_gateway_process(
-        registry_url, data_dir, port, (ACCESS_KEY, SECRET_KEY), prefix=prefix
+        registry_url, data_dir, port, (ACCESS_KEY, SECRET_KEY), prefix=prefix, env=env
     )
 
 

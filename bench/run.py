@@ -30,10 +30,13 @@ import httpx
 import psutil
 
 from bench import clients, data
+from bench import identity as identity_bench
 from bench import multipart as multipart_bench
 from bench.measure import Pool, sequential, summary, windows
 from bench.procs import Gateway, Monitor, start_gateway
 from gateway.domain import mapping
+from tests.fixtures.keycloak import RunningKeycloak
+from tests.fixtures.keycloak import start as start_keycloak
 from tests.fixtures.processes import ROOT
 from tests.fixtures.registries import RunningRegistry, free_port, start
 
@@ -84,7 +87,14 @@ class Bench:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
         self.work = work
-        self.results: dict[str, Any] = {"direct": {}, "gateway": {}, "scale": {}, "multipart": {}}
+        self.results: dict[str, Any] = {
+            "direct": {},
+            "gateway": {},
+            "scale": {},
+            "multipart": {},
+            "identity": {},
+        }
+        self.keycloak: RunningKeycloak | None = None
         self.registry: RunningRegistry | None = None
         self.gateway: Gateway | None = None
         self.monitor: Monitor | None = None
@@ -92,12 +102,20 @@ class Bench:
 
     # -- set-up --------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, with_keycloak: bool = False) -> None:
         self.registry = start(self.work / "registry")
         log(f"registry: {self.registry.kind} on {self.registry.url}")
+        env: dict[str, str] = {}
+        if with_keycloak:
+            self.keycloak = start_keycloak(self.work / "keycloak")
+            log(f"keycloak on {self.keycloak.url} (ready in {self.keycloak.started_in:.0f} s)")
+            env = {
+                "ARTIFACT_STORE_OIDC_ISSUER": self.keycloak.issuer(),
+                "ARTIFACT_STORE_OIDC_JWKS_URL": self.keycloak.jwks_url(),
+            }
         prefix = shlex.split(self.args.gateway_prefix) if self.args.gateway_prefix else None
         self.gateway = start_gateway(
-            self.registry.url, self.work / "gateway", free_port(), prefix=prefix
+            self.registry.url, self.work / "gateway", free_port(), prefix=prefix, env=env
         )
         log(f"gateway: pid {self.gateway.process.pid} on {self.gateway.url}")
         self.monitor = Monitor(self.gateway.process.pid, self.registry.process.pid)
@@ -110,6 +128,8 @@ class Bench:
             self.results["gateway_log"] = log_problems(self.gateway.log_path)
         if self.registry:
             self.registry.stop()
+        if self.keycloak:
+            self.keycloak.stop()
 
     def phase(self, name: str) -> Any:
         assert self.monitor is not None
@@ -436,7 +456,16 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
 
     def add(name: str, measured: float | None, goal: float, higher: bool, unit: str) -> None:
         met = None if measured is None else (measured >= goal if higher else measured < goal)
-        found.append({"target": name, "measured": measured, "goal": goal, "unit": unit, "met": met})
+        found.append(
+            {
+                "target": name,
+                "measured": measured,
+                "goal": goal,
+                "unit": unit,
+                "met": met,
+                "higher": higher,
+            }
+        )
 
     for label in ("64MiB", "1GiB"):
         if label in direct and label in gateway:
@@ -467,6 +496,9 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
         )
     if "concurrent_4KiB" in gateway:
         add("4 KiB GET x8 ops/s", gateway["concurrent_4KiB"]["get"]["ops_per_s"], 800, True, "/s")
+    auth = results.get("identity") or {}
+    if auth.get("spread") is not None:
+        add("4 KiB GET x8: SigV4 / Bearer / anonymous spread", auth["spread"], 0.10, False, "ratio")
     parts = results.get("multipart") or {}
     if parts:
         for name, label in (("aws_s3_cp", "aws-cli v1"), ("aws_v2_s3_cp", "aws-cli v2")):
@@ -554,7 +586,7 @@ def render(report: dict[str, Any]) -> str:
         verdict = {True: "MET", False: "MISSED", None: "n/a"}[target["met"]]
         lines.append(
             f"  {verdict:6} {target['target']}: {target['measured']} {target['unit']} "
-            f"(goal {'<' if target['unit'] == 'MiB' else '>='} {target['goal']})"
+            f"(goal {'>=' if target.get('higher', True) else '<'} {target['goal']})"
         )
     problems = results.get("gateway_log", {})
     if problems.get("problems"):
@@ -603,7 +635,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=["direct", "gateway", "scale", "multipart"],
+        choices=["direct", "gateway", "scale", "multipart", "identity"],
         action="append",
         help="run only these parts (repeatable; default all)",
     )
@@ -650,12 +682,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.sizes) - set(SIZES)
     if unknown:
         raise SystemExit(f"unknown sizes {sorted(unknown)}: choose from {list(SIZES)}")
-    parts = args.only or ["direct", "gateway", "scale", "multipart"]
+    parts = args.only or ["direct", "gateway", "scale", "multipart", "identity"]
     work = Path(tempfile.mkdtemp(prefix="artifact-bench-", dir=args.work_dir))
     bench = Bench(args, work)
     began = time.perf_counter()
     try:
-        bench.start()
+        bench.start(with_keycloak="identity" in parts)
         if "direct" in parts:
             bench.direct()
         if "gateway" in parts:
@@ -665,6 +697,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.results["scale"][str(total)] = bench.scale(total)
         if "multipart" in parts:
             bench.results["multipart"] = multipart_bench.run(bench)
+        if "identity" in parts:
+            bench.results["identity"] = identity_bench.run(bench)
     finally:
         bench.stop()
         report: dict[str, Any] = {

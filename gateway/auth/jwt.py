@@ -24,6 +24,7 @@ Reasons are short fixed phrases, safe to return to the caller; they never contai
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -50,6 +51,8 @@ _KEY_TYPES: dict[str, tuple[str, str | None]] = {
     "ES384": ("EC", "P-384"),
 }
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+VERIFIED_CACHE = 10_000
+VERIFIED_SECONDS = 60.0
 MAX_TOKEN_LENGTH = 64 * 1024
 MAX_JWKS_BYTES = 1024 * 1024
 JWKS_TIMEOUT = 5.0
@@ -233,6 +236,11 @@ class TokenVerifier:
             raise ValueError("an issuer is configured twice")
         self.leeway = leeway
         self._issuers = {issuer.issuer: issuer for issuer in issuers}
+        # Tokens already verified, by their SHA-256, until they expire (and for at most a
+        # minute, so that a key the issuer retires stops working soon): a client sends the
+        # same token with every request, and its signature cannot change its mind.
+        self._clock = clock
+        self._verified: dict[str, tuple[float, tuple[Issuer, dict[str, Any]]]] = {}
         self._keys = {
             issuer.issuer: _KeySet(
                 issuer.jwks_url,
@@ -281,6 +289,20 @@ class TokenVerifier:
     async def _verify(self, token: str) -> tuple[Issuer, dict[str, Any]]:
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("malformed token")
+        fingerprint = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        known = self._verified.get(fingerprint)
+        if known is not None:
+            until, verified = known
+            if self._clock() < until and float(verified[1]["exp"]) + self.leeway > time.time():
+                return verified
+            del self._verified[fingerprint]
+        verified = await self._check(token)
+        if len(self._verified) >= VERIFIED_CACHE:
+            self._verified.clear()
+        self._verified[fingerprint] = (self._clock() + VERIFIED_SECONDS, verified)
+        return verified
+
+    async def _check(self, token: str) -> tuple[Issuer, dict[str, Any]]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:  # not base64url JSON, or a header PyJWT already refuses

@@ -589,3 +589,26 @@ def test_fuzz_structured_tokens(jwks, header: Any, payload: Any, signature: byte
 @given(token=st.none() | st.integers() | st.binary(max_size=50) | st.just("x" * 70_000))
 def test_fuzz_not_even_strings(jwks, token: Any) -> None:
     assert_only_invalid_token(make(jwks)[0], token)
+
+
+def test_a_verified_token_is_remembered_for_a_minute(jwks, rsa_private, monkeypatch) -> None:
+    verifier, clock = make(jwks)
+    token = sign(rsa_private)
+    checks = []
+    real_decode = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        checks.append(kwargs.get("options", {}).get("verify_signature", True))
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    asyncio.run(verifier.verify(token))
+    verified_once = checks.count(True)
+    assert verified_once == 1
+    asyncio.run(verifier.verify(token))
+    assert checks.count(True) == verified_once  # no second signature check
+    clock.now += 61
+    asyncio.run(verifier.verify(token))
+    assert checks.count(True) == verified_once + 1
+    # A different token (even one byte) is checked on its own and refused.
+    assert refused(verifier, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
