@@ -33,6 +33,7 @@ from gateway.policy.errors import MalformedPolicy
 from gateway.s3 import buckets, listing, multipart, objects, policies
 from gateway.s3.authn import TokenCheck, authenticate
 from gateway.s3.errors import S3Error, from_exception
+from gateway.s3.objects import copy_source
 from gateway.s3.request import S3Request
 from gateway.s3.xml import error_document
 from gateway.sts import endpoint as sts
@@ -182,6 +183,7 @@ def _has_body(request: Request) -> bool:
     return length != "0" or "transfer-encoding" in request.headers
 
 
+COPY_SOURCE = "x-amz-copy-source"
 LISTINGS = frozenset({"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"})
 
 
@@ -273,6 +275,8 @@ class S3App:
             decision = await self.authorize(
                 principal, route.action, bucket, key, request, route_query(route, query)
             )
+            if decision.allowed and route.header == COPY_SOURCE:
+                decision = await self.may_read_source(principal, request, decision)
             audit.decision, audit.rule = ("allow" if decision.allowed else "deny"), decision.rule
             if not decision.allowed:
                 raise S3Error("AccessDenied")
@@ -352,6 +356,18 @@ class S3App:
         )
         policy = None if principal.root else await self.bucket_policy(bucket)
         return decide(principal, action, bucket or None, key or None, context, policy)
+
+    async def may_read_source(
+        self, principal: Principal, request: Request, decision: Decision
+    ) -> Decision:
+        """A copy reads its source: the caller must be allowed s3:GetObject on it as well."""
+        source_bucket, source_key = copy_source(request.headers[COPY_SOURCE])
+        source = await self.authorize(
+            principal, "s3:GetObject", source_bucket, source_key, request, {}
+        )
+        if not source.allowed:
+            return Decision(False, f"copy-source:{source.rule}")
+        return decision
 
     async def bucket_policy(self, bucket: str) -> Policy | None:
         """The bucket's compiled policy (compiled once per policy text), if it has one."""

@@ -41,19 +41,25 @@ class Caller:
     secret: str | None = None
     session_token: str | None = None
 
-    def headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
+    def headers(
+        self, method: str, url: str, body: bytes, extra: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        extra = dict(extra or {})
         if self.bearer:
-            return {"Authorization": f"Bearer {self.bearer}"}
+            return {**extra, "Authorization": f"Bearer {self.bearer}"}
         if self.access_key and self.secret:
-            extra = {"X-Amz-Security-Token": self.session_token} if self.session_token else {}
+            if self.session_token:
+                extra["X-Amz-Security-Token"] = self.session_token
             return sign(method, url, body, extra, access_key=self.access_key, secret=self.secret)
-        return {}
+        return extra
 
-    def call(self, method: str, url: str, body: bytes = b"", **kwargs: object) -> httpx.Response:
-        headers = self.headers(method, url, body)
+    def call(
+        self, method: str, url: str, body: bytes = b"", extra: dict[str, str] | None = None
+    ) -> httpx.Response:
+        headers = self.headers(method, url, body, extra)
         if body.startswith(b"{"):
             headers["Content-Type"] = "application/json"
-        return httpx.request(method, url, content=body, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+        return httpx.request(method, url, content=body, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -183,14 +189,17 @@ OPERATIONS = (
     "delete_object",
     "create_bucket",
     "get_policy",
+    "copy_object",
+    "create_upload",
 )
 READ = {"list_buckets", "head_bucket", "list_objects", "get_object"}
 WRITE = READ | {"put_object", "delete_object", "create_bucket"}
+PUT = {"put_object", "copy_object", "create_upload"}
 BASE = {
     "reader": READ,
-    "writer": WRITE,
-    "admin": WRITE | {"get_policy"},
-    "group": READ | {"put_object", "delete_object"},  # writers of team-a only
+    "writer": WRITE | PUT,
+    "admin": WRITE | PUT | {"get_policy"},
+    "group": READ | PUT | {"delete_object"},  # writers of team-a only
     "nobody": {"list_buckets"},
     "key": {"list_buckets", "get_object"},  # bob's key, narrowed to reports/ reads
     "sts": READ,  # bob's session narrowed to artifact-reader by its RoleArn
@@ -203,6 +212,8 @@ BUCKET_OPERATIONS = {
     "put_object",
     "delete_object",
     "get_policy",
+    "copy_object",
+    "create_upload",
 }
 
 
@@ -235,6 +246,11 @@ def perform(caller: Caller, label: str, operation: str, url: str) -> httpx.Respo
         return caller.call("DELETE", mine)
     if operation == "create_bucket":
         return caller.call("PUT", f"{url}/made-by-{label}")
+    if operation == "copy_object":
+        source = {"x-amz-copy-source": f"/{BUCKET}/reports/r.txt"}
+        return caller.call("PUT", f"{mine}-copy", extra=source)
+    if operation == "create_upload":
+        return caller.call("POST", f"{mine}-mp?uploads")
     return caller.call("GET", f"{bucket_url}?policy")
 
 

@@ -192,6 +192,31 @@ def test_a_narrow_key_and_hidden_keys(gateway, s3, bucket):
     assert bucket in [b["Name"] for b in admin.list_buckets()["Buckets"]]
 
 
+def test_a_copy_needs_read_access_to_its_source(gateway, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="private/src", Body=b"secret")
+    writer_only = key_client(
+        gateway,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        },
+    )
+    writer_only.put_object(Bucket=bucket, Key="mine", Body=b"ok")
+    with pytest.raises(ClientError) as denied:
+        writer_only.copy_object(
+            Bucket=bucket, Key="stolen", CopySource={"Bucket": bucket, "Key": "private/src"}
+        )
+    assert code(denied) == "AccessDenied"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="stolen")
+
+
 def test_malformed_key_policies_are_refused(gateway):
     made = httpx.post(
         f"{gateway.url}/_artifacts/keys",
