@@ -6,15 +6,17 @@ a whole blob in memory. Spec: https://github.com/opencontainers/distribution-spe
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
+from gateway.registry.blobfetch import BlobFetcher
 from gateway.registry.errors import (
     RegistryDigestInvalid,
     RegistryError,
@@ -31,6 +33,8 @@ MANIFEST_ACCEPT = ", ".join(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     ]
 )
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 PAGE = 1000
 
@@ -42,8 +46,61 @@ class Manifest:
     media_type: str
 
 
+@dataclass(frozen=True)
+class PushedManifest:
+    digest: str
+    subject: str | None  # the OCI-Subject answer: the registry indexed the referrer itself
+
+
+def referrers_tag(digest: str) -> str:
+    """The distribution spec's referrers tag of a subject: ``<alg>-<hex>``."""
+    algorithm, _, encoded = digest.partition(":")
+    return f"{algorithm[:32]}-{encoded[:64]}"
+
+
+def _sha256(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def descriptor_of(body: bytes) -> dict[str, Any]:
+    """A manifest's descriptor as a referrers index lists it: with its ``artifactType`` (or
+    its config's media type) and its annotations."""
+    document = json.loads(body)
+    descriptor: dict[str, Any] = {
+        "mediaType": document.get("mediaType", MANIFEST_MEDIA_TYPE),
+        "digest": _sha256(body),
+        "size": len(body),
+    }
+    artifact_type = document.get("artifactType") or document.get("config", {}).get("mediaType")
+    if artifact_type:
+        descriptor["artifactType"] = artifact_type
+    if document.get("annotations"):
+        descriptor["annotations"] = document["annotations"]
+    return descriptor
+
+
+def _index_manifests(body: bytes) -> list[dict[str, Any]]:
+    try:
+        manifests = json.loads(body).get("manifests") or []
+    except (ValueError, AttributeError):
+        return []
+    return [item for item in manifests if isinstance(item, dict)]
+
+
+class Blob(Protocol):
+    """What ``open_blob`` yields: the answer's status and Content-Length, and its bytes."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+
 class BlobStream:
-    """An open blob download; the caller iterates it and must close it."""
+    """An open blob download through httpx; the caller iterates it and must close it."""
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
@@ -68,16 +125,24 @@ def _with_digest(location: str, digest: str) -> str:
 
 
 def _error_from(response: httpx.Response, what: str) -> RegistryError:
-    code = None
-    message = f"{what}: HTTP {response.status_code}"
     try:
-        errors = json.loads(response.content).get("errors") or []
+        content = response.content
+    except httpx.ResponseNotRead:
+        content = b""
+    return _error(response.status_code, content, what)
+
+
+def _error(status: int, content: bytes, what: str) -> RegistryError:
+    """The error for an answer >= 400, from its status and OCI error document."""
+    code = None
+    message = f"{what}: HTTP {status}"
+    try:
+        errors = json.loads(content).get("errors") or []
         if errors:
             code = errors[0].get("code")
             message = f"{what}: {code} {errors[0].get('message', '')}".strip()
-    except (ValueError, AttributeError, httpx.ResponseNotRead):
+    except (ValueError, AttributeError):
         pass
-    status = response.status_code
     if status >= 500 or status == 429:
         return RegistryUnavailable(message, status=status, code=code)
     if status == 404:
@@ -90,7 +155,12 @@ def _error_from(response: httpx.Response, what: str) -> RegistryError:
 
 
 class RegistryClient:
-    """The registry port. One instance per process; it owns an ``httpx.AsyncClient``."""
+    """The registry port. One instance per process; it owns an ``httpx.AsyncClient``.
+
+    Blob downloads from an ``http://`` registry take a faster path of their own
+    (``blobfetch.BlobFetcher``) unless ``fast_blobs`` is false or a ``transport`` is given;
+    it hands anything unusual (redirects, auth challenges) back to httpx.
+    """
 
     def __init__(
         self,
@@ -99,6 +169,7 @@ class RegistryClient:
         auth: tuple[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 300.0,
+        fast_blobs: bool = True,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -109,8 +180,15 @@ class RegistryClient:
             follow_redirects=False,
         )
         self._has_empty: set[str] = set()
+        self._fetcher = (
+            BlobFetcher(base_url, auth=auth, timeout=timeout)
+            if fast_blobs and transport is None and BlobFetcher.usable(base_url)
+            else None
+        )
 
     async def aclose(self) -> None:
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
         await self._client.aclose()
 
     async def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
@@ -217,12 +295,30 @@ class RegistryClient:
     @asynccontextmanager
     async def open_blob(
         self, repository: str, digest: str, byte_range: tuple[int, int] | None = None
-    ) -> AsyncIterator[BlobStream]:
-        """Open a blob (or an inclusive byte range of it) for streaming."""
+    ) -> AsyncIterator[Blob]:
+        """Open a blob (or an inclusive byte range of it) for streaming.
+
+        A registry that ignores the range answers 200 with the whole blob: the caller checks
+        ``status``. Errors are raised before anything is yielded.
+        """
+        path = f"/v2/{repository}/blobs/{digest}"
+        fetcher = self._fetcher
+        if fetcher is not None and fetcher.enabled:
+            fast = await fetcher.open(path, byte_range)
+            if fast is not None:
+                try:
+                    if fast.status >= 400:
+                        try:
+                            content = await fast.read_small()
+                        except RegistryUnavailable:
+                            content = b""
+                        raise _error(fast.status, content, "get blob")
+                    yield fast
+                finally:
+                    await fast.aclose()
+                return
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
-        request = self._client.build_request(
-            "GET", f"/v2/{repository}/blobs/{digest}", headers=headers
-        )
+        request = self._client.build_request("GET", path, headers=headers)
         try:
             response = await self._client.send(request, stream=True, follow_redirects=True)
         except _TRANSPORT_ERRORS as exc:
@@ -240,6 +336,12 @@ class RegistryClient:
     async def push_manifest(
         self, repository: str, reference: str, body: bytes, media_type: str
     ) -> str:
+        return (await self.put_manifest(repository, reference, body, media_type)).digest
+
+    async def put_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> PushedManifest:
+        """Push a manifest; the answer tells whether the registry processed its ``subject``."""
         response = await self._request(
             "PUT",
             f"/v2/{repository}/manifests/{reference}",
@@ -247,7 +349,10 @@ class RegistryClient:
             content=body,
             headers={"Content-Type": media_type},
         )
-        return str(response.headers.get("docker-content-digest", ""))
+        return PushedManifest(
+            digest=str(response.headers.get("docker-content-digest", "")),
+            subject=response.headers.get("oci-subject"),
+        )
 
     async def get_manifest(self, repository: str, reference: str) -> Manifest:
         response = await self._request(
@@ -266,6 +371,92 @@ class RegistryClient:
         """Delete a manifest by digest; a missing one is not an error."""
         with suppress(RegistryNotFound):
             await self._request("DELETE", f"/v2/{repository}/manifests/{digest}", "delete manifest")
+
+    # -- referrers (OCI 1.1) -----------------------------------------------------------------
+
+    async def push_referrer(self, repository: str, body: bytes) -> PushedManifest:
+        """Push a manifest that has a ``subject`` by its digest (untagged).
+
+        A registry without the referrers API does not answer ``OCI-Subject``; then the
+        referrers tag schema of the distribution spec is kept instead: the manifest's
+        descriptor is added to the image index tagged ``referrers_tag(subject)``. That is a
+        read-modify-write: the caller serialises pushes and removals per subject.
+        """
+        document = json.loads(body)
+        digest = _sha256(body)
+        pushed = await self.put_manifest(
+            repository, digest, body, document.get("mediaType", MANIFEST_MEDIA_TYPE)
+        )
+        if pushed.subject is None:
+            descriptor = descriptor_of(body)
+            await self._edit_referrers_tag(
+                repository,
+                document["subject"]["digest"],
+                lambda found: [d for d in found if d.get("digest") != digest] + [descriptor],
+            )
+        return pushed
+
+    async def remove_referrer(self, repository: str, subject: str, digest: str) -> None:
+        """Take a referrer out of the fallback index (if there is one), then delete it."""
+        await self._edit_referrers_tag(
+            repository, subject, lambda found: [d for d in found if d.get("digest") != digest]
+        )
+        await self.delete_manifest(repository, digest)
+
+    async def drop_referrers_tag(self, repository: str, subject: str) -> None:
+        """Delete the fallback index of ``subject`` (when the subject itself is gone)."""
+        await self._edit_referrers_tag(repository, subject, lambda _found: [])
+
+    async def referrers(
+        self, repository: str, subject: str, artifact_type: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The descriptors of the manifests whose subject is ``subject``: from the referrers
+        API where the registry answers it (200 with an index), else from the fallback tag
+        (none if it is missing), filtered by ``artifact_type`` when given."""
+        params = {"artifactType": artifact_type} if artifact_type else {}
+        try:
+            response = await self._request(
+                "GET",
+                f"/v2/{repository}/referrers/{subject}",
+                "list referrers",
+                params=params,
+                headers={"Accept": INDEX_MEDIA_TYPE},
+            )
+            found = _index_manifests(response.content)
+            filtered = "artifactType" in response.headers.get("oci-filters-applied", "")
+        except RegistryNotFound:
+            try:
+                index = await self.get_manifest(repository, referrers_tag(subject))
+            except RegistryNotFound:
+                return []
+            found, filtered = _index_manifests(index.body), False
+        if artifact_type and not filtered:
+            found = [d for d in found if d.get("artifactType") == artifact_type]
+        return found
+
+    async def _edit_referrers_tag(
+        self,
+        repository: str,
+        subject: str,
+        change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> None:
+        tag = referrers_tag(subject)
+        try:
+            current: Manifest | None = await self.get_manifest(repository, tag)
+        except RegistryNotFound:
+            current = None
+        before = _index_manifests(current.body) if current is not None else []
+        after = change(before)
+        if after == before:
+            return
+        if after:
+            index = {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": after}
+            body = json.dumps(index, separators=(",", ":")).encode()
+            await self.push_manifest(repository, tag, body, INDEX_MEDIA_TYPE)
+        if current is not None:
+            # The previous index is no longer tagged (or, with nothing left, goes with its
+            # tag): deleting it by digest keeps untagged indexes from piling up.
+            await self.delete_manifest(repository, _sha256(current.body))
 
     # -- listings ----------------------------------------------------------------------------
 
