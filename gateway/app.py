@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway.api import keys, presign, problems, tus
+from gateway.access import Authorizer
+from gateway.api import keys, presign, problems, referrers, tus
 from gateway.audit import AuditLog
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenVerifier
 from gateway.auth.keyring import Keyring
@@ -125,6 +126,7 @@ class Gateway:
         self.api.include_router(tus.router)
         self.api.include_router(keys.router)
         self.api.include_router(presign.router)
+        self.api.include_router(referrers.router)
         for kind in (problems.ApiError, DomainError, RegistryUnavailable, RequestValidationError):
             self.api.add_exception_handler(kind, self._problem)
 
@@ -138,6 +140,7 @@ class Gateway:
         )
         self.audit = AuditLog(self.settings.audit_sink())
         bearer, web_identity = identity_providers(self.settings, keyring)
+        access = Authorizer(self.store)
         self.s3 = S3App(
             self.settings,
             self.store,
@@ -145,12 +148,15 @@ class Gateway:
             bearer=bearer,
             web_identity=web_identity,
             audit=self.audit,
+            access=access,
         )
         self.api.state.store = self.store
         self.api.state.keyring = keyring
         self.api.state.bearer = bearer
         self.api.state.region = self.settings.region
         self.api.state.check_policy = parse_identity_policy
+        self.api.state.access = access
+        self.api.state.audit = self.audit
         sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:
             yield

@@ -9,7 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from gateway.domain import resumable
-from gateway.domain.errors import BadDigest, DomainError, IncompleteBody, InvalidInput, NotFound
+from gateway.domain.errors import (
+    BadDigest,
+    DomainError,
+    IncompleteBody,
+    InvalidDocument,
+    InvalidInput,
+    NotFound,
+    UnsupportedDocumentType,
+)
 from gateway.registry.errors import RegistryUnavailable
 
 CHECKSUM_MISMATCH = 460  # tus checksum extension's own status
@@ -54,6 +62,10 @@ def as_problem(exc: Exception) -> Response | None:
         return problem(409, "Conflict", exc.message, {"Upload-Offset": str(exc.offset)})
     if isinstance(exc, BadDigest):
         return problem(CHECKSUM_MISMATCH, "Checksum Mismatch", exc.message)
+    if isinstance(exc, InvalidDocument):
+        return problem(400, "Invalid Document", exc.message)
+    if isinstance(exc, UnsupportedDocumentType):
+        return problem(415, "Unsupported Media Type", exc.message)
     if isinstance(exc, NotFound):
         return problem(404, "Not Found", exc.message)
     if isinstance(exc, IncompleteBody | InvalidInput):

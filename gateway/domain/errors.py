@@ -4,12 +4,12 @@ The S3 edge maps each class to its AWS error code (``s3/errors.py``); the JSON A
 maps them to RFC 7807 problems. Hierarchy::
 
     DomainError
-     +-- NotFound: NoSuchBucket, NoSuchKey, NoSuchUpload
-     +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty
+     +-- NotFound: NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchReferrer
+     +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty, ObjectChanged
      +-- InvalidInput: InvalidBucketName, KeyTooLong, InvalidKey, BadDigest, IncompleteBody,
-     |                 InvalidRange, InvalidArgument, EntityTooSmall, EntityTooLarge,
-     |                 InvalidPart, InvalidPartOrder, InvalidPartNumber,
-     |                 InvalidRequest
+     |                 InvalidRange, InvalidArgument (InvalidDocument, UnsupportedDocumentType),
+     |                 EntityTooSmall, EntityTooLarge, InvalidPart, InvalidPartOrder,
+     |                 InvalidPartNumber, InvalidRequest
      +-- PreconditionFailed, NotModified
 """
 
@@ -39,6 +39,10 @@ class NoSuchUpload(NotFound):
     multipart upload might have been aborted or completed."""
 
 
+class NoSuchReferrer(NotFound):
+    """The object has no such signature, SBOM or attestation."""
+
+
 class Conflict(DomainError):
     """The request conflicts with the resource's state."""
 
@@ -49,6 +53,10 @@ class BucketAlreadyOwnedByYou(Conflict):
 
 class BucketNotEmpty(Conflict):
     """The bucket you tried to delete is not empty"""
+
+
+class ObjectChanged(Conflict):
+    """The object was replaced or deleted while the request ran; nothing was attached."""
 
 
 class InvalidInput(DomainError):
@@ -89,6 +97,22 @@ class InvalidRange(InvalidInput):
 
 class InvalidArgument(InvalidInput):
     """Invalid Argument"""
+
+
+class InvalidDocument(InvalidArgument):
+    """A signature, SBOM or attestation that is not what its media type says.
+
+    ``path`` names the failing place in the document (``components[0].type``, ``$`` for the
+    whole document)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class UnsupportedDocumentType(InvalidArgument):
+    """The media type is not one this kind of referrer accepts."""
 
 
 class InvalidRequest(InvalidInput):

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from gateway.domain import mapping
+from gateway.domain import mapping, referrer_mapping, referrers
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import (
     RangeRequest,
@@ -93,6 +93,7 @@ async def commit(
         await (write or store.index.put_object)(record)
         if current is not None and current.manifest_digest != record.manifest_digest:
             await forget_manifest(store, location.repository, current.manifest_digest)
+            await referrers.forget(store, record.bucket, record.key, keep=record.manifest_digest)
     return record
 
 
@@ -166,10 +167,18 @@ async def head_object(
 class ObjectReader:
     """The bytes of one object, or of a span of it, opened before the response starts."""
 
-    def __init__(self, store: Store, record: ObjectRecord, span: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        record: ObjectRecord,
+        span: tuple[int, int],
+        referrers: dict[str, int] | None = None,
+    ) -> None:
         self._store = store
         self._record = record
         self.first, self.last = span
+        # How many signatures, SBOMs and attestations this version has (read with the record).
+        self.referrers = referrers or {}
         self._repository = mapping.locate(store.prefix, record.bucket, record.key).repository
 
     @property
@@ -223,14 +232,19 @@ async def get_object(
     byte_range: RangeRequest | None = None,
     part_number: int | None = None,
 ) -> tuple[ObjectRecord, ObjectReader]:
-    record = await head_object(store, bucket, key, conditions)
+    await get_bucket(store, bucket)
+    found = await store.index.get_object_counted(bucket, key, referrer_mapping.KINDS)
+    if found is None:
+        raise NoSuchKey()
+    record, counts = found
+    check_read(conditions, record)
     if part_number is not None:
         span = part_span(record, part_number)
     elif byte_range is not None:
         span = byte_range.resolve(record.size)
     else:
         span = (0, record.size - 1)
-    return record, ObjectReader(store, record, span)
+    return record, ObjectReader(store, record, span, counts)
 
 
 async def delete_object(store: Store, bucket: str, key: str) -> None:
@@ -242,6 +256,7 @@ async def delete_object(store: Store, bucket: str, key: str) -> None:
         if removed is not None:
             location = mapping.locate(store.prefix, bucket, key)
             await forget_manifest(store, location.repository, removed.manifest_digest)
+            await referrers.forget(store, bucket, key)
 
 
 async def copy_object(

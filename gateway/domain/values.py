@@ -84,6 +84,25 @@ class PartRecord:
 
 
 @dataclass(frozen=True)
+class ReferrerRecord:
+    """A signature, SBOM or attestation of one object: an OCI manifest whose ``subject`` is
+    the object's manifest (``subject``), with the document as its one layer (``blob_digest``)."""
+
+    bucket: str
+    key: str
+    subject: str  # the object's manifest digest when it was attached
+    digest: str  # the referrer manifest's digest
+    kind: str  # signature, sbom or attestation
+    artifact_type: str
+    media_type: str  # the document's (the layer's) media type
+    blob_digest: str
+    size: int  # the document's size in bytes
+    manifest_size: int
+    created: datetime
+    predicate_type: str | None = None  # an in-toto statement's predicateType, if any
+
+
+@dataclass(frozen=True)
 class AccessKeyRecord:
     """A service account's key; ``secret_sealed`` is opened only to check a signature."""
 

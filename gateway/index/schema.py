@@ -88,3 +88,25 @@ access_keys = sa.Table(
     sa.Column("revoked_ms", sa.BigInteger),
     sa.Index("access_keys_by_owner", "owner"),
 )
+
+# Signatures, SBOMs and attestations of objects (OCI referrers), so that listing them and the
+# counts on HEAD/GET never wait on the registry. ``subject`` is the object's manifest digest
+# when the referrer was attached: only rows whose subject is the object's current manifest
+# count. The registry (referrers API, or the fallback tag) stays the source of truth.
+referrers = sa.Table(
+    "referrers",
+    metadata,
+    sa.Column("bucket", sa.String(63), primary_key=True),
+    sa.Column("key", KeyType, primary_key=True),
+    sa.Column("digest", sa.String(80), primary_key=True),
+    sa.Column("subject", sa.String(80), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("artifact_type", sa.String(255), nullable=False),
+    sa.Column("media_type", sa.String(255), nullable=False),
+    sa.Column("blob_digest", sa.String(80), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("manifest_size", sa.BigInteger, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("predicate_type", sa.String(255)),
+    sa.Index("referrers_by_subject", "bucket", "key", "subject", "kind"),
+)

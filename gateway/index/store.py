@@ -6,6 +6,7 @@ commit is the moment an object becomes visible (DESIGN.md §3).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +23,11 @@ from gateway.domain.values import (
     Layer,
     ObjectRecord,
     PartRecord,
+    ReferrerRecord,
     UploadRecord,
 )
 from gateway.index.migrate import upgrade
-from gateway.index.schema import access_keys, buckets, objects, parts, uploads
+from gateway.index.schema import access_keys, buckets, objects, parts, referrers, uploads
 
 
 def _ms(moment: datetime) -> int:
@@ -150,6 +152,40 @@ def _part(row: sa.Row[Any]) -> PartRecord:
 _LIVE = uploads.c.completed_ms.is_(None)
 
 
+def _referrer_row(record: ReferrerRecord) -> dict[str, Any]:
+    return {
+        "bucket": record.bucket,
+        "key": record.key,
+        "digest": record.digest,
+        "subject": record.subject,
+        "kind": record.kind,
+        "artifact_type": record.artifact_type,
+        "media_type": record.media_type,
+        "blob_digest": record.blob_digest,
+        "size": record.size,
+        "manifest_size": record.manifest_size,
+        "created_ms": _ms(record.created),
+        "predicate_type": record.predicate_type,
+    }
+
+
+def _referrer(row: sa.Row[Any]) -> ReferrerRecord:
+    return ReferrerRecord(
+        bucket=row.bucket,
+        key=row.key,
+        subject=row.subject,
+        digest=row.digest,
+        kind=row.kind,
+        artifact_type=row.artifact_type,
+        media_type=row.media_type,
+        blob_digest=row.blob_digest,
+        size=row.size,
+        manifest_size=row.manifest_size,
+        created=_from_ms(row.created_ms),
+        predicate_type=row.predicate_type,
+    )
+
+
 def _key(row: sa.Row[Any]) -> AccessKeyRecord:
     return AccessKeyRecord(
         access_key_id=row.access_key_id,
@@ -162,6 +198,27 @@ def _key(row: sa.Row[Any]) -> AccessKeyRecord:
         policy=row.policy,
         description=row.description,
         revoked=_from_ms(row.revoked_ms) if row.revoked_ms is not None else None,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _counted_query(kinds: tuple[str, ...]) -> sa.Select[Any]:
+    """The object's row with one correlated count of its current referrers per kind (built
+    once: building a statement costs more than running it)."""
+    counts = [
+        sa.select(sa.func.count())
+        .where(
+            referrers.c.bucket == objects.c.bucket,
+            referrers.c.key == objects.c.key,
+            referrers.c.subject == objects.c.manifest_digest,
+            referrers.c.kind == kind,
+        )
+        .scalar_subquery()
+        .label(f"referrers_{number}")
+        for number, kind in enumerate(kinds)
+    ]
+    return sa.select(objects, *counts).where(
+        objects.c.bucket == sa.bindparam("bucket"), objects.c.key == sa.bindparam("key")
     )
 
 
@@ -254,6 +311,22 @@ class SqlIndex:
                 )
             ).first()
         return _object(row) if row else None
+
+    async def get_object_counted(
+        self, bucket: str, key: str, kinds: tuple[str, ...]
+    ) -> tuple[ObjectRecord, dict[str, int]] | None:
+        """The object and how many referrers of each of ``kinds`` its current manifest has,
+        in one query (GET and HEAD answer both; a second query would double their index
+        time)."""
+        query = _counted_query(kinds)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query, {"bucket": bucket, "key": key})).first()
+        if row is None:
+            return None
+        columns = row._mapping
+        return _object(row), {
+            kind: int(columns[f"referrers_{number}"]) for number, kind in enumerate(kinds)
+        }
 
     async def put_object(self, record: ObjectRecord) -> None:
         """Make ``record`` the live version of its key (the commit is the visibility point)."""
@@ -468,6 +541,79 @@ class SqlIndex:
                 .values(revoked_ms=_ms(when))
             )
         return bool(done.rowcount)
+
+    # -- referrers ---------------------------------------------------------------------------
+
+    async def put_referrer(self, record: ReferrerRecord) -> None:
+        """Record a referrer of ``record.subject`` (the same manifest again replaces its row)."""
+        match = (
+            referrers.c.bucket == record.bucket,
+            referrers.c.key == record.key,
+            referrers.c.digest == record.digest,
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(referrers.delete().where(*match))
+            await conn.execute(referrers.insert().values(_referrer_row(record)))
+
+    async def list_referrers(
+        self,
+        bucket: str,
+        key: str,
+        subject: str,
+        *,
+        kind: str | None = None,
+        artifact_type: str | None = None,
+    ) -> list[ReferrerRecord]:
+        """The referrers of manifest ``subject`` of the key, oldest first."""
+        query = referrers.select().where(
+            referrers.c.bucket == bucket, referrers.c.key == key, referrers.c.subject == subject
+        )
+        if kind is not None:
+            query = query.where(referrers.c.kind == kind)
+        if artifact_type is not None:
+            query = query.where(referrers.c.artifact_type == artifact_type)
+        query = query.order_by(referrers.c.created_ms, referrers.c.digest)
+        async with self._engine.connect() as conn:
+            return [_referrer(row) for row in await conn.execute(query)]
+
+    async def get_referrer(
+        self, bucket: str, key: str, subject: str, digest: str
+    ) -> ReferrerRecord | None:
+        query = referrers.select().where(
+            referrers.c.bucket == bucket,
+            referrers.c.key == key,
+            referrers.c.subject == subject,
+            referrers.c.digest == digest,
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _referrer(row) if row else None
+
+    async def delete_referrer(self, bucket: str, key: str, digest: str) -> bool:
+        async with self._engine.begin() as conn:
+            gone = await conn.execute(
+                referrers.delete().where(
+                    referrers.c.bucket == bucket,
+                    referrers.c.key == key,
+                    referrers.c.digest == digest,
+                )
+            )
+        return bool(gone.rowcount)
+
+    async def delete_referrers(
+        self, bucket: str, key: str, *, keep: str | None = None
+    ) -> list[ReferrerRecord]:
+        """Forget the key's referrers (but those of manifest ``keep``); returns them, so the
+        caller can remove their manifests from the registry."""
+        where = [referrers.c.bucket == bucket, referrers.c.key == key]
+        if keep is not None:
+            where.append(referrers.c.subject != keep)
+        async with self._engine.begin() as conn:
+            rows = await conn.execute(referrers.select().where(*where))
+            gone = [_referrer(row) for row in rows]
+            if gone:
+                await conn.execute(referrers.delete().where(*where))
+        return gone
 
     # -- reindex -----------------------------------------------------------------------------
 

@@ -1,7 +1,10 @@
 """What Keycloak realm roles and per-bucket groups grant: the one place these are defined.
 
 Action names are those of the S3 route table (``gateway.s3.routing``): HeadBucket is
-``s3:ListBucket``, CopyObject and every multipart step but Abort are ``s3:PutObject``.
+``s3:ListBucket``, CopyObject and every multipart step but Abort are ``s3:PutObject``; and
+those of the JSON API's referrers (``gateway.api.referrers``): attach a signature, SBOM or
+attestation is ``s3:PutObjectReferrer``, list or fetch them ``s3:GetObjectReferrer``, remove
+one ``s3:DeleteObjectReferrer`` (admins only).
 Roles apply to every bucket; a group ``/buckets/<bucket>/<readers|writers|admins>`` grants
 the same sets on its bucket only.
 """
@@ -10,6 +13,11 @@ from __future__ import annotations
 
 from gateway.policy.patterns import Wildcards
 
+# Actions of the JSON API (not S3 routes), decided the same way.
+GET_REFERRER = "s3:GetObjectReferrer"
+PUT_REFERRER = "s3:PutObjectReferrer"
+DELETE_REFERRER = "s3:DeleteObjectReferrer"
+REFERRER_ACTIONS = (GET_REFERRER, PUT_REFERRER, DELETE_REFERRER)
 READER_ACTIONS = (
     "s3:ListAllMyBuckets",
     "s3:ListBucket",
@@ -20,10 +28,12 @@ READER_ACTIONS = (
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
     "s3:GetObjectTagging",
+    GET_REFERRER,
 )
 WRITER_ACTIONS = (
     *READER_ACTIONS,
     "s3:PutObject",
+    PUT_REFERRER,
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",

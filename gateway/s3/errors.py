@@ -151,6 +151,11 @@ DOMAIN_CODES: dict[type[domain.DomainError], str] = {
     domain.InvalidArgument: "InvalidArgument",
     domain.PreconditionFailed: "PreconditionFailed",
     domain.NotModified: "NotModified",
+    # Referrers live in the JSON API; these codes only matter if one ever reaches S3.
+    domain.NoSuchReferrer: "NoSuchKey",
+    domain.ObjectChanged: "PreconditionFailed",
+    domain.InvalidDocument: "InvalidArgument",
+    domain.UnsupportedDocumentType: "InvalidArgument",
 }
 
 

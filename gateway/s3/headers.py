@@ -117,6 +117,18 @@ def object_headers(record: ObjectRecord, reference: str) -> dict[str, str]:
     return headers
 
 
+REFERRER_COUNTS = {
+    "signature": "x-artifact-store-signatures",
+    "sbom": "x-artifact-store-sboms",
+    "attestation": "x-artifact-store-attestations",
+}
+
+
+def referrer_headers(counts: dict[str, int]) -> dict[str, str]:
+    """How many signatures, SBOMs and attestations the object has (0 included)."""
+    return {header: str(counts.get(kind, 0)) for kind, header in REFERRER_COUNTS.items()}
+
+
 def _header_safe(value: str) -> str:
     """Non-ASCII metadata goes out RFC 2047-free but percent-safe, never as raw bytes."""
     try:

@@ -26,6 +26,7 @@ from gateway.s3.headers import (
     object_headers,
     parse_range,
     read_conditions,
+    referrer_headers,
     stored_headers,
     user_metadata,
 )
@@ -147,6 +148,7 @@ async def _open(ctx: S3Request) -> tuple[domain.ObjectReader, dict[str, str], in
         part_number,
     )
     headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
+    headers.update(referrer_headers(reader.referrers))
     whole = requested is None and part_number is None
     _add_checksums(ctx, headers, record, whole=whole)
     apply_overrides(headers, ctx.query)

@@ -8,10 +8,8 @@ naming a sub-resource that no route serves answers NotImplemented, never a wrong
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import unquote
 
@@ -19,17 +17,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway.audit import AuditLog, AuditRecord
+from gateway.access import Authorizer
+from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.auth.errors import AuthError
 from gateway.auth.keyring import Keyring
 from gateway.config import Settings
-from gateway.domain.buckets import POLICY_SETTING, get_bucket
-from gateway.domain.errors import NoSuchBucket, NoSuchKey
+from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
-from gateway.policy.decide import AccessContext, Decision, decide, listing_condition_keys
-from gateway.policy.document import Policy, parse_bucket_policy
-from gateway.policy.errors import MalformedPolicy
+from gateway.policy.decide import Decision, listing_condition_keys
+from gateway.policy.document import Policy
 from gateway.s3 import buckets, listing, multipart, objects, policies
 from gateway.s3.authn import TokenCheck, authenticate
 from gateway.s3.errors import S3Error, from_exception
@@ -193,7 +190,7 @@ def route_query(route: Route, query: dict[str, str]) -> dict[str, str]:
 
 
 def request_id() -> str:
-    return secrets.token_hex(8).upper()
+    return new_request_id()
 
 
 class S3App:
@@ -207,6 +204,7 @@ class S3App:
         bearer: TokenCheck | None = None,
         web_identity: WebIdentitySts | None = None,
         audit: AuditLog | None = None,
+        access: Authorizer | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -214,7 +212,7 @@ class S3App:
         self.bearer = bearer
         self.web_identity = web_identity
         self.audit = audit or AuditLog(None)
-        self._policies: dict[tuple[str, str], Policy] = {}
+        self.access = access or Authorizer(store)
 
     def virtual_host(self, request: Request) -> bool:
         domain = self.settings.virtual_host_domain
@@ -348,14 +346,15 @@ class S3App:
         condition_keys: dict[str, str],
     ) -> Decision:
         client = request.scope.get("client")
-        context = AccessContext(
-            now=datetime.now(UTC),
+        return await self.access.decide(
+            principal,
+            action,
+            bucket,
+            key,
             source_ip=client[0] if client else None,
-            secure_transport=request.url.scheme == "https",
+            secure=request.url.scheme == "https",
             condition_keys=condition_keys,
         )
-        policy = None if principal.root else await self.bucket_policy(bucket)
-        return decide(principal, action, bucket or None, key or None, context, policy)
 
     async def may_read_source(
         self, principal: Principal, request: Request, decision: Decision
@@ -370,27 +369,8 @@ class S3App:
         return decision
 
     async def bucket_policy(self, bucket: str) -> Policy | None:
-        """The bucket's compiled policy (compiled once per policy text), if it has one."""
-        if not bucket:
-            return None
-        try:
-            record = await get_bucket(self.store, bucket)
-        except NoSuchBucket:
-            return None
-        text = record.settings.get(POLICY_SETTING)
-        if not text:
-            return None
-        compiled = self._policies.get((bucket, text))
-        if compiled is None:
-            try:
-                compiled = parse_bucket_policy(text, bucket)
-            except MalformedPolicy:
-                log.error("bucket %s has a stored policy that does not parse", bucket)
-                return None
-            if len(self._policies) > 1000:
-                self._policies.clear()
-            self._policies[(bucket, text)] = compiled
-        return compiled
+        """The bucket's compiled policy, if it has one."""
+        return await self.access.bucket_policy(bucket)
 
     async def hidden(
         self, exc: Exception, principal: Principal | None, bucket: str, request: Request

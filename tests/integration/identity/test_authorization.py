@@ -23,6 +23,7 @@ from cryptography.fernet import Fernet
 
 from gateway.auth.sealing import Sealer
 from tests.conftest import ACCESS_KEY, SECRET_KEY, gateway_settings, s3_client
+from tests.fixtures import supply_chain
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import RunningGateway, serve
@@ -457,3 +458,69 @@ def test_audit_lines_for_allowed_and_denied_cells(idp_gateway, callers):
     assert callers["reader"].bearer not in text
     assert SECRET_KEY not in text
     assert ACCESS_KEY in text  # an id is fine; secrets and tokens never are
+
+
+def test_referrers_by_role(idp_gateway, callers):
+    """Writers attach, readers list and fetch, admins remove: the JSON API with Keycloak
+    tokens, decided like S3 requests (roles, bucket groups)."""
+    root = s3_client(idp_gateway.url)
+    root.delete_bucket_policy(Bucket=BUCKET)
+    key = "signed/app.bin"
+    root.put_object(Bucket=BUCKET, Key=key, Body=b"app")
+    base = f"{idp_gateway.url}/_artifacts/referrers/{BUCKET}"
+    sbom = supply_chain.dump(supply_chain.spdx())
+
+    def bearer(label: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {callers[label].bearer}"}
+
+    def attach(label: str) -> httpx.Response:
+        return httpx.post(
+            base,
+            params={"key": key, "kind": "sbom"},
+            content=sbom,
+            headers={**bearer(label), "Content-Type": "application/spdx+json"},
+        )
+
+    def listing(label: str) -> httpx.Response:
+        return httpx.get(base, params={"key": key}, headers=bearer(label))
+
+    assert attach("reader").status_code == 403
+    assert attach("nobody").status_code == 403
+    by_writer = attach("writer")
+    assert by_writer.status_code == 201, by_writer.text
+    by_group = attach("group")  # dave: /buckets/team-a/writers
+    assert by_group.status_code == 201, by_group.text
+    for label in ("reader", "writer", "group", "admin"):
+        assert listing(label).status_code == 200, label
+        assert len(listing(label).json()) == 2, label
+    assert listing("nobody").status_code == 403
+    assert httpx.get(base, params={"key": key}).status_code == 401
+    digest = by_writer.json()["digest"]
+    document = f"{base}/{digest}"
+    fetched = httpx.get(document, params={"key": key}, headers=bearer("reader"))
+    assert fetched.status_code == 200
+    assert fetched.content == sbom
+    for label in ("reader", "writer", "group", "nobody"):
+        removal = httpx.delete(document, params={"key": key}, headers=bearer(label))
+        assert removal.status_code == 403, label
+    removed = httpx.delete(document, params={"key": key}, headers=bearer("admin"))
+    assert removed.status_code == 204
+    headers = root.head_object(Bucket=BUCKET, Key=key)["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-artifact-store-sboms"] == "1"
+    log = Path(idp_gateway.settings.audit_sink() or "").read_text().splitlines()
+    lines = [json.loads(line) for line in log]
+    assert any(
+        line["principal"] == "alice"
+        and line["action"] == "s3:PutObjectReferrer"
+        and line["rule"] == "default-deny"
+        and line["status"] == 403
+        for line in lines
+    )
+    assert any(
+        line["principal"] == "dave"
+        and line["action"] == "s3:PutObjectReferrer"
+        and line["rule"] == "group:/buckets/team-a/writers"
+        and line["status"] == 201
+        for line in lines
+    )
+    root.delete_object(Bucket=BUCKET, Key=key)

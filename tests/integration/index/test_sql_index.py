@@ -9,7 +9,14 @@ import pytest
 from gateway.domain.errors import BucketNotEmpty, NoSuchUpload
 from gateway.domain.listing import list_entries
 from gateway.domain.store import Store
-from gateway.domain.values import BucketRecord, Layer, ObjectRecord, PartRecord, UploadRecord
+from gateway.domain.values import (
+    BucketRecord,
+    Layer,
+    ObjectRecord,
+    PartRecord,
+    ReferrerRecord,
+    UploadRecord,
+)
 from gateway.index.store import SqlIndex
 from tests.fixtures.postgres import postgres_server
 
@@ -173,5 +180,77 @@ async def test_uploads_and_parts(database_url):
         assert released == [("c", part(1).manifest_digest)]
         assert await index.get_upload("02") is None
         assert await index.list_parts("04") == []
+    finally:
+        await index.close()
+
+
+def referrer(
+    bucket: str, key: str, number: int, kind: str = "sbom", subject: str = "sha256:" + "0" * 64
+) -> ReferrerRecord:
+    return ReferrerRecord(
+        bucket=bucket,
+        key=key,
+        subject=subject,
+        digest=f"sha256:{number:064x}",
+        kind=kind,
+        artifact_type="application/spdx+json",
+        media_type="application/spdx+json",
+        blob_digest="sha256:" + "2" * 64,
+        size=100 + number,
+        manifest_size=500,
+        created=datetime(2026, 1, 2, 3, 4, number, 123000, tzinfo=UTC),
+        predicate_type="https://slsa.dev/provenance/v1" if kind == "attestation" else None,
+    )
+
+
+@pytest.mark.anyio
+async def test_referrers(database_url):
+    index = await SqlIndex.open(database_url)
+    kinds = ("signature", "sbom", "attestation")
+    try:
+        bucket = "r" + str(abs(hash(database_url)) % 10**8)
+        await index.create_bucket(BucketRecord(bucket, datetime(2026, 1, 1, tzinfo=UTC)))
+        key = "é/k"  # non-ASCII and a slash: the key column's collation must not matter
+        await index.put_object(record(bucket, key))
+        current = record(bucket, key).manifest_digest
+        assert await index.get_object_counted(bucket, key, kinds) == (
+            record(bucket, key),
+            {"signature": 0, "sbom": 0, "attestation": 0},
+        )
+        assert await index.get_object_counted(bucket, "missing", kinds) is None
+
+        made = [
+            referrer(bucket, key, 3, "attestation"),
+            referrer(bucket, key, 1, "sbom"),
+            referrer(bucket, key, 2, "sbom"),
+            referrer(bucket, key, 4, "sbom", subject="sha256:" + "9" * 64),  # an old version
+            referrer(bucket, "other", 5, "signature"),
+        ]
+        for item in made:
+            await index.put_referrer(item)
+        await index.put_referrer(made[1])  # the same again replaces its row
+        listed = await index.list_referrers(bucket, key, current)
+        assert listed == [made[1], made[2], made[0]]  # oldest first
+        assert await index.list_referrers(bucket, key, current, kind="attestation") == [made[0]]
+        assert await index.list_referrers(
+            bucket, key, current, kind="sbom", artifact_type="application/spdx+json"
+        ) == [made[1], made[2]]
+        assert await index.list_referrers(bucket, key, current, artifact_type="x/y") == []
+        _, counts = await index.get_object_counted(bucket, key, kinds)
+        assert counts == {"signature": 0, "sbom": 2, "attestation": 1}
+
+        assert await index.get_referrer(bucket, key, current, made[0].digest) == made[0]
+        assert await index.get_referrer(bucket, key, current, made[3].digest) is None
+        assert await index.delete_referrer(bucket, key, made[0].digest)
+        assert not await index.delete_referrer(bucket, key, made[0].digest)
+
+        gone = await index.delete_referrers(bucket, key, keep=current)
+        assert gone == [made[3]]
+        remaining = await index.delete_referrers(bucket, key)
+        assert {r.digest for r in remaining} == {made[1].digest, made[2].digest}
+        assert await index.list_referrers(bucket, "other", current) == [made[4]]
+        await index.delete_referrers(bucket, "other")
+        await index.delete_object(bucket, key)
+        await index.delete_bucket(bucket)
     finally:
         await index.close()

@@ -20,7 +20,7 @@ from gateway.policy import (
     policy_is_public,
     resource_arn,
 )
-from gateway.policy.roles import ROLE_GRANTS
+from gateway.policy.roles import REFERRER_ACTIONS, ROLE_GRANTS
 from gateway.s3.routing import ROUTES
 from tests.unit.policy.support import (
     BUCKET,
@@ -34,6 +34,12 @@ from tests.unit.policy.support import (
 )
 
 ROUTE_ACTIONS = sorted({route.action for route in ROUTES})
+# The JSON API's actions (/_artifacts/referrers), decided like S3's.
+API_ACTIONS = [
+    "s3:GetObjectReferrer",
+    "s3:PutObjectReferrer",
+    "s3:DeleteObjectReferrer",
+]
 POLICY_ACTIONS = [
     "s3:GetBucketPolicy",
     "s3:PutBucketPolicy",
@@ -50,9 +56,17 @@ READER = {
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
     "s3:GetObjectTagging",
+    "s3:GetObjectReferrer",
 }
-WRITER = READER | {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:CreateBucket"}
-GRANTS = {"reader": READER, "writer": WRITER, "admin": set(ROUTE_ACTIONS + POLICY_ACTIONS)}
+WRITER = READER | {
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:CreateBucket",
+    "s3:PutObjectReferrer",
+}
+ALL_ACTIONS = ROUTE_ACTIONS + POLICY_ACTIONS + API_ACTIONS
+GRANTS = {"reader": READER, "writer": WRITER, "admin": set(ALL_ACTIONS)}
 PUBLIC_READ = parse_bucket_policy(str(canned_acl_policy(BUCKET, "public-read")), BUCKET)
 
 
@@ -63,6 +77,7 @@ OBJECT_ACTIONS = {
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
+    *API_ACTIONS,
 }
 
 
@@ -75,10 +90,11 @@ def target(action: str) -> tuple[str | None, str | None]:
 
 def test_role_sets_only_name_routed_actions() -> None:
     assert set(ROLE_GRANTS) == {"artifact-reader", "artifact-writer", "artifact-admin"}
-    assert set(ROUTE_ACTIONS) >= READER | WRITER
+    assert set(ROUTE_ACTIONS) | set(API_ACTIONS) >= READER | WRITER
+    assert set(API_ACTIONS) == set(REFERRER_ACTIONS)
 
 
-@pytest.mark.parametrize("action", ROUTE_ACTIONS + POLICY_ACTIONS)
+@pytest.mark.parametrize("action", ALL_ACTIONS)
 @pytest.mark.parametrize("level", ["reader", "writer", "admin"])
 def test_realm_roles(level: str, action: str) -> None:
     principal = user(roles=frozenset({f"artifact-{level}"}))
@@ -89,7 +105,7 @@ def test_realm_roles(level: str, action: str) -> None:
         assert decision == Decision(False, "default-deny")
 
 
-@pytest.mark.parametrize("action", ROUTE_ACTIONS + POLICY_ACTIONS)
+@pytest.mark.parametrize("action", ALL_ACTIONS)
 @pytest.mark.parametrize("level", ["readers", "writers", "admins"])
 def test_bucket_groups(level: str, action: str) -> None:
     path = f"/buckets/{BUCKET}/{level}"

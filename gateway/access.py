@@ -1,0 +1,68 @@
+"""One place that decides a request, for the S3 edge and the JSON API alike: it loads the
+bucket's policy (compiled once per policy text) and asks ``policy.decide``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from gateway.domain.buckets import POLICY_SETTING, get_bucket
+from gateway.domain.errors import NoSuchBucket
+from gateway.domain.store import Store
+from gateway.domain.values import Principal
+from gateway.policy.decide import AccessContext, Decision, decide
+from gateway.policy.document import Policy, parse_bucket_policy
+from gateway.policy.errors import MalformedPolicy
+
+log = logging.getLogger("gateway.access")
+MAX_COMPILED = 1000
+
+
+class Authorizer:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._policies: dict[tuple[str, str], Policy] = {}
+
+    async def decide(
+        self,
+        principal: Principal,
+        action: str,
+        bucket: str,
+        key: str,
+        *,
+        source_ip: str | None,
+        secure: bool,
+        condition_keys: Mapping[str, str] | None = None,
+    ) -> Decision:
+        context = AccessContext(
+            now=datetime.now(UTC),
+            source_ip=source_ip,
+            secure_transport=secure,
+            condition_keys=condition_keys or {},
+        )
+        policy = None if principal.root else await self.bucket_policy(bucket)
+        return decide(principal, action, bucket or None, key or None, context, policy)
+
+    async def bucket_policy(self, bucket: str) -> Policy | None:
+        """The bucket's compiled policy (compiled once per policy text), if it has one."""
+        if not bucket:
+            return None
+        try:
+            record = await get_bucket(self.store, bucket)
+        except NoSuchBucket:
+            return None
+        text = record.settings.get(POLICY_SETTING)
+        if not text:
+            return None
+        compiled = self._policies.get((bucket, text))
+        if compiled is None:
+            try:
+                compiled = parse_bucket_policy(text, bucket)
+            except MalformedPolicy:
+                log.error("bucket %s has a stored policy that does not parse", bucket)
+                return None
+            if len(self._policies) > MAX_COMPILED:
+                self._policies.clear()
+            self._policies[(bucket, text)] = compiled
+        return compiled

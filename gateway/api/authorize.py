@@ -1,0 +1,70 @@
+"""Decisions on the JSON API: the same decision function as the S3 edge (``access.py``), and
+one audit line per decision, allowed or denied, with the answer's status and byte counts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Request
+
+from gateway.access import Authorizer
+from gateway.api.problems import ApiError, as_problem
+from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.domain.errors import NoSuchKey
+from gateway.domain.values import Principal
+
+LISTING = "s3:ListBucket"
+
+
+def _source_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def _decide(
+    request: Request, who: Principal, action: str, bucket: str, key: str
+) -> tuple[bool, str]:
+    access: Authorizer = request.app.state.access
+    decision = await access.decide(
+        who,
+        action,
+        bucket,
+        key,
+        source_ip=_source_ip(request),
+        secure=request.url.scheme == "https",
+    )
+    return decision.allowed, decision.rule
+
+
+@asynccontextmanager
+async def authorized(
+    request: Request, who: Principal, action: str, bucket: str, key: str, *, bytes_in: int = 0
+) -> AsyncIterator[AuditRecord]:
+    """Allow ``who`` to do ``action`` on the object, or answer 403; the body of the ``with``
+    sets ``status`` and ``bytes_out`` on the yielded record, an error sets them itself.
+
+    A missing key is told only to callers who may list the bucket (as S3 does): to others
+    it is a 403 like a refusal."""
+    audit: AuditLog = request.app.state.audit
+    record = AuditRecord.of(new_request_id(), who, _source_ip(request), action, f"/{bucket}/{key}")
+    record.bytes_in = bytes_in
+    record.rule = "undecided"
+    try:
+        allowed, record.rule = await _decide(request, who, action, bucket, key)
+        record.decision = "allow" if allowed else "deny"
+        if not allowed:
+            raise ApiError(403, "Forbidden", f"{who.name} may not {action} on /{bucket}/{key}.")
+        try:
+            yield record
+        except NoSuchKey:
+            if not who.root and not (await _decide(request, who, LISTING, bucket, ""))[0]:
+                raise ApiError(
+                    403, "Forbidden", f"{who.name} may not {action} on /{bucket}/{key}."
+                ) from None
+            raise
+    except Exception as exc:
+        answer = as_problem(exc)
+        record.status = answer.status_code if answer is not None else 500
+        raise
+    finally:
+        audit.write(record)

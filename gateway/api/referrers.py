@@ -1,0 +1,199 @@
+"""Signatures, SBOMs and attestations of objects under ``/_artifacts/referrers``: attach one
+(checked on the way in), list them, fetch one, remove one. Each is an OCI referrer of the
+object's manifest (``domain/referrer_mapping.py``), so oras and cosign see them too.
+
+Writers attach (``s3:PutObjectReferrer``), readers list and fetch (``s3:GetObjectReferrer``),
+admins remove (``s3:DeleteObjectReferrer``): the same decision as S3 requests, one audit line
+each.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
+
+from gateway.api.authorize import authorized
+from gateway.api.identity import caller
+from gateway.api.problems import ApiError
+from gateway.domain import referrer_mapping as types
+from gateway.domain import referrers
+from gateway.domain.errors import IncompleteBody
+from gateway.domain.store import Store
+from gateway.domain.values import Principal, ReferrerRecord
+from gateway.policy.roles import DELETE_REFERRER, GET_REFERRER, PUT_REFERRER
+
+router = APIRouter(prefix="/_artifacts/referrers", tags=["referrers"])
+Caller = Annotated[Principal, Depends(caller)]
+Kind = Literal["signature", "sbom", "attestation"]
+Key = Annotated[str, Query(min_length=1, description="The object's key.")]
+Digest = Annotated[
+    str,
+    Path(pattern=r"^sha256:[0-9a-f]{64}$", description="The referrer manifest's digest."),
+]
+MAX_DOCUMENT = 4 * 1024 * 1024
+DOCUMENT_MEDIA_TYPES = sorted({media for accepted in types.ACCEPTED.values() for media in accepted})
+
+
+class ReferrerInfo(BaseModel):
+    digest: str = Field(description="The referrer manifest's digest (its OCI identity).")
+    kind: Kind
+    artifact_type: str = Field(description="The referrer manifest's artifactType.")
+    media_type: str = Field(description="The document's media type (the manifest's layer).")
+    size: int = Field(description="The document's size in bytes.")
+    created: datetime
+    subject: str = Field(description="The object's manifest digest the referrer points at.")
+    predicate_type: str | None = Field(
+        None, description="The in-toto predicate type of an attestation."
+    )
+
+
+def _info(record: ReferrerRecord) -> dict[str, object]:
+    return {
+        "digest": record.digest,
+        "kind": record.kind,
+        "artifact_type": record.artifact_type,
+        "media_type": record.media_type,
+        "size": record.size,
+        "created": record.created,
+        "subject": record.subject,
+        "predicate_type": record.predicate_type,
+    }
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413,
+        "Content Too Large",
+        f"A document is at most {MAX_DOCUMENT} bytes.",
+        {"Connection": "close"},
+    )
+
+
+async def _document(request: Request) -> bytes:
+    """The request body, at most MAX_DOCUMENT bytes (documents are small: no streaming)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_DOCUMENT:
+        raise _too_large()
+    pieces: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > MAX_DOCUMENT:
+                raise _too_large()
+            pieces.append(chunk)
+    except ClientDisconnect as exc:
+        raise IncompleteBody("The client closed the connection mid-body.") from exc
+    return b"".join(pieces)
+
+
+@router.post(
+    "/{bucket}",
+    status_code=201,
+    response_model=ReferrerInfo,
+    summary="Attach a signature, an SBOM or an attestation to an object",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": (
+                "The document, sent as its media type: a sigstore bundle v0.3 (signature), "
+                "CycloneDX or SPDX JSON (sbom), a DSSE envelope of an in-toto statement "
+                f"(attestation). At most {MAX_DOCUMENT} bytes."
+            ),
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in DOCUMENT_MEDIA_TYPES
+            },
+        }
+    },
+    responses={
+        400: {"description": "The document is not valid; `detail` names the failing path."},
+        403: {"description": "The caller may not attach to this object."},
+        404: {"description": "No such bucket or key."},
+        413: {"description": "The document is too large."},
+        415: {"description": "The media type does not fit the kind."},
+    },
+)
+async def attach(
+    request: Request,
+    response: Response,
+    bucket: str,
+    key: Key,
+    kind: Kind,
+    who: Caller,
+    content_type: Annotated[str | None, Header()] = None,
+) -> dict[str, object]:
+    async with authorized(request, who, PUT_REFERRER, bucket, key) as audit:
+        body = await _document(request)
+        audit.bytes_in = len(body)
+        record = await referrers.attach(_store(request), bucket, key, kind, content_type, body)
+        audit.status = 201
+    response.headers["Location"] = (
+        f"/_artifacts/referrers/{quote(bucket)}/{record.digest}?key={quote(key, safe='')}"
+    )
+    return _info(record)
+
+
+@router.get(
+    "/{bucket}",
+    response_model=list[ReferrerInfo],
+    summary="List the signatures, SBOMs and attestations of an object",
+)
+async def list_referrers(
+    request: Request,
+    bucket: str,
+    key: Key,
+    who: Caller,
+    kind: Kind | None = None,
+    artifact_type: str | None = None,
+) -> list[dict[str, object]]:
+    async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
+        found = await referrers.list_referrers(
+            _store(request), bucket, key, kind=kind, artifact_type=artifact_type
+        )
+        audit.status = 200
+    return [_info(record) for record in found]
+
+
+@router.get(
+    "/{bucket}/{digest}",
+    summary="Fetch one document, byte for byte as attached",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in DOCUMENT_MEDIA_TYPES}}},
+)
+async def fetch_referrer(
+    request: Request, bucket: str, digest: Digest, key: Key, who: Caller
+) -> Response:
+    async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
+        document = await referrers.fetch(_store(request), bucket, key, digest)
+        audit.status, audit.bytes_out = 200, len(document.body)
+    return Response(
+        document.body,
+        media_type=document.record.media_type,
+        headers={
+            "ETag": f'"{document.record.blob_digest}"',
+            "x-artifact-store-artifact-type": document.record.artifact_type,
+            "x-artifact-store-referrer-kind": document.record.kind,
+        },
+    )
+
+
+@router.delete("/{bucket}/{digest}", status_code=204, summary="Remove one referrer (admins)")
+async def remove_referrer(
+    request: Request, bucket: str, digest: Digest, key: Key, who: Caller
+) -> Response:
+    async with authorized(request, who, DELETE_REFERRER, bucket, key) as audit:
+        await referrers.remove(_store(request), bucket, key, digest)
+        audit.status = 204
+    return Response(status_code=204)
