@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
+from gateway.api.authorize import authorized
 from gateway.api.identity import caller
 from gateway.api.problems import TUS_VERSION, ApiError
 from gateway.domain import resumable
@@ -34,6 +35,7 @@ EXTENSIONS = "creation,termination,checksum"
 # tus checksum algorithm -> the flexible checksum that verifies it (md5: Content-MD5's path).
 CHECKSUMS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "crc32": "CRC32", "crc32c": "CRC32C"}
 OFFSET_TYPE = "application/offset+octet-stream"
+WRITE = "s3:PutObject"  # every tus request writes (or may write) the target object
 
 router = APIRouter(prefix="/_artifacts/uploads", tags=["uploads (tus 1.0)"])
 
@@ -100,10 +102,19 @@ async def options() -> Response:
 Principal_ = Annotated[Principal, Depends(caller)]
 
 
+async def _target(request: Request, who: Principal, upload_id: str) -> None:
+    """The caller must still be allowed to write the upload's object."""
+    upload = await _store(request).index.get_upload(upload_id, live=False)
+    if upload is None or upload.length is None:
+        raise ApiError(404, "Not Found", "No such upload.")
+    async with authorized(request, who, WRITE, upload.bucket, upload.key) as audit:
+        audit.status = 200
+
+
 @router.post("", status_code=201, summary="Create an upload (tus creation extension)")
 async def create(
     request: Request,
-    _: Principal_,
+    who: Principal_,
     tus_resumable: Annotated[str | None, Header()] = None,
     upload_length: Annotated[str | None, Header()] = None,
     upload_metadata: Annotated[str, Header()] = "",
@@ -118,7 +129,9 @@ async def create(
         raise ApiError(400, "Bad Request", "Upload-Metadata must name a bucket and a key.")
     content_type = metadata.get("filetype") or metadata.get("contentType")
     new = NewObject(headers={"Content-Type": content_type or "binary/octet-stream"}, metadata={})
-    state = await resumable.start(_store(request), bucket, key, int(upload_length), new)
+    async with authorized(request, who, WRITE, bucket, key) as audit:
+        state = await resumable.start(_store(request), bucket, key, int(upload_length), new)
+        audit.status = 201
     location = f"{str(request.base_url).rstrip('/')}/_artifacts/uploads/{state.upload.upload_id}"
     return Response(
         status_code=201, headers=_headers(Location=location, **{"Upload-Offset": str(state.offset)})
@@ -129,10 +142,11 @@ async def create(
 async def head(
     request: Request,
     upload_id: str,
-    _: Principal_,
+    who: Principal_,
     tus_resumable: Annotated[str | None, Header()] = None,
 ) -> Response:
     _version(tus_resumable)
+    await _target(request, who, upload_id)
     state = await resumable.progress(_store(request), upload_id)
     return Response(
         status_code=200,
@@ -150,7 +164,7 @@ async def head(
 async def patch(
     request: Request,
     upload_id: str,
-    _: Principal_,
+    who: Principal_,
     tus_resumable: Annotated[str | None, Header()] = None,
     upload_offset: Annotated[str | None, Header()] = None,
     content_type: Annotated[str | None, Header()] = None,
@@ -165,6 +179,7 @@ async def patch(
     if content_length is None or not content_length.isdigit():
         raise ApiError(411, "Length Required", "Content-Length is required.")
     checksum = _checksum(upload_checksum)
+    await _target(request, who, upload_id)
     md5 = checksum[1] if checksum and checksum[0] == "MD5" else None
     flexible = checksum if checksum and checksum[0] != "MD5" else None
     new = NewObject(
@@ -189,9 +204,10 @@ async def patch(
 async def delete(
     request: Request,
     upload_id: str,
-    _: Principal_,
+    who: Principal_,
     tus_resumable: Annotated[str | None, Header()] = None,
 ) -> Response:
     _version(tus_resumable)
+    await _target(request, who, upload_id)
     await resumable.terminate(_store(request), upload_id)
     return Response(status_code=204, headers=_headers())

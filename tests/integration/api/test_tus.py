@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import socket
 from urllib.parse import urlsplit
@@ -196,3 +197,33 @@ def test_tuspy_resumes_after_a_connection_killed_mid_patch(gateway, s3, bucket, 
         tus_client.TusClient(
             f"{gateway.url}/_artifacts/uploads", headers={"Authorization": "Basic eDp5"}
         ).uploader(str(source), metadata={"bucket": bucket, "key": "x"}).upload()
+
+
+def test_uploads_are_decided_like_s3_writes(gateway, bucket):
+    """A key that may only read cannot start, resume or end an upload into the bucket."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    made = httpx.post(
+        f"{gateway.url}/_artifacts/keys", json={"policy": json.dumps(policy)}, headers=AUTH
+    ).json()
+    reader = (
+        "Basic "
+        + base64.b64encode(f"{made['access_key_id']}:{made['secret_access_key']}".encode()).decode()
+    )
+    refused = httpx.post(
+        f"{gateway.url}/_artifacts/uploads",
+        headers={
+            **TUS,
+            "Authorization": reader,
+            "Upload-Length": "3",
+            "Upload-Metadata": metadata(bucket=bucket, key="k"),
+        },
+    )
+    assert refused.status_code == 403
+    location = create(gateway.url, bucket, "k", 3)  # root may
+    theirs = {**TUS, "Authorization": reader}
+    assert httpx.head(location, headers=theirs).status_code == 403
+    assert httpx.delete(location, headers=theirs).status_code == 403
+    assert offset_of(location) == 0
