@@ -224,6 +224,12 @@ async def delete_objects(ctx: S3Request) -> Response:
     document = xml.root("DeleteResult")
     for key in keys:
         assert key is not None
+        if not await ctx.can("s3:DeleteObject", ctx.bucket, key):
+            failed = xml.add(document, "Error")
+            xml.add(failed, "Key", key)
+            xml.add(failed, "Code", "AccessDenied")
+            xml.add(failed, "Message", "Access Denied")
+            continue
         try:
             await domain.delete_object(ctx.store, ctx.bucket, key)
         except DomainError as exc:

@@ -16,7 +16,7 @@ from gateway.domain.values import Principal
 from gateway.s3.errors import S3Error
 
 
-async def _anything(action: str, bucket: str) -> bool:
+async def _anything(action: str, bucket: str, key: str = "") -> bool:
     return True
 
 
@@ -35,7 +35,7 @@ class S3Request:
     )
     credential: SigV4Credential | None = None
     # Whether the caller may do an action on a bucket (ListBuckets shows only those).
-    can: Callable[[str, str], Awaitable[bool]] = field(default=_anything)
+    can: Callable[..., Awaitable[bool]] = field(default=_anything)
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)

@@ -49,6 +49,7 @@ class Route:
     action: str
     query: str | None = None  # this query parameter must be present
     header: str | None = None  # this header must be present
+    per_key: bool = False  # decided for each key by the handler (DeleteObjects), not here
 
 
 ROUTES: tuple[Route, ...] = (
@@ -83,7 +84,9 @@ ROUTES: tuple[Route, ...] = (
         query="uploads",
     ),
     Route("GET", "bucket", listing.list_objects, "s3:ListBucket"),
-    Route("POST", "bucket", objects.delete_objects, "s3:DeleteObject", query="delete"),
+    Route(
+        "POST", "bucket", objects.delete_objects, "s3:DeleteObject", query="delete", per_key=True
+    ),
     Route("POST", "object", multipart.create_multipart_upload, "s3:PutObject", query="uploads"),
     Route(
         "PUT",
@@ -270,9 +273,12 @@ class S3App:
             )
             route = match(request.method, target, query, dict(request.headers))
             audit = AuditRecord.of(rid, principal, source_ip, route.action, resource)
-            decision = await self.authorize(
-                principal, route.action, bucket, key, request, route_query(route, query)
-            )
+            if route.per_key:  # each key gets its own decision and audit line
+                decision = Decision(True, "per-key")
+            else:
+                decision = await self.authorize(
+                    principal, route.action, bucket, key, request, route_query(route, query)
+                )
             if decision.allowed and route.header == COPY_SOURCE:
                 decision = await self.may_read_source(principal, request, decision)
             audit.decision, audit.rule = ("allow" if decision.allowed else "deny"), decision.rule
@@ -281,8 +287,14 @@ class S3App:
             payload = credential.payload_hash if credential else ""
             caller = principal
 
-            async def can(action: str, name: str) -> bool:
-                allowed = await self.authorize(caller, action, name, "", request, {})
+            async def can(action: str, name: str, object_key: str = "") -> bool:
+                allowed = await self.authorize(caller, action, name, object_key, request, {})
+                if object_key:  # a per-key decision is a decision of its own
+                    line = AuditRecord.of(rid, caller, source_ip, action, f"/{name}/{object_key}")
+                    line.decision = "allow" if allowed.allowed else "deny"
+                    line.rule = allowed.rule
+                    line.status = 200 if allowed.allowed else 403
+                    self.audit.write(line)
                 return allowed.allowed
 
             context = S3Request(

@@ -257,3 +257,40 @@ def test_the_audit_log_has_a_line_per_decision_and_no_secrets(gateway, s3, bucke
     signature = (query.get("Signature") or query["X-Amz-Signature"])[0]
     for secret in (SECRET_KEY, signature, "X-Amz-", "Credential=", "AWS4-HMAC-SHA256"):
         assert secret not in text
+
+
+def test_delete_objects_is_decided_per_key(gateway, s3, bucket):
+    for key in ("tmp/a", "keep/b"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    cleaner = key_client(
+        gateway,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:DeleteObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/tmp/*",
+                }
+            ],
+        },
+    )
+    result = cleaner.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": "tmp/a"}, {"Key": "keep/b"}]}
+    )
+    assert [d["Key"] for d in result.get("Deleted", [])] == ["tmp/a"]
+    assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("keep/b", "AccessDenied")]
+    assert s3.get_object(Bucket=bucket, Key="keep/b")["Body"].read() == b"x"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="tmp/a")
+    lines = [
+        json.loads(line)
+        for line in Path(gateway.settings.audit_sink() or "").read_text().splitlines()
+    ]
+    per_key = {
+        line["resource"]: line["decision"]
+        for line in lines
+        if line["action"] == "s3:DeleteObject" and line["auth"] == "access-key"
+    }
+    assert per_key[f"/{bucket}/tmp/a"] == "allow"
+    assert per_key[f"/{bucket}/keep/b"] == "deny"
