@@ -10,8 +10,8 @@ import hmac
 from fastapi import Request
 
 from gateway.api.problems import ApiError
+from gateway.api.state import keyring_of
 from gateway.auth.errors import AuthError
-from gateway.auth.keyring import Keyring
 from gateway.domain.values import Principal
 from gateway.s3.authn import TokenCheck
 
@@ -38,7 +38,7 @@ async def caller(request: Request) -> Principal:
         access_key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ApiError(401, "Unauthorized", "Malformed Basic credentials.") from exc
-    keyring: Keyring = request.app.state.keyring
+    keyring = keyring_of(request)
     resolved = await keyring.resolve(access_key, None)
     if resolved is None or not hmac.compare_digest(resolved.secret, secret):
         raise ApiError(403, "Forbidden", "Unknown access key or wrong secret.")

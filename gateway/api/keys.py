@@ -12,9 +12,8 @@ from pydantic import BaseModel, Field
 
 from gateway.api.identity import caller
 from gateway.api.problems import ApiError
-from gateway.auth.keyring import Keyring
+from gateway.api.state import keyring_of, store_of
 from gateway.domain import access_keys
-from gateway.domain.store import Store
 from gateway.domain.values import AccessKeyRecord, Principal
 
 router = APIRouter(prefix="/_artifacts/keys", tags=["access keys"])
@@ -55,20 +54,15 @@ def _info(record: AccessKeyRecord) -> dict[str, object]:
     }
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
 @router.post("", status_code=201, response_model=NewKeyInfo, summary="Make an access key")
 async def create_key(request: Request, body: KeyRequest, who: Caller) -> dict[str, object]:
     if who.method not in MAKERS:
         raise ApiError(
             403, "Forbidden", "Access keys are made with a Bearer token (or the root key)."
         )
-    keyring: Keyring = request.app.state.keyring
+    keyring = keyring_of(request)
     made = await access_keys.create(
-        _store(request),
+        store_of(request),
         keyring,
         who,
         description=body.description,
@@ -80,10 +74,10 @@ async def create_key(request: Request, body: KeyRequest, who: Caller) -> dict[st
 
 @router.get("", response_model=list[KeyInfo], summary="Your access keys (without secrets)")
 async def list_keys(request: Request, who: Caller) -> list[dict[str, object]]:
-    return [_info(record) for record in await access_keys.list_keys(_store(request), who)]
+    return [_info(record) for record in await access_keys.list_keys(store_of(request), who)]
 
 
 @router.delete("/{access_key_id}", status_code=204, summary="Revoke one of your access keys")
 async def revoke_key(request: Request, access_key_id: str, who: Caller) -> Response:
-    await access_keys.revoke(_store(request), who, access_key_id)
+    await access_keys.revoke(store_of(request), who, access_key_id)
     return Response(status_code=204)

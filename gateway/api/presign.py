@@ -3,7 +3,6 @@ GET or PUT of one object, valid for a bounded time, carrying exactly the user's 
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -13,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.identity import caller
 from gateway.api.problems import ApiError
-from gateway.auth.keyring import SESSION_PREFIX, Keyring, new_key_id, new_secret
+from gateway.api.state import keyring_of
 from gateway.auth.presign import presign
 from gateway.domain.names import check_bucket_name, check_key
 from gateway.domain.values import Principal
@@ -45,28 +44,16 @@ async def presign_url(
         )
     check_bucket_name(body.bucket)
     check_key(body.key)
-    keyring: Keyring = request.app.state.keyring
+    keyring = keyring_of(request)
     now = datetime.now(UTC).replace(microsecond=0)
-    access_key, secret = new_key_id(SESSION_PREFIX), new_secret()
-    token = keyring.session_token(
-        {
-            "ak": access_key,
-            "sk": secret,
-            "exp": int(time.time()) + body.expires,
-            "name": who.name,
-            "sub": who.subject,
-            "roles": sorted(who.roles),
-            "groups": sorted(who.groups),
-            "policies": list(who.policies),
-        }
-    )
+    session = keyring.issue_session(who, body.expires)
     base = str(request.base_url).rstrip("/")
     url = presign(
         body.method,
         f"{base}/{quote(body.bucket)}/{quote(body.key)}",
-        access_key=access_key,
-        secret=secret,
-        session_token=token,
+        access_key=session.access_key,
+        secret=session.secret,
+        session_token=session.token,
         expires=body.expires,
         now=now,
         region=request.app.state.region,

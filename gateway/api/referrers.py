@@ -21,10 +21,10 @@ from starlette.requests import ClientDisconnect
 from gateway.api.authorize import authorized
 from gateway.api.identity import caller
 from gateway.api.problems import ApiError
+from gateway.api.state import store_of
 from gateway.domain import referrer_mapping as types
 from gateway.domain import referrers
 from gateway.domain.errors import IncompleteBody
-from gateway.domain.store import Store
 from gateway.domain.values import Principal, ReferrerRecord
 from gateway.policy.roles import DELETE_REFERRER, GET_REFERRER, PUT_REFERRER
 
@@ -64,11 +64,6 @@ def _info(record: ReferrerRecord) -> dict[str, object]:
         "subject": record.subject,
         "predicate_type": record.predicate_type,
     }
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _too_large() -> ApiError:
@@ -137,7 +132,7 @@ async def attach(
     async with authorized(request, who, PUT_REFERRER, bucket, key) as audit:
         body = await _document(request)
         audit.bytes_in = len(body)
-        record = await referrers.attach(_store(request), bucket, key, kind, content_type, body)
+        record = await referrers.attach(store_of(request), bucket, key, kind, content_type, body)
         audit.status = 201
     response.headers["Location"] = (
         f"/_artifacts/referrers/{quote(bucket)}/{record.digest}?key={quote(key, safe='')}"
@@ -160,7 +155,7 @@ async def list_referrers(
 ) -> list[dict[str, object]]:
     async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
         found = await referrers.list_referrers(
-            _store(request), bucket, key, kind=kind, artifact_type=artifact_type
+            store_of(request), bucket, key, kind=kind, artifact_type=artifact_type
         )
         audit.status = 200
     return [_info(record) for record in found]
@@ -176,7 +171,7 @@ async def fetch_referrer(
     request: Request, bucket: str, digest: Digest, key: Key, who: Caller
 ) -> Response:
     async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
-        document = await referrers.fetch(_store(request), bucket, key, digest)
+        document = await referrers.fetch(store_of(request), bucket, key, digest)
         audit.status, audit.bytes_out = 200, len(document.body)
     return Response(
         document.body,
@@ -194,6 +189,6 @@ async def remove_referrer(
     request: Request, bucket: str, digest: Digest, key: Key, who: Caller
 ) -> Response:
     async with authorized(request, who, DELETE_REFERRER, bucket, key) as audit:
-        await referrers.remove(_store(request), bucket, key, digest)
+        await referrers.remove(store_of(request), bucket, key, digest)
         audit.status = 204
     return Response(status_code=204)

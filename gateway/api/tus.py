@@ -23,12 +23,12 @@ from starlette.requests import ClientDisconnect
 from gateway.api.authorize import authorized
 from gateway.api.identity import caller
 from gateway.api.problems import TUS_VERSION, ApiError
+from gateway.api.state import store_of
 from gateway.domain import resumable
 from gateway.domain.errors import (
     IncompleteBody,
 )
 from gateway.domain.objects import NewObject
-from gateway.domain.store import Store
 from gateway.domain.values import Principal
 
 EXTENSIONS = "creation,termination,checksum"
@@ -38,11 +38,6 @@ OFFSET_TYPE = "application/offset+octet-stream"
 WRITE = "s3:PutObject"  # every tus request writes (or may write) the target object
 
 router = APIRouter(prefix="/_artifacts/uploads", tags=["uploads (tus 1.0)"])
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _version(tus_resumable: str | None) -> None:
@@ -104,7 +99,7 @@ Principal_ = Annotated[Principal, Depends(caller)]
 
 async def _target(request: Request, who: Principal, upload_id: str) -> None:
     """The caller must still be allowed to write the upload's object."""
-    upload = await _store(request).index.get_upload(upload_id, live=False)
+    upload = await store_of(request).index.get_upload(upload_id, live=False)
     if upload is None or upload.length is None:
         raise ApiError(404, "Not Found", "No such upload.")
     async with authorized(request, who, WRITE, upload.bucket, upload.key) as audit:
@@ -130,7 +125,7 @@ async def create(
     content_type = metadata.get("filetype") or metadata.get("contentType")
     new = NewObject(headers={"Content-Type": content_type or "binary/octet-stream"}, metadata={})
     async with authorized(request, who, WRITE, bucket, key) as audit:
-        state = await resumable.start(_store(request), bucket, key, int(upload_length), new)
+        state = await resumable.start(store_of(request), bucket, key, int(upload_length), new)
         audit.status = 201
     location = f"{str(request.base_url).rstrip('/')}/_artifacts/uploads/{state.upload.upload_id}"
     return Response(
@@ -147,7 +142,7 @@ async def head(
 ) -> Response:
     _version(tus_resumable)
     await _target(request, who, upload_id)
-    state = await resumable.progress(_store(request), upload_id)
+    state = await resumable.progress(store_of(request), upload_id)
     return Response(
         status_code=200,
         headers=_headers(
@@ -190,7 +185,7 @@ async def patch(
         declared_checksums=(lambda: {flexible[0]: flexible[1]}) if flexible else dict,
     )
     state = await resumable.append(
-        _store(request),
+        store_of(request),
         upload_id,
         int(upload_offset),
         _body(request),
@@ -209,5 +204,5 @@ async def delete(
 ) -> Response:
     _version(tus_resumable)
     await _target(request, who, upload_id)
-    await resumable.terminate(_store(request), upload_id)
+    await resumable.terminate(store_of(request), upload_id)
     return Response(status_code=204, headers=_headers())

@@ -30,6 +30,14 @@ class AccessKeys(Protocol):
 
 
 @dataclass(frozen=True)
+class SessionKey:
+    access_key: str
+    secret: str
+    token: str
+    expires: int  # epoch seconds
+
+
+@dataclass(frozen=True)
 class Resolved:
     secret: str
     principal: Principal
@@ -57,9 +65,26 @@ class Keyring:
         self.sealer = sealer
         self._keys = keys
 
-    def session_token(self, claims: dict[str, Any]) -> str:
-        """Seal an STS session: ``ak``, ``sk``, ``exp`` (epoch s) and the identity."""
-        return self.sealer.seal(claims)
+    def issue_session(
+        self, principal: Principal, seconds: int, issuer: str | None = None
+    ) -> SessionKey:
+        """A temporary key for ``principal`` (STS sessions, presigned URLs): its secret and
+        identity are sealed into the session token, which ``resolve`` opens again."""
+        access_key, secret = new_key_id(SESSION_PREFIX), new_secret()
+        expires = int(time.time()) + seconds
+        claims: dict[str, Any] = {
+            "ak": access_key,
+            "sk": secret,
+            "exp": expires,
+            "name": principal.name,
+            "sub": principal.subject,
+            "roles": sorted(principal.roles),
+            "groups": sorted(principal.groups),
+            "policies": list(principal.policies),
+        }
+        if issuer is not None:
+            claims["iss"] = issuer
+        return SessionKey(access_key, secret, self.sealer.seal(claims), expires)
 
     async def resolve(self, access_key: str, session_token: str | None) -> Resolved | None:
         """The key's secret and owner; None for an unknown key. A session token that does

@@ -26,7 +26,6 @@ from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.policy.decide import Decision, listing_condition_keys
-from gateway.policy.document import Policy
 from gateway.s3 import buckets, listing, multipart, objects, policies
 from gateway.s3.authn import TokenCheck, authenticate
 from gateway.s3.errors import S3Error, from_exception
@@ -379,10 +378,6 @@ class S3App:
         if not source.allowed:
             return Decision(False, f"copy-source:{source.rule}")
         return decision
-
-    async def bucket_policy(self, bucket: str) -> Policy | None:
-        """The bucket's compiled policy, if it has one."""
-        return await self.access.bucket_policy(bucket)
 
     async def hidden(
         self, exc: Exception, principal: Principal | None, bucket: str, request: Request

@@ -13,14 +13,13 @@ the session to that role; any other RoleArn leaves the roles as they are. An opt
 from __future__ import annotations
 
 import re
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gateway.auth.errors import AuthError
-from gateway.auth.keyring import SESSION_PREFIX, Keyring, new_key_id, new_secret
+from gateway.auth.keyring import Keyring
 from gateway.domain.values import Principal
 from gateway.policy.roles import ROLE_LEVELS
 
@@ -133,27 +132,13 @@ class WebIdentitySts:
         principal = _narrowed_to(principal, role[1])
         if policy is not None:
             principal = replace(principal, policies=(*principal.policies, policy))
-        expires = int(time.time()) + duration
-        access_key, secret = new_key_id(SESSION_PREFIX), new_secret()
-        sealed = self._keyring.session_token(
-            {
-                "ak": access_key,
-                "sk": secret,
-                "exp": expires,
-                "name": principal.name,
-                "sub": principal.subject,
-                "roles": sorted(principal.roles),
-                "groups": sorted(principal.groups),
-                "policies": list(principal.policies),
-                "iss": issuer,
-            }
-        )
+        key = self._keyring.issue_session(principal, duration, issuer)
         return Session(
-            principal=replace(principal, method="sts", access_key=access_key),
-            access_key=access_key,
-            secret=secret,
-            token=sealed,
-            expires=datetime.fromtimestamp(expires, tz=UTC),
+            principal=replace(principal, method="sts", access_key=key.access_key),
+            access_key=key.access_key,
+            secret=key.secret,
+            token=key.token,
+            expires=datetime.fromtimestamp(key.expires, tz=UTC),
             issuer=issuer,
             audience=audience,
             role_arn=role_arn,

@@ -97,9 +97,9 @@ async def test_a_role_arn_naming_a_realm_role_narrows_and_a_policy_is_kept(sts, 
 
 @pytest.mark.anyio
 async def test_expired_sessions_are_refused(keyring):
-    token = keyring.session_token({"ak": "ASIAX", "sk": "s", "exp": time.time() - 1})
+    key = keyring.issue_session(ALICE, -1)
     with pytest.raises(AuthError) as expired:
-        await keyring.resolve("ASIAX", token)
+        await keyring.resolve(key.access_key, key.token)
     assert expired.value.code == "ExpiredToken"
 
 
