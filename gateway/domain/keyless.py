@@ -17,6 +17,11 @@ Nothing is fetched (no TUF refresh, no Fulcio, no Rekor), and the object is neve
 caller passes the SHA-256 the gateway recorded when it stored the object. Every failure is a
 ``KeylessResult`` with ``verified=False`` and a one-line reason; bad input never raises.
 
+What sigstore-python decides, not this module: the root's ``validFor`` windows are read
+against the current clock (a CA or log key whose window starts in the future is ignored);
+a bundle with RFC 3161 timestamps needs a timestamp authority in the root; Rekor v2 entries
+(``hashedrekord`` 0.0.2, no inclusion promise) verify only through such a timestamp.
+
 sigstore bundle: https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_bundle.proto
 Fulcio certificate extensions: https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md
 """
