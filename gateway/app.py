@@ -16,12 +16,13 @@ from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.api import keys, presign, problems, referrers, tus
+from gateway.api import keys, presign, problems, referrers, trust, tus, verify
 from gateway.audit import AuditLog
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
+from gateway.domain import receipts
 from gateway.domain.errors import DomainError
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.store import Store
@@ -52,6 +53,8 @@ async def open_store(settings: Settings) -> Store:
         region=settings.region,
         max_object_size=settings.max_object_size,
         min_part_size=settings.min_part_size,
+        receipts=receipts.load_or_create(settings.receipt_key_path()),
+        trusted_root=settings.trusted_root(),
     )
 
 
@@ -102,6 +105,8 @@ def identity_providers(
 
 
 async def close_store(store: Store) -> None:
+    for task in list(store.background):  # receipts of multipart objects still being hashed
+        task.cancel()
     await store.registry.aclose()
     await store.index.close()
 
@@ -127,6 +132,8 @@ class Gateway:
         self.api.include_router(keys.router)
         self.api.include_router(presign.router)
         self.api.include_router(referrers.router)
+        self.api.include_router(trust.router)
+        self.api.include_router(verify.router)
         for kind in (problems.ApiError, DomainError, RegistryUnavailable, RequestValidationError):
             self.api.add_exception_handler(kind, self._problem)
 

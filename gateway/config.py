@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     upload_sweep_seconds: float = Field(
         600.0, description="How often expired multipart uploads are looked for."
     )
+    receipt_key_file: Path | None = Field(
+        None,
+        description="PEM (PKCS#8) ECDSA private key the gateway signs receipts with (buckets "
+        "whose trust has receipts on); default: a P-256 key made once in data_dir/receipt.key. "
+        "Replicas must share it.",
+    )
+    trusted_root_file: Path | None = Field(
+        None,
+        description="A sigstore trusted_root.json: the Fulcio CAs, Rekor and CT log keys that "
+        "keyless signatures are verified against, for buckets whose trust names keyless "
+        "identities without a root of their own. Nothing is fetched from the network.",
+    )
     log_level: str = "info"
     audit_log: str = Field(
         "",
@@ -126,6 +138,14 @@ class Settings(BaseSettings):
         if self.audit_log == "off":
             return None
         return self.audit_log or str(self.data_dir / "audit.log")
+
+    def receipt_key_path(self) -> Path:
+        return self.receipt_key_file or self.data_dir / "receipt.key"
+
+    def trusted_root(self) -> str | None:
+        if self.trusted_root_file is None:
+            return None
+        return self.trusted_root_file.read_text()
 
     def root_secret(self) -> str:
         if self.root_secret_key_file is not None:

@@ -16,6 +16,7 @@ from gateway.domain.errors import (
     InvalidDocument,
     InvalidInput,
     NotFound,
+    NotSigned,
     UnsupportedDocumentType,
 )
 from gateway.registry.errors import RegistryUnavailable
@@ -66,6 +67,8 @@ def as_problem(exc: Exception) -> Response | None:
         return problem(400, "Invalid Document", exc.message)
     if isinstance(exc, UnsupportedDocumentType):
         return problem(415, "Unsupported Media Type", exc.message)
+    if isinstance(exc, NotSigned):
+        return problem(403, "Forbidden", exc.message)
     if isinstance(exc, NotFound):
         return problem(404, "Not Found", exc.message)
     if isinstance(exc, IncompleteBody | InvalidInput):

@@ -9,7 +9,8 @@ maps them to RFC 7807 problems. Hierarchy::
      +-- InvalidInput: InvalidBucketName, KeyTooLong, InvalidKey, BadDigest, IncompleteBody,
      |                 InvalidRange, InvalidArgument (InvalidDocument, UnsupportedDocumentType),
      |                 EntityTooSmall, EntityTooLarge, InvalidPart, InvalidPartOrder,
-     |                 InvalidPartNumber, InvalidRequest
+     |                 InvalidPartNumber, InvalidRequest, InvalidTrust
+     +-- NotSigned (a require-signature bucket refuses to hand the object out)
      +-- PreconditionFailed, NotModified
 """
 
@@ -97,6 +98,14 @@ class InvalidRange(InvalidInput):
 
 class InvalidArgument(InvalidInput):
     """Invalid Argument"""
+
+
+class InvalidTrust(InvalidArgument):
+    """The trust settings are not valid; the message names the failing place."""
+
+
+class NotSigned(DomainError):
+    """The object is not signed by a key or identity this bucket trusts (require-signature)."""
 
 
 class InvalidDocument(InvalidArgument):

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from gateway.domain import mapping, referrer_mapping, referrers
+from gateway.domain import mapping, receipts, referrer_mapping, referrers, verify
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import (
     RangeRequest,
@@ -94,6 +94,7 @@ async def commit(
         if current is not None and current.manifest_digest != record.manifest_digest:
             await forget_manifest(store, location.repository, current.manifest_digest)
             await referrers.forget(store, record.bucket, record.key, keep=record.manifest_digest)
+    await receipts.issue(store, record)
     return record
 
 
@@ -231,13 +232,19 @@ async def get_object(
     conditions: ReadConditions = NO_CONDITIONS,
     byte_range: RangeRequest | None = None,
     part_number: int | None = None,
+    *,
+    download: bool = True,
 ) -> tuple[ObjectRecord, ObjectReader]:
-    await get_bucket(store, bucket)
+    """The object, opened for reading; a ``download`` (not a HEAD) of a ``require-signature``
+    bucket's object needs a trusted signature."""
+    bucket_record = await get_bucket(store, bucket)
     found = await store.index.get_object_counted(bucket, key, referrer_mapping.KINDS)
     if found is None:
         raise NoSuchKey()
     record, counts = found
     check_read(conditions, record)
+    if download:
+        await verify.gate(store, bucket_record, record)
     if part_number is not None:
         span = part_span(record, part_number)
     elif byte_range is not None:
@@ -272,6 +279,7 @@ async def copy_object(
     """Copy by reference: the layers are mounted into the target repository, not re-sent."""
     check_key(key)
     original = await head_object(store, source[0], source[1], source_conditions)
+    await verify.gate(store, await get_bucket(store, source[0]), original)
     await get_bucket(store, bucket)
     if source == (bucket, key) and replace_metadata is None:
         raise InvalidArgument(

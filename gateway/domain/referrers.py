@@ -61,12 +61,21 @@ def _subject_lock(repository: str, subject: str) -> tuple[str, str, str]:
 
 
 async def attach(
-    store: Store, bucket: str, key: str, kind: str, content_type: str | None, body: bytes
+    store: Store,
+    bucket: str,
+    key: str,
+    kind: str,
+    content_type: str | None,
+    body: bytes,
+    *,
+    expected: str | None = None,
 ) -> ReferrerRecord:
     """Check ``body`` as a ``kind`` document sent as ``content_type`` and attach it to the
-    object's current version."""
+    object's current version (only if that is the manifest ``expected``, when given)."""
     document_type = types.document_type(kind, content_type)
     target = await _object(store, bucket, key)
+    if expected is not None and target.manifest_digest != expected:
+        raise ObjectChanged()
     if len(body) > THREAD_THRESHOLD:
         facts = await asyncio.to_thread(documents.check, document_type, body)
     else:
@@ -108,6 +117,7 @@ async def attach(
         async with store.locks.hold(_subject_lock(repository, record.subject)):
             await store.registry.push_referrer(repository, manifest)
         await store.index.put_referrer(record)
+    store.verdicts.forget(record.subject)
     return record
 
 
@@ -152,6 +162,7 @@ async def remove(store: Store, bucket: str, key: str, digest: str) -> ReferrerRe
     async with store.locks.hold((bucket, key)):
         if not await store.index.delete_referrer(bucket, key, digest):
             raise NoSuchReferrer()
+        store.verdicts.forget(record.subject)
         async with store.locks.hold(_subject_lock(repository, record.subject)):
             await store.registry.remove_referrer(repository, record.subject, digest)
     return record

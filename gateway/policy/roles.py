@@ -4,7 +4,9 @@ Action names are those of the S3 route table (``gateway.s3.routing``): HeadBucke
 ``s3:ListBucket``, CopyObject and every multipart step but Abort are ``s3:PutObject``; and
 those of the JSON API's referrers (``gateway.api.referrers``): attach a signature, SBOM or
 attestation is ``s3:PutObjectReferrer``, list or fetch them ``s3:GetObjectReferrer``, remove
-one ``s3:DeleteObjectReferrer`` (admins only).
+one ``s3:DeleteObjectReferrer`` (admins only); the verdict on an object is
+``s3:GetObjectReferrer``; reading a bucket's trust ``s3:GetBucketTrust``, setting or removing
+it ``s3:PutBucketTrust`` (admins only).
 Roles apply to every bucket; a group ``/buckets/<bucket>/<readers|writers|admins>`` grants
 the same sets on its bucket only.
 """
@@ -18,6 +20,9 @@ GET_REFERRER = "s3:GetObjectReferrer"
 PUT_REFERRER = "s3:PutObjectReferrer"
 DELETE_REFERRER = "s3:DeleteObjectReferrer"
 REFERRER_ACTIONS = (GET_REFERRER, PUT_REFERRER, DELETE_REFERRER)
+# Who the bucket trusts to sign (``/_artifacts/trust``): readers may see it, admins set it.
+GET_TRUST = "s3:GetBucketTrust"
+PUT_TRUST = "s3:PutBucketTrust"
 READER_ACTIONS = (
     "s3:ListAllMyBuckets",
     "s3:ListBucket",
@@ -29,6 +34,7 @@ READER_ACTIONS = (
     "s3:GetObject",
     "s3:GetObjectTagging",
     GET_REFERRER,
+    GET_TRUST,
 )
 WRITER_ACTIONS = (
     *READER_ACTIONS,

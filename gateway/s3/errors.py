@@ -150,12 +150,14 @@ DOMAIN_CODES: dict[type[domain.DomainError], str] = {
     domain.InvalidRange: "InvalidRange",
     domain.InvalidArgument: "InvalidArgument",
     domain.PreconditionFailed: "PreconditionFailed",
+    domain.NotSigned: "AccessDenied",
     domain.NotModified: "NotModified",
     # Referrers live in the JSON API; these codes only matter if one ever reaches S3.
     domain.NoSuchReferrer: "NoSuchKey",
     domain.ObjectChanged: "PreconditionFailed",
     domain.InvalidDocument: "InvalidArgument",
     domain.UnsupportedDocumentType: "InvalidArgument",
+    domain.InvalidTrust: "InvalidArgument",
 }
 
 

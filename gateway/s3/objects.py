@@ -135,7 +135,9 @@ def _part_number(ctx: S3Request) -> int | None:
     return int(value)
 
 
-async def _open(ctx: S3Request) -> tuple[domain.ObjectReader, dict[str, str], int]:
+async def _open(
+    ctx: S3Request, *, download: bool
+) -> tuple[domain.ObjectReader, dict[str, str], int]:
     """What GetObject and HeadObject share: lookup, conditions, range and headers."""
     part_number = _part_number(ctx)
     requested = parse_range(ctx.header("range"))
@@ -146,6 +148,7 @@ async def _open(ctx: S3Request) -> tuple[domain.ObjectReader, dict[str, str], in
         read_conditions(ctx.request.headers),
         requested,
         part_number,
+        download=download,
     )
     headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
     headers.update(referrer_headers(reader.referrers))
@@ -165,7 +168,7 @@ async def _open(ctx: S3Request) -> tuple[domain.ObjectReader, dict[str, str], in
 
 async def head_object(ctx: S3Request) -> Response:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html"""
-    _, headers, status = await _open(ctx)
+    _, headers, status = await _open(ctx, download=False)
     return Response(status_code=status, headers=headers)
 
 
@@ -175,7 +178,7 @@ async def get_object(ctx: S3Request) -> Response:
     Everything that can fail (lookup, preconditions, range, opening the registry stream)
     happens before the status line goes out: after it, no error document can follow.
     """
-    reader, headers, status = await _open(ctx)
+    reader, headers, status = await _open(ctx, download=True)
     chunks = reader.chunks()
     first = b""
     try:

@@ -1,0 +1,100 @@
+"""The verdict on an object, under ``/_artifacts/verify/{bucket}?key=K``: its signatures (which
+verify, over which digest, by which trusted key or keyless identity), its SBOMs (present and
+valid) and its attestations (predicate types). Readers may ask (``s3:GetObjectReferrer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from gateway.api.authorize import authorized
+from gateway.api.identity import caller
+from gateway.api.state import store_of
+from gateway.domain import verify
+from gateway.domain.values import Principal
+from gateway.policy.roles import GET_REFERRER
+
+router = APIRouter(prefix="/_artifacts/verify", tags=["verify"])
+Caller = Annotated[Principal, Depends(caller)]
+Covers = Literal["object", "manifest"]
+
+
+class SignerInfo(BaseModel):
+    kind: Literal["key", "keyless", "receipt"] = Field(
+        description="A trusted public key, a keyless (Fulcio) identity, or the gateway's "
+        "receipt key."
+    )
+    name: str | None = Field(None, description="The key's name in the bucket's trust.")
+    issuer: str | None = Field(None, description="Keyless: the OIDC issuer.")
+    subject: str | None = Field(None, description="Keyless: the certificate's identity.")
+
+
+class SignatureInfo(BaseModel):
+    digest: str = Field(description="The signature's referrer manifest digest.")
+    artifact_type: str
+    verified: bool = Field(description="The signature verifies over `over`.")
+    trusted: bool = Field(description="...and its signer is one the bucket trusts.")
+    covers: Covers | None = Field(
+        None, description="`object`: over the object's SHA-256; `manifest`: over its manifest."
+    )
+    over: str | None = Field(None, description="The digest signed.")
+    signer: SignerInfo | None = None
+    reason: str | None = Field(None, description="Why it does not count.")
+
+
+class SbomInfo(BaseModel):
+    digest: str
+    artifact_type: str
+    valid: bool
+    reason: str | None = None
+
+
+class AttestationInfo(BaseModel):
+    digest: str
+    predicate_type: str | None
+    verified: bool
+    trusted: bool
+    covers: Covers | None = None
+    over: str | None = None
+    signer: SignerInfo | None = None
+    reason: str | None = None
+
+
+class VerdictInfo(BaseModel):
+    bucket: str
+    key: str
+    manifest_digest: str = Field(description="The object's manifest (what OCI tools see).")
+    sha256: str | None = Field(description="The object's SHA-256 (hex).")
+    require_signature: bool = Field(description="The bucket refuses GETs of unsigned objects.")
+    signed: bool = Field(description="A signature by a trusted key or identity covers it.")
+    sbom_valid: bool = Field(description="At least one SBOM is present and valid.")
+    reason: str | None = Field(None, description="Why it is not signed.")
+    signatures: list[SignatureInfo]
+    sboms: list[SbomInfo]
+    attestations: list[AttestationInfo]
+    checked: datetime = Field(description="When this verdict was computed.")
+    cached: bool = Field(description="Served from the verdict cache.")
+
+
+@router.get(
+    "/{bucket}",
+    response_model=VerdictInfo,
+    summary="The verdict on an object: signatures, SBOMs, attestations",
+    responses={404: {"description": "No such bucket or key."}},
+)
+async def verdict(
+    request: Request,
+    bucket: str,
+    key: Annotated[str, Query(min_length=1, description="The object's key.")],
+    who: Caller,
+    fresh: Annotated[bool, Query(description="Compute anew instead of the cached one.")] = False,
+) -> VerdictInfo:
+    async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
+        found = await verify.verify(store_of(request), bucket, key, fresh=fresh)
+        audit.status = 200
+    return VerdictInfo.model_validate({**asdict(found), "sbom_valid": found.sbom_valid})

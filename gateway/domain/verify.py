@@ -1,0 +1,288 @@
+"""The verdict on an object: which of its signatures verify, over which digest, by whom; its
+SBOMs and whether they are valid; its attestations and their predicate types.
+
+Trust is the bucket's (``trust.py``): a signature is *trusted* when a key or keyless identity
+the bucket names verifies it over the object's SHA-256 or its manifest. Receipts (the
+gateway's own key) are checked and reported, but count as trusted only if the bucket lists
+that key. Verdicts are cached by manifest digest and trust fingerprint (``cache.py``), so the
+``require-signature`` gate on GET costs a lookup after the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from gateway.domain import digests, documents, keyless, mapping, referrers, signatures
+from gateway.domain import referrer_mapping as types
+from gateway.domain.buckets import get_bucket
+from gateway.domain.errors import DomainError, NoSuchKey, NotSigned
+from gateway.domain.receipts import RECEIPT_KEY_NAME
+from gateway.domain.store import Store
+from gateway.domain.trust import Trust, TrustedKey, settings_of
+from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
+from gateway.registry.errors import RegistryError
+
+COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
+SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+COSIGN_SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
+KEY, KEYLESS, RECEIPT = "key", "keyless", "receipt"
+
+
+@dataclass(frozen=True)
+class Signer:
+    kind: str  # KEY, KEYLESS or RECEIPT
+    name: str | None = None  # the trusted key's name
+    issuer: str | None = None  # keyless: the OIDC issuer
+    subject: str | None = None  # keyless: the certificate's identity
+
+
+@dataclass(frozen=True)
+class SignatureVerdict:
+    digest: str  # the referrer manifest's
+    artifact_type: str
+    verified: bool
+    trusted: bool
+    covers: str | None = None  # "object" or "manifest"
+    over: str | None = None  # the digest signed
+    signer: Signer | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SbomVerdict:
+    digest: str
+    artifact_type: str
+    valid: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AttestationVerdict:
+    digest: str
+    predicate_type: str | None
+    verified: bool
+    trusted: bool
+    covers: str | None = None
+    over: str | None = None
+    signer: Signer | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    bucket: str
+    key: str
+    manifest_digest: str
+    sha256: str | None
+    require_signature: bool
+    signed: bool  # a signature by a key or identity the bucket trusts covers the object
+    signatures: tuple[SignatureVerdict, ...] = ()
+    sboms: tuple[SbomVerdict, ...] = ()
+    attestations: tuple[AttestationVerdict, ...] = ()
+    reason: str | None = None  # why not signed
+    checked: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cached: bool = False
+
+    @property
+    def sbom_valid(self) -> bool:
+        return any(sbom.valid for sbom in self.sboms)
+
+
+@dataclass(frozen=True)
+class _Context:
+    trust: Trust
+    subject: signatures.Subject
+    keys: tuple[TrustedKey, ...]  # the bucket's, then the receipt key
+
+
+def _signer(ctx: _Context, name: str | None) -> tuple[Signer | None, bool]:
+    if name is None:
+        return None, False
+    trusted = any(key.name == name for key in ctx.trust.keys)
+    return Signer(RECEIPT if name == RECEIPT_KEY_NAME else KEY, name=name), trusted
+
+
+def _keyless(ctx: _Context, body: bytes) -> tuple[signatures.Check, Signer | None]:
+    root = ctx.trust.root
+    if root is None or not ctx.trust.identities:
+        return signatures.Check(
+            False, reason="keyless signature; the bucket trusts no keyless identity"
+        ), None
+    claimed = signatures.claimed_digests(body)
+    subject = ctx.subject
+    candidates = [d for d in claimed if subject.covers(d)] or [
+        d for d in (f"sha256:{subject.sha256}" if subject.sha256 else None, subject.manifest) if d
+    ]
+    result: keyless.KeylessResult | None = None
+    for digest in candidates:
+        result = keyless.verify_keyless(
+            body, digest.removeprefix("sha256:"), ctx.trust.identities, root
+        )
+        if result.verified:
+            signer = Signer(KEYLESS, issuer=result.issuer, subject=result.subject)
+            return signatures.Check(True, subject.covers(digest), digest), signer
+    reason = result.reason if result else "signs neither the object nor its manifest"
+    if claimed and not any(subject.covers(d) for d in claimed):
+        reason = f"signs {', '.join(claimed)}, not this object"
+    return signatures.Check(False, reason=reason), None
+
+
+async def _cosign_payload(store: Store, record: ReferrerRecord) -> tuple[bytes, str] | None:
+    """cosign's older layout: the payload is the layer, its signature an annotation."""
+    repository = mapping.locate(store.prefix, record.bucket, record.key).repository
+    manifest = await store.registry.get_manifest(repository, record.digest)
+    document = signatures.load_json(manifest.body)
+    for layer in document.get("layers") or []:
+        annotation = (layer.get("annotations") or {}).get(COSIGN_SIGNATURE_ANNOTATION)
+        if isinstance(annotation, str):
+            fetched = await referrers.fetch(store, record.bucket, record.key, record.digest)
+            return fetched.body, annotation
+    return None
+
+
+async def _signature(store: Store, ctx: _Context, record: ReferrerRecord) -> SignatureVerdict:
+    try:
+        if record.artifact_type == COSIGN_SIGNATURE or record.media_type == SIMPLE_SIGNING:
+            found = await _cosign_payload(store, record)
+            if found is None:
+                raise signatures.Malformed("no cosign signature annotation")
+            check = signatures.check_simple_signing(*found, ctx.subject, ctx.keys)
+            signer, trusted = _signer(ctx, check.key)
+        else:
+            body = (await referrers.fetch(store, record.bucket, record.key, record.digest)).body
+            if keyless.is_keyless(body):
+                check, signer = _keyless(ctx, body)
+                trusted = check.verified
+            else:
+                check = signatures.check_bundle(body, ctx.subject, ctx.keys)
+                signer, trusted = _signer(ctx, check.key)
+    except (signatures.Malformed, RegistryError) as exc:
+        check, signer, trusted = signatures.Check(False, reason=str(exc)), None, False
+    return SignatureVerdict(
+        record.digest,
+        record.artifact_type,
+        check.verified,
+        trusted,
+        check.covers,
+        check.over,
+        signer,
+        check.reason,
+    )
+
+
+async def _sbom(store: Store, record: ReferrerRecord) -> SbomVerdict:
+    try:
+        body = (await referrers.fetch(store, record.bucket, record.key, record.digest)).body
+        document_type = types.document_type(types.SBOM, record.media_type)
+        await asyncio.to_thread(documents.check, document_type, body)
+    except DomainError as exc:  # an invalid document is part of the verdict
+        return SbomVerdict(record.digest, record.artifact_type, False, exc.message)
+    except RegistryError as exc:
+        return SbomVerdict(record.digest, record.artifact_type, False, str(exc))
+    return SbomVerdict(record.digest, record.artifact_type, True)
+
+
+async def _attestation(store: Store, ctx: _Context, record: ReferrerRecord) -> AttestationVerdict:
+    predicate = record.predicate_type
+    try:
+        body = (await referrers.fetch(store, record.bucket, record.key, record.digest)).body
+        document = signatures.load_json(body)
+        envelope = signatures.parse_envelope(document.get("dsseEnvelope") or document)
+        predicate = predicate or envelope.predicate_type()
+        check = signatures.check_envelope(envelope, ctx.subject, ctx.keys)
+    except (signatures.Malformed, RegistryError) as exc:
+        check = signatures.Check(False, reason=str(exc))
+    signer, trusted = _signer(ctx, check.key)
+    return AttestationVerdict(
+        record.digest,
+        predicate,
+        check.verified,
+        trusted,
+        check.covers,
+        check.over,
+        signer,
+        check.reason,
+    )
+
+
+async def _sha256(store: Store, record: ObjectRecord) -> str:
+    known = digests.known_sha256(record) or store.verdicts.sha256(record.manifest_digest)
+    if known is None:
+        known = await digests.object_sha256(store, record)
+        store.verdicts.remember_sha256(record.manifest_digest, known)
+    return known
+
+
+def _why_not(found: tuple[SignatureVerdict, ...]) -> str:
+    if not found:
+        return "the object has no signature"
+    verified = [s for s in found if s.verified]
+    if verified:
+        return "no signature is by a key or identity this bucket trusts"
+    reasons = "; ".join(sorted({s.reason or "not verified" for s in found}))
+    return f"no signature verifies ({reasons})"
+
+
+async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
+    found = await referrers.list_referrers(store, record.bucket, record.key)
+    by_kind: dict[str, list[ReferrerRecord]] = {kind: [] for kind in types.KINDS}
+    for item in found:
+        by_kind.setdefault(item.kind, []).append(item)
+    needs_digest = by_kind[types.SIGNATURE] or by_kind[types.ATTESTATION]
+    sha256 = await _sha256(store, record) if needs_digest else digests.known_sha256(record)
+    keys = trust.keys
+    if store.receipts is not None and all(k.key_id != store.receipts.key_id for k in keys):
+        keys = (*keys, store.receipts.trusted_key())
+    ctx = _Context(trust, signatures.Subject(record.manifest_digest, sha256), keys)
+    signed_by = tuple([await _signature(store, ctx, item) for item in by_kind[types.SIGNATURE]])
+    sboms = tuple([await _sbom(store, item) for item in by_kind[types.SBOM]])
+    attested = tuple([await _attestation(store, ctx, item) for item in by_kind[types.ATTESTATION]])
+    signed = any(item.verified and item.trusted for item in signed_by)
+    return Verdict(
+        bucket=record.bucket,
+        key=record.key,
+        manifest_digest=record.manifest_digest,
+        sha256=sha256,
+        require_signature=trust.require_signature,
+        signed=signed,
+        signatures=signed_by,
+        sboms=sboms,
+        attestations=attested,
+        reason=None if signed else _why_not(signed_by),
+    )
+
+
+async def verdict_of(
+    store: Store, bucket: BucketRecord, record: ObjectRecord, *, fresh: bool = False
+) -> Verdict:
+    trust = settings_of(bucket.settings, store.trusted_root)
+    if not fresh:
+        cached = store.verdicts.get(record.manifest_digest, trust.fingerprint)
+        if isinstance(cached, Verdict):
+            return replace(cached, cached=True)
+    verdict = await _compute(store, record, trust)
+    store.verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
+    return verdict
+
+
+async def verify(store: Store, bucket: str, key: str, *, fresh: bool = False) -> Verdict:
+    """The verdict on the object's current version."""
+    bucket_record = await get_bucket(store, bucket)
+    record = await store.index.get_object(bucket, key)
+    if record is None:
+        raise NoSuchKey()
+    return await verdict_of(store, bucket_record, record, fresh=fresh)
+
+
+async def gate(store: Store, bucket: BucketRecord, record: ObjectRecord) -> None:
+    """Refuse to hand out an object of a ``require-signature`` bucket without a trusted
+    signature (GetObject, and the source of a copy)."""
+    if not settings_of(bucket.settings, store.trusted_root).require_signature:
+        return
+    verdict = await verdict_of(store, bucket, record)
+    if not verdict.signed:
+        raise NotSigned(
+            f"This bucket requires a signature by a key or identity it trusts: {verdict.reason}."
+        )
