@@ -32,6 +32,7 @@ import psutil
 from bench import clients, data
 from bench import identity as identity_bench
 from bench import multipart as multipart_bench
+from bench import supply as supply_bench
 from bench.measure import Pool, sequential, summary, windows
 from bench.procs import Gateway, Monitor, start_gateway
 from gateway.domain import mapping
@@ -93,6 +94,7 @@ class Bench:
             "scale": {},
             "multipart": {},
             "identity": {},
+            "supply": {},
         }
         self.keycloak: RunningKeycloak | None = None
         self.registry: RunningRegistry | None = None
@@ -499,6 +501,15 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
     auth = results.get("identity") or {}
     if auth.get("spread") is not None:
         add("4 KiB GET x8: SigV4 / Bearer / anonymous spread", auth["spread"], 0.10, False, "ratio")
+    supply = results.get("supply") or {}
+    if supply.get("difference_ms") is not None:
+        add(
+            "1 MiB GET: require-signature minus ordinary bucket",
+            supply["difference_ms"],
+            1.0,
+            False,
+            "ms",
+        )
     parts = results.get("multipart") or {}
     if parts:
         for name, label in (("aws_s3_cp", "aws-cli v1"), ("aws_v2_s3_cp", "aws-cli v2")):
@@ -567,6 +578,15 @@ def render(report: dict[str, Any]) -> str:
                 f"{direct['push'].get('rate_by_tenth')}; tags/list p50 "
                 f"{direct['tags_list']['p50_ms']} ms"
             )
+    supply = results.get("supply") or {}
+    if supply:
+        lines.append("")
+        lines.append(
+            f"supply chain: 1 MiB GET p50 {supply['plain']['p50_ms']} ms (ordinary bucket) vs "
+            f"{supply['require_signature']['p50_ms']} ms (require-signature); difference of "
+            f"means {supply['difference_ms']} ms, of medians {supply['difference_p50_ms']} ms; "
+            f"first GET (verdict computed) {supply['first_get_ms']} ms"
+        )
     parts = results.get("multipart") or {}
     if parts:
         lines.append("")
@@ -635,7 +655,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=["direct", "gateway", "scale", "multipart", "identity"],
+        choices=["direct", "gateway", "scale", "multipart", "identity", "supply"],
         action="append",
         help="run only these parts (repeatable; default all)",
     )
@@ -682,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.sizes) - set(SIZES)
     if unknown:
         raise SystemExit(f"unknown sizes {sorted(unknown)}: choose from {list(SIZES)}")
-    parts = args.only or ["direct", "gateway", "scale", "multipart", "identity"]
+    parts = args.only or ["direct", "gateway", "scale", "multipart", "identity", "supply"]
     work = Path(tempfile.mkdtemp(prefix="artifact-bench-", dir=args.work_dir))
     bench = Bench(args, work)
     began = time.perf_counter()
@@ -699,6 +719,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.results["multipart"] = multipart_bench.run(bench)
         if "identity" in parts:
             bench.results["identity"] = identity_bench.run(bench)
+        if "supply" in parts:
+            bench.results["supply"] = supply_bench.run(bench)
     finally:
         bench.stop()
         report: dict[str, Any] = {
