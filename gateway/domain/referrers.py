@@ -177,12 +177,11 @@ async def read_referrer(
     )
 
 
-async def registry_referrers(
-    store: Store, bucket: str, key: str, subject: str, *, known: frozenset[str] = frozenset()
-) -> list[ReferrerRecord]:
-    """The referrers of manifest ``subject`` of the key that the registry lists, but those in
-    ``known``, read and classified (descriptors whose artifact type is of no kind are not even
-    read). RegistryError if the registry cannot list them."""
+async def _listed(
+    store: Store, bucket: str, key: str, subject: str, known: frozenset[str]
+) -> list[str]:
+    """The digests of the referrers of ``subject`` the registry lists, but those in ``known``
+    and those whose descriptor's artifact type is of no kind."""
     repository = mapping.locate(store.prefix, bucket, key).repository
     digests: list[str] = []
     for descriptor in await store.registry.referrers(repository, subject):
@@ -194,6 +193,16 @@ async def registry_referrers(
             continue
         if digest not in digests:
             digests.append(digest)
+    return digests
+
+
+async def registry_referrers(
+    store: Store, bucket: str, key: str, subject: str, *, known: frozenset[str] = frozenset()
+) -> list[ReferrerRecord]:
+    """The referrers of manifest ``subject`` of the key that the registry lists, but those in
+    ``known``, read and classified (descriptors whose artifact type is of no kind are not even
+    read). RegistryError if the registry cannot list them."""
+    digests = await _listed(store, bucket, key, subject, known)
     found = await asyncio.gather(
         *(read_referrer(store, bucket, key, subject, digest) for digest in digests)
     )
@@ -206,22 +215,20 @@ async def discover(store: Store, target: ObjectRecord) -> list[ReferrerRecord]:
     registry cannot list them, nothing changes."""
     bucket, key, subject = target.bucket, target.key, target.manifest_digest
 
-    async def unknown() -> list[ReferrerRecord]:
-        known = frozenset(
-            record.digest for record in await store.index.list_referrers(bucket, key, subject)
-        )
-        return await registry_referrers(store, bucket, key, subject, known=known)
+    async def known() -> frozenset[str]:
+        rows = await store.index.list_referrers(bucket, key, subject)
+        return frozenset(record.digest for record in rows)
 
     try:
-        if not await unknown():
+        if not await _listed(store, bucket, key, subject, await known()):
             return []
-        # Again under the key's lock, as attach and remove hold it: a referrer removed
+        # Read under the key's lock, as attach and remove hold it: a referrer removed
         # meanwhile is not brought back, and the object cannot change under the rows.
         async with store.locks.hold((bucket, key)):
             current = await store.index.get_object(bucket, key)
             if current is None or current.manifest_digest != subject:
                 return []
-            found = await unknown()
+            found = await registry_referrers(store, bucket, key, subject, known=await known())
             for record in found:
                 await store.index.put_referrer(record)
     except RegistryError as exc:
