@@ -92,8 +92,14 @@ def registry_manifest(registry, reference: str) -> dict[str, Any]:  # type: igno
     return dict(answer.json())
 
 
-def test_oras_discover_lists_what_the_gateway_attached(gateway, target):
+def test_oras_discover_lists_what_the_gateway_attached(gateway, registry, target):
     bucket, reference = target
+    # The object's manifest named from the mapping alone, as docs/supply-chain.md does.
+    hashed = hashlib.sha256(KEY.encode()).hexdigest()
+    host = registry.url.removeprefix("http://")
+    tagged = f"{host}/s3/{bucket}/{hashed[:2]}:o-{hashed}"
+    resolved = run([str(installed("oras")), "resolve", "--plain-http", tagged]).stdout.strip()
+    assert f"{tagged.split(':o-')[0]}@{resolved}" == reference
     made = {}
     for kind, body, media_type in documents().values():
         response = attach(gateway, bucket, kind, body, media_type)
@@ -113,14 +119,14 @@ def test_oras_discover_lists_what_the_gateway_attached(gateway, target):
         [BUNDLE, CDX, SPDX, IN_TOTO]
     )
     # The same through the referrers tag explicitly (distribution 2.8 has no referrers API).
-    tagged = run(
+    by_tag = run(
         [
             str(installed("oras")),
             *("discover", "--plain-http", "--format", "json"),
             *("--distribution-spec", "v1.1-referrers-tag", reference),
         ]
     )
-    assert {item["digest"] for item in json.loads(tagged.stdout)["referrers"]} == set(made)
+    assert {item["digest"] for item in json.loads(by_tag.stdout)["referrers"]} == set(made)
 
 
 def test_oras_attach_shows_up_in_the_list_and_fetches_byte_for_byte(
