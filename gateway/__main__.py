@@ -60,7 +60,8 @@ async def _reindex(settings: Settings) -> int:
     finally:
         await close_store(store)
     print(
-        f"reindexed {report.buckets} buckets, {report.objects} objects ({report.skipped} skipped)"
+        f"reindexed {report.buckets} buckets, {report.objects} objects ({report.skipped} skipped),"
+        f" {report.referrers} referrers"
     )
     return 0
 

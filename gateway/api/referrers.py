@@ -36,7 +36,7 @@ Digest = Annotated[
     str,
     Path(pattern=r"^sha256:[0-9a-f]{64}$", description="The referrer manifest's digest."),
 ]
-MAX_DOCUMENT = 4 * 1024 * 1024
+MAX_DOCUMENT = types.MAX_DOCUMENT
 DOCUMENT_MEDIA_TYPES = sorted({media for accepted in types.ACCEPTED.values() for media in accepted})
 
 

@@ -240,6 +240,23 @@ def check_bundle(document: bytes) -> Facts:
     return Facts(annotations, predicate)
 
 
+def predicate_type_of(document: bytes) -> str | None:
+    """The predicate type an attestation found in the registry declares, leniently (it was not
+    checked on the way in): from a DSSE envelope's in-toto statement, a sigstore bundle's DSSE
+    envelope, or a bare statement; None when it says none."""
+    try:
+        data = json.loads(document)
+        if isinstance(data, dict) and isinstance(data.get("dsseEnvelope"), dict):
+            data = data["dsseEnvelope"]
+        if isinstance(data, dict) and isinstance(data.get("payload"), str):
+            text = data["payload"].replace("-", "+").replace("_", "/")
+            data = json.loads(base64.b64decode(text + "=" * (-len(text) % 4), validate=True))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+    found = data.get("predicateType") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
 CHECKS = {
     types.BUNDLE: check_bundle,
     types.CYCLONEDX: check_cyclonedx,

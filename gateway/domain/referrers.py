@@ -7,6 +7,14 @@ row commits. Listing and the counts on GET/HEAD (``objects.get_object``, in the 
 the object's row) read the index only, and only rows whose subject is the object's current
 manifest: an overwritten object has no referrers (those of the old version
 are forgotten by ``forget``, called when the version goes).
+
+Referrers other tools attach (``oras attach``, ``cosign sign``) reach the index through
+``discover``: it asks the registry for the referrers of the object's current manifest (the
+referrers API, or the fallback tag), reads each manifest the index does not know and records
+the ones ``referrer_mapping.read_referrer`` recognises, under the key's lock as ``attach``
+does. It runs on every list, on a fetch or removal of a digest the index does not know, and
+in ``reindex``; never on GET/HEAD, whose counts stay one index query. A manifest that cannot
+be read is skipped; a registry that cannot answer leaves the list to the index.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,6 +34,7 @@ from gateway.domain.store import Store
 from gateway.domain.values import ObjectRecord, ReferrerRecord
 from gateway.registry.errors import RegistryError
 
+log = logging.getLogger(__name__)
 # Bigger documents are checked in a worker thread, so the event loop keeps serving.
 THREAD_THRESHOLD = 64 * 1024
 
@@ -121,6 +131,122 @@ async def attach(
     return record
 
 
+def _created(text: str | None) -> datetime:
+    """A found manifest's creation time (RFC 3339, as the tool wrote it), else now."""
+    moment = None
+    if text:
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(text)
+    if moment is None or moment.tzinfo is None:
+        moment = datetime.now(UTC)
+    return mapping.truncate_to_millis(moment.astimezone(UTC))
+
+
+async def read_referrer(
+    store: Store, bucket: str, key: str, subject: str, digest: str
+) -> ReferrerRecord | None:
+    """The index row of referrer ``digest`` of manifest ``subject`` of the key, read from the
+    registry (``referrer_mapping.read_referrer``); None when it is none of ours to list or
+    cannot be read."""
+    repository = mapping.locate(store.prefix, bucket, key).repository
+    try:
+        manifest = await store.registry.get_manifest(repository, digest)
+    except RegistryError as exc:
+        log.warning("referrers: cannot read %s@%s (%s)", repository, digest, exc)
+        return None
+    if "sha256:" + hashlib.sha256(manifest.body).hexdigest() != digest:
+        log.warning("referrers: %s@%s answered another manifest", repository, digest)
+        return None
+    found = types.read_referrer(manifest.body, subject)
+    if found is None:
+        return None
+    predicate_type = found.predicate_type
+    if predicate_type is None and found.kind == types.ATTESTATION:
+        try:
+            pieces: list[bytes] = []
+            async with store.registry.open_blob(repository, found.blob_digest) as blob:
+                async for chunk in blob:
+                    pieces.append(chunk)
+            predicate_type = documents.predicate_type_of(b"".join(pieces))
+        except RegistryError as exc:
+            log.warning("referrers: cannot read %s@%s (%s)", repository, found.blob_digest, exc)
+            return None
+    return ReferrerRecord(
+        bucket=bucket,
+        key=key,
+        subject=subject,
+        digest=digest,
+        kind=found.kind,
+        artifact_type=found.artifact_type,
+        media_type=found.media_type,
+        blob_digest=found.blob_digest,
+        size=found.size,
+        manifest_size=len(manifest.body),
+        created=_created(found.created),
+        predicate_type=predicate_type,
+    )
+
+
+async def _listed(
+    store: Store, bucket: str, key: str, subject: str, known: frozenset[str]
+) -> list[str]:
+    """The digests of the referrers of ``subject`` the registry lists, but those in ``known``
+    and those whose descriptor's artifact type is of no kind."""
+    repository = mapping.locate(store.prefix, bucket, key).repository
+    digests: list[str] = []
+    for descriptor in await store.registry.referrers(repository, subject):
+        digest = descriptor.get("digest")
+        if not isinstance(digest, str) or not types.DIGEST.match(digest) or digest in known:
+            continue
+        artifact_type = descriptor.get("artifactType")
+        if isinstance(artifact_type, str) and types.kind_of(artifact_type) is None:
+            continue
+        if digest not in digests:
+            digests.append(digest)
+    return digests
+
+
+async def registry_referrers(
+    store: Store, bucket: str, key: str, subject: str, *, known: frozenset[str] = frozenset()
+) -> list[ReferrerRecord]:
+    """The referrers of manifest ``subject`` of the key that the registry lists, but those in
+    ``known``, read and classified (descriptors whose artifact type is of no kind are not even
+    read). RegistryError if the registry cannot list them."""
+    digests = await _listed(store, bucket, key, subject, known)
+    found = await asyncio.gather(
+        *(read_referrer(store, bucket, key, subject, digest) for digest in digests)
+    )
+    return [record for record in found if record is not None]
+
+
+async def discover(store: Store, target: ObjectRecord) -> list[ReferrerRecord]:
+    """Record the referrers of the object's current manifest that other tools attached
+    (those the index does not know yet); returns what it recorded. Best effort: when the
+    registry cannot list them, nothing changes."""
+    bucket, key, subject = target.bucket, target.key, target.manifest_digest
+
+    async def known() -> frozenset[str]:
+        rows = await store.index.list_referrers(bucket, key, subject)
+        return frozenset(record.digest for record in rows)
+
+    try:
+        if not await _listed(store, bucket, key, subject, await known()):
+            return []
+        # Read under the key's lock, as attach and remove hold it: a referrer removed
+        # meanwhile is not brought back, and the object cannot change under the rows.
+        async with store.locks.hold((bucket, key)):
+            current = await store.index.get_object(bucket, key)
+            if current is None or current.manifest_digest != subject:
+                return []
+            found = await registry_referrers(store, bucket, key, subject, known=await known())
+            for record in found:
+                await store.index.put_referrer(record)
+    except RegistryError as exc:
+        log.warning("referrers: cannot discover those of %s/%s (%s)", bucket, key, exc)
+        return []
+    return found
+
+
 async def list_referrers(
     store: Store,
     bucket: str,
@@ -129,7 +255,10 @@ async def list_referrers(
     kind: str | None = None,
     artifact_type: str | None = None,
 ) -> list[ReferrerRecord]:
+    """The referrers of the object's current version, oldest first: those the index knows and
+    those other tools attached (``discover``)."""
     target = await _object(store, bucket, key)
+    await discover(store, target)
     return await store.index.list_referrers(
         bucket, key, target.manifest_digest, kind=kind, artifact_type=artifact_type
     )
@@ -138,6 +267,8 @@ async def list_referrers(
 async def _referrer(store: Store, bucket: str, key: str, digest: str) -> ReferrerRecord:
     target = await _object(store, bucket, key)
     found = await store.index.get_referrer(bucket, key, target.manifest_digest, digest)
+    if found is None and await discover(store, target):
+        found = await store.index.get_referrer(bucket, key, target.manifest_digest, digest)
     if found is None:
         raise NoSuchReferrer()
     return found

@@ -1,7 +1,12 @@
-"""Rebuild the index from the registry alone: catalog -> tags -> manifests -> annotations.
+"""Rebuild the index from the registry alone: catalog -> tags -> manifests -> annotations,
+then each object's referrers.
 
 Losing the database loses no object (DESIGN.md §3). Only manifests this project wrote, under
 the tag the mapping computes for their key, count; anything else in the registry is left be.
+The referrer rows of each live object come from the registry's referrers of its manifest
+(referrers API or fallback tag), read as listing discovers them (``referrers.registry_
+referrers``): the gateway's own and those other tools attached alike. An object whose
+referrers cannot be listed keeps its row and gets none (logged, counted as skipped).
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from gateway.domain import mapping
+from gateway.domain import mapping, referrers
 from gateway.domain.store import Store
-from gateway.domain.values import BucketRecord, ObjectRecord
-from gateway.registry.errors import RegistryNotFound
+from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
+from gateway.registry.errors import RegistryError, RegistryNotFound
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 16
@@ -25,6 +30,7 @@ class ReindexReport:
     buckets: int
     objects: int
     skipped: int
+    referrers: int = 0
 
 
 async def _read_objects(
@@ -77,5 +83,26 @@ async def reindex(store: Store) -> ReindexReport:
         skipped += missed
     live = [record for record in objects if record.bucket in buckets]
     skipped += len(objects) - len(live)
-    await store.index.replace_all(buckets.values(), live)
-    return ReindexReport(buckets=len(buckets), objects=len(live), skipped=skipped)
+    found, missed = await _read_referrers(store, live, limit)
+    await store.index.replace_all(buckets.values(), live, found)
+    return ReindexReport(
+        buckets=len(buckets), objects=len(live), skipped=skipped + missed, referrers=len(found)
+    )
+
+
+async def _read_referrers(
+    store: Store, records: list[ObjectRecord], limit: asyncio.Semaphore
+) -> tuple[list[ReferrerRecord], int]:
+    async def one(record: ObjectRecord) -> list[ReferrerRecord] | None:
+        async with limit:
+            try:
+                return await referrers.registry_referrers(
+                    store, record.bucket, record.key, record.manifest_digest
+                )
+            except RegistryError as exc:
+                log.warning("reindex: no referrers for %s/%s (%s)", record.bucket, record.key, exc)
+                return None
+
+    found = await asyncio.gather(*(one(record) for record in records))
+    rows = [row for rows in found if rows is not None for row in rows]
+    return rows, sum(1 for rows in found if rows is None)

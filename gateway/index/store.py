@@ -618,12 +618,19 @@ class SqlIndex:
     # -- reindex -----------------------------------------------------------------------------
 
     async def replace_all(
-        self, bucket_records: Iterable[BucketRecord], object_records: Iterable[ObjectRecord]
+        self,
+        bucket_records: Iterable[BucketRecord],
+        object_records: Iterable[ObjectRecord],
+        referrer_records: Iterable[ReferrerRecord] = (),
     ) -> None:
         """Swap the whole index for what was read from the registry, in one transaction."""
         async with self._engine.begin() as conn:
+            await conn.execute(referrers.delete())
             await conn.execute(objects.delete())
             await conn.execute(buckets.delete())
+            referrer_rows = [_referrer_row(record) for record in referrer_records]
+            if referrer_rows:
+                await conn.execute(referrers.insert(), referrer_rows)
             bucket_rows = [_bucket_row(record) for record in bucket_records]
             if bucket_rows:
                 await conn.execute(buckets.insert(), bucket_rows)

@@ -1,10 +1,28 @@
 """Losing the index loses nothing: ``reindex`` rebuilds it from the registry alone."""
 
+import asyncio
+import hashlib
+import json
+
 import pytest
 
 from gateway.__main__ import main
+from gateway.domain import mapping
+from gateway.registry.client import RegistryClient
 from tests.conftest import gateway_settings, s3_client
+from tests.fixtures import supply_chain as docs
 from tests.fixtures.servers import serve
+from tests.integration.api.test_referrers import (
+    CONTENT,
+    KEY,
+    MANIFEST,
+    SPDX,
+    attach,
+    counts,
+    documents,
+    listed,
+    object_manifest,
+)
 
 
 def snapshot(client):
@@ -76,3 +94,62 @@ def test_reindex_of_empty_registry_prefix(registry, tmp_path, prefix, monkeypatc
     monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", prefix)
     assert main(["--registry-url", registry.url, "--data-dir", str(tmp_path), "reindex"]) == 0
     assert "reindexed 0 buckets, 0 objects" in capsys.readouterr().out
+
+
+def test_reindex_brings_back_referrers_the_gateways_and_other_tools(
+    registry, tmp_path, monkeypatch, capsys
+):
+    data = tmp_path / "data"
+    settings = gateway_settings(registry, data, repository_prefix="rx3")
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        client.create_bucket(Bucket="signed")
+        client.put_object(Bucket="signed", Key=KEY, Body=CONTENT)
+        client.put_object(Bucket="signed", Key="plain", Body=b"no referrers")
+        for kind, body, media_type in documents().values():
+            assert attach(running, "signed", kind, body, media_type).status_code == 201
+        before = listed(running, "signed")
+        repository, subject, manifest = object_manifest(registry, client, "signed")
+    # Another tool attaches an SPDX SBOM while the gateway is down: only the registry knows.
+    outside = asyncio.run(push_outside_sbom(registry.url, repository, subject, len(manifest)))
+    (data / "index.db").unlink()
+    for leftover in data.glob("index.db-*"):
+        leftover.unlink()
+    monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", "rx3")
+    assert main(["--registry-url", registry.url, "--data-dir", str(data), "reindex"]) == 0
+    assert "reindexed 1 buckets, 2 objects (0 skipped), 5 referrers" in capsys.readouterr().out
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        assert counts(client, "signed") == (1, 3, 1)  # from the rebuilt rows: no list ran yet
+        assert counts(client, "signed", "plain") == (0, 0, 0)
+        after = listed(running, "signed")
+    assert after[: len(before)] == before
+    assert [(item["digest"], item["kind"]) for item in after[len(before) :]] == [(outside, "sbom")]
+
+
+async def push_outside_sbom(url: str, repository: str, subject: str, size: int) -> str:
+    sbom = docs.dump(docs.spdx())
+    blob = "sha256:" + hashlib.sha256(sbom).hexdigest()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST,
+            "artifactType": SPDX,
+            "config": {
+                "mediaType": mapping.EMPTY_MEDIA_TYPE,
+                "digest": mapping.EMPTY_DIGEST,
+                "size": 2,
+            },
+            "layers": [{"mediaType": SPDX, "digest": blob, "size": len(sbom)}],
+            "subject": {"mediaType": MANIFEST, "digest": subject, "size": size},
+            "annotations": {mapping.CREATED: "2030-01-01T00:00:00Z"},
+        }
+    ).encode()
+    client = RegistryClient(url)
+    try:
+        await client.push_small_blob(repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
+        await client.push_small_blob(repository, sbom, blob)
+        await client.push_referrer(repository, manifest)
+    finally:
+        await client.aclose()
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()
