@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 
 from tests.fixtures import supply_chain as docs
@@ -286,5 +287,124 @@ def test_cosign_verify_blob_accepts_the_bundle_the_api_stores(gateway, s3, bucke
     assert accepted.returncode == 0, accepted.stderr
     assert "Verified OK" in accepted.stderr
     refused = verify(tampered)
+    assert refused.returncode != 0
+    assert "invalid signature" in refused.stderr
+
+
+def _trust(gateway, bucket: str, public: Path, **settings: bool) -> None:  # type: ignore[no-untyped-def]
+    document = {"keys": [{"name": "cosign", "public_key": public.read_text()}], **settings}
+    answer = httpx.put(f"{gateway.url}/_artifacts/trust/{bucket}", json=document, headers=BASIC)
+    assert answer.status_code == 200, answer.text
+
+
+def _verdict(gateway, bucket: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    answer = httpx.get(
+        f"{gateway.url}/_artifacts/verify/{bucket}",
+        params={"key": KEY, "fresh": "true"},
+        headers=BASIC,
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def _cosign(verb: str, key: Path, reference: str, env: dict[str, str], *extra: str) -> None:
+    run(
+        [
+            str(installed("cosign")),
+            *(verb, "--key", str(key), "--tlog-upload=false", "--use-signing-config=false"),
+            *("--allow-http-registry", "--allow-insecure-registry", "--yes", *extra, reference),
+        ],
+        env=env,
+    )
+
+
+def test_the_verdict_recognises_cosign_sign_and_attest_and_oras_sboms(
+    gateway, s3, target, cosign_key, cosign_env, tmp_path
+):
+    bucket, reference = target
+    key, public = cosign_key
+    _trust(gateway, bucket, public, require_signature=True)
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key=KEY)
+    _cosign("sign", key, reference, cosign_env)
+    predicate = tmp_path / "provenance.json"
+    predicate.write_text(json.dumps(docs.statement(KEY, CONTENT)["predicate"]))
+    _cosign(
+        "attest",
+        key,
+        reference,
+        cosign_env,
+        "--type",
+        "slsaprovenance1",
+        "--predicate",
+        str(predicate),
+    )
+    sbom = tmp_path / "sbom.cdx.json"
+    sbom.write_bytes(docs.dump(docs.cyclonedx("1.6")))
+    run(
+        [
+            str(installed("oras")),
+            "attach",
+            "--plain-http",
+            "--artifact-type",
+            CDX,
+            reference,
+            sbom.name,
+        ],
+        cwd=tmp_path,
+    )
+
+    found = _verdict(gateway, bucket)
+    manifest_digest = reference.split("@")[1]
+    assert found["signed"] is True, found
+    [signature] = found["signatures"]
+    assert signature["verified"] is True
+    assert signature["trusted"] is True
+    assert signature["covers"] == "manifest"
+    assert signature["over"] == manifest_digest
+    assert signature["signer"]["name"] == "cosign"
+    [attestation] = found["attestations"]
+    assert attestation["predicate_type"] == SLSA
+    assert attestation["verified"] is True
+    assert attestation["covers"] == "manifest"
+    assert [(s["artifact_type"], s["valid"]) for s in found["sboms"]] == [(CDX, True)]
+    assert s3.get_object(Bucket=bucket, Key=KEY)["Body"].read() == CONTENT
+
+
+def test_cosign_verify_blob_accepts_the_gateways_receipt(gateway, s3, bucket, tmp_path):
+    answer = httpx.put(
+        f"{gateway.url}/_artifacts/trust/{bucket}", json={"receipts": True}, headers=BASIC
+    )
+    assert answer.status_code == 200, answer.text
+    s3.put_object(Bucket=bucket, Key=KEY, Body=CONTENT)
+    [receipt] = listed(gateway, bucket, kind="signature")
+    bundle = tmp_path / "receipt.json"
+    bundle.write_bytes(fetch(gateway, bucket, receipt["digest"]).content)
+    public = tmp_path / "store.pub"
+    public.write_text(httpx.get(f"{gateway.url}/_artifacts/receipts/key").text)
+    stored = tmp_path / "obj"
+    stored.write_bytes(s3.get_object(Bucket=bucket, Key=KEY)["Body"].read())
+    tampered = tmp_path / "tampered"
+    tampered.write_bytes(b"?" + CONTENT[1:])
+    command = [
+        str(installed("cosign")),
+        *("verify-blob", "--key", str(public), "--bundle", str(bundle)),
+        "--insecure-ignore-tlog=true",
+    ]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    accepted = subprocess.run(
+        [*command, str(stored)], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert "Verified OK" in accepted.stderr
+    refused = subprocess.run(
+        [*command, str(tampered)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert refused.returncode != 0
     assert "invalid signature" in refused.stderr
