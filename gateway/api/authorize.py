@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Request
 
 from gateway.access import Authorizer
+from gateway.api.identity import CHALLENGE
 from gateway.api.problems import ApiError, as_problem
 from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.domain.errors import NoSuchKey
@@ -52,6 +53,13 @@ async def authorized(
     try:
         allowed, record.rule = await _decide(request, who, action, bucket, key)
         record.decision = "allow" if allowed else "deny"
+        if not allowed and who.anonymous:  # no credentials: say which ones would do
+            raise ApiError(
+                401,
+                "Unauthorized",
+                "Send a Bearer token or Basic access-key credentials.",
+                CHALLENGE,
+            )
         if not allowed:
             raise ApiError(403, "Forbidden", f"{who.name} may not {action} on /{bucket}/{key}.")
         try:

@@ -12,7 +12,7 @@ from fastapi import Request
 from gateway.api.problems import ApiError
 from gateway.api.state import keyring_of
 from gateway.auth.errors import AuthError
-from gateway.domain.values import Principal
+from gateway.domain.values import ANONYMOUS, Principal
 from gateway.s3.authn import TokenCheck
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="artifact-store", Basic realm="artifact-store"'}
@@ -43,3 +43,13 @@ async def caller(request: Request) -> Principal:
     if resolved is None or not hmac.compare_digest(resolved.secret, secret):
         raise ApiError(403, "Forbidden", "Unknown access key or wrong secret.")
     return resolved.principal
+
+
+async def reader(request: Request) -> Principal:
+    """For the read-only routes (list and fetch referrers, verdicts, trust): a request
+    without credentials is anonymous and gets what a bucket policy grants to everyone (a
+    public-read bucket's referrers); one with credentials must authenticate, never falling
+    back to anonymous."""
+    if "authorization" not in request.headers:
+        return ANONYMOUS
+    return await caller(request)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
 from gateway.api.authorize import authorized
-from gateway.api.identity import caller
+from gateway.api.identity import caller, reader
 from gateway.api.problems import ApiError
 from gateway.api.state import store_of
 from gateway.domain import referrer_mapping as types
@@ -30,6 +30,7 @@ from gateway.policy.roles import DELETE_REFERRER, GET_REFERRER, PUT_REFERRER
 
 router = APIRouter(prefix="/_artifacts/referrers", tags=["referrers"])
 Caller = Annotated[Principal, Depends(caller)]
+Reader = Annotated[Principal, Depends(reader)]
 Kind = Literal["signature", "sbom", "attestation"]
 Key = Annotated[str, Query(min_length=1, description="The object's key.")]
 Digest = Annotated[
@@ -149,7 +150,7 @@ async def list_referrers(
     request: Request,
     bucket: str,
     key: Key,
-    who: Caller,
+    who: Reader,
     kind: Kind | None = None,
     artifact_type: str | None = None,
 ) -> list[dict[str, object]]:
@@ -168,7 +169,7 @@ async def list_referrers(
     responses={200: {"content": {media: {} for media in DOCUMENT_MEDIA_TYPES}}},
 )
 async def fetch_referrer(
-    request: Request, bucket: str, digest: Digest, key: Key, who: Caller
+    request: Request, bucket: str, digest: Digest, key: Key, who: Reader
 ) -> Response:
     async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
         document = await referrers.fetch(store_of(request), bucket, key, digest)

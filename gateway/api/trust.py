@@ -15,7 +15,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.authorize import authorized
-from gateway.api.identity import caller
+from gateway.api.identity import caller, reader
 from gateway.api.problems import ApiError
 from gateway.api.state import store_of
 from gateway.domain import trust
@@ -24,6 +24,7 @@ from gateway.policy.roles import GET_TRUST, PUT_TRUST
 
 router = APIRouter(tags=["trust"])
 Caller = Annotated[Principal, Depends(caller)]
+Reader = Annotated[Principal, Depends(reader)]
 
 
 class TrustedKeyModel(BaseModel):
@@ -66,7 +67,7 @@ def _document(model: TrustModel) -> dict[str, Any]:
     summary="Whom the bucket trusts to sign its objects",
     responses={404: {"description": "No such bucket, or it has no trust settings."}},
 )
-async def get_trust(request: Request, bucket: str, who: Caller) -> dict[str, Any]:
+async def get_trust(request: Request, bucket: str, who: Reader) -> dict[str, Any]:
     async with authorized(request, who, GET_TRUST, bucket, "") as audit:
         document = await trust.get_trust(store_of(request), bucket)
         if document is None:

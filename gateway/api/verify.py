@@ -13,14 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from gateway.api.authorize import authorized
-from gateway.api.identity import caller
+from gateway.api.identity import reader
 from gateway.api.state import store_of
 from gateway.domain import verify
 from gateway.domain.values import Principal
 from gateway.policy.roles import GET_REFERRER
 
 router = APIRouter(prefix="/_artifacts/verify", tags=["verify"])
-Caller = Annotated[Principal, Depends(caller)]
+Reader = Annotated[Principal, Depends(reader)]
 Covers = Literal["object", "manifest"]
 
 
@@ -91,7 +91,7 @@ async def verdict(
     request: Request,
     bucket: str,
     key: Annotated[str, Query(min_length=1, description="The object's key.")],
-    who: Caller,
+    who: Reader,
     fresh: Annotated[bool, Query(description="Compute anew instead of the cached one.")] = False,
 ) -> VerdictInfo:
     async with authorized(request, who, GET_REFERRER, bucket, key) as audit:

@@ -1,7 +1,9 @@
 """Public access: canned ACLs as the bucket policies they stand for, and policy status.
 
 S3 stores ACLs separately; here a canned ACL becomes the equivalent bucket policy, so there
-is one mechanism to evaluate, show (GetBucketPolicy) and audit.
+is one mechanism to evaluate, show (GetBucketPolicy) and audit. ``public-read`` also lets
+everyone read the objects' referrers and verdicts and the bucket's trust: a public artifact's
+signatures are what its consumers check it with.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from ipaddress import ip_network
 
 from gateway.policy.conditions import Condition
 from gateway.policy.document import S3_ARN, Policy, Statement
+from gateway.policy.roles import GET_REFERRER, GET_TRUST
 
 PRIVATE = "private"
 PUBLIC_READ = "public-read"
@@ -33,6 +36,9 @@ def canned_acl_policy(bucket: str, acl: str) -> str | None:
     statements = [
         _public_allow("PublicReadGetObject", "s3:GetObject", f"{S3_ARN}{bucket}/*"),
         _public_allow("PublicReadListBucket", "s3:ListBucket", f"{S3_ARN}{bucket}"),
+        # Whoever may download may check what it is: signatures, SBOMs, verdicts, the trust.
+        _public_allow("PublicReadReferrers", GET_REFERRER, f"{S3_ARN}{bucket}/*"),
+        _public_allow("PublicReadTrust", GET_TRUST, f"{S3_ARN}{bucket}"),
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 

@@ -328,3 +328,40 @@ def test_keyless_signatures_verify_offline_against_the_buckets_trusted_root(gate
     found = verdict(gateway, bucket)
     signer = next(s["signer"] for s in found["signatures"] if s["verified"])
     assert signer == {"kind": "keyless", "name": None, "issuer": issuer, "subject": subject}
+
+
+def test_anyone_may_check_a_public_buckets_objects_but_not_a_private_ones(gateway, s3, bucket):
+    s3.put_object(Bucket=bucket, Key=KEY, Body=CONTENT)
+    bundle = signed_bundle()
+    assert attach(gateway, bucket, "signature", bundle, BUNDLE).status_code == 201
+    base = f"{gateway.url}/_artifacts"
+    reads = {
+        "list": (url(gateway, bucket), {"key": KEY}),
+        "verify": (f"{base}/verify/{bucket}", {"key": KEY}),
+        "trust": (f"{base}/trust/{bucket}", {}),
+    }
+    for name, (where, params) in reads.items():
+        refused = httpx.get(where, params=params)
+        assert refused.status_code == 401, name
+        assert "Bearer" in refused.headers["www-authenticate"]
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    assert set_trust(gateway, bucket, {"require_signature": False}).status_code == 200
+    for name, (where, params) in reads.items():
+        assert httpx.get(where, params=params).status_code == 200, name
+    [listed] = httpx.get(url(gateway, bucket), params={"key": KEY}).json()
+    fetched = httpx.get(url(gateway, bucket, listed["digest"]), params={"key": KEY})
+    assert fetched.content == bundle
+    # Writing stays closed, and bad credentials never fall back to anonymous.
+    posted = httpx.post(
+        url(gateway, bucket),
+        params={"key": KEY, "kind": "signature"},
+        content=signed_bundle(),
+        headers={"Content-Type": BUNDLE},
+    )
+    assert posted.status_code == 401
+    wrong = httpx.get(
+        url(gateway, bucket),
+        params={"key": KEY},
+        headers={"Authorization": "Basic " + docs.b64(b"nobody:wrong")},
+    )
+    assert wrong.status_code == 403

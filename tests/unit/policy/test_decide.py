@@ -406,6 +406,20 @@ def test_canned_acls() -> None:
                 "Action": "s3:ListBucket",
                 "Resource": "arn:aws:s3:::my-bucket",
             },
+            {
+                "Sid": "PublicReadReferrers",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObjectReferrer",
+                "Resource": "arn:aws:s3:::my-bucket/*",
+            },
+            {
+                "Sid": "PublicReadTrust",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetBucketTrust",
+                "Resource": "arn:aws:s3:::my-bucket",
+            },
         ],
     }
     assert policy_is_public(parse_bucket_policy(text, "my-bucket"))
