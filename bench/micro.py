@@ -1,5 +1,6 @@
 """What one call of a gateway layer costs, in process, without HTTP or a registry:
-the SQLite index (SQLAlchemy async over aiosqlite) and SigV4 verification.
+the SQLite index (SQLAlchemy async over aiosqlite), SigV4 verification, and the
+require-signature gate with a cached verdict.
 
     .venv/bin/python -m bench.micro
 
@@ -20,11 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench import clients
 from bench.measure import summary
 from bench.procs import ACCESS_KEY, SECRET_KEY
 from gateway.auth import sigv4
+from gateway.domain import trust, verify
+from gateway.domain.store import Store
 from gateway.domain.values import BucketRecord, Layer, ObjectRecord
 from gateway.index.store import SqlIndex
 
@@ -124,9 +129,37 @@ async def sigv4_cost() -> dict[str, Any]:
     return {"verify (header auth)": await _time(lambda i: sigv4.verify(request, lookup, now))}
 
 
+async def gate_cost() -> dict[str, Any]:
+    """The require-signature gate on GET once the verdict is cached (issue #6): parse the
+    bucket's trust (remembered by its text), look the verdict up, admit."""
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    document = {"require_signature": True, "keys": [{"name": "k", "public_key": pem}]}
+    settings = {trust.TRUST_SETTING: trust.dump_document(document)}
+    guarded = BucketRecord(name="micro", created=datetime.now(UTC), settings=settings)
+    plain = BucketRecord(name="micro", created=datetime.now(UTC))
+    store = Store(registry=None, index=None)  # type: ignore[arg-type]  # the cache answers
+    record = _record("k")
+    fingerprint = trust.settings_of(settings).fingerprint
+    admitted = verify.Verdict("micro", "k", record.manifest_digest, None, True, True)
+    store.verdicts.put(record.manifest_digest, fingerprint, admitted, admits=True)
+    return {
+        "gate, ordinary bucket": await _time(lambda i: verify.gate(store, plain, record), 20000),
+        "gate, require-signature, cached verdict": await _time(
+            lambda i: verify.gate(store, guarded, record), 20000
+        ),
+    }
+
+
 async def main() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="artifact-micro-") as directory:
-        return {"index": await index_costs(Path(directory)), "sigv4": await sigv4_cost()}
+        return {
+            "index": await index_costs(Path(directory)),
+            "sigv4": await sigv4_cost(),
+            "supply": await gate_cost(),
+        }
 
 
 if __name__ == "__main__":
