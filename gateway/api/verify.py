@@ -54,15 +54,8 @@ class SbomInfo(BaseModel):
     reason: str | None = None
 
 
-class AttestationInfo(BaseModel):
-    digest: str
-    predicate_type: str | None
-    verified: bool
-    trusted: bool
-    covers: Covers | None = None
-    over: str | None = None
-    signer: SignerInfo | None = None
-    reason: str | None = None
+class AttestationInfo(SignatureInfo):
+    predicate_type: str | None = Field(description="The in-toto statement's predicate type.")
 
 
 class VerdictInfo(BaseModel):

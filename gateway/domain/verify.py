@@ -59,15 +59,10 @@ class SbomVerdict:
 
 
 @dataclass(frozen=True)
-class AttestationVerdict:
-    digest: str
-    predicate_type: str | None
-    verified: bool
-    trusted: bool
-    covers: str | None = None
-    over: str | None = None
-    signer: Signer | None = None
-    reason: str | None = None
+class AttestationVerdict(SignatureVerdict):
+    """An attestation's envelope is checked like a signature; its statement says what of."""
+
+    predicate_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,13 +192,14 @@ async def _attestation(store: Store, ctx: _Context, record: ReferrerRecord) -> A
     signer, trusted = _signer(ctx, check.key)
     return AttestationVerdict(
         record.digest,
-        predicate,
+        record.artifact_type,
         check.verified,
         trusted,
         check.covers,
         check.over,
         signer,
         check.reason,
+        predicate_type=predicate,
     )
 
 

@@ -54,6 +54,20 @@ def attach(gateway, bucket: str, kind: str, body: bytes, media_type: str) -> htt
     return test_referrers.attach(gateway, bucket, kind, body, media_type, key=KEY)
 
 
+def put_in_parts(s3, bucket: str, parts: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=KEY)["UploadId"]
+    etags = [
+        s3.upload_part(Bucket=bucket, Key=KEY, UploadId=upload, PartNumber=n, Body=part)["ETag"]
+        for n, part in enumerate(parts, 1)
+    ]
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=KEY,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in enumerate(etags, 1)]},
+    )
+
+
 def signed_bundle(content: bytes = CONTENT) -> bytes:
     return docs.dump(docs.sigstore_bundle(content))
 
@@ -165,17 +179,7 @@ def test_an_overwritten_object_needs_a_signature_of_its_own(gateway, s3, bucket)
 def test_multipart_objects_are_verified_over_their_whole_sha256(gateway, s3, trusted):
     parts = [b"a" * (5 * 1024 * 1024), b"tail of the object"]
     content = b"".join(parts)
-    upload = s3.create_multipart_upload(Bucket=trusted, Key=KEY)["UploadId"]
-    etags = [
-        s3.upload_part(Bucket=trusted, Key=KEY, UploadId=upload, PartNumber=n, Body=part)["ETag"]
-        for n, part in enumerate(parts, 1)
-    ]
-    s3.complete_multipart_upload(
-        Bucket=trusted,
-        Key=KEY,
-        UploadId=upload,
-        MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in enumerate(etags, 1)]},
-    )
+    put_in_parts(s3, trusted, parts)
     assert attach(gateway, trusted, "signature", signed_bundle(content), BUNDLE).status_code == 201
     found = verdict(gateway, trusted)
     assert found["sha256"] == hashlib.sha256(content).hexdigest()
@@ -247,17 +251,7 @@ def test_receipts_are_signed_by_the_gateway(gateway, s3, bucket):
 def test_multipart_objects_get_their_receipt_in_the_background(gateway, s3, bucket):
     assert set_trust(gateway, bucket, {"receipts": True}).status_code == 200
     parts = [b"b" * (5 * 1024 * 1024), b"end"]
-    upload = s3.create_multipart_upload(Bucket=bucket, Key=KEY)["UploadId"]
-    etags = [
-        s3.upload_part(Bucket=bucket, Key=KEY, UploadId=upload, PartNumber=n, Body=part)["ETag"]
-        for n, part in enumerate(parts, 1)
-    ]
-    s3.complete_multipart_upload(
-        Bucket=bucket,
-        Key=KEY,
-        UploadId=upload,
-        MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in enumerate(etags, 1)]},
-    )
+    put_in_parts(s3, bucket, parts)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         found = verdict(gateway, bucket, fresh="true")
