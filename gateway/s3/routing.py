@@ -258,7 +258,9 @@ class S3App:
             resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
             target: Target = "object" if key else "bucket" if bucket else "service"
             if request.method == "POST" and target == "service":
-                response = await sts.handle(request, rid, self.web_identity)
+                response = await sts.handle(
+                    request, rid, self.web_identity, self.keyring, self.settings.max_skew_seconds
+                )
                 response.headers["x-amzn-requestid"] = rid
                 await response(scope, receive, send)
                 return
