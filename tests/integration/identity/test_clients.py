@@ -1,8 +1,9 @@
 """Cells of the matrix driven by real clients: the curl binary (anonymous, Bearer, and SigV4
 with ``--aws-sigv4``, curl 7.75+) against public-read and no policy, with the exact status and
 S3 error code (curl before 8.2 sends no ``x-amz-content-sha256``, which S3 requires with SigV4:
-the cells add it, and one cell without it gets S3's 400 InvalidRequest); and STS GetCallerIdentity with boto3 (root keys, an access key, STS session
-credentials from the real Keycloak) and aws-cli.
+the cells add it, and one cell without it gets S3's 400 InvalidRequest); and STS
+GetCallerIdentity with boto3 (root keys, an access key, STS session credentials from the real
+Keycloak) and aws-cli.
 """
 
 from __future__ import annotations
