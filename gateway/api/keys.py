@@ -17,8 +17,25 @@ from gateway.domain import access_keys
 from gateway.domain.values import AccessKeyRecord, Principal
 
 router = APIRouter(prefix="/_artifacts/keys", tags=["access keys"])
-Caller = Annotated[Principal, Depends(caller)]
-MAKERS = frozenset({"bearer", "root"})  # a key must not outlive the session that made it
+# A key must not outlive the session that made it, nor manage its owner's other keys (a key
+# narrowed to reading one prefix could otherwise revoke them all).
+MAKERS = frozenset({"bearer", "root"})
+
+
+def manages_keys(who: Principal) -> bool:
+    """Whether ``who`` may make, list and revoke access keys: a Bearer user or root."""
+    return who.method in MAKERS
+
+
+async def key_manager(who: Annotated[Principal, Depends(caller)]) -> Principal:
+    if not manages_keys(who):
+        raise ApiError(
+            403, "Forbidden", "Access keys are managed with a Bearer token (or the root key)."
+        )
+    return who
+
+
+Caller = Annotated[Principal, Depends(key_manager)]
 
 
 class KeyRequest(BaseModel):
@@ -56,10 +73,6 @@ def _info(record: AccessKeyRecord) -> dict[str, object]:
 
 @router.post("", status_code=201, response_model=NewKeyInfo, summary="Make an access key")
 async def create_key(request: Request, body: KeyRequest, who: Caller) -> dict[str, object]:
-    if who.method not in MAKERS:
-        raise ApiError(
-            403, "Forbidden", "Access keys are made with a Bearer token (or the root key)."
-        )
     keyring = keyring_of(request)
     made = await access_keys.create(
         store_of(request),

@@ -66,7 +66,11 @@ class Keyring:
         self._keys = keys
 
     def issue_session(
-        self, principal: Principal, seconds: int, issuer: str | None = None
+        self,
+        principal: Principal,
+        seconds: int,
+        issuer: str | None = None,
+        session_arn: str | None = None,
     ) -> SessionKey:
         """A temporary key for ``principal`` (STS sessions, presigned URLs): its secret and
         identity are sealed into the session token, which ``resolve`` opens again."""
@@ -84,6 +88,8 @@ class Keyring:
         }
         if issuer is not None:
             claims["iss"] = issuer
+        if session_arn is not None:
+            claims["arn"] = session_arn
         return SessionKey(access_key, secret, self.sealer.seal(claims), expires)
 
     async def resolve(self, access_key: str, session_token: str | None) -> Resolved | None:
@@ -123,5 +129,6 @@ class Keyring:
             roles=frozenset(claims.get("roles", ())),
             groups=frozenset(claims.get("groups", ())),
             policies=tuple(claims.get("policies", ())),
+            session_arn=claims.get("arn"),
         )
         return Resolved(str(claims["sk"]), principal)

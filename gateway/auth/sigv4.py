@@ -99,8 +99,13 @@ async def verify(
     now: datetime,
     *,
     max_skew_seconds: int = 900,
+    body_sha256: str | None = None,
 ) -> SigV4Credential:
     """Check a SigV4 request and return its credential, or raise ``AuthError``.
+
+    ``body_sha256`` is the hex SHA-256 of a body the caller has already read (the STS query
+    API): it is what the signature must cover, as non-S3 services sign without an
+    ``x-amz-content-sha256`` header and never leave the payload unsigned.
 
     With both an ``Authorization`` header and ``X-Amz-*`` auth query parameters S3 answers
     ``InvalidArgument`` ("Only one auth mechanism allowed"), so we do the same rather than
@@ -114,11 +119,13 @@ async def verify(
     if auth is not None and query_auth:
         raise two_mechanisms()
     if auth is not None:
-        claim = _header_claim(req, auth, now, max_skew_seconds)
+        claim = _header_claim(req, auth, now, max_skew_seconds, body_sha256)
     elif query_auth:
         claim = _query_claim(req, query, now, max_skew_seconds)
     else:
         raise AuthError("AccessDenied", "Access Denied")
+    if body_sha256 is not None:
+        claim = claim._replace(payload_hash=body_sha256)
     if claim.presigned:
         code, prefix = "AuthorizationQueryParametersError", _QUERY_MALFORMED
     else:
@@ -171,7 +178,9 @@ async def verify(
     )
 
 
-def _header_claim(req: SignedRequest, auth: str, now: datetime, max_skew: int) -> _Claim:
+def _header_claim(
+    req: SignedRequest, auth: str, now: datetime, max_skew: int, body_sha256: str | None = None
+) -> _Claim:
     """Parse ``Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...``.
 
     Components may come in any order, separated by commas and/or spaces, as AWS accepts.
@@ -194,7 +203,7 @@ def _header_claim(req: SignedRequest, auth: str, now: datetime, max_skew: int) -
             "the authorization header requires three components: "
             "Credential, SignedHeaders, and Signature."
         )
-    payload = canonical.header(req.headers, "x-amz-content-sha256")
+    payload = canonical.header(req.headers, "x-amz-content-sha256") or body_sha256
     if payload is None:
         raise AuthError(
             "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"

@@ -127,7 +127,8 @@ class Principal:
     AssumeRoleWithWebIdentity), ``access-key`` (a service account's SigV4 key), ``basic``
     (an access key and secret over HTTP Basic on the JSON API) or ``anonymous``.
     ``policies`` are IAM-style JSON documents that can only narrow what roles, groups and
-    bucket policies allow (an STS session policy, an access key's own policy)."""
+    bucket policies allow (an STS session policy, an access key's own policy).
+    ``session_arn`` is an STS session's ``arn:aws:sts::<account>:assumed-role/<role>/<name>``."""
 
     name: str  # the Keycloak username (preferred_username), "root", or "anonymous"
     method: str
@@ -136,6 +137,7 @@ class Principal:
     roles: frozenset[str] = frozenset()  # Keycloak realm roles
     groups: frozenset[str] = frozenset()  # Keycloak group paths, e.g. /buckets/demo/readers
     policies: tuple[str, ...] = ()
+    session_arn: str | None = None
 
     @property
     def anonymous(self) -> bool:

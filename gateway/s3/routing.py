@@ -8,7 +8,7 @@ naming a sub-resource that no route serves answers NotImplemented, never a wrong
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
@@ -186,6 +186,29 @@ COPY_SOURCE = "x-amz-copy-source"
 LISTINGS = frozenset({"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"})
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """A decision a request needs beyond its route's action; ``label`` prefixes the rule of
+    a refusal in the audit line (``copy-source:default-deny``)."""
+
+    action: str
+    bucket: str
+    key: str
+    label: str
+
+
+def also_required(route: Route, bucket: str, headers: Mapping[str, str]) -> tuple[Requirement, ...]:
+    """A copy (CopyObject, UploadPartCopy) reads its source; a bucket made with a canned ACL
+    other than ``private`` sets that ACL, which needs ``s3:PutBucketAcl`` as well
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, Permissions)."""
+    if route.header == COPY_SOURCE:
+        source_bucket, source_key = copy_source(headers[COPY_SOURCE])
+        return (Requirement("s3:GetObject", source_bucket, source_key, "copy-source"),)
+    if route.action == "s3:CreateBucket" and headers.get("x-amz-acl", "private") != "private":
+        return (Requirement("s3:PutBucketAcl", bucket, "", "acl"),)
+    return ()
+
+
 def route_query(route: Route, query: dict[str, str]) -> dict[str, str]:
     """The condition keys a listing offers policies (``s3:prefix`` ...)."""
     return listing_condition_keys(query) if route.action in LISTINGS else {}
@@ -258,7 +281,9 @@ class S3App:
             resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
             target: Target = "object" if key else "bucket" if bucket else "service"
             if request.method == "POST" and target == "service":
-                response = await sts.handle(request, rid, self.web_identity)
+                response = await sts.handle(
+                    request, rid, self.web_identity, self.keyring, self.settings.max_skew_seconds
+                )
                 response.headers["x-amzn-requestid"] = rid
                 await response(scope, receive, send)
                 return
@@ -270,7 +295,8 @@ class S3App:
                 bucket if self.virtual_host(request) else None,
                 self.bearer,
             )
-            route = match(request.method, target, query, dict(request.headers))
+            headers = dict(request.headers)
+            route = match(request.method, target, query, headers)
             audit = AuditRecord.of(rid, principal, source_ip, route.action, resource)
             if route.per_key:  # each key gets its own decision and audit line
                 decision = Decision(True, "per-key")
@@ -278,8 +304,13 @@ class S3App:
                 decision = await self.authorize(
                     principal, route.action, bucket, key, request, route_query(route, query)
                 )
-            if decision.allowed and route.header == COPY_SOURCE:
-                decision = await self.may_read_source(principal, request, decision)
+            for needed in also_required(route, bucket, headers) if decision.allowed else ():
+                extra = await self.authorize(
+                    principal, needed.action, needed.bucket, needed.key, request, {}
+                )
+                if not extra.allowed:
+                    decision = Decision(False, f"{needed.label}:{extra.rule}")
+                    break
             audit.decision, audit.rule = ("allow" if decision.allowed else "deny"), decision.rule
             if not decision.allowed:
                 raise S3Error("AccessDenied")
@@ -366,18 +397,6 @@ class S3App:
             secure=request.url.scheme == "https",
             condition_keys=condition_keys,
         )
-
-    async def may_read_source(
-        self, principal: Principal, request: Request, decision: Decision
-    ) -> Decision:
-        """A copy reads its source: the caller must be allowed s3:GetObject on it as well."""
-        source_bucket, source_key = copy_source(request.headers[COPY_SOURCE])
-        source = await self.authorize(
-            principal, "s3:GetObject", source_bucket, source_key, request, {}
-        )
-        if not source.allowed:
-            return Decision(False, f"copy-source:{source.rule}")
-        return decision
 
     async def hidden(
         self, exc: Exception, principal: Principal | None, bucket: str, request: Request

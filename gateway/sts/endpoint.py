@@ -14,12 +14,13 @@ from urllib.parse import parse_qs
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from gateway.sts import web_identity
+from gateway.auth.keyring import Keyring
+from gateway.s3.authn import signed_request
+from gateway.sts import caller_identity, web_identity
 from gateway.sts.web_identity import StsError, WebIdentitySts
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 MAX_FORM = 64 * 1024
-PLANNED = frozenset({"GetCallerIdentity"})
 
 
 def error(code: str, message: str, status: int, request_id: str) -> Response:
@@ -33,7 +34,7 @@ def error(code: str, message: str, status: int, request_id: str) -> Response:
     return Response(body, status_code=status, media_type="text/xml")
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request) -> tuple[dict[str, str], bytes]:
     body = bytearray()
     try:
         async for chunk in request.stream():
@@ -41,15 +42,21 @@ async def _form(request: Request) -> dict[str, str]:
             if len(body) > MAX_FORM:
                 break
     except ClientDisconnect:
-        return {}
+        return {}, b""
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     form = {name: values[0] for name, values in fields.items()}
     form.update({k: v for k, v in request.query_params.items() if k not in form})
-    return form
+    return form, bytes(body)
 
 
-async def handle(request: Request, request_id: str, sts: WebIdentitySts | None = None) -> Response:
-    form = await _form(request)
+async def handle(
+    request: Request,
+    request_id: str,
+    sts: WebIdentitySts | None = None,
+    keyring: Keyring | None = None,
+    max_skew: int = 900,
+) -> Response:
+    form, body = await _form(request)
     action = form.get("Action", "")
     if not action:
         return error("MissingAction", "Missing Action parameter.", 400, request_id)
@@ -63,8 +70,13 @@ async def handle(request: Request, request_id: str, sts: WebIdentitySts | None =
         except StsError as exc:
             return error(exc.code, exc.message, exc.status, request_id)
         return Response(web_identity.response(session, request_id), media_type="text/xml")
-    if action in PLANNED:
-        return error(
-            "NotImplemented", f"{action} is not available on this server yet.", 501, request_id
-        )
+    if action == "GetCallerIdentity" and keyring is not None:
+        try:
+            caller = await caller_identity.authenticate(
+                signed_request(request), body, keyring, max_skew
+            )
+        except StsError as exc:
+            return error(exc.code, exc.message, exc.status, request_id)
+        identity = caller_identity.identity_of(caller)
+        return Response(caller_identity.response(identity, request_id), media_type="text/xml")
     return error("InvalidAction", f"Could not find operation {action}.", 400, request_id)

@@ -132,9 +132,10 @@ class WebIdentitySts:
         principal = _narrowed_to(principal, role[1])
         if policy is not None:
             principal = replace(principal, policies=(*principal.policies, policy))
-        key = self._keyring.issue_session(principal, duration, issuer)
+        arn = assumed_role_arn(role_arn, session_name)
+        key = self._keyring.issue_session(principal, duration, issuer, session_arn=arn)
         return Session(
-            principal=replace(principal, method="sts", access_key=key.access_key),
+            principal=replace(principal, method="sts", access_key=key.access_key, session_arn=arn),
             access_key=key.access_key,
             secret=key.secret,
             token=key.token,
@@ -144,6 +145,13 @@ class WebIdentitySts:
             role_arn=role_arn,
             session_name=session_name,
         )
+
+
+def assumed_role_arn(role_arn: str, session_name: str) -> str:
+    """``arn:aws:sts::<account>:assumed-role/<role name>/<session name>``, as AWS names a
+    session (the role's path is dropped)."""
+    account = role_arn.split(":")[4]
+    return f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
 
 
 def response(session: Session, request_id: str) -> bytes:
@@ -159,8 +167,7 @@ def response(session: Session, request_id: str) -> bytes:
     add(result, "Audience", session.audience)
     user = ET.SubElement(result, "AssumedRoleUser")
     role_name = session.role_arn.rsplit("/", 1)[-1]
-    account = session.role_arn.split(":")[4]
-    add(user, "Arn", f"arn:aws:sts::{account}:assumed-role/{role_name}/{session.session_name}")
+    add(user, "Arn", assumed_role_arn(session.role_arn, session.session_name))
     add(user, "AssumedRoleId", f"{role_name}:{session.session_name}")
     credentials = ET.SubElement(result, "Credentials")
     add(credentials, "AccessKeyId", session.access_key)

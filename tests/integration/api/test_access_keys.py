@@ -51,12 +51,16 @@ def test_make_use_list_and_revoke_a_key(gateway, bucket):
     assert key["access_key_id"] in [k["access_key_id"] for k in listed]
     assert all("secret_access_key" not in k for k in listed)
 
-    # The key itself may use the JSON API with Basic, but may not make further keys.
+    # The key itself may use the JSON API with Basic, but may not make further keys,
     refused = httpx.post(
         url, json={}, headers=basic(key["access_key_id"], key["secret_access_key"])
     )
     assert refused.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
+    # Nor list or revoke its owner's keys (itself included): keys are managed by their owner.
+    own = basic(key["access_key_id"], key["secret_access_key"])
+    assert httpx.get(url, headers=own).status_code == 403
+    assert httpx.delete(f"{url}/{key['access_key_id']}", headers=own).status_code == 403
 
     assert httpx.delete(f"{url}/{key['access_key_id']}", headers=BASIC).status_code == 204
     assert httpx.delete(f"{url}/{key['access_key_id']}", headers=BASIC).status_code == 404

@@ -1,7 +1,7 @@
-"""The authorization matrix with real Keycloak tokens: every kind of caller x the S3 and
-/_artifacts operations x four bucket policies, each cell with its exact expected decision;
-then the clients people use with those identities (boto3 with STS web identity, aws-cli with
-an access key, curl on a public bucket, a presigned URL for a Bearer user) and the audit log.
+"""Identities beyond the matrices (test_s3_matrix.py, test_api_matrix.py, test_curl.py):
+bucket listings filtered per caller, bad tokens never anonymous, expired sessions, the clients
+people use with these identities (boto3 with STS web identity, aws-cli with an access key, a
+presigned URL for a Bearer user), referrers by role and the audit log.
 """
 
 from __future__ import annotations
@@ -10,277 +10,23 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from xml.etree import ElementTree
 
 import boto3
 import httpx
-import pytest
 from botocore.config import Config
-from cryptography.fernet import Fernet
 
 from gateway.auth.sealing import Sealer
-from tests.conftest import ACCESS_KEY, SECRET_KEY, gateway_settings, s3_client
+from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
 from tests.fixtures import supply_chain
-from tests.fixtures.keycloak import RunningKeycloak
-from tests.fixtures.registries import RunningRegistry
-from tests.fixtures.servers import RunningGateway, serve
-from tests.fixtures.signing import sign
-
-BUCKET = "team-a"
-CREDENTIALS_KEY = Fernet.generate_key()
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@dataclass
-class Caller:
-    name: str
-    bearer: str | None = None
-    access_key: str | None = None
-    secret: str | None = None
-    session_token: str | None = None
-
-    def headers(
-        self, method: str, url: str, body: bytes, extra: dict[str, str] | None = None
-    ) -> dict[str, str]:
-        extra = dict(extra or {})
-        if self.bearer:
-            return {**extra, "Authorization": f"Bearer {self.bearer}"}
-        if self.access_key and self.secret:
-            if self.session_token:
-                extra["X-Amz-Security-Token"] = self.session_token
-            return sign(method, url, body, extra, access_key=self.access_key, secret=self.secret)
-        return extra
-
-    def call(
-        self, method: str, url: str, body: bytes = b"", extra: dict[str, str] | None = None
-    ) -> httpx.Response:
-        headers = self.headers(method, url, body, extra)
-        if body.startswith(b"{"):
-            headers["Content-Type"] = "application/json"
-        return httpx.request(method, url, content=body, headers=headers, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def idp_gateway(
-    registry: RunningRegistry, keycloak: RunningKeycloak, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningGateway]:
-    settings = gateway_settings(
-        registry,
-        tmp_path_factory.mktemp("idp-gateway"),
-        repository_prefix="idp",
-        oidc_issuer=keycloak.issuer(),
-        oidc_jwks_url=keycloak.jwks_url(),
-        credentials_key=CREDENTIALS_KEY.decode(),
-    )
-    with serve(settings) as running:
-        root = s3_client(running.url)
-        root.create_bucket(Bucket=BUCKET)
-        root.put_object(Bucket=BUCKET, Key="reports/r.txt", Body=b"report")
-        yield running
-
-
-def sts_session(url: str, token: str, role: str, **extra: str) -> dict[str, str]:
-    response = httpx.post(
-        f"{url}/",
-        data={
-            "Action": "AssumeRoleWithWebIdentity",
-            "Version": "2011-06-15",
-            "WebIdentityToken": token,
-            "RoleArn": f"arn:aws:iam::000000000000:role/{role}",
-            "RoleSessionName": "matrix",
-            **extra,
-        },
-    )
-    assert response.status_code == 200, response.text
-    ns = "{https://sts.amazonaws.com/doc/2011-06-15/}"
-    found = ElementTree.fromstring(response.content).find(f".//{ns}Credentials")
-    assert found is not None
-    return {child.tag.removeprefix(ns): child.text or "" for child in found}
-
-
-@pytest.fixture(scope="module")
-def callers(idp_gateway: RunningGateway, keycloak: RunningKeycloak) -> dict[str, Caller]:
-    tokens = {
-        user: keycloak.password_token(user) for user in ("alice", "bob", "carol", "dave", "erin")
-    }
-    narrow_policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
-            {
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/reports/*",
-            },
-        ],
-    }
-    made = httpx.post(
-        f"{idp_gateway.url}/_artifacts/keys",
-        json={"description": "narrow", "policy": json.dumps(narrow_policy)},
-        headers={"Authorization": f"Bearer {tokens['bob']}"},
-    )
-    assert made.status_code == 201, made.text
-    key = made.json()
-    session = sts_session(idp_gateway.url, tokens["bob"], "artifact-reader")
-    return {
-        "reader": Caller("alice", bearer=tokens["alice"]),
-        "writer": Caller("bob", bearer=tokens["bob"]),
-        "admin": Caller("carol", bearer=tokens["carol"]),
-        "group": Caller("dave", bearer=tokens["dave"]),
-        "nobody": Caller("erin", bearer=tokens["erin"]),
-        "key": Caller("bob", access_key=key["access_key_id"], secret=key["secret_access_key"]),
-        "sts": Caller(
-            "bob",
-            access_key=session["AccessKeyId"],
-            secret=session["SecretAccessKey"],
-            session_token=session["SessionToken"],
-        ),
-        "anonymous": Caller("anonymous"),
-    }
-
-
-POLICIES: dict[str, dict | None] = {
-    "none": None,
-    "public-read": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": ["s3:GetObject", "s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-            }
-        ],
-    },
-    "deny-by-ip": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "NoLoopback",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-                "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}},
-            }
-        ],
-    },
-    "prefix-scoped": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ErinReadsReports",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam:::user/erin"},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/reports/*",
-            }
-        ],
-    },
-}
-OPERATIONS = (
-    "list_buckets",
-    "head_bucket",
-    "list_objects",
-    "get_object",
-    "put_object",
-    "delete_object",
-    "create_bucket",
-    "get_policy",
-    "copy_object",
-    "create_upload",
+from tests.integration.identity.identities import (
+    BUCKET,
+    CREDENTIALS_KEY,
+    Caller,
+    bucket_policy,
 )
-READ = {"list_buckets", "head_bucket", "list_objects", "get_object"}
-WRITE = READ | {"put_object", "delete_object", "create_bucket"}
-PUT = {"put_object", "copy_object", "create_upload"}
-BASE = {
-    "reader": READ,
-    "writer": WRITE | PUT,
-    "admin": WRITE | PUT | {"get_policy"},
-    "group": READ | PUT | {"delete_object"},  # writers of team-a only
-    "nobody": {"list_buckets"},
-    "key": {"list_buckets", "get_object"},  # bob's key, narrowed to reports/ reads
-    "sts": READ,  # bob's session narrowed to artifact-reader by its RoleArn
-    "anonymous": set(),
-}
-BUCKET_OPERATIONS = {
-    "head_bucket",
-    "list_objects",
-    "get_object",
-    "put_object",
-    "delete_object",
-    "get_policy",
-    "copy_object",
-    "create_upload",
-}
 
-
-def expected(caller: str, operation: str, policy: str) -> bool:
-    allowed = operation in BASE[caller]
-    if policy == "public-read" and operation in {"head_bucket", "list_objects", "get_object"}:
-        # Everyone may read, unless a narrowing policy of the caller's own says otherwise.
-        allowed = allowed or caller != "key"
-    if policy == "deny-by-ip" and operation in BUCKET_OPERATIONS:
-        allowed = False
-    if policy == "prefix-scoped" and caller == "nobody" and operation == "get_object":
-        allowed = True
-    return allowed
-
-
-def perform(caller: Caller, label: str, operation: str, url: str) -> httpx.Response:
-    bucket_url = f"{url}/{BUCKET}"
-    mine = f"{bucket_url}/reports/by-{label}"
-    if operation == "list_buckets":
-        return caller.call("GET", f"{url}/")
-    if operation == "head_bucket":
-        return caller.call("HEAD", bucket_url)
-    if operation == "list_objects":
-        return caller.call("GET", f"{bucket_url}?list-type=2")
-    if operation == "get_object":
-        return caller.call("GET", f"{bucket_url}/reports/r.txt")
-    if operation == "put_object":
-        return caller.call("PUT", mine, b"x")
-    if operation == "delete_object":
-        return caller.call("DELETE", mine)
-    if operation == "create_bucket":
-        return caller.call("PUT", f"{url}/made-by-{label}")
-    if operation == "copy_object":
-        source = {"x-amz-copy-source": f"/{BUCKET}/reports/r.txt"}
-        return caller.call("PUT", f"{mine}-copy", extra=source)
-    if operation == "create_upload":
-        return caller.call("POST", f"{mine}-mp?uploads")
-    return caller.call("GET", f"{bucket_url}?policy")
-
-
-@pytest.mark.parametrize("policy", list(POLICIES))
-def test_the_authorization_matrix(idp_gateway, callers, policy):
-    root = s3_client(idp_gateway.url)
-    document = POLICIES[policy]
-    if document is None:
-        root.delete_bucket_policy(Bucket=BUCKET)
-    else:
-        root.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(document))
-    time.sleep(0.05)
-    wrong: list[str] = []
-    for label, caller in callers.items():
-        for operation in OPERATIONS:
-            response = perform(caller, label, operation, idp_gateway.url)
-            allowed = response.status_code != 403
-            if response.status_code >= 500:
-                wrong.append(f"{label} {operation}: HTTP {response.status_code}")
-            elif allowed != expected(label, operation, policy):
-                wrong.append(
-                    f"{label} {operation}: HTTP {response.status_code}, expected "
-                    f"{'allow' if expected(label, operation, policy) else 'deny'}"
-                )
-    for bucket in root.list_buckets()["Buckets"]:
-        if bucket["Name"].startswith("made-by-"):
-            root.delete_bucket(Bucket=bucket["Name"])
-    root.delete_bucket_policy(Bucket=BUCKET)
-    assert not wrong, "\n".join(wrong)
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_listing_buckets_shows_only_what_the_caller_may_list(idp_gateway, callers):
@@ -300,25 +46,10 @@ def test_listing_buckets_shows_only_what_the_caller_may_list(idp_gateway, caller
         root.delete_bucket(Bucket="team-b")
 
 
-def test_the_json_api_by_identity(idp_gateway, callers):
-    keys = f"{idp_gateway.url}/_artifacts/keys"
-    presign = f"{idp_gateway.url}/_artifacts/presign"
-    body = {"bucket": BUCKET, "key": "reports/r.txt"}
-    for label in ("reader", "writer", "admin", "group", "nobody"):
-        caller = callers[label]
-        assert caller.call("GET", keys).status_code == 200, label
-        assert caller.call("POST", presign, json.dumps(body).encode()).status_code == 200, label
-    for label in ("key", "sts"):
-        made = httpx.post(keys, json={}, headers=callers[label].headers("POST", keys, b"{}"))
-        assert made.status_code == 401, label  # SigV4 is for S3; the JSON API takes Bearer/Basic
-    assert httpx.post(keys, json={}).status_code == 401
-    assert httpx.post(presign, json=body).status_code == 401
-
-
 def test_bad_tokens_are_refused_and_never_anonymous(idp_gateway, keycloak, callers):
     url = f"{idp_gateway.url}/{BUCKET}/reports/r.txt"
     root = s3_client(idp_gateway.url)
-    root.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(POLICIES["public-read"]))
+    root.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(bucket_policy("public-read")))
     try:
         assert httpx.get(url).status_code == 200  # public: anonymous may read
         mallory = keycloak.password_token("mallory", realm="other-realm")

@@ -14,7 +14,11 @@ from tests.conftest import ACCESS_KEY, SECRET_KEY
         ({"Action": "ListUsers", "Version": "2010-05-08"}, "InvalidAction", 400),
         ({"Action": "DeleteRole", "RoleName": "x"}, "InvalidAction", 400),
         ({"Version": "2011-06-15"}, "MissingAction", 400),
-        ({"Action": "GetCallerIdentity", "Version": "2011-06-15"}, "NotImplemented", 501),
+        (
+            {"Action": "GetCallerIdentity", "Version": "2011-06-15"},
+            "MissingAuthenticationToken",
+            403,
+        ),
     ],
 )
 def test_unknown_actions(gateway, form, code, status):
@@ -38,15 +42,43 @@ def test_iam_client_gets_a_clean_error(gateway):
     assert exc.value.response["Error"]["Code"] == "InvalidAction"
 
 
-def test_sts_client_gets_a_clean_error(gateway):
-    sts = boto3.client(
+def sts_client(url: str, secret: str = SECRET_KEY, key: str = ACCESS_KEY):
+    return boto3.client(
         "sts",
-        endpoint_url=gateway.url,
+        endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
     )
+
+
+def test_get_caller_identity_with_the_root_key(gateway):
+    identity = sts_client(gateway.url).get_caller_identity()
+    assert identity["Arn"] == "arn:aws:iam::000000000000:root"
+    assert identity["Account"] == "000000000000"
+    assert identity["UserId"] == "000000000000"
+
+
+@pytest.mark.parametrize(
+    ("key", "secret", "code", "status"),
+    [
+        (ACCESS_KEY, "wrong", "SignatureDoesNotMatch", 403),
+        ("AKIANOSUCHKEY0000000", SECRET_KEY, "InvalidClientTokenId", 403),
+    ],
+)
+def test_get_caller_identity_refuses_bad_credentials(gateway, key, secret, code, status):
     with pytest.raises(ClientError) as exc:
-        sts.get_caller_identity()
-    assert exc.value.response["Error"]["Code"] == "NotImplemented"
-    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+        sts_client(gateway.url, secret, key).get_caller_identity()
+    assert exc.value.response["Error"]["Code"] == code
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+def test_get_caller_identity_with_a_bearer_header_is_incomplete(gateway):
+    response = httpx.post(
+        f"{gateway.url}/",
+        data={"Action": "GetCallerIdentity", "Version": "2011-06-15"},
+        headers={"Authorization": "Bearer x"},
+        timeout=5,
+    )
+    assert response.status_code == 400
+    assert b"<Code>IncompleteSignature</Code>" in response.content
