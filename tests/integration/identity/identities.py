@@ -81,10 +81,10 @@ def bucket_policy(name: str, bucket: str = BUCKET) -> dict[str, Any] | None:
     and prefix-scoped (erin, who has no role, may read reports/)."""
     resources = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
     statements: dict[str, dict[str, Any]] = {
-        "public-read": {
+        "public-read": {  # what the canned ACL stands for (gateway/policy/public.py)
             "Effect": "Allow",
             "Principal": "*",
-            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetObjectReferrer"],
             "Resource": resources,
         },
         "deny-by-ip": {
