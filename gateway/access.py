@@ -16,6 +16,7 @@ from gateway.policy.document import Policy, parse_bucket_policy
 from gateway.policy.errors import MalformedPolicy
 
 log = logging.getLogger("gateway.access")
+LISTING = "s3:ListBucket"
 MAX_COMPILED = 1000
 
 
@@ -43,6 +44,19 @@ class Authorizer:
         )
         policy = None if principal.root else await self.bucket_policy(bucket)
         return decide(principal, action, bucket or None, key or None, context, policy)
+
+    async def may_learn_missing_keys(
+        self, principal: Principal, bucket: str, *, source_ip: str | None, secure: bool
+    ) -> bool:
+        """Whether a missing key may be told as such: to callers who may list the bucket, as
+        S3 does (to others it is AccessDenied like a refusal). The S3 edge and the JSON API
+        both ask here."""
+        if principal.root:
+            return True
+        listing = await self.decide(
+            principal, LISTING, bucket, "", source_ip=source_ip, secure=secure
+        )
+        return listing.allowed
 
     async def bucket_policy(self, bucket: str) -> Policy | None:
         """The bucket's compiled policy (compiled once per policy text), if it has one."""

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.access import Authorizer
 from gateway.api import keys, presign, problems, referrers, trust, tus, verify
 from gateway.audit import AuditLog
-from gateway.auth.jwt import ClaimMapping, Issuer, TokenVerifier
+from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
@@ -30,7 +30,6 @@ from gateway.index.store import SqlIndex
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.client import RegistryClient
 from gateway.registry.errors import RegistryUnavailable
-from gateway.s3.authn import TokenCheck
 from gateway.s3.routing import S3App
 from gateway.sts.web_identity import WebIdentitySts
 

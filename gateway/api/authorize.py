@@ -15,8 +15,6 @@ from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.values import Principal
 
-LISTING = "s3:ListBucket"
-
 
 def _source_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
@@ -65,7 +63,14 @@ async def authorized(
         try:
             yield record
         except NoSuchKey:
-            if not who.root and not (await _decide(request, who, LISTING, bucket, ""))[0]:
+            access: Authorizer = request.app.state.access
+            told = await access.may_learn_missing_keys(
+                who,
+                bucket,
+                source_ip=_source_ip(request),
+                secure=request.url.scheme == "https",
+            )
+            if not told:
                 raise ApiError(
                     403, "Forbidden", f"{who.name} may not {action} on /{bucket}/{key}."
                 ) from None

@@ -12,8 +12,8 @@ from fastapi import Request
 from gateway.api.problems import ApiError
 from gateway.api.state import keyring_of
 from gateway.auth.errors import AuthError
+from gateway.auth.jwt import TokenCheck
 from gateway.domain.values import ANONYMOUS, Principal
-from gateway.s3.authn import TokenCheck
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="artifact-store", Basic realm="artifact-store"'}
 

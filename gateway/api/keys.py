@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from gateway.api.identity import caller
 from gateway.api.problems import ApiError
 from gateway.api.state import keyring_of, store_of
-from gateway.domain import access_keys
+from gateway.auth import access_keys
 from gateway.domain.values import AccessKeyRecord, Principal
 
 router = APIRouter(prefix="/_artifacts/keys", tags=["access keys"])

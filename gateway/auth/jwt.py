@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -56,6 +56,13 @@ VERIFIED_SECONDS = 60.0
 MAX_TOKEN_LENGTH = 64 * 1024
 MAX_JWKS_BYTES = 1024 * 1024
 JWKS_TIMEOUT = 5.0
+
+
+class TokenCheck(Protocol):
+    """A Bearer token check (``TokenVerifier.bearer``): the caller, or ``AuthError``; what
+    the S3 edge and the JSON API are given."""
+
+    async def __call__(self, token: str) -> Principal: ...
 
 
 class InvalidToken(Exception):
@@ -262,7 +269,7 @@ class TokenVerifier:
         return principal_from_claims(claims, method, issuer.claims)
 
     async def bearer(self, token: str) -> Principal:
-        """``s3.authn.TokenCheck``: the caller, or ``AuthError`` (AccessDenied, as S3 answers;
+        """``TokenCheck``: the caller, or ``AuthError`` (AccessDenied, as S3 answers;
         ServiceUnavailable when the identity provider's keys cannot be read)."""
         try:
             return await self.authenticate(token)

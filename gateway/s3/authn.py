@@ -5,20 +5,14 @@ which do not verify is refused; it never falls back to anonymous (DESIGN.md §4)
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
 
 from starlette.requests import Request
 
 from gateway.auth import sigv2, sigv4
 from gateway.auth.errors import AuthError
+from gateway.auth.jwt import TokenCheck
 from gateway.auth.keyring import Keyring
 from gateway.domain.values import ANONYMOUS, Principal
-
-
-class TokenCheck(Protocol):
-    """A Bearer token verifier (``auth/jwt.py``): the caller, or ``AuthError``."""
-
-    async def __call__(self, token: str) -> Principal: ...
 
 
 def signed_request(request: Request) -> sigv4.SignedRequest:

@@ -20,6 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from gateway.access import Authorizer
 from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.auth.errors import AuthError
+from gateway.auth.jwt import TokenCheck
 from gateway.auth.keyring import Keyring
 from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
@@ -27,7 +28,7 @@ from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.policy.decide import Decision, listing_condition_keys
 from gateway.s3 import buckets, listing, multipart, objects, policies
-from gateway.s3.authn import TokenCheck, authenticate
+from gateway.s3.authn import authenticate
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.objects import copy_source
 from gateway.s3.request import S3Request
@@ -401,10 +402,16 @@ class S3App:
     async def hidden(
         self, exc: Exception, principal: Principal | None, bucket: str, request: Request
     ) -> Exception:
-        """Whether a key exists is told only to callers who may list the bucket, as S3 does."""
-        if isinstance(exc, NoSuchKey) and principal is not None and not principal.root:
-            listing = await self.authorize(principal, "s3:ListBucket", bucket, "", request, {})
-            if not listing.allowed:
+        """A missing key is AccessDenied to callers who may not list the bucket (S3 does so)."""
+        if isinstance(exc, NoSuchKey) and principal is not None:
+            client = request.scope.get("client")
+            told = await self.access.may_learn_missing_keys(
+                principal,
+                bucket,
+                source_ip=client[0] if client else None,
+                secure=request.url.scheme == "https",
+            )
+            if not told:
                 return S3Error("AccessDenied")
         return exc
 
