@@ -359,3 +359,14 @@ def test_anyone_may_check_a_public_buckets_objects_but_not_a_private_ones(gatewa
         headers={"Authorization": "Basic " + docs.b64(b"nobody:wrong")},
     )
     assert wrong.status_code == 403
+
+
+def test_trust_and_verdicts_are_in_the_openapi_document(gateway):
+    document = httpx.get(f"{gateway.url}/_artifacts/openapi.json").json()
+    paths = document["paths"]
+    assert set(paths["/_artifacts/trust/{bucket}"]) == {"get", "put", "delete"}
+    assert set(paths["/_artifacts/verify/{bucket}"]) == {"get"}
+    assert set(paths["/_artifacts/receipts/key"]) == {"get"}
+    schemas = document["components"]["schemas"]
+    assert {"TrustModel", "VerdictInfo", "SignatureInfo", "AttestationInfo"} <= set(schemas)
+    assert set(schemas["VerdictInfo"]["required"]) >= {"signed", "signatures", "sboms"}
