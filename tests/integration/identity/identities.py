@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,3 +125,18 @@ def apply_policy(root: Any, name: str, bucket: str = BUCKET) -> None:
 def audit_lines(gateway: RunningGateway) -> list[dict[str, Any]]:
     log = Path(gateway.settings.audit_sink() or "")
     return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def settled_audit(
+    gateway: RunningGateway, responses: Iterable[httpx.Response]
+) -> list[dict[str, Any]]:
+    """The audit log once every S3 answer's line is in: the edge writes a line after the
+    response has gone, so the last few may lag the client by a moment."""
+    wanted = {response.headers["x-amz-request-id"] for response in responses}
+    lines = audit_lines(gateway)
+    for _ in range(100):
+        if wanted <= {line["request_id"] for line in lines}:
+            break
+        time.sleep(0.02)
+        lines = audit_lines(gateway)
+    return lines

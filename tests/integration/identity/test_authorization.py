@@ -24,6 +24,7 @@ from tests.integration.identity.identities import (
     CREDENTIALS_KEY,
     Caller,
     bucket_policy,
+    settled_audit,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -167,10 +168,10 @@ def test_presigned_urls_for_bearer_users(idp_gateway, callers):
 
 
 def test_audit_lines_for_allowed_and_denied_cells(idp_gateway, callers):
-    callers["reader"].call("GET", f"{idp_gateway.url}/{BUCKET}/reports/r.txt")
-    callers["reader"].call("PUT", f"{idp_gateway.url}/{BUCKET}/reports/denied", b"x")
+    got = callers["reader"].call("GET", f"{idp_gateway.url}/{BUCKET}/reports/r.txt")
+    put = callers["reader"].call("PUT", f"{idp_gateway.url}/{BUCKET}/reports/denied", b"x")
     log = Path(idp_gateway.settings.audit_sink() or "")
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    lines = settled_audit(idp_gateway, [got, put])
     alice = [line for line in lines if line["principal"] == "alice"]
     allowed = [
         line for line in alice if line["action"] == "s3:GetObject" and line["decision"] == "allow"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -31,7 +31,7 @@ from tests.integration.identity.identities import (
     POLICIES,
     Caller,
     apply_policy,
-    audit_lines,
+    settled_audit,
 )
 
 SOURCE = "reports/r.txt"  # the object every reading cell reads (and copies copy)
@@ -396,20 +396,6 @@ def check_audit(
     return []
 
 
-def settled_audit(
-    gateway: RunningGateway, answers: Iterable[tuple[httpx.Response, bool]]
-) -> list[dict]:
-    """The audit log once every answer's line is in: the edge writes a line after the
-    response has gone, so the last few may lag the client by a moment."""
-    wanted = {response.headers["x-amz-request-id"] for response, _ in answers}
-    for _ in range(100):
-        lines = audit_lines(gateway)
-        if wanted <= {line["request_id"] for line in lines}:
-            break
-        time.sleep(0.02)
-    return lines
-
-
 @pytest.mark.parametrize("policy", POLICIES)
 def test_the_s3_authorization_matrix(idp_gateway: RunningGateway, callers, policy):
     root = s3_client(idp_gateway.url)
@@ -429,7 +415,7 @@ def test_the_s3_authorization_matrix(idp_gateway: RunningGateway, callers, polic
                 wrong += check_answer(cell, response, allowed, success_status(operation, policy))
                 if operation in SCRATCH - {"delete_bucket"}:
                     apply_policy(root, policy, scene.scratch)
-        lines = settled_audit(idp_gateway, answers.values())
+        lines = settled_audit(idp_gateway, [response for response, _ in answers.values()])
         for cell, (response, allowed) in answers.items():
             wrong += check_audit(cell, lines, response, allowed, policy)
     finally:
