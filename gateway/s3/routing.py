@@ -283,7 +283,12 @@ class S3App:
             target: Target = "object" if key else "bucket" if bucket else "service"
             if request.method == "POST" and target == "service":
                 response = await sts.handle(
-                    request, rid, self.web_identity, self.keyring, self.settings.max_skew_seconds
+                    request,
+                    rid,
+                    self.web_identity,
+                    self.keyring,
+                    self.settings.max_skew_seconds,
+                    self.audit,
                 )
                 response.headers["x-amzn-requestid"] = rid
                 await response(scope, receive, send)

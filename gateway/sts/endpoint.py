@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.keyring import Keyring
 from gateway.s3.authn import signed_request
 from gateway.sts import caller_identity, web_identity
@@ -55,28 +56,47 @@ async def handle(
     sts: WebIdentitySts | None = None,
     keyring: Keyring | None = None,
     max_skew: int = 900,
+    audit: AuditLog | None = None,
 ) -> Response:
+    """Answer one STS request. The two served actions write an audit line each (the token
+    exchange and the identity check are decisions about a caller); unknown actions do not."""
     form, body = await _form(request)
     action = form.get("Action", "")
     if not action:
         return error("MissingAction", "Missing Action parameter.", 400, request_id)
-    if action == "AssumeRoleWithWebIdentity":
-        if sts is None:
-            return error(
-                "NotImplemented", "No OIDC issuer is configured on this server.", 501, request_id
-            )
-        try:
+    client = request.scope.get("client")
+    record = AuditRecord.of(request_id, None, client[0] if client else None, f"sts:{action}", "/")
+    record.bytes_in = len(body)
+    try:
+        if action == "AssumeRoleWithWebIdentity":
+            if sts is None:
+                return error(
+                    "NotImplemented",
+                    "No OIDC issuer is configured on this server.",
+                    501,
+                    request_id,
+                )
             session = await sts.assume(form)
-        except StsError as exc:
-            return error(exc.code, exc.message, exc.status, request_id)
-        return Response(web_identity.response(session, request_id), media_type="text/xml")
-    if action == "GetCallerIdentity" and keyring is not None:
-        try:
+            record.principal, record.auth = session.principal.name, "web-identity"
+            record.decision, record.rule = "allow", "web-identity"
+            answer = Response(web_identity.response(session, request_id), media_type="text/xml")
+        elif action == "GetCallerIdentity" and keyring is not None:
             caller = await caller_identity.authenticate(
                 signed_request(request), body, keyring, max_skew
             )
-        except StsError as exc:
-            return error(exc.code, exc.message, exc.status, request_id)
-        identity = caller_identity.identity_of(caller)
-        return Response(caller_identity.response(identity, request_id), media_type="text/xml")
-    return error("InvalidAction", f"Could not find operation {action}.", 400, request_id)
+            record.principal, record.auth = caller.name, caller.method
+            record.access_key = caller.access_key
+            record.decision, record.rule = "allow", "authenticated"
+            identity = caller_identity.identity_of(caller)
+            answer = Response(caller_identity.response(identity, request_id), media_type="text/xml")
+        else:
+            return error("InvalidAction", f"Could not find operation {action}.", 400, request_id)
+    except StsError as exc:
+        record.rule, record.status = exc.code, exc.status
+        answer = error(exc.code, exc.message, exc.status, request_id)
+    else:
+        record.status = answer.status_code
+    if audit is not None:
+        record.bytes_out = len(answer.body)
+        audit.write(record)
+    return answer

@@ -256,3 +256,40 @@ def test_referrers_by_role(idp_gateway, callers):
         for line in lines
     )
     root.delete_object(Bucket=BUCKET, Key=key)
+
+
+def test_sts_exchanges_and_identity_checks_are_audited(idp_gateway, keycloak):
+    def assume(token: str) -> httpx.Response:
+        return httpx.post(
+            idp_gateway.url,
+            data={
+                "Action": "AssumeRoleWithWebIdentity",
+                "Version": "2011-06-15",
+                "RoleArn": "arn:aws:iam::000000000000:role/artifact-reader",
+                "RoleSessionName": "audited",
+                "WebIdentityToken": token,
+            },
+        )
+
+    token = keycloak.password_token("bob")
+    granted = assume(token)
+    refused = assume(token[:-4] + "AAAA")
+    assert (granted.status_code, refused.status_code) == (200, 400)
+    log = Path(idp_gateway.settings.audit_sink() or "")
+    lines = {line["request_id"]: line for line in map(json.loads, log.read_text().splitlines())}
+    allowed = lines[granted.headers["x-amzn-requestid"]]
+    assert (allowed["action"], allowed["decision"], allowed["principal"]) == (
+        "sts:AssumeRoleWithWebIdentity",
+        "allow",
+        "bob",
+    )
+    assert allowed["status"] == 200
+    denied = lines[refused.headers["x-amzn-requestid"]]
+    assert (denied["decision"], denied["rule"], denied["status"]) == (
+        "deny",
+        "InvalidIdentityToken",
+        400,
+    )
+    text = log.read_text()
+    assert token not in text
+    assert "SecretAccessKey" not in text
