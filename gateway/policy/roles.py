@@ -1,6 +1,6 @@
 """What Keycloak realm roles and per-bucket groups grant: the one place these are defined.
 
-Action names are those of the S3 route table (``gateway.s3.routing``): HeadBucket is
+Action names are those of the S3 route table (``gateway.s3.routes``): HeadBucket is
 ``s3:ListBucket``, CopyObject and every multipart step but Abort are ``s3:PutObject``; and
 those of the JSON API's referrers (``gateway.api.referrers``): attach a signature, SBOM or
 attestation is ``s3:PutObjectReferrer``, list or fetch them ``s3:GetObjectReferrer``, remove

@@ -1,16 +1,9 @@
-"""The S3 route table and the one place that turns handler results and errors into responses.
-
-A route is method + target (service, bucket or object) + an optional query or header
-discriminator -> handler and its AWS action name (as versitygw's router does). A request
-naming a sub-resource that no route serves answers NotImplemented, never a wrong operation.
-"""
+"""The S3 application: authenticate, match a route (``routes.py``), decide, audit, run the
+handler, and the one place that turns handler results and errors into responses."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -26,193 +19,21 @@ from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
-from gateway.policy.decide import Decision, listing_condition_keys
-from gateway.s3 import buckets, listing, multipart, objects, policies
+from gateway.policy.decide import Decision
 from gateway.s3.authn import authenticate
 from gateway.s3.errors import S3Error, from_exception
-from gateway.s3.objects import copy_source
 from gateway.s3.request import S3Request
+from gateway.s3.routes import Target, also_required, match, route_query
 from gateway.s3.xml import error_document
 from gateway.sts import endpoint as sts
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway.s3")
-Target = Literal["service", "bucket", "object"]
-Handler = Callable[[S3Request], Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    target: Target
-    handler: Handler
-    action: str
-    query: str | None = None  # this query parameter must be present
-    header: str | None = None  # this header must be present
-    per_key: bool = False  # decided for each key by the handler (DeleteObjects), not here
-
-
-ROUTES: tuple[Route, ...] = (
-    Route("GET", "service", buckets.list_buckets, "s3:ListAllMyBuckets"),
-    Route("PUT", "bucket", buckets.create_bucket, "s3:CreateBucket"),
-    Route("HEAD", "bucket", buckets.head_bucket, "s3:ListBucket"),
-    Route("DELETE", "bucket", buckets.delete_bucket, "s3:DeleteBucket"),
-    Route("GET", "bucket", buckets.get_bucket_location, "s3:GetBucketLocation", query="location"),
-    Route(
-        "GET", "bucket", buckets.get_bucket_versioning, "s3:GetBucketVersioning", query="versioning"
-    ),
-    Route("GET", "bucket", listing.list_object_versions, "s3:ListBucketVersions", query="versions"),
-    Route("PUT", "bucket", policies.put_bucket_policy, "s3:PutBucketPolicy", query="policy"),
-    Route("GET", "bucket", policies.get_bucket_policy, "s3:GetBucketPolicy", query="policy"),
-    Route(
-        "DELETE", "bucket", policies.delete_bucket_policy, "s3:DeleteBucketPolicy", query="policy"
-    ),
-    Route(
-        "GET",
-        "bucket",
-        policies.get_bucket_policy_status,
-        "s3:GetBucketPolicyStatus",
-        query="policyStatus",
-    ),
-    Route("PUT", "bucket", policies.put_bucket_acl, "s3:PutBucketAcl", query="acl"),
-    Route("GET", "bucket", policies.get_bucket_acl, "s3:GetBucketAcl", query="acl"),
-    Route(
-        "GET",
-        "bucket",
-        multipart.list_multipart_uploads,
-        "s3:ListBucketMultipartUploads",
-        query="uploads",
-    ),
-    Route("GET", "bucket", listing.list_objects, "s3:ListBucket"),
-    Route(
-        "POST", "bucket", objects.delete_objects, "s3:DeleteObject", query="delete", per_key=True
-    ),
-    Route("POST", "object", multipart.create_multipart_upload, "s3:PutObject", query="uploads"),
-    Route(
-        "PUT",
-        "object",
-        multipart.upload_part_copy,
-        "s3:PutObject",
-        query="uploadId",
-        header="x-amz-copy-source",
-    ),
-    Route("PUT", "object", multipart.upload_part, "s3:PutObject", query="uploadId"),
-    Route("POST", "object", multipart.complete_multipart_upload, "s3:PutObject", query="uploadId"),
-    Route(
-        "DELETE",
-        "object",
-        multipart.abort_multipart_upload,
-        "s3:AbortMultipartUpload",
-        query="uploadId",
-    ),
-    Route("GET", "object", multipart.list_parts, "s3:ListMultipartUploadParts", query="uploadId"),
-    Route("GET", "object", objects.get_object, "s3:GetObject", query="partNumber"),
-    Route("GET", "object", objects.get_object_tagging, "s3:GetObjectTagging", query="tagging"),
-    Route("HEAD", "object", objects.head_object, "s3:GetObject", query="partNumber"),
-    Route("PUT", "object", objects.copy_object, "s3:PutObject", header="x-amz-copy-source"),
-    Route("PUT", "object", objects.put_object, "s3:PutObject"),
-    Route("GET", "object", objects.get_object, "s3:GetObject"),
-    Route("HEAD", "object", objects.head_object, "s3:GetObject"),
-    Route("DELETE", "object", objects.delete_object, "s3:DeleteObject"),
-)
-
-# Sub-resources S3 defines: a request naming one that no route serves is NotImplemented.
-SUBRESOURCES = frozenset(
-    (
-        "accelerate",
-        "acl",
-        "analytics",
-        "attributes",
-        "cors",
-        "delete",
-        "encryption",
-        "intelligent-tiering",
-        "inventory",
-        "legal-hold",
-        "lifecycle",
-        "location",
-        "logging",
-        "metrics",
-        "notification",
-        "object-lock",
-        "ownershipControls",
-        "partNumber",
-        "policy",
-        "policyStatus",
-        "publicAccessBlock",
-        "replication",
-        "requestPayment",
-        "restore",
-        "retention",
-        "select",
-        "tagging",
-        "torrent",
-        "uploadId",
-        "uploads",
-        "versionId",
-        "versioning",
-        "versions",
-        "website",
-        "session",
-        "metadataTable",
-    )
-)
-
-
-def match(method: str, target: Target, query: dict[str, str], headers: dict[str, str]) -> Route:
-    named = SUBRESOURCES.intersection(query)
-    for route in ROUTES:
-        if route.method != method or route.target != target:
-            continue
-        if route.query is not None and route.query not in query:
-            continue
-        if route.header is not None and route.header not in headers:
-            continue
-        if route.query is None and named:
-            continue
-        return route
-    if named:
-        raise S3Error("NotImplemented", f"The operation ?{sorted(named)[0]} is not implemented.")
-    if method in {"GET", "PUT", "HEAD", "DELETE", "POST"}:
-        raise S3Error("NotImplemented", "This operation is not implemented.")
-    raise S3Error("MethodNotAllowed")
 
 
 def _has_body(request: Request) -> bool:
     length = request.headers.get("content-length", "0")
     return length != "0" or "transfer-encoding" in request.headers
-
-
-COPY_SOURCE = "x-amz-copy-source"
-LISTINGS = frozenset({"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"})
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """A decision a request needs beyond its route's action; ``label`` prefixes the rule of
-    a refusal in the audit line (``copy-source:default-deny``)."""
-
-    action: str
-    bucket: str
-    key: str
-    label: str
-
-
-def also_required(route: Route, bucket: str, headers: Mapping[str, str]) -> tuple[Requirement, ...]:
-    """A copy (CopyObject, UploadPartCopy) reads its source; a bucket made with a canned ACL
-    other than ``private`` sets that ACL, which needs ``s3:PutBucketAcl`` as well
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, Permissions)."""
-    if route.header == COPY_SOURCE:
-        source_bucket, source_key = copy_source(headers[COPY_SOURCE])
-        return (Requirement("s3:GetObject", source_bucket, source_key, "copy-source"),)
-    if route.action == "s3:CreateBucket" and headers.get("x-amz-acl", "private") != "private":
-        return (Requirement("s3:PutBucketAcl", bucket, "", "acl"),)
-    return ()
-
-
-def route_query(route: Route, query: dict[str, str]) -> dict[str, str]:
-    """The condition keys a listing offers policies (``s3:prefix`` ...)."""
-    return listing_condition_keys(query) if route.action in LISTINGS else {}
 
 
 def request_id() -> str:

@@ -1,5 +1,5 @@
 """The S3 authorization matrix with real Keycloak tokens: every kind of caller (identities.py)
-x every operation of the S3 route table (gateway/s3/routing.py), and three it answers
+x every operation of the S3 route table (gateway/s3/routes.py), and three it answers
 NotImplemented, x four bucket policies. Each cell has its exact expected answer: the status
 of success, or 403 AccessDenied; DeleteObjects is decided per key (a 200 whose entry is
 Deleted or an AccessDenied Error). Every cell's audit line (found by the request id) must say
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from gateway.s3.routing import ROUTES
+from gateway.s3.routes import ROUTES
 from tests.conftest import s3_client
 from tests.fixtures.servers import RunningGateway
 from tests.integration.identity.identities import (

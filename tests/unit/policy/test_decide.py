@@ -21,7 +21,7 @@ from gateway.policy import (
     resource_arn,
 )
 from gateway.policy.roles import REFERRER_ACTIONS, ROLE_GRANTS
-from gateway.s3.routing import ROUTES
+from gateway.s3.routes import ROUTES
 from tests.unit.policy.support import (
     BUCKET,
     CONTEXT,

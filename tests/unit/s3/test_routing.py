@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.s3.routing import Requirement, also_required, match
+from gateway.s3.routes import Requirement, also_required, match
 
 
 def needs(method: str, target: str, headers: dict[str, str], query: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
