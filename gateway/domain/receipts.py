@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from gateway.domain import digests, referrer_mapping, referrers, trust
 from gateway.domain.buckets import get_bucket
+from gateway.domain.errors import NoSuchKey, ObjectChanged
 from gateway.domain.store import Store
 from gateway.domain.values import ObjectRecord
 
@@ -107,7 +108,7 @@ async def issue(store: Store, record: ObjectRecord) -> None:
 async def _hash_then_attach(store: Store, record: ObjectRecord) -> None:
     try:
         await _attach(store, record, await digests.object_sha256(store, record))
-    except Exception:
+    except Exception:  # a background task: nothing above it would see the error
         log.exception("receipt for %s/%s failed", record.bucket, record.key)
 
 
@@ -123,5 +124,7 @@ async def _attach(store: Store, record: ObjectRecord, sha256_hex: str) -> None:
             store.receipts.bundle(sha256_hex),
             expected=record.manifest_digest,
         )
-    except Exception:
+    except (NoSuchKey, ObjectChanged):  # replaced or deleted meanwhile: nothing to sign
+        log.info("no receipt for %s/%s: the version is gone", record.bucket, record.key)
+    except Exception:  # the object is stored; a missing receipt must not fail the PUT
         log.exception("receipt for %s/%s failed", record.bucket, record.key)
