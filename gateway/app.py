@@ -9,10 +9,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from gateway.access import Authorizer
@@ -126,15 +129,31 @@ class Gateway:
             lifespan=self.lifespan,
         )
         self.api.get("/_artifacts/livez", tags=["health"])(self.livez)
-        self.api.get("/_artifacts/readyz", tags=["health"])(self.readyz)
+        self.api.get(
+            "/_artifacts/readyz",
+            tags=["health"],
+            responses=problems.problem_responses(problems.UNAVAILABLE),
+        )(self.readyz)
         self.api.include_router(tus.router)
         self.api.include_router(keys.router)
         self.api.include_router(presign.router)
         self.api.include_router(referrers.router)
         self.api.include_router(trust.router)
         self.api.include_router(verify.router)
-        for kind in (problems.ApiError, DomainError, RegistryUnavailable, RequestValidationError):
+        for kind in (
+            problems.ApiError,
+            DomainError,
+            RegistryUnavailable,
+            RequestValidationError,
+            HTTPException,
+        ):
             self.api.add_exception_handler(kind, self._problem)
+        self.api.openapi = self.openapi  # type: ignore[method-assign]
+
+    def openapi(self) -> dict[str, Any]:
+        if self.api.openapi_schema is None:
+            self.api.openapi_schema = problems.document_problems(FastAPI.openapi(self.api))
+        return self.api.openapi_schema
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -174,10 +193,12 @@ class Gateway:
             self.audit.close()
 
     @staticmethod
-    async def _problem(_request: Request, exc: Exception) -> Response:
+    async def _problem(request: Request, exc: Exception) -> Response:
         answer = problems.as_problem(exc)
         if answer is None:  # pragma: no cover - only the kinds registered above arrive here
             raise exc
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
+            answer.headers["Allow"] = ", ".join(allowed_methods(request))
         return answer
 
     async def livez(self) -> dict[str, str]:
@@ -197,6 +218,22 @@ class Gateway:
             await self.s3(scope, receive, send)
             return
         await self.api(scope, receive, send)
+
+
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (RFC 9110 §15.5.6). Starlette's 405 names
+    only the first matching route's, and FastAPI makes one route per method."""
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Gateway:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from gateway.api.identity import caller
-from gateway.api.problems import ApiError
+from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import keyring_of, store_of
 from gateway.auth import access_keys
 from gateway.domain.values import AccessKeyRecord, Principal
@@ -71,7 +71,20 @@ def _info(record: AccessKeyRecord) -> dict[str, object]:
     }
 
 
-@router.post("", status_code=201, response_model=NewKeyInfo, summary="Make an access key")
+@router.post(
+    "",
+    status_code=201,
+    response_model=NewKeyInfo,
+    summary="Make an access key",
+    responses=problem_responses(
+        AUTH,
+        UNAVAILABLE,
+        {
+            400: "The policy is malformed; `detail` says why.",
+            409: "The caller has as many access keys as allowed; revoke one first.",
+        },
+    ),
+)
 async def create_key(request: Request, body: KeyRequest, who: Caller) -> dict[str, object]:
     keyring = keyring_of(request)
     made = await access_keys.create(
@@ -85,12 +98,25 @@ async def create_key(request: Request, body: KeyRequest, who: Caller) -> dict[st
     return {**_info(made.record), "secret_access_key": made.secret}
 
 
-@router.get("", response_model=list[KeyInfo], summary="Your access keys (without secrets)")
+@router.get(
+    "",
+    response_model=list[KeyInfo],
+    summary="Your access keys (without secrets)",
+    responses=problem_responses(AUTH, UNAVAILABLE),
+)
 async def list_keys(request: Request, who: Caller) -> list[dict[str, object]]:
     return [_info(record) for record in await access_keys.list_keys(store_of(request), who)]
 
 
-@router.delete("/{access_key_id}", status_code=204, summary="Revoke one of your access keys")
+@router.delete(
+    "/{access_key_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Revoke one of your access keys",
+    responses=problem_responses(
+        AUTH, UNAVAILABLE, {404: "No such key, or it is revoked, or it is not yours."}
+    ),
+)
 async def revoke_key(request: Request, access_key_id: str, who: Caller) -> Response:
     await access_keys.revoke(store_of(request), who, access_key_id)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from gateway.api.identity import caller
-from gateway.api.problems import ApiError
+from gateway.api.problems import AUTH, ApiError, problem_responses
 from gateway.api.state import keyring_of
 from gateway.auth.presign import presign
 from gateway.domain.names import check_bucket_name, check_key
@@ -23,8 +23,10 @@ MAX_EXPIRES = 7 * 24 * 3600  # SigV4's own limit
 
 class PresignRequest(BaseModel):
     method: Literal["GET", "PUT"] = "GET"
-    bucket: str
-    key: str = Field(min_length=1)
+    # The patterns state S3's rules for the document; the checks themselves (400) are the
+    # S3 edge's own (``domain/names.py``), so both answer alike.
+    bucket: str = Field(json_schema_extra={"pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"})
+    key: str = Field(min_length=1, json_schema_extra={"pattern": "^[^\\x00]+$"})
     expires: int = Field(3600, ge=1, le=MAX_EXPIRES, description="Seconds the URL is valid.")
 
 
@@ -34,7 +36,18 @@ class PresignedUrl(BaseModel):
     expires_at: datetime
 
 
-@router.post("", response_model=PresignedUrl, summary="Presign a GET or PUT of one object")
+@router.post(
+    "",
+    response_model=PresignedUrl,
+    summary="Presign a GET or PUT of one object",
+    responses=problem_responses(
+        AUTH,
+        {
+            400: "The bucket name or the key is not valid.",
+            403: "Wrong credentials, or not a Bearer user (S3 key holders sign themselves).",
+        },
+    ),
+)
 async def presign_url(
     request: Request, body: PresignRequest, who: Annotated[Principal, Depends(caller)]
 ) -> dict[str, object]:

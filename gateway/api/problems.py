@@ -5,8 +5,14 @@ https://www.rfc-editor.org/rfc/rfc7807
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from gateway.domain import resumable
 from gateway.domain.errors import (
@@ -23,6 +29,51 @@ from gateway.registry.errors import RegistryUnavailable
 
 CHECKSUM_MISMATCH = 460  # tus checksum extension's own status
 TUS_VERSION = "1.0.0"
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An RFC 7807 problem document: the body of every error the JSON API answers."""
+
+    type: str = Field("about:blank", description="Always `about:blank`: `title` says it all.")
+    title: str = Field(description="The status's reason phrase (or tus's own).")
+    status: int = Field(description="The HTTP status, repeated.")
+    detail: str = Field(description="What went wrong with this request.")
+
+
+# Statuses most routes share; a route adds its own with ``problem_responses``.
+AUTH = {
+    401: "No or unusable credentials; `WWW-Authenticate` names the schemes.",
+    403: "Wrong credentials, or the caller may not do this.",
+}
+UNAVAILABLE = {503: "The registry is unavailable; retry after `Retry-After` seconds."}
+_REF = {"$ref": "#/components/schemas/Problem"}
+_INVALID = "A field does not validate; `detail` names each failing field path."
+
+
+def problem_responses(*groups: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problems a route answers, status -> why."""
+    merged: dict[int, str] = {}
+    for group in groups:
+        merged.update(group)
+    return {
+        status: {"description": why, "content": {MEDIA_TYPE: {"schema": _REF}}}
+        for status, why in sorted(merged.items())
+    }
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the Problem schema to an OpenAPI document, and make FastAPI's own 422 entries say
+    what the handler below answers (a problem, not FastAPI's ``HTTPValidationError``)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema()
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            if "422" in operation.get("responses", {}):
+                operation["responses"]["422"] = problem_responses({422: _INVALID})[422]
+    for generated in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(generated, None)
+    return document
 
 
 class ApiError(Exception):
@@ -44,7 +95,7 @@ def problem(
     return JSONResponse(
         {"type": "about:blank", "title": title, "status": status, "detail": detail},
         status_code=status,
-        media_type="application/problem+json",
+        media_type=MEDIA_TYPE,
         headers={"Tus-Resumable": TUS_VERSION, **(headers or {})},
     )
 
@@ -59,6 +110,9 @@ def as_problem(exc: Exception) -> Response | None:
         return problem(422, "Unprocessable Content", where or "The request is not valid.")
     if isinstance(exc, ApiError):
         return problem(exc.status, exc.title, exc.detail, exc.headers)
+    if isinstance(exc, HTTPException):  # the router's own 404 and 405
+        title = HTTPStatus(exc.status_code).phrase
+        return problem(exc.status_code, title, str(exc.detail), dict(exc.headers or {}))
     if isinstance(exc, resumable.OffsetMismatch):
         return problem(409, "Conflict", exc.message, {"Upload-Offset": str(exc.offset)})
     if isinstance(exc, BadDigest):

@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from gateway.api.authorize import authorized
 from gateway.api.identity import caller, reader
-from gateway.api.problems import ApiError
+from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
 from gateway.domain import referrer_mapping as types
 from gateway.domain import referrers
@@ -39,6 +39,11 @@ Digest = Annotated[
 ]
 MAX_DOCUMENT = types.MAX_DOCUMENT
 DOCUMENT_MEDIA_TYPES = sorted({media for accepted in types.ACCEPTED.values() for media in accepted})
+# What a fetch answers: the document's own media type, as stored (never plain JSON).
+STORED_MEDIA_TYPES = sorted(
+    {document.media_type for accepted in types.ACCEPTED.values() for document in accepted.values()}
+)
+MISSING = {404: "No such bucket, key or referrer."}
 
 
 class ReferrerInfo(BaseModel):
@@ -113,13 +118,18 @@ async def _document(request: Request) -> bytes:
             },
         }
     },
-    responses={
-        400: {"description": "The document is not valid; `detail` names the failing path."},
-        403: {"description": "The caller may not attach to this object."},
-        404: {"description": "No such bucket or key."},
-        413: {"description": "The document is too large."},
-        415: {"description": "The media type does not fit the kind."},
-    },
+    responses=problem_responses(
+        AUTH,
+        UNAVAILABLE,
+        {
+            400: "The document is not valid; `detail` names the failing path.",
+            403: "Wrong credentials, or the caller may not attach to this object.",
+            404: "No such bucket or key.",
+            409: "The object was replaced while attaching; retry.",
+            413: "The document is too large.",
+            415: "The media type does not fit the kind.",
+        },
+    ),
 )
 async def attach(
     request: Request,
@@ -128,7 +138,8 @@ async def attach(
     key: Key,
     kind: Kind,
     who: Caller,
-    content_type: Annotated[str | None, Header()] = None,
+    # The body's media type, stated by ``requestBody`` above.
+    content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> dict[str, object]:
     async with authorized(request, who, PUT_REFERRER, bucket, key) as audit:
         body = await _document(request)
@@ -145,6 +156,7 @@ async def attach(
     "/{bucket}",
     response_model=list[ReferrerInfo],
     summary="List the signatures, SBOMs and attestations of an object",
+    responses=problem_responses(AUTH, UNAVAILABLE, {404: "No such bucket or key."}),
 )
 async def list_referrers(
     request: Request,
@@ -166,7 +178,17 @@ async def list_referrers(
     "/{bucket}/{digest}",
     summary="Fetch one document, byte for byte as attached",
     response_class=Response,
-    responses={200: {"content": {media: {} for media in DOCUMENT_MEDIA_TYPES}}},
+    responses={
+        200: {
+            "description": "The document; `ETag`, `x-artifact-store-artifact-type` and "
+            "`x-artifact-store-referrer-kind` describe it.",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in STORED_MEDIA_TYPES
+            },
+        },
+        **problem_responses(AUTH, UNAVAILABLE, MISSING),
+    },
 )
 async def fetch_referrer(
     request: Request, bucket: str, digest: Digest, key: Key, who: Reader
@@ -185,7 +207,13 @@ async def fetch_referrer(
     )
 
 
-@router.delete("/{bucket}/{digest}", status_code=204, summary="Remove one referrer (admins)")
+@router.delete(
+    "/{bucket}/{digest}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove one referrer (admins)",
+    responses=problem_responses(AUTH, UNAVAILABLE, MISSING),
+)
 async def remove_referrer(
     request: Request, bucket: str, digest: Digest, key: Key, who: Caller
 ) -> Response:

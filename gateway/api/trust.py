@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.authorize import authorized
 from gateway.api.identity import caller, reader
-from gateway.api.problems import ApiError
+from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
 from gateway.domain import trust
 from gateway.domain.values import Principal
@@ -65,7 +65,9 @@ def _document(model: TrustModel) -> dict[str, Any]:
     "/_artifacts/trust/{bucket}",
     response_model=TrustModel,
     summary="Whom the bucket trusts to sign its objects",
-    responses={404: {"description": "No such bucket, or it has no trust settings."}},
+    responses=problem_responses(
+        AUTH, UNAVAILABLE, {404: "No such bucket, or it has no trust settings."}
+    ),
 )
 async def get_trust(request: Request, bucket: str, who: Reader) -> dict[str, Any]:
     async with authorized(request, who, GET_TRUST, bucket, "") as audit:
@@ -80,7 +82,11 @@ async def get_trust(request: Request, bucket: str, who: Reader) -> dict[str, Any
     "/_artifacts/trust/{bucket}",
     response_model=TrustModel,
     summary="Set whom the bucket trusts (admins)",
-    responses={400: {"description": "Not valid; `detail` names the failing place."}},
+    responses=problem_responses(
+        AUTH,
+        UNAVAILABLE,
+        {400: "Not valid; `detail` names the failing place.", 404: "No such bucket."},
+    ),
 )
 async def put_trust(
     request: Request, bucket: str, who: Caller, body: Annotated[TrustModel, Body()]
@@ -92,7 +98,11 @@ async def put_trust(
 
 
 @router.delete(
-    "/_artifacts/trust/{bucket}", status_code=204, summary="Remove the bucket's trust (admins)"
+    "/_artifacts/trust/{bucket}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove the bucket's trust (admins)",
+    responses=problem_responses(AUTH, UNAVAILABLE, {404: "No such bucket."}),
 )
 async def delete_trust(request: Request, bucket: str, who: Caller) -> Response:
     async with authorized(request, who, PUT_TRUST, bucket, "") as audit:
@@ -103,9 +113,15 @@ async def delete_trust(request: Request, bucket: str, who: Caller) -> Response:
 
 @router.get(
     "/_artifacts/receipts/key",
-    response_class=PlainTextResponse,
+    response_class=Response,
     summary="The public key receipts are signed with (PEM)",
-    responses={200: {"content": {"application/x-pem-file": {}}}},
+    responses={
+        200: {
+            "description": "The PEM public key.",
+            "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+        },
+        **problem_responses({404: "This gateway signs no receipts."}),
+    },
 )
 async def receipt_key(request: Request) -> Response:
     signer = store_of(request).receipts

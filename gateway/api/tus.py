@@ -22,7 +22,14 @@ from starlette.requests import ClientDisconnect
 
 from gateway.api.authorize import authorized
 from gateway.api.identity import caller
-from gateway.api.problems import TUS_VERSION, ApiError
+from gateway.api.problems import (
+    AUTH,
+    CHECKSUM_MISMATCH,
+    TUS_VERSION,
+    UNAVAILABLE,
+    ApiError,
+    problem_responses,
+)
 from gateway.api.state import store_of
 from gateway.domain import resumable
 from gateway.domain.errors import (
@@ -38,11 +45,67 @@ OFFSET_TYPE = "application/offset+octet-stream"
 WRITE = "s3:PutObject"  # every tus request writes (or may write) the target object
 
 router = APIRouter(prefix="/_artifacts/uploads", tags=["uploads (tus 1.0)"])
+# The tus headers are read as plain strings, so that a missing or malformed one gets the
+# status tus prescribes (412, 400, 413, 415) rather than FastAPI's 422; the document states
+# them below instead (``openapi_extra``).
+Hidden = Header(include_in_schema=False)
+_B64 = "[A-Za-z0-9+/]*={0,2}"
+_PAIR = f"[^ ,]+( +{_B64})?"
+
+
+def _header(name: str, schema: dict[str, object], description: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+TUS_RESUMABLE = _header(
+    "Tus-Resumable", {"type": "string", "enum": [TUS_VERSION]}, "The tus version: else 412."
+)
+UPLOAD_LENGTH = _header(
+    "Upload-Length",
+    {"type": "integer", "minimum": 0, "maximum": resumable.MAX_LENGTH},
+    "The upload's size in bytes (deferred length is not supported); over `Tus-Max-Size`: 413.",
+)
+UPLOAD_METADATA = _header(
+    "Upload-Metadata",
+    {"type": "string", "pattern": f"^ *{_PAIR} *(, *{_PAIR} *)*$"},
+    "`name base64(value)` pairs, comma-separated: `bucket` and `key` (else `filename`) name "
+    "the object, `filetype` or `contentType` its Content-Type. Values are base64 of UTF-8.",
+)
+UPLOAD_OFFSET = _header(
+    "Upload-Offset",
+    {"type": "integer", "minimum": 0},
+    "Where this body starts; not the upload's offset: 409 with the right one.",
+)
+UPLOAD_CHECKSUM = {
+    **_header(
+        "Upload-Checksum",
+        {"type": "string", "pattern": f"^({'|'.join(CHECKSUMS)}) [A-Za-z0-9+/=]+$"},
+        "`algorithm base64(digest)` of this body (checksum extension): a mismatch is 460.",
+    ),
+    "required": False,
+}
+TUS_PROBLEMS = {
+    404: "No such upload (or it is finished, terminated or expired).",
+    412: f"`Tus-Resumable` is not {TUS_VERSION}.",
+}
 
 
 def _version(tus_resumable: str | None) -> None:
     if tus_resumable != TUS_VERSION:
         raise ApiError(412, "Precondition Failed", f"Tus-Resumable must be {TUS_VERSION}.")
+
+
+def _number(value: str | None) -> int | None:
+    """A header's non-negative integer; ASCII digits only (``"²".isdigit()`` holds too)."""
+    if value is None or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
 
 
 def parse_metadata(value: str) -> dict[str, str]:
@@ -79,7 +142,13 @@ def _headers(**extra: str) -> dict[str, str]:
     return {"Tus-Resumable": TUS_VERSION, **extra}
 
 
-@router.options("", status_code=204, summary="What this tus server supports")
+@router.options(
+    "",
+    status_code=204,
+    response_class=Response,
+    summary="What this tus server supports",
+    responses={204: {"description": "`Tus-Version`, `Tus-Extension`, `Tus-Max-Size` and more."}},
+)
 async def options() -> Response:
     return Response(
         status_code=204,
@@ -106,17 +175,41 @@ async def _target(request: Request, who: Principal, upload_id: str) -> None:
         audit.status = 200
 
 
-@router.post("", status_code=201, summary="Create an upload (tus creation extension)")
+@router.post(
+    "",
+    status_code=201,
+    response_class=Response,
+    summary="Create an upload (tus creation extension)",
+    openapi_extra={"parameters": [TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA]},
+    responses={
+        201: {"description": "Created: `Location` is the upload's URL, `Upload-Offset` 0."},
+        **problem_responses(
+            AUTH,
+            UNAVAILABLE,
+            TUS_PROBLEMS,
+            {
+                400: "`Upload-Length` or `Upload-Metadata` is missing or malformed.",
+                404: "No such bucket.",
+                413: "`Upload-Length` is over `Tus-Max-Size`.",
+            },
+        ),
+    },
+)
 async def create(
     request: Request,
     who: Principal_,
-    tus_resumable: Annotated[str | None, Header()] = None,
-    upload_length: Annotated[str | None, Header()] = None,
-    upload_metadata: Annotated[str, Header()] = "",
+    tus_resumable: Annotated[str | None, Hidden] = None,
+    upload_length: Annotated[str | None, Hidden] = None,
+    upload_metadata: Annotated[str, Hidden] = "",
 ) -> Response:
     _version(tus_resumable)
-    if upload_length is None or not upload_length.isdigit():
+    length = _number(upload_length)
+    if length is None:
         raise ApiError(400, "Bad Request", "Upload-Length is required (deferred length is not).")
+    if length > resumable.MAX_LENGTH:  # tus: 413, whoever asks
+        raise ApiError(
+            413, "Content Too Large", f"Upload-Length is over {resumable.MAX_LENGTH} bytes."
+        )
     metadata = parse_metadata(upload_metadata)
     bucket = metadata.get("bucket")
     key = metadata.get("key") or metadata.get("filename")
@@ -125,7 +218,7 @@ async def create(
     content_type = metadata.get("filetype") or metadata.get("contentType")
     new = NewObject(headers={"Content-Type": content_type or "binary/octet-stream"}, metadata={})
     async with authorized(request, who, WRITE, bucket, key) as audit:
-        state = await resumable.start(store_of(request), bucket, key, int(upload_length), new)
+        state = await resumable.start(store_of(request), bucket, key, length, new)
         audit.status = 201
     location = f"{str(request.base_url).rstrip('/')}/_artifacts/uploads/{state.upload.upload_id}"
     return Response(
@@ -133,12 +226,21 @@ async def create(
     )
 
 
-@router.head("/{upload_id}", summary="Where an upload stands")
+@router.head(
+    "/{upload_id}",
+    response_class=Response,
+    summary="Where an upload stands",
+    openapi_extra={"parameters": [TUS_RESUMABLE]},
+    responses={
+        200: {"description": "`Upload-Offset` and `Upload-Length` say where it stands."},
+        **problem_responses(AUTH, UNAVAILABLE, TUS_PROBLEMS),
+    },
+)
 async def head(
     request: Request,
     upload_id: str,
     who: Principal_,
-    tus_resumable: Annotated[str | None, Header()] = None,
+    tus_resumable: Annotated[str | None, Hidden] = None,
 ) -> Response:
     _version(tus_resumable)
     await _target(request, who, upload_id)
@@ -155,23 +257,54 @@ async def head(
     )
 
 
-@router.patch("/{upload_id}", status_code=204, summary="Append bytes at the current offset")
+@router.patch(
+    "/{upload_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Append bytes at the current offset",
+    openapi_extra={
+        "parameters": [TUS_RESUMABLE, UPLOAD_OFFSET, UPLOAD_CHECKSUM],
+        "requestBody": {
+            "required": True,
+            "content": {OFFSET_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+    responses={
+        204: {"description": "Appended: `Upload-Offset` is the new offset."},
+        **problem_responses(
+            AUTH,
+            UNAVAILABLE,
+            TUS_PROBLEMS,
+            {
+                400: "`Upload-Offset` or `Upload-Checksum` is malformed, or the body goes past "
+                "`Upload-Length`.",
+                409: "`Upload-Offset` is not the upload's offset (the answer's is).",
+                411: "No `Content-Length`.",
+                415: f"The body is not `{OFFSET_TYPE}`.",
+                CHECKSUM_MISMATCH: "The body does not match `Upload-Checksum` (tus's own "
+                "status); nothing is appended.",
+            },
+        ),
+    },
+)
 async def patch(
     request: Request,
     upload_id: str,
     who: Principal_,
-    tus_resumable: Annotated[str | None, Header()] = None,
-    upload_offset: Annotated[str | None, Header()] = None,
-    content_type: Annotated[str | None, Header()] = None,
-    content_length: Annotated[str | None, Header()] = None,
-    upload_checksum: Annotated[str | None, Header()] = None,
+    tus_resumable: Annotated[str | None, Hidden] = None,
+    upload_offset: Annotated[str | None, Hidden] = None,
+    content_type: Annotated[str | None, Hidden] = None,
+    content_length: Annotated[str | None, Hidden] = None,
+    upload_checksum: Annotated[str | None, Hidden] = None,
 ) -> Response:
     _version(tus_resumable)
     if content_type != OFFSET_TYPE:
         raise ApiError(415, "Unsupported Media Type", f"Content-Type must be {OFFSET_TYPE}.")
-    if upload_offset is None or not upload_offset.isdigit():
+    offset = _number(upload_offset)
+    if offset is None:
         raise ApiError(400, "Bad Request", "Upload-Offset is required.")
-    if content_length is None or not content_length.isdigit():
+    length = _number(content_length)
+    if length is None:
         raise ApiError(411, "Length Required", "Content-Length is required.")
     checksum = _checksum(upload_checksum)
     await _target(request, who, upload_id)
@@ -187,20 +320,30 @@ async def patch(
     state = await resumable.append(
         store_of(request),
         upload_id,
-        int(upload_offset),
+        offset,
         _body(request),
-        int(content_length),
+        length,
         new,
     )
     return Response(status_code=204, headers=_headers(**{"Upload-Offset": str(state.offset)}))
 
 
-@router.delete("/{upload_id}", status_code=204, summary="Terminate an upload")
+@router.delete(
+    "/{upload_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Terminate an upload",
+    openapi_extra={"parameters": [TUS_RESUMABLE]},
+    responses={
+        204: {"description": "Terminated."},
+        **problem_responses(AUTH, UNAVAILABLE, TUS_PROBLEMS),
+    },
+)
 async def delete(
     request: Request,
     upload_id: str,
     who: Principal_,
-    tus_resumable: Annotated[str | None, Header()] = None,
+    tus_resumable: Annotated[str | None, Hidden] = None,
 ) -> Response:
     _version(tus_resumable)
     await _target(request, who, upload_id)

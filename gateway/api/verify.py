@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.authorize import authorized
 from gateway.api.identity import reader
+from gateway.api.problems import AUTH, UNAVAILABLE, problem_responses
 from gateway.api.state import store_of
 from gateway.domain import verify
 from gateway.domain.values import Principal
@@ -78,7 +79,7 @@ class VerdictInfo(BaseModel):
     "/{bucket}",
     response_model=VerdictInfo,
     summary="The verdict on an object: signatures, SBOMs, attestations",
-    responses={404: {"description": "No such bucket or key."}},
+    responses=problem_responses(AUTH, UNAVAILABLE, {404: "No such bucket or key."}),
 )
 async def verdict(
     request: Request,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.auth.keyring import SERVICE_PREFIX, Keyring, new_key_id, new_secret
-from gateway.domain.errors import InvalidArgument, NotFound
+from gateway.domain.errors import Conflict, InvalidArgument, NotFound
 from gateway.domain.store import Store
 from gateway.domain.values import AccessKeyRecord, Principal
 
@@ -23,6 +23,11 @@ MAX_DESCRIPTION = 256
 
 class NoSuchAccessKey(NotFound):
     """The access key does not exist, is revoked, or is not yours."""
+
+
+class TooManyAccessKeys(Conflict):
+    """The owner has as many keys as allowed: revoke one first. The owner's state, not the
+    request, is at fault (IAM's ``LimitExceeded`` is a 409 too)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ async def create(
         except ValueError as exc:
             raise InvalidArgument(f"The policy is malformed: {exc}") from exc
     if len(await store.index.list_access_keys(owner.name)) >= MAX_KEYS_PER_OWNER:
-        raise InvalidArgument(f"At most {MAX_KEYS_PER_OWNER} access keys per owner.")
+        raise TooManyAccessKeys(f"At most {MAX_KEYS_PER_OWNER} access keys per owner.")
     secret = new_secret()
     record = AccessKeyRecord(
         access_key_id=new_key_id(SERVICE_PREFIX),

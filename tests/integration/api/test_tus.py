@@ -15,6 +15,7 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError
 
+from gateway.domain.resumable import MAX_LENGTH
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -132,6 +133,48 @@ def test_protocol_errors(gateway, bucket):
     )
     assert wrong_type.status_code == 415
     assert httpx.head(f"{url}/nope", headers=AUTH).status_code == 404
+
+
+def test_an_upload_over_the_max_size_is_too_large(gateway, bucket):
+    """tus: "the Server MUST respond with the 413 Request Entity Too Large status"."""
+    response = httpx.post(
+        f"{gateway.url}/_artifacts/uploads",
+        headers={
+            **AUTH,
+            "Upload-Length": str(MAX_LENGTH + 1),
+            "Upload-Metadata": metadata(bucket=bucket, key="k"),
+        },
+    )
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "digit", [b"\xb2", b"1\xb9"], ids=["superscript-two", "one-superscript-one"]
+)
+def test_numbers_are_ascii_digits(gateway, bucket, digit):
+    """Latin-1 superscripts pass ``str.isdigit`` but not ``int``: once a 500, now a 400."""
+    url = f"{gateway.url}/_artifacts/uploads"
+    made = httpx.post(
+        url,
+        headers=[
+            *AUTH.items(),
+            ("Upload-Metadata", metadata(bucket=bucket, key="k")),
+            ("Upload-Length", digit),
+        ],
+    )
+    assert made.status_code == 400, made.text
+    location = create(gateway.url, bucket, "k", 5)
+    appended = httpx.patch(
+        location,
+        content=b"x",
+        headers=[
+            *AUTH.items(),
+            ("Content-Type", "application/offset+octet-stream"),
+            ("Upload-Offset", digit),
+        ],
+    )
+    assert appended.status_code == 400, appended.text
 
 
 def test_termination(gateway, bucket):
