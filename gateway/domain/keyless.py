@@ -34,18 +34,18 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
-from sigstore.errors import Error as SigstoreError
-from sigstore.errors import VerificationError
-from sigstore.hashes import Hashed
-from sigstore.models import Bundle
-from sigstore.models import TrustedRoot as SigstoreTrustedRoot
-from sigstore.verify import Verifier
-from sigstore_models.common.v1 import HashAlgorithm
-from sigstore_models.trustroot import v1 as trustroot_v1
+
+if TYPE_CHECKING:  # sigstore is imported on first use: ~20 MiB a gateway without keyless
+    # signers never needs (docs/performance.md)
+    from sigstore.models import Bundle
+    from sigstore.models import TrustedRoot as SigstoreTrustedRoot
+    from sigstore.verify import Verifier
+    from sigstore_models.trustroot import v1 as trustroot_v1
 
 __all__ = [
     "Identity",
@@ -112,6 +112,8 @@ class TrustedRoot:
     __slots__ = ("_verifier",)
 
     def __init__(self, root: SigstoreTrustedRoot) -> None:
+        from sigstore.verify import Verifier
+
         self._verifier = Verifier(trusted_root=root)
 
     @property
@@ -126,6 +128,10 @@ def load_trusted_root(document: str) -> TrustedRoot:
     Raises ``ValueError`` naming what is wrong: not JSON, not the schema, another media type,
     no certificate authority, no transparency log or CT log, an unreadable certificate or key.
     """
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import TrustedRoot as SigstoreTrustedRoot
+    from sigstore_models.trustroot import v1 as trustroot_v1
+
     try:
         inner = trustroot_v1.TrustedRoot.from_json(document)
     except ValueError as exc:
@@ -181,6 +187,10 @@ def verify_keyless(
         return refused(f"not a SHA-256 hex digest: {sha256_hex[:80]!r}")
     if not identities:
         return refused("no trusted keyless identity is configured")
+    from sigstore.hashes import Hashed
+    from sigstore.models import Bundle
+    from sigstore_models.common.v1 import HashAlgorithm
+
     try:
         parsed = Bundle.from_json(bundle)
     except Exception as exc:  # sigstore raises InvalidBundle, ValueError, ExtensionNotFound...
@@ -202,6 +212,8 @@ def _verify_attestation(
     verifier: Verifier, bundle: Bundle, policy: _TrustedIdentities, digest: bytes
 ) -> None:
     """A DSSE bundle signs a statement, not the object: the statement must name the object."""
+    from sigstore.errors import VerificationError
+
     payload_type, payload = verifier.verify_dsse(bundle, policy)
     if payload_type != IN_TOTO:
         raise VerificationError(f"the DSSE payload is {payload_type!r}, not an in-toto statement")
@@ -239,6 +251,8 @@ class _TrustedIdentities:
         self._identities = tuple(identities)
 
     def verify(self, cert: x509.Certificate) -> None:
+        from sigstore.errors import VerificationError
+
         issuer = _issuer(cert)
         sans = _sans(cert)
         if any(identity.matches(issuer, sans) for identity in self._identities):

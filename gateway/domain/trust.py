@@ -14,6 +14,7 @@ Shape (the JSON API's ``/_artifacts/trust/{bucket}`` documents it)::
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -225,7 +226,8 @@ async def get_trust(store: Store, bucket: str) -> dict[str, Any] | None:
 async def set_trust(store: Store, bucket: str, document: dict[str, Any]) -> Trust:
     """Check and store a trust document (nothing is stored when it fails); verdicts under
     the old trust are not used again (the fingerprint is part of their key)."""
-    built = build(document, store.trusted_root)
+    # In a thread: a first trusted root imports sigstore and parses its certificates.
+    built = await asyncio.to_thread(build, document, store.trusted_root)
     await buckets.set_setting(store, bucket, TRUST_SETTING, dump_document(document))
     return built
 
