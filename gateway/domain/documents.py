@@ -23,14 +23,16 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonValidator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from gateway.domain import referrer_mapping as types
 from gateway.domain.errors import InvalidDocument
+
+if TYPE_CHECKING:  # cyclonedx-python-lib (and jsonschema) load on the first CycloneDX
+    # document: ~26 MiB a gateway that never sees one does not carry (docs/performance.md)
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonValidator
+    from jsonschema.exceptions import ValidationError
 
 MAX_REASON = 400
 BUNDLE_MEDIA_TYPES = frozenset(
@@ -114,6 +116,8 @@ def _base64(value: Any, path: str) -> bytes:
 
 
 def _cyclonedx_validator(version: SchemaVersion) -> JsonValidator:
+    from cyclonedx.validation.json import JsonValidator
+
     with _validators_lock:
         validator = _validators.get(version)
         if validator is None:
@@ -133,6 +137,9 @@ def check_cyclonedx(document: bytes) -> Facts:
             "specVersion",
             f"{declared!r} is not a CycloneDX JSON version ({', '.join(CYCLONEDX_JSON_VERSIONS)})",
         )
+    from cyclonedx.schema import SchemaVersion
+    from jsonschema.exceptions import best_match
+
     validator = _cyclonedx_validator(SchemaVersion.from_version(str(declared)))
     found = validator.validate_str(document.decode("utf-8"), all_errors=True)
     if found is not None:

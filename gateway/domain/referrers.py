@@ -35,7 +35,8 @@ from gateway.domain.values import ObjectRecord, ReferrerRecord
 from gateway.registry.errors import RegistryError
 
 log = logging.getLogger(__name__)
-# Bigger documents are checked in a worker thread, so the event loop keeps serving.
+# Bigger documents, and every CycloneDX one (its schema validator loads on first use, and
+# validating is the costliest check), are checked in a worker thread: the loop keeps serving.
 THREAD_THRESHOLD = 64 * 1024
 
 
@@ -86,7 +87,7 @@ async def attach(
     target = await _object(store, bucket, key)
     if expected is not None and target.manifest_digest != expected:
         raise ObjectChanged()
-    if len(body) > THREAD_THRESHOLD:
+    if len(body) > THREAD_THRESHOLD or document_type.artifact_type == types.CYCLONEDX_JSON:
         facts = await asyncio.to_thread(documents.check, document_type, body)
     else:
         facts = documents.check(document_type, body)
