@@ -673,6 +673,11 @@ def _parser() -> argparse.ArgumentParser:
         help="GiB of the `aws s3 cp` file of the multipart part (default 2)",
     )
     parser.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep the work directory (registry storage, gateway data, logs) for a post-mortem",
+    )
+    parser.add_argument(
         "--big-size",
         type=lambda v: int(float(v) * (1 << 30)),
         default=10 << 30,
@@ -735,8 +740,11 @@ def main(argv: list[str] | None = None) -> int:
         report["targets"] = targets(bench.results, report["phases"])
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
-        log(f"removing {work} (a registry of many small files takes a while)")
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep_work:
+            log(f"kept {work} (the registry's and the gateway's data and logs)")
+        else:
+            log(f"removing {work} (a registry of many small files takes a while)")
+            shutil.rmtree(work, ignore_errors=True)
     print(render(report))
     shown = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
     print(f"\nwrote {shown} in {report['duration_s']} s")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -36,7 +37,10 @@ MANIFEST_ACCEPT = ", ".join(
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 _TRANSPORT_ERRORS = (httpx.TransportError,)
+# What a connection that died under a request raises (not a timeout: the registry may be busy).
+_RETRIABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError)
 PAGE = 1000
+log = logging.getLogger("gateway.registry")
 
 
 @dataclass(frozen=True)
@@ -192,13 +196,29 @@ class RegistryClient:
         await self._client.aclose()
 
     async def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        """One registry request. A request whose body can be sent again (none, or bytes) is
+        retried once when the connection failed under it: a pooled keep-alive connection the
+        registry (or a proxy before it) closed meanwhile fails the next request that takes
+        it. A streamed body is gone once sent, so it is never retried; nor is a timeout."""
+        replayable = not isinstance(kwargs.get("content"), AsyncIterable)
         try:
             response = await self._client.request(method, url, **kwargs)
+        except _RETRIABLE as exc:
+            if not replayable:
+                raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
+            log.warning("%s: %s %s; retrying once", what, exc.__class__.__name__, exc)
+            response = await self._retry(method, url, what, **kwargs)
         except _TRANSPORT_ERRORS as exc:
             raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
         if response.status_code >= 400:
             raise _error_from(response, what)
         return response
+
+    async def _retry(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._client.request(method, url, **kwargs)
+        except _TRANSPORT_ERRORS as exc:
+            raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
 
     async def ping(self) -> None:
         await self._request("GET", "/v2/", "ping")

@@ -468,3 +468,47 @@ async def test_listing_errors_other_than_404_propagate() -> None:
     async with registry(lambda request: httpx.Response(502)) as (client, _):
         with pytest.raises(RegistryUnavailable):
             [name async for name in client.catalog()]
+
+
+def dies_first(errors: list[Exception], then: Handler) -> Handler:
+    """A registry whose connection fails under the first requests (``errors``, in order)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if errors:
+            raise errors.pop(0)
+        return then(request)
+
+    return handler
+
+
+@pytest.mark.anyio
+async def test_a_request_that_can_be_sent_again_is_retried_once_on_a_dead_connection():
+    answer = dies_first(
+        [httpx.RemoteProtocolError("Server disconnected without sending a response.")],
+        lambda _request: httpx.Response(200),
+    )
+    async with registry(answer) as (client, recorder):
+        assert await client.blob_exists("s3/b/aa", DIGEST)
+        assert [method for method, _ in recorder.sent()] == ["HEAD", "HEAD"]
+    twice = dies_first(
+        [httpx.ReadError("reset"), httpx.ReadError("reset again")],
+        lambda _request: httpx.Response(200),
+    )
+    async with registry(twice) as (client, _):
+        with pytest.raises(RegistryUnavailable):
+            await client.blob_exists("s3/b/aa", DIGEST)
+
+
+@pytest.mark.anyio
+async def test_streamed_bodies_and_timeouts_are_never_retried():
+    async def body() -> AsyncIterator[bytes]:
+        yield b"blob"
+
+    streamed = dies_first([httpx.WriteError("broken pipe")], lambda _request: httpx.Response(201))
+    async with registry(streamed) as (client, _):
+        with pytest.raises(RegistryUnavailable):
+            await client._request("PUT", "/v2/s3/b/aa/blobs/uploads/1", "upload", content=body())
+    slow = dies_first([httpx.ReadTimeout("slow")], lambda _request: httpx.Response(200))
+    async with registry(slow) as (client, _):
+        with pytest.raises(RegistryUnavailable):
+            await client.blob_exists("s3/b/aa", DIGEST)
