@@ -137,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         f"  root access key: {settings.root_access_key}   secret: {secret}",
         flush=True,
     )
-    uvloop.run(serve(settings))
+    try:
+        uvloop.run(serve(settings))
+    except KeyboardInterrupt:  # Ctrl-C / SIGINT after uvicorn's graceful shutdown: no trace
+        return 130
     return 0
 
 

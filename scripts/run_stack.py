@@ -85,7 +85,8 @@ def main() -> int:
         if keycloak is not None:
             keycloak.stop()
         print("stopped gateway and registry" + (" and Keycloak" if keycloak else ""), flush=True)
-    return 0 if code in (0, -signal.SIGTERM) else code
+    # Ctrl-C reaches the gateway too (the terminal signals the whole process group): 130.
+    return 0 if code in (0, 130, -signal.SIGTERM, -signal.SIGINT) else code
 
 
 if __name__ == "__main__":
