@@ -242,6 +242,8 @@ async def discover(store: Store, target: ObjectRecord) -> list[ReferrerRecord]:
             found = await registry_referrers(store, bucket, key, subject, known=await known())
             for record in found:
                 await store.index.put_referrer(record)
+        if found:  # a verdict that did not know them is out of date
+            store.verdicts.forget(subject)
     except RegistryError as exc:
         log.warning("referrers: cannot discover those of %s/%s (%s)", bucket, key, exc)
         return []

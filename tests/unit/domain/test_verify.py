@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.domain import mapping, trust, verify
+from gateway.domain import mapping, referrers, trust, verify
 from gateway.domain.store import Store
 from gateway.domain.values import BucketRecord, Layer
 from tests.fixtures import sigstore_root
@@ -197,3 +197,21 @@ async def test_a_multipart_objects_sha256_is_read_from_its_parts_once(world: Wor
     again = await verify.verify(store, BUCKET, KEY, fresh=True)
     assert again.signed
     assert sum(1 for method, path in recorder.sent() if "/blobs/sha256:" in path) == reads + 1
+
+
+async def test_discovering_a_new_referrer_retires_the_cached_verdict(world: World) -> None:
+    store, fake, _ = world
+    key = ec.generate_private_key(ec.SECP256R1())
+    await trusting(store, key, require_signature=True)
+    refused = await verify.verify(store, BUCKET, KEY)
+    assert not refused.signed
+    assert (await verify.verify(store, BUCKET, KEY)).cached  # a refusal, kept 10 s
+    bundle = docs.sigstore_bundle(CONTENT)
+    bundle["messageSignature"]["signature"] = base64.b64encode(
+        key.sign(CONTENT, ec.ECDSA(hashes.SHA256()))
+    ).decode()
+    await attach_outside(store, fake, verify.types.SIGSTORE_BUNDLE, docs.dump(bundle))
+    await referrers.list_referrers(store, BUCKET, KEY)  # e.g. someone lists them
+    found = await verify.verify(store, BUCKET, KEY)
+    assert not found.cached
+    assert found.signed
