@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import random
 import statistics
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench import clients, data
 from bench.measure import sequential, summary
 from bench.procs import ACCESS_KEY, SECRET_KEY
+from gateway.domain.receipts import ReceiptSigner
 
 if TYPE_CHECKING:
     from bench.run import Bench
@@ -38,30 +37,10 @@ BASIC = {
 }
 
 
-def _bundle(key: ec.EllipticCurvePrivateKey, content: bytes) -> bytes:
-    digest = hashlib.sha256(content).digest()
-    return json.dumps(
-        {
-            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-            "verificationMaterial": {"publicKey": {"hint": "bench"}, "tlogEntries": []},
-            "messageSignature": {
-                "messageDigest": {
-                    "algorithm": "SHA2_256",
-                    "digest": base64.b64encode(digest).decode(),
-                },
-                "signature": base64.b64encode(
-                    key.sign(content, ec.ECDSA(hashes.SHA256()))
-                ).decode(),
-            },
-        }
-    ).encode()
-
-
 def _prepare(bench: Bench) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    # The same bundle the gateway writes as a receipt: a message signature with a key hint.
+    signer = ReceiptSigner(ec.generate_private_key(ec.SECP256R1()))
+    public = signer.public_pem.encode()
     s3 = bench.s3()
     for bucket in (PLAIN, SIGNED):
         s3.create_bucket(Bucket=bucket)
@@ -77,7 +56,7 @@ def _prepare(bench: Bench) -> None:
             attached = api.post(
                 f"/_artifacts/referrers/{SIGNED}",
                 params={"key": f"o/{i:03d}", "kind": "signature"},
-                content=_bundle(key, content),
+                content=signer.bundle(hashlib.sha256(content).hexdigest()),
                 headers={"Content-Type": "application/vnd.dev.sigstore.bundle.v0.3+json"},
             )
             if attached.status_code != 201:

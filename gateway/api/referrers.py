@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
 from gateway.api.authorize import authorized
@@ -25,7 +25,7 @@ from gateway.api.state import store_of
 from gateway.domain import referrer_mapping as types
 from gateway.domain import referrers
 from gateway.domain.errors import IncompleteBody
-from gateway.domain.values import Principal, ReferrerRecord
+from gateway.domain.values import Principal
 from gateway.policy.roles import DELETE_REFERRER, GET_REFERRER, PUT_REFERRER
 
 router = APIRouter(prefix="/_artifacts/referrers", tags=["referrers"])
@@ -47,6 +47,8 @@ MISSING = {404: "No such bucket, key or referrer."}
 
 
 class ReferrerInfo(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from a ReferrerRecord
+
     digest: str = Field(description="The referrer manifest's digest (its OCI identity).")
     kind: Kind
     artifact_type: str = Field(description="The referrer manifest's artifactType.")
@@ -57,19 +59,6 @@ class ReferrerInfo(BaseModel):
     predicate_type: str | None = Field(
         None, description="The in-toto predicate type of an attestation."
     )
-
-
-def _info(record: ReferrerRecord) -> dict[str, object]:
-    return {
-        "digest": record.digest,
-        "kind": record.kind,
-        "artifact_type": record.artifact_type,
-        "media_type": record.media_type,
-        "size": record.size,
-        "created": record.created,
-        "subject": record.subject,
-        "predicate_type": record.predicate_type,
-    }
 
 
 def _too_large() -> ApiError:
@@ -140,7 +129,7 @@ async def attach(
     who: Caller,
     # The body's media type, stated by ``requestBody`` above.
     content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> dict[str, object]:
+) -> ReferrerInfo:
     async with authorized(request, who, PUT_REFERRER, bucket, key) as audit:
         body = await _document(request)
         audit.bytes_in = len(body)
@@ -149,7 +138,7 @@ async def attach(
     response.headers["Location"] = (
         f"/_artifacts/referrers/{quote(bucket)}/{record.digest}?key={quote(key, safe='')}"
     )
-    return _info(record)
+    return ReferrerInfo.model_validate(record)
 
 
 @router.get(
@@ -165,13 +154,13 @@ async def list_referrers(
     who: Reader,
     kind: Kind | None = None,
     artifact_type: str | None = None,
-) -> list[dict[str, object]]:
+) -> list[ReferrerInfo]:
     async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
         found = await referrers.list_referrers(
             store_of(request), bucket, key, kind=kind, artifact_type=artifact_type
         )
         audit.status = 200
-    return [_info(record) for record in found]
+    return [ReferrerInfo.model_validate(record) for record in found]
 
 
 @router.get(

@@ -43,6 +43,29 @@ class Resolved:
     principal: Principal
 
 
+class CallerLookup:
+    """What SigV4 and SigV2 verification ask for: the secret of the access key a request names
+    (None: unknown). It remembers whose key that was, so a verified request has its caller."""
+
+    def __init__(self, keyring: Keyring, session_token: str | None) -> None:
+        self._keyring = keyring
+        self._token = session_token
+        self.principal: Principal | None = None
+
+    async def __call__(self, access_key: str) -> str | None:
+        resolved = await self._keyring.resolve(access_key, self._token)
+        if resolved is None:
+            return None
+        self.principal = resolved.principal
+        return resolved.secret
+
+    def caller(self) -> Principal:
+        """The verified request's caller (verification asked for its secret, or failed)."""
+        if self.principal is None:
+            raise AuthError("AccessDenied", "The request was not signed with a known key.")
+        return self.principal
+
+
 def new_key_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(16))
 

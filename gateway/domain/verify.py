@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any, Self
 
 from gateway.domain import digests, documents, keyless, mapping, referrers, signatures
 from gateway.domain import referrer_mapping as types
@@ -48,6 +49,27 @@ class SignatureVerdict:
     over: str | None = None  # the digest signed
     signer: Signer | None = None
     reason: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        record: ReferrerRecord,
+        check: signatures.Check,
+        signer: Signer | None,
+        trusted: bool,
+        **extra: Any,
+    ) -> Self:
+        return cls(
+            record.digest,
+            record.artifact_type,
+            check.verified,
+            trusted,
+            check.covers,
+            check.over,
+            signer,
+            check.reason,
+            **extra,
+        )
 
 
 @dataclass(frozen=True)
@@ -155,16 +177,7 @@ async def _signature(store: Store, ctx: _Context, record: ReferrerRecord) -> Sig
                 signer, trusted = _signer(ctx, check.key)
     except (signatures.Malformed, RegistryError) as exc:
         check, signer, trusted = signatures.Check(False, reason=str(exc)), None, False
-    return SignatureVerdict(
-        record.digest,
-        record.artifact_type,
-        check.verified,
-        trusted,
-        check.covers,
-        check.over,
-        signer,
-        check.reason,
-    )
+    return SignatureVerdict.of(record, check, signer, trusted)
 
 
 async def _sbom(store: Store, record: ReferrerRecord) -> SbomVerdict:
@@ -190,17 +203,7 @@ async def _attestation(store: Store, ctx: _Context, record: ReferrerRecord) -> A
     except (signatures.Malformed, RegistryError) as exc:
         check = signatures.Check(False, reason=str(exc))
     signer, trusted = _signer(ctx, check.key)
-    return AttestationVerdict(
-        record.digest,
-        record.artifact_type,
-        check.verified,
-        trusted,
-        check.covers,
-        check.over,
-        signer,
-        check.reason,
-        predicate_type=predicate,
-    )
+    return AttestationVerdict.of(record, check, signer, trusted, predicate_type=predicate)
 
 
 async def _sha256(store: Store, record: ObjectRecord) -> str:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 
-from gateway.auth import sigv2, sigv4
+from gateway.auth import canonical, sigv2, sigv4
 from gateway.auth.errors import AuthError
 from gateway.auth.jwt import TokenCheck
-from gateway.auth.keyring import Keyring
+from gateway.auth.keyring import CallerLookup, Keyring
 from gateway.domain.values import ANONYMOUS, Principal
 
 
@@ -26,10 +26,11 @@ def signed_request(request: Request) -> sigv4.SignedRequest:
     )
 
 
-def _session_token(request: Request) -> str | None:
-    return request.headers.get("x-amz-security-token") or request.query_params.get(
-        "X-Amz-Security-Token"
-    )
+def session_token(signed: sigv4.SignedRequest) -> str | None:
+    """An STS session's token: the header, or a presigned URL's query parameter."""
+    return canonical.header(signed.headers, "x-amz-security-token") or dict(
+        canonical.decoded_query(signed.query_string)
+    ).get("X-Amz-Security-Token")
 
 
 async def authenticate(
@@ -40,21 +41,12 @@ async def authenticate(
     bearer: TokenCheck | None = None,
 ) -> tuple[Principal, sigv4.SigV4Credential | None]:
     signed = signed_request(request)
-    token = _session_token(request)
-    found: list[Principal] = []
-
-    async def lookup(access_key: str) -> str | None:
-        resolved = await keyring.resolve(access_key, token)
-        if resolved is None:
-            return None
-        found.append(resolved.principal)
-        return resolved.secret
-
+    lookup = CallerLookup(keyring, session_token(signed))
     if sigv4.is_sigv4(signed):
         credential = await sigv4.verify(
             signed, lookup, datetime.now(UTC), max_skew_seconds=max_skew
         )
-        return found[-1], credential
+        return lookup.caller(), credential
     if sigv2.is_sigv2(signed):
         await sigv2.verify(
             signed,
@@ -63,7 +55,7 @@ async def authenticate(
             max_skew_seconds=max_skew,
             virtual_host_bucket=virtual_host_bucket,
         )
-        return found[-1], None
+        return lookup.caller(), None
     authorization = request.headers.get("authorization")
     if authorization is not None and authorization[:7].lower() == "bearer ":
         if bearer is None:

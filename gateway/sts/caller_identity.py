@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 
 from gateway.auth import canonical, sigv4
 from gateway.auth.errors import AuthError
-from gateway.auth.keyring import Keyring
+from gateway.auth.keyring import CallerLookup, Keyring
 from gateway.domain.values import Principal
+from gateway.s3.authn import session_token
 from gateway.sts.web_identity import NAMESPACE, StsError
 
 # The one account this store is; sessions keep the account their RoleArn named.
@@ -83,18 +84,7 @@ async def authenticate(
                 "sign it with AWS Signature Version 4.",
             )
         raise StsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
-    token = canonical.header(signed.headers, "x-amz-security-token") or dict(
-        canonical.decoded_query(signed.query_string)
-    ).get("X-Amz-Security-Token")
-    found: list[Principal] = []
-
-    async def lookup(access_key: str) -> str | None:
-        resolved = await keyring.resolve(access_key, token)
-        if resolved is None:
-            return None
-        found.append(resolved.principal)
-        return resolved.secret
-
+    lookup = CallerLookup(keyring, session_token(signed))
     try:
         await sigv4.verify(
             signed,
@@ -106,7 +96,7 @@ async def authenticate(
     except AuthError as exc:
         code, status, message = _ERRORS.get(exc.code, ("IncompleteSignature", 400, exc.message))
         raise StsError(code, message, status) from exc
-    return found[-1]
+    return lookup.caller()
 
 
 def response(identity: CallerIdentity, request_id: str) -> bytes:
