@@ -6,6 +6,7 @@ a whole blob in memory. Spec: https://github.com/opencontainers/distribution-spe
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -183,7 +184,8 @@ class RegistryClient:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
-        self._has_empty: set[str] = set()
+        self._has_blob: set[tuple[str, str]] = set()
+        self._ensuring: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._fetcher = (
             BlobFetcher(base_url, auth=auth, timeout=timeout)
             if fast_blobs and transport is None and BlobFetcher.usable(base_url)
@@ -279,12 +281,31 @@ class RegistryClient:
         )
 
     async def ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
-        """Upload a small well-known blob (the empty config) once per repository and process."""
-        if repository in self._has_empty:
+        """Upload a small well-known blob (the empty config) once per repository and process.
+
+        Concurrent callers (the parts of one upload arrive together) share one check and one
+        upload: pushing the same blob twice at once races in the registry, whose HEAD of a blob
+        another request is committing can fail (distribution answers 500)."""
+        wanted = (repository, digest)
+        if wanted in self._has_blob:
             return
+        pending = self._ensuring.get(wanted)
+        if pending is None:
+            pending = asyncio.ensure_future(self._ensure_blob(repository, data, digest))
+            self._ensuring[wanted] = pending
+            pending.add_done_callback(lambda done: self._settled(wanted, done))
+        # One caller giving up (a client that hung up) must not cancel the others' upload.
+        await asyncio.shield(pending)
+
+    async def _ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
         if not await self.blob_exists(repository, digest):
             await self.push_small_blob(repository, data, digest)
-        self._has_empty.add(repository)
+        self._has_blob.add((repository, digest))
+
+    def _settled(self, wanted: tuple[str, str], done: asyncio.Future[None]) -> None:
+        del self._ensuring[wanted]
+        if not done.cancelled():
+            done.exception()  # seen by the waiters, if any are left; never "never retrieved"
 
     async def blob_exists(self, repository: str, digest: str) -> bool:
         try:

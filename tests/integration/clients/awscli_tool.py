@@ -131,7 +131,7 @@ class AwsCliScenario(ClientScenario):
                 f"s3://{spare_bucket}/copy/target.bin",
             )
         parts = part_count(payloads.large.size, CHUNK)
-        assert_multipart_upload(requests.on(spare_bucket, "copy/target.bin"), parts)
+        assert_multipart_upload(requests.on(spare_bucket, "copy/target.bin"), parts, requests.notes)
         head = matrix_s3.head_object(Bucket=spare_bucket, Key="copy/target.bin")
         assert head["ETag"] == multipart_etag(payloads.large.path, CHUNK)
         assert head["ContentLength"] == payloads.large.size

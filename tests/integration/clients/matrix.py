@@ -26,6 +26,7 @@ import re
 import shlex
 import subprocess
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -197,6 +198,7 @@ class GatewayRequests:
         self.log = endpoint.gateway_log
         self.start = 0
         self.seen: list[Request] = []
+        self.notes: list[str] = []
 
     def __enter__(self) -> GatewayRequests:
         self.start = self.log.stat().st_size
@@ -210,6 +212,9 @@ class GatewayRequests:
             Request(found[1], found[2], found[3] or "", int(found[4]))
             for found in _ACCESS.finditer(text)
         ]
+        # What the gateway said besides its access lines (warnings, tracebacks): the reason
+        # behind an unexpected status, for the failure message.
+        self.notes = [line for line in text.splitlines() if line and not _ACCESS.search(line)]
 
     def on(self, bucket: str, key: str) -> list[Request]:
         return [request for request in self.seen if request.path == f"/{bucket}/{key}"]
@@ -219,9 +224,10 @@ def query_names(query: str) -> set[str]:
     return {item.split("=", 1)[0] for item in query.split("&") if item}
 
 
-def assert_multipart_upload(requests: list[Request], parts: int) -> None:
+def assert_multipart_upload(requests: list[Request], parts: int, notes: Sequence[str] = ()) -> None:
     """One CreateMultipartUpload, UploadPart 1..``parts`` and one CompleteMultipartUpload, all
-    answered 2xx, and no single PutObject."""
+    answered 2xx, and no single PutObject. ``notes``, the gateway's other log lines, go into
+    the failure message."""
     creates = [r for r in requests if r.method == "POST" and "uploads" in query_names(r.query)]
     completes = [r for r in requests if r.method == "POST" and "uploadId" in query_names(r.query)]
     puts = [r for r in requests if r.method == "PUT"]
@@ -230,7 +236,10 @@ def assert_multipart_upload(requests: list[Request], parts: int) -> None:
         for r in puts
         if "partNumber" in query_names(r.query)
     )
-    summary = "\n".join(f"{r.method} {r.path}?{r.query} {r.status}" for r in requests)
+    summary = "\n".join(
+        [f"{r.method} {r.path}?{r.query} {r.status}" for r in requests]
+        + (["gateway said:", *notes[-40:]] if notes else [])
+    )
     assert len(creates) == 1, summary
     assert numbers == list(range(1, parts + 1)), summary
     assert len(puts) == parts, summary  # no PutObject
@@ -438,7 +447,7 @@ class ClientScenario:
             tool.put_large(scenario_bucket, LARGE_KEY, payloads.large.path)
         parts = part_count(payloads.large.size, tool.part_size)
         assert parts > 1
-        assert_multipart_upload(requests.on(scenario_bucket, LARGE_KEY), parts)
+        assert_multipart_upload(requests.on(scenario_bucket, LARGE_KEY), parts, requests.notes)
         assert stored_sha256(matrix_s3, scenario_bucket, LARGE_KEY) == payloads.large.sha256
         head = matrix_s3.head_object(Bucket=scenario_bucket, Key=LARGE_KEY)
         assert head["ETag"] == multipart_etag(payloads.large.path, tool.part_size)

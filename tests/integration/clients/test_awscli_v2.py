@@ -47,7 +47,7 @@ class TestAwsCliV2(AwsCliScenario):
                 "s3", "cp", "--no-progress", payloads.large.path, f"s3://{spare_bucket}/crt.bin"
             ).stderr
         parts = part_count(payloads.large.size, CHUNK)
-        assert_multipart_upload(requests.on(spare_bucket, "crt.bin"), parts)
+        assert_multipart_upload(requests.on(spare_bucket, "crt.bin"), parts, requests.notes)
         assert "Using CRT throughput target" in log
         assert "x-amz-checksum-algorithm:CRC64NVME" in log  # CreateMultipartUpload
         assert "content-encoding:aws-chunked" in log

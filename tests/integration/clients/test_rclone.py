@@ -162,7 +162,7 @@ class TestRclone(ClientScenario):
                 "copyto", f"gw:{spare_bucket}/copy/source.bin", f"gw:{spare_bucket}/copy/target.bin"
             )
         parts = part_count(payloads.large.size, COPY_CHUNK)
-        assert_multipart_upload(requests.on(spare_bucket, "copy/target.bin"), parts)
+        assert_multipart_upload(requests.on(spare_bucket, "copy/target.bin"), parts, requests.notes)
         head = matrix_s3.head_object(Bucket=spare_bucket, Key="copy/target.bin")
         assert head["ETag"] == multipart_etag(payloads.large.path, COPY_CHUNK)
         assert stored_sha256(matrix_s3, spare_bucket, "copy/target.bin") == payloads.large.sha256

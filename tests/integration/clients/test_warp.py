@@ -130,7 +130,7 @@ def test_multipart_benchmark(
     assert report["by_op_type"]["GET"]["total_requests"] > 0
     seen = requests.on(bucket, key)
     uploads = [r for r in seen if r.method != "GET"]
-    assert_multipart_upload(uploads, 8)
+    assert_multipart_upload(uploads, 8, requests.notes)
     gets = [r for r in seen if r.method == "GET"]
     assert gets
     assert all("partNumber" in query_names(r.query) and r.status == 206 for r in gets)

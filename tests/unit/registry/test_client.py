@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -23,7 +25,7 @@ BASE = "http://registry.test:5000"
 DIGEST = "sha256:" + hashlib.sha256(b"blob").hexdigest()
 STATE = "/v2/s3/b/aa/blobs/uploads/5f1e?_state=ab+c%2F=="
 
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,8 @@ class Recorder:
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         self.bodies.append(await request.aread())
-        return self.handler(request)
+        answer = self.handler(request)
+        return await answer if inspect.isawaitable(answer) else answer
 
     def sent(self) -> list[tuple[str, str]]:
         return [(r.method, r.url.raw_path.decode()) for r in self.requests]
@@ -266,6 +269,64 @@ async def test_ensure_blob_checks_once_per_repository() -> None:
     ]
 
 
+@pytest.mark.anyio
+async def test_concurrent_ensure_blob_share_one_upload() -> None:
+    """The parts of one upload arrive together; their empty config goes up once."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u"})
+        return httpx.Response(201)
+
+    async with registry(handler) as (client, recorder):
+        await asyncio.gather(*(client.ensure_blob("r", b"{}", DIGEST) for _ in range(5)))
+        await client.ensure_blob("r", b"{}", DIGEST)
+    assert recorder.sent() == [
+        ("HEAD", f"/v2/r/blobs/{DIGEST}"),
+        ("POST", "/v2/r/blobs/uploads/"),
+        ("PUT", f"/v2/r/blobs/uploads/u?digest=sha256%3A{DIGEST[7:]}"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_ensure_blob_failure_reaches_every_waiter_and_is_tried_again() -> None:
+    answers = iter([500, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(answers))
+
+    async with registry(handler) as (client, recorder):
+        results = await asyncio.gather(
+            *(client.ensure_blob("r", b"{}", DIGEST) for _ in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(result, RegistryUnavailable) for result in results)
+        await client.ensure_blob("r", b"{}", DIGEST)
+    assert recorder.sent() == [("HEAD", f"/v2/r/blobs/{DIGEST}")] * 2
+
+
+@pytest.mark.anyio
+async def test_ensure_blob_survives_one_waiter_cancelled() -> None:
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return httpx.Response(200)
+
+    async with registry(handler) as (client, recorder):
+        first = asyncio.create_task(client.ensure_blob("r", b"{}", DIGEST))
+        second = asyncio.create_task(client.ensure_blob("r", b"{}", DIGEST))
+        await asyncio.sleep(0.01)
+        first.cancel()
+        release.set()
+        await second
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await client.ensure_blob("r", b"{}", DIGEST)
+    assert recorder.sent() == [("HEAD", f"/v2/r/blobs/{DIGEST}")]
+
+
 # -- mounts ----------------------------------------------------------------------------------
 
 
@@ -473,7 +534,7 @@ async def test_listing_errors_other_than_404_propagate() -> None:
 def dies_first(errors: list[Exception], then: Handler) -> Handler:
     """A registry whose connection fails under the first requests (``errors``, in order)."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx.Request) -> httpx.Response | Awaitable[httpx.Response]:
         if errors:
             raise errors.pop(0)
         return then(request)
