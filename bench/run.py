@@ -527,6 +527,11 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
     return found
 
 
+def _rounds(record: dict[str, Any]) -> str:
+    rounds = record.get("rounds", [])
+    return f"{record.get('mb_per_s')} ({', '.join(str(rate) for rate in rounds)})"
+
+
 def _row(cells: list[Any], widths: list[int]) -> str:
     return "  ".join(
         str(c).rjust(w) if i else str(c).ljust(w)
@@ -591,10 +596,10 @@ def render(report: dict[str, Any]) -> str:
     if parts:
         lines.append("")
         lines.append(
-            f"multipart ({parts['aws_cli']}; {parts['aws_cli_v2']}): direct chunked upload "
-            f"{parts['direct_chunked_upload']['mb_per_s']} MB/s, aws s3 cp v1 "
-            f"{parts['aws_s3_cp']['mb_per_s']} MB/s, v2 "
-            f"{parts.get('aws_v2_s3_cp', {}).get('mb_per_s')} MB/s; "
+            f"multipart ({parts['aws_cli']}; {parts['aws_cli_v2']}), median round (all "
+            f"rounds): direct chunked upload {_rounds(parts['direct_chunked_upload'])} MB/s, "
+            f"aws s3 cp v1 {_rounds(parts['aws_s3_cp'])} MB/s, "
+            f"v2 {_rounds(parts.get('aws_v2_s3_cp', {}))} MB/s; "
             f"{parts['big_size'] / (1 << 30):g} GiB in 8 "
             f"parallel parts: up {parts['big_upload']['mb_per_s']} MB/s, read "
             f"{parts['big_read']['mb_per_s']} MB/s, SHA-256 match "
@@ -671,6 +676,12 @@ def _parser() -> argparse.ArgumentParser:
         type=lambda v: int(float(v) * (1 << 30)),
         default=2 << 30,
         help="GiB of the `aws s3 cp` file of the multipart part (default 2)",
+    )
+    parser.add_argument(
+        "--cp-rounds",
+        type=int,
+        default=3,
+        help="rounds of direct upload, aws-cli v1 and v2 `s3 cp`, order rotated (default 3)",
     )
     parser.add_argument(
         "--keep-work",
