@@ -6,7 +6,8 @@
    aws-cli v1 (the venv's; defaults: 8 MiB parts, 10 threads, SHA-256 signed parts over
    http) and aws-cli v2 (``scripts/clients/install.sh awscli-v2``; its CRT transfer client:
    aws-chunked parts with a CRC64NVME trailer). ``--cp-rounds`` rounds (3), the order rotated
-   each round; each gets the round with its median rate.
+   each round, every transfer a new file (new blobs), the page cache flushed before it; each
+   contender is reported by its median round.
 2. **big**: one object of ``--big-size`` (10 GiB) uploaded as 64 MiB parts by 8 threads
    (httpx, UNSIGNED-PAYLOAD, bodies generated, never on disk), completed, then read back in
    one stream and its SHA-256 compared; the gateway's peak RSS over both.
@@ -94,6 +95,10 @@ def direct_chunked_upload(client: httpx.Client, repository: str, path: Path, dig
 def _direct(registry_url: str, source: Path, sha: str) -> None:
     with clients.registry_client(registry_url) as client:
         direct_chunked_upload(client, "s3/direct-cp/00", source, sha)
+
+
+def _aws_cp_file(url: str, path: Path, target: str, aws: str, sha: str) -> None:
+    aws_cp(url, path, target, aws)
 
 
 def _median_round(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -238,29 +243,34 @@ def run(bench: Bench) -> dict[str, Any]:
 
     # 1. aws s3 cp vs a chunked blob upload straight to the registry, in rounds with the order
     # rotated: the registry's rate drifts on shared cores, and one direct run taken before
-    # both clients charged that drift to the gateway's ratio.
+    # both clients charged that drift to the gateway's ratio. Every transfer sends a file of
+    # its own (new bytes, as a real upload), so no contender finds its blobs already stored.
     source = work / "cp.bin"
-    sha = _write_file(source, args.cp_size, seed=424242)
-    contenders: list[tuple[str, Callable[[], None]]] = [
-        ("direct_chunked_upload", lambda: _direct(bench.registry_url, source, sha))
-    ]
+
+    def direct(sha: str) -> None:
+        _direct(bench.registry_url, source, sha)
+
+    contenders: list[tuple[str, Callable[[str], None]]] = [("direct_chunked_upload", direct)]
     for name, aws in (("aws_s3_cp", v1), ("aws_v2_s3_cp", v2)):
         if aws is not None:
-            contenders.append(
-                (name, partial(aws_cp, bench.url, source, f"s3://multipart/{name}.bin", aws))
-            )
+            target = f"s3://multipart/{name}.bin"
+            contenders.append((name, partial(_aws_cp_file, bench.url, source, target, aws)))
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in contenders}
     for number in range(args.cp_rounds):
         shift = number % len(contenders)
-        for name, transfer in contenders[shift:] + contenders[:shift]:
+        for turn, (name, transfer) in enumerate(contenders[shift:] + contenders[:shift]):
+            sha = _write_file(source, args.cp_size, seed=424242 + 10 * number + turn)
+            # Each starts with the page cache clean: the registry writing through the file's
+            # dirty pages would pay for their writeback.
+            os.sync()
             with bench.phase(f"multipart.{name}.r{number + 1}") as record:
                 began = time.perf_counter()
-                transfer()
+                transfer(sha)
                 record["mb_per_s"] = round(args.cp_size / (time.perf_counter() - began) / MB, 1)
             rounds[name].append(record)
+            source.unlink()
     for name, records in rounds.items():
         out[name] = _median_round(records)
-    source.unlink()
 
     # 2. the big object: 8 threads of 64 MiB parts, then read back.
     parts = max(1, args.big_size // BIG_PART)
