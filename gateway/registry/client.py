@@ -41,6 +41,9 @@ _TRANSPORT_ERRORS = (httpx.TransportError,)
 # What a connection that died under a request raises (not a timeout: the registry may be busy).
 _RETRIABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError)
 PAGE = 1000
+# Pauses before trying a replayable request again after a transient answer (see _transient).
+TRANSIENT_PAUSES = (0.05, 0.1, 0.2, 0.4)
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 log = logging.getLogger("gateway.registry")
 
 
@@ -129,6 +132,15 @@ def _with_digest(location: str, digest: str) -> str:
     return f"{location}{'&' if '?' in location else '?'}digest={quote(digest, safe='')}"
 
 
+def _transient(method: str, url: str, error: RegistryError) -> bool:
+    """A registry's 500/502/503/504, or DIGEST_INVALID for a manifest: the gateway computes
+    a manifest's digest from the very bytes it sends, so that answer can only be the
+    registry's own passing trouble (a blob link read while it was rewritten)."""
+    if isinstance(error, RegistryUnavailable):
+        return error.status in _TRANSIENT_STATUSES
+    return isinstance(error, RegistryDigestInvalid) and method == "PUT" and "/manifests/" in url
+
+
 def _error_from(response: httpx.Response, what: str) -> RegistryError:
     try:
         content = response.content
@@ -198,25 +210,42 @@ class RegistryClient:
         await self._client.aclose()
 
     async def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        """One registry request. A request whose body can be sent again (none, or bytes) is
-        retried once when the connection failed under it: a pooled keep-alive connection the
-        registry (or a proxy before it) closed meanwhile fails the next request that takes
-        it. A streamed body is gone once sent, so it is never retried; nor is a timeout."""
+        """One registry request, and what makes it survive a registry's passing trouble.
+
+        A request whose body can be sent again (none, or bytes) is tried again after a
+        transient answer (see :func:`_transient`), after growing pauses (0.75 s in all): a
+        registry can fail one of several requests that touch the same blob at once
+        (distribution's filesystem store answers 500 to a HEAD, or DIGEST_INVALID to a
+        manifest, while another request rewrites that blob's link). A streamed body is gone
+        once sent, so it is never sent again."""
         replayable = not isinstance(kwargs.get("content"), AsyncIterable)
+        for pause in (*TRANSIENT_PAUSES, None):
+            response = await self._send(method, url, what, replayable, **kwargs)
+            if response.status_code < 400:
+                return response
+            error = _error_from(response, what)
+            if not replayable or not _transient(method, url, error):
+                raise error
+            if pause is None:  # still in trouble: the caller's client may retry later
+                raise RegistryUnavailable(str(error), status=error.status, code=error.code)
+            log.warning("%s: %s; trying again in %.2f s", what, error, pause)
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self, method: str, url: str, what: str, replayable: bool, **kwargs: Any
+    ) -> httpx.Response:
+        """Send once; a replayable request is sent again at once when the connection failed
+        under it: a pooled keep-alive connection the registry (or a proxy before it) closed
+        meanwhile fails the next request that takes it. Never after a timeout."""
         try:
-            response = await self._client.request(method, url, **kwargs)
+            return await self._client.request(method, url, **kwargs)
         except _RETRIABLE as exc:
             if not replayable:
                 raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
             log.warning("%s: %s %s; retrying once", what, exc.__class__.__name__, exc)
-            response = await self._retry(method, url, what, **kwargs)
         except _TRANSPORT_ERRORS as exc:
             raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
-        if response.status_code >= 400:
-            raise _error_from(response, what)
-        return response
-
-    async def _retry(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
         try:
             return await self._client.request(method, url, **kwargs)
         except _TRANSPORT_ERRORS as exc:

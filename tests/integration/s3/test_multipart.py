@@ -8,10 +8,14 @@ import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 import pytest
 from awscrt import checksums as crt
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tests.conftest import ACCESS_KEY, SECRET_KEY
 
 MiB = 1 << 20
 PART = 5 * MiB
@@ -498,3 +502,40 @@ def test_delete_bucket_with_a_live_upload(s3, bucket):
     with pytest.raises(ClientError) as excinfo:
         s3.list_parts(Bucket=bucket, Key="k", UploadId=upload_id)
     assert error_code(excinfo) == "NoSuchUpload"
+
+
+def test_identical_parts_at_once(gateway, bucket):
+    """The same bytes in 300 parts, 8 at a time: each pushes the same blob into the same
+    repository at once, and distribution answers some of the requests that read that blob's
+    link while another rewrites it with 500 or DIGEST_INVALID (a zero-filled disk image does
+    this). The client sees none of it: this boto3 client does not retry."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=gateway.url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+    )
+    body = bytes(32 << 10)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="zeros.img")["UploadId"]
+
+    def send(number: int) -> str:
+        return str(
+            s3.upload_part(
+                Bucket=bucket, Key="zeros.img", UploadId=upload_id, PartNumber=number, Body=body
+            )["ETag"]
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        etags = set(pool.map(send, range(1, 301)))
+    assert etags == {f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'}
+    listed = [
+        part["PartNumber"]
+        for page in s3.get_paginator("list_parts").paginate(
+            Bucket=bucket, Key="zeros.img", UploadId=upload_id
+        )
+        for part in page.get("Parts", [])
+    ]
+    assert listed == list(range(1, 301))
+    s3.abort_multipart_upload(Bucket=bucket, Key="zeros.img", UploadId=upload_id)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
+from gateway.registry import client as client_module
 from gateway.registry.client import PAGE, RegistryClient, _with_digest
 from gateway.registry.errors import (
     RegistryDigestInvalid,
@@ -24,6 +25,7 @@ from gateway.registry.errors import (
 BASE = "http://registry.test:5000"
 DIGEST = "sha256:" + hashlib.sha256(b"blob").hexdigest()
 STATE = "/v2/s3/b/aa/blobs/uploads/5f1e?_state=ab+c%2F=="
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
@@ -31,6 +33,12 @@ Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 @pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transient answers are tried again at once here, not after real pauses."""
+    monkeypatch.setattr(client_module, "TRANSIENT_PAUSES", (0.0,) * 4)
 
 
 class Recorder:
@@ -156,7 +164,8 @@ async def test_blob_exists_and_delete_manifest_tolerate_404() -> None:
         await client.delete_manifest("r", "absent")  # no error
         with pytest.raises(RegistryUnavailable):
             await client.delete_manifest("r", "broken")
-    assert [method for method, _ in recorder.sent()] == ["HEAD"] * 3 + ["DELETE"] * 2
+    # A 500 is tried five times (see the transient tests below).
+    assert [method for method, _ in recorder.sent()] == ["HEAD"] * 7 + ["DELETE"] * 6
 
 
 # -- uploads ---------------------------------------------------------------------------------
@@ -292,7 +301,7 @@ async def test_concurrent_ensure_blob_share_one_upload() -> None:
 
 @pytest.mark.anyio
 async def test_ensure_blob_failure_reaches_every_waiter_and_is_tried_again() -> None:
-    answers = iter([500, 200])
+    answers = iter([500] * 5 + [200])
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(next(answers))
@@ -303,7 +312,7 @@ async def test_ensure_blob_failure_reaches_every_waiter_and_is_tried_again() -> 
         )
         assert all(isinstance(result, RegistryUnavailable) for result in results)
         await client.ensure_blob("r", b"{}", DIGEST)
-    assert recorder.sent() == [("HEAD", f"/v2/r/blobs/{DIGEST}")] * 2
+    assert recorder.sent() == [("HEAD", f"/v2/r/blobs/{DIGEST}")] * 6
 
 
 @pytest.mark.anyio
@@ -325,6 +334,78 @@ async def test_ensure_blob_survives_one_waiter_cancelled() -> None:
             await first
         await client.ensure_blob("r", b"{}", DIGEST)
     assert recorder.sent() == [("HEAD", f"/v2/r/blobs/{DIGEST}")]
+
+
+# -- transient answers ------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_transient_500_is_tried_again() -> None:
+    answers = iter([500, 200])
+
+    async with registry(lambda request: httpx.Response(next(answers))) as (client, recorder):
+        assert await client.blob_exists("r", DIGEST) is True
+    assert len(recorder.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_digest_invalid_for_a_manifest_is_tried_again() -> None:
+    """distribution answers DIGEST_INVALID to a manifest whose blob link another request is
+    rewriting; the gateway computed the digest from the bytes it sends, so it is transient."""
+    answers = iter([oci_error(400, "DIGEST_INVALID"), httpx.Response(201)])
+
+    async with registry(lambda request: next(answers)) as (client, recorder):
+        await client.push_manifest("r", "t", b"{}", MANIFEST_TYPE)
+    assert [method for method, _ in recorder.sent()] == ["PUT", "PUT"]
+
+
+@pytest.mark.anyio
+async def test_a_manifest_refused_as_digest_invalid_five_times_is_unavailable() -> None:
+    """Still refused after the pauses: the registry is in trouble, not the request (S3 503,
+    which clients retry)."""
+    async with registry(lambda request: oci_error(400, "DIGEST_INVALID")) as (client, recorder):
+        with pytest.raises(RegistryUnavailable) as raised:
+            await client.push_manifest("r", "t", b"{}", MANIFEST_TYPE)
+    assert raised.value.code == "DIGEST_INVALID"
+    assert len(recorder.requests) == 5
+
+
+@pytest.mark.anyio
+async def test_digest_invalid_for_a_blob_is_final() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u"})
+        return oci_error(400, "DIGEST_INVALID")
+
+    async with registry(handler) as (client, recorder):
+        with pytest.raises(RegistryDigestInvalid):
+            await client.push_small_blob("r", b"blob", DIGEST)
+    assert [method for method, _ in recorder.sent()] == ["POST", "PUT"]
+
+
+@pytest.mark.parametrize("status", [429, 501])
+@pytest.mark.anyio
+async def test_other_errors_are_not_tried_again(status: int) -> None:
+    async with registry(lambda request: httpx.Response(status)) as (client, recorder):
+        with pytest.raises(RegistryError):
+            await client.blob_exists("r", DIGEST)
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_a_streamed_body_is_not_sent_again_after_a_500() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u"})
+        return httpx.Response(500)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"blob"
+
+    async with registry(handler) as (client, recorder):
+        with pytest.raises(RegistryUnavailable):
+            await client.push_blob("r", body(), 4, digest=DIGEST, final_digest=lambda: DIGEST)
+    assert [method for method, _ in recorder.sent()] == ["POST", "PUT"]
 
 
 # -- mounts ----------------------------------------------------------------------------------
@@ -353,9 +434,10 @@ async def test_mount_202_cancels_the_upload_it_opened(delete_status: int) -> Non
 
     async with registry(handler) as (client, recorder):
         assert await client.mount_blob("dst", DIGEST, "src") is False
+    deletes = 5 if delete_status == 500 else 1  # a 500 is tried again
     assert recorder.sent() == [
         ("POST", "/v2/dst/blobs/uploads/?mount=sha256%3A" + DIGEST[7:] + "&from=src"),
-        ("DELETE", STATE),
+        *[("DELETE", STATE)] * deletes,
     ]
 
 
