@@ -370,14 +370,20 @@ async def test_a_manifest_refused_as_digest_invalid_five_times_is_unavailable() 
     assert len(recorder.requests) == 5
 
 
-@pytest.mark.anyio
-async def test_digest_invalid_for_a_blob_is_final() -> None:
+def upload_then(answer: httpx.Response) -> Handler:
+    """A registry that opens an upload on POST and gives ``answer`` to everything else."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
             return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u"})
-        return oci_error(400, "DIGEST_INVALID")
+        return answer
 
-    async with registry(handler) as (client, recorder):
+    return handler
+
+
+@pytest.mark.anyio
+async def test_digest_invalid_for_a_blob_is_final() -> None:
+    async with registry(upload_then(oci_error(400, "DIGEST_INVALID"))) as (client, recorder):
         with pytest.raises(RegistryDigestInvalid):
             await client.push_small_blob("r", b"blob", DIGEST)
     assert [method for method, _ in recorder.sent()] == ["POST", "PUT"]
@@ -394,15 +400,10 @@ async def test_other_errors_are_not_tried_again(status: int) -> None:
 
 @pytest.mark.anyio
 async def test_a_streamed_body_is_not_sent_again_after_a_500() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.method == "POST":
-            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u"})
-        return httpx.Response(500)
-
     async def body() -> AsyncIterator[bytes]:
         yield b"blob"
 
-    async with registry(handler) as (client, recorder):
+    async with registry(upload_then(httpx.Response(500))) as (client, recorder):
         with pytest.raises(RegistryUnavailable):
             await client.push_blob("r", body(), 4, digest=DIGEST, final_digest=lambda: DIGEST)
     assert [method for method, _ in recorder.sent()] == ["POST", "PUT"]
