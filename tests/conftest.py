@@ -46,6 +46,12 @@ def gateway(
 
 
 def s3_client(url: str, verify: str | bool | None = None, **config: object):  # type: ignore[no-untyped-def]
+    """boto3 as root, path-style, one retry; ``config`` adds or replaces botocore options."""
+    options: dict[str, object] = {
+        "s3": {"addressing_style": "path"},
+        "retries": {"max_attempts": 1},
+        **config,
+    }
     return boto3.client(
         "s3",
         endpoint_url=url,
@@ -53,7 +59,20 @@ def s3_client(url: str, verify: str | bool | None = None, **config: object):  # 
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
         region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
+        config=Config(**options),
+    )
+
+
+def sts_client(  # type: ignore[no-untyped-def]
+    url: str, key: str = ACCESS_KEY, secret: str = SECRET_KEY, token: str | None = None
+):
+    return boto3.client(
+        "sts",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
     )
 
 

@@ -219,18 +219,19 @@ class RegistryClient:
         manifest, while another request rewrites that blob's link). A streamed body is gone
         once sent, so it is never sent again."""
         replayable = not isinstance(kwargs.get("content"), AsyncIterable)
-        for pause in (*TRANSIENT_PAUSES, None):
+        pauses = iter(TRANSIENT_PAUSES)
+        while True:
             response = await self._send(method, url, what, replayable, **kwargs)
             if response.status_code < 400:
                 return response
             error = _error_from(response, what)
             if not replayable or not _transient(method, url, error):
                 raise error
+            pause = next(pauses, None)
             if pause is None:  # still in trouble: the caller's client may retry later
                 raise RegistryUnavailable(str(error), status=error.status, code=error.code)
             log.warning("%s: %s; trying again in %.2f s", what, error, pause)
             await asyncio.sleep(pause)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
         self, method: str, url: str, what: str, replayable: bool, **kwargs: Any
@@ -313,8 +314,9 @@ class RegistryClient:
         """Upload a small well-known blob (the empty config) once per repository and process.
 
         Concurrent callers (the parts of one upload arrive together) share one check and one
-        upload: pushing the same blob twice at once races in the registry, whose HEAD of a blob
-        another request is committing can fail (distribution answers 500)."""
+        upload. Pushing the same blob several times at once is wasted work, and it is what
+        trips distribution (a HEAD, or a manifest naming the blob, fails while another push
+        rewrites the blob's link): the retries in ``_request`` are the backstop, not the plan."""
         wanted = (repository, digest)
         if wanted in self._has_blob:
             return

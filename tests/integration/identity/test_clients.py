@@ -14,11 +14,10 @@ import os
 import subprocess
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
+from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client, sts_client
 from tests.integration.identity.identities import BUCKET, apply_policy, sts_session
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -124,17 +123,6 @@ def test_curl_cells(idp_gateway, keycloak, reader_key, policy):
         stored = root.get_object(Bucket=BUCKET, Key="reports/curl-writer-bearer")
         assert stored["Body"].read() == b"from curl"
         root.delete_object(Bucket=BUCKET, Key="reports/curl-writer-bearer")
-
-
-def sts_client(url: str, key: str, secret: str, token: str | None = None):  # type: ignore[no-untyped-def]
-    return boto3.client(
-        "sts",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        aws_session_token=token,
-    )
 
 
 def test_get_caller_identity_with_boto3(idp_gateway, keycloak, reader_key):

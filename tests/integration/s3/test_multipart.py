@@ -8,14 +8,12 @@ import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 from awscrt import checksums as crt
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY
+from tests.conftest import s3_client
 
 MiB = 1 << 20
 PART = 5 * MiB
@@ -509,14 +507,7 @@ def test_identical_parts_at_once(gateway, bucket):
     repository at once, and distribution answers some of the requests that read that blob's
     link while another rewrites it with 500 or DIGEST_INVALID (a zero-filled disk image does
     this). The client sees none of it: this boto3 client does not retry."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=gateway.url,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
-    )
+    s3 = s3_client(gateway.url, retries={"total_max_attempts": 1})
     body = bytes(32 << 10)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="zeros.img")["UploadId"]
 

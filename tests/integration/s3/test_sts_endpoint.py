@@ -5,7 +5,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY
+from tests.conftest import ACCESS_KEY, SECRET_KEY, sts_client
 
 
 @pytest.mark.parametrize(
@@ -42,16 +42,6 @@ def test_iam_client_gets_a_clean_error(gateway):
     assert exc.value.response["Error"]["Code"] == "InvalidAction"
 
 
-def sts_client(url: str, secret: str = SECRET_KEY, key: str = ACCESS_KEY):
-    return boto3.client(
-        "sts",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-    )
-
-
 def test_get_caller_identity_with_the_root_key(gateway):
     identity = sts_client(gateway.url).get_caller_identity()
     assert identity["Arn"] == "arn:aws:iam::000000000000:root"
@@ -68,7 +58,7 @@ def test_get_caller_identity_with_the_root_key(gateway):
 )
 def test_get_caller_identity_refuses_bad_credentials(gateway, key, secret, code, status):
     with pytest.raises(ClientError) as exc:
-        sts_client(gateway.url, secret, key).get_caller_identity()
+        sts_client(gateway.url, key, secret).get_caller_identity()
     assert exc.value.response["Error"]["Code"] == code
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
 
