@@ -38,6 +38,7 @@ from gateway.auth.sigv4 import SigV4Credential, signing_key
 from gateway.domain import checksums, mapping
 from gateway.domain.values import Layer, ObjectRecord
 from gateway.s3.chunked import SIGNED_TRAILER, UNSIGNED_TRAILER, ChunkSigner, canonical_trailer
+from tests.fixtures.registries import RunningRegistry
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -66,8 +67,9 @@ def _body(seed: int, size: int) -> Any:
 # -- the registry, directly -------------------------------------------------------------------
 
 
-def registry_client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=TIMEOUT)
+def registry_client(registry: RunningRegistry) -> httpx.Client:
+    """Straight to the registry, with the gateway's own credentials (Zot is closed to others)."""
+    return httpx.Client(base_url=registry.url, auth=registry.auth, timeout=TIMEOUT)
 
 
 def push_blob(client: httpx.Client, repository: str, seed: int, size: int) -> str:

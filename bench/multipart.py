@@ -35,6 +35,7 @@ from bench import clients, data
 from bench.measure import MB
 from bench.procs import ACCESS_KEY, SECRET_KEY
 from tests.fixtures.processes import ROOT
+from tests.fixtures.registries import RunningRegistry
 
 if TYPE_CHECKING:
     from bench.run import Bench
@@ -92,8 +93,8 @@ def direct_chunked_upload(client: httpx.Client, repository: str, path: Path, dig
         raise clients.Failed(f"PUT ?digest: HTTP {response.status_code} {response.text[:200]}")
 
 
-def _direct(registry_url: str, source: Path, sha: str) -> None:
-    with clients.registry_client(registry_url) as client:
+def _direct(registry: RunningRegistry, source: Path, sha: str) -> None:
+    with clients.registry_client(registry) as client:
         direct_chunked_upload(client, "s3/direct-cp/00", source, sha)
 
 
@@ -248,7 +249,7 @@ def run(bench: Bench) -> dict[str, Any]:
     source = work / "cp.bin"
 
     def direct(sha: str) -> None:
-        _direct(bench.registry_url, source, sha)
+        _direct(bench.live_registry, source, sha)
 
     contenders: list[tuple[str, Callable[[str], None]]] = [("direct_chunked_upload", direct)]
     for name, aws in (("aws_s3_cp", v1), ("aws_v2_s3_cp", v2)):

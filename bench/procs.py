@@ -15,6 +15,7 @@ import psutil
 
 from tests.fixtures.processes import GatewayProcess as Gateway
 from tests.fixtures.processes import start_gateway as start_gateway_process
+from tests.fixtures.registries import RunningRegistry
 
 ACCESS_KEY = "bench-root"
 SECRET_KEY = "bench-root-secret"  # a throwaway credential of the benchmark
@@ -22,7 +23,7 @@ MIB = 1 << 20
 
 
 def start_gateway(
-    registry_url: str,
+    registry: RunningRegistry,
     data_dir: Path,
     port: int,
     prefix: list[str] | None = None,
@@ -30,7 +31,7 @@ def start_gateway(
 ) -> Gateway:
     """``python -m gateway ... serve``; ``prefix`` wraps it (e.g. a profiler's command line)."""
     return start_gateway_process(
-        registry_url, data_dir, port, (ACCESS_KEY, SECRET_KEY), prefix=prefix, env=env
+        registry, data_dir, port, (ACCESS_KEY, SECRET_KEY), prefix=prefix, env=env
     )
 
 

@@ -117,7 +117,7 @@ class Bench:
             }
         prefix = shlex.split(self.args.gateway_prefix) if self.args.gateway_prefix else None
         self.gateway = start_gateway(
-            self.registry.url, self.work / "gateway", free_port(), prefix=prefix, env=env
+            self.registry, self.work / "gateway", free_port(), prefix=prefix, env=env
         )
         log(f"gateway: pid {self.gateway.process.pid} on {self.gateway.url}")
         self.monitor = Monitor(self.gateway.process.pid, self.registry.process.pid)
@@ -144,9 +144,9 @@ class Bench:
         return self.gateway.url
 
     @property
-    def registry_url(self) -> str:
+    def live_registry(self) -> RunningRegistry:
         assert self.registry is not None
-        return self.registry.url
+        return self.registry
 
     def s3(self) -> Any:
         return clients.s3_client(self.url)
@@ -176,7 +176,7 @@ class Bench:
     def direct(self) -> None:
         out = self.results["direct"]
         repository = f"{PREFIX}/direct-blobs/00"
-        with clients.registry_client(self.registry_url) as client:
+        with clients.registry_client(self.live_registry) as client:
             for label, size, count in self.sizes():
                 chosen = seeds(count)
                 warm_digests(chosen, size)
@@ -207,11 +207,11 @@ class Bench:
     def direct_objects(self, bucket: str, workers: int) -> dict[str, Any]:
         """8 clients: blob + manifest push, then manifest + blob pull, per object."""
         count = CONCURRENT_OPS // (10 if self.args.quick else 1)
-        with clients.registry_client(self.registry_url) as client:
+        with clients.registry_client(self.live_registry) as client:
             for shard in range(256):
                 clients.ensure_config(client, f"{PREFIX}/{bucket}/{shard:02x}")
         chosen = seeds(count)
-        pool = Pool(workers, lambda: clients.registry_client(self.registry_url))
+        pool = Pool(workers, lambda: clients.registry_client(self.live_registry))
 
         def push(client: httpx.Client, i: int) -> None:
             clients.push_object(client, PREFIX, bucket, f"k/{i:07d}", chosen[i], SMALL)
@@ -382,7 +382,7 @@ class Bench:
         out["list_boto3_page_mean_ms"] = round(elapsed / max(pages, 1) * 1000, 2)
         s3.close()
 
-        with clients.registry_client(self.registry_url) as client:
+        with clients.registry_client(self.live_registry) as client:
             shard = mapping.locate(PREFIX, bucket, "obj/0000000").repository
 
             def tags(i: int) -> None:
@@ -405,13 +405,13 @@ class Bench:
         for layout in layouts:
             bucket = f"direct-{layout}-{total}"
             single = f"{PREFIX}/{bucket}/all" if layout == "single" else None
-            with clients.registry_client(self.registry_url) as client:
+            with clients.registry_client(self.live_registry) as client:
                 for shard in (
                     [single] if single else [f"{PREFIX}/{bucket}/{s:02x}" for s in range(256)]
                 ):
                     clients.ensure_config(client, shard)
             chosen = seeds(total)
-            pool = Pool(SCALE_WRITERS, lambda: clients.registry_client(self.registry_url))
+            pool = Pool(SCALE_WRITERS, lambda: clients.registry_client(self.live_registry))
 
             def push(
                 client: httpx.Client,
@@ -432,7 +432,7 @@ class Bench:
             self.note_errors(f"direct {layout} {total}", pool, errors)
             entry = {"push": record["push"]}
             repository = single or mapping.locate(PREFIX, bucket, "obj/0000000").repository
-            with clients.registry_client(self.registry_url) as client:
+            with clients.registry_client(self.live_registry) as client:
 
                 def tags(i: int, repository: str = repository) -> None:
                     clients._check(client.get(f"/v2/{repository}/tags/list"), 200)

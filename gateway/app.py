@@ -40,13 +40,7 @@ log = logging.getLogger("gateway")
 
 
 async def open_store(settings: Settings) -> Store:
-    password = settings.registry_password
-    auth = (
-        (settings.registry_username, password.get_secret_value())
-        if settings.registry_username and password
-        else None
-    )
-    registry = RegistryClient(settings.registry_url, auth=auth)
+    registry = RegistryClient(settings.registry_url, auth=settings.registry_auth())
     index = await SqlIndex.open(settings.index_url)
     return Store(
         registry=registry,

@@ -34,8 +34,13 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of the index; default: SQLite in data_dir."
     )
     registry_url: str = Field("http://127.0.0.1:5000", description="The registry (Zot), internal.")
-    registry_username: str | None = None
+    registry_username: str | None = Field(
+        None, description="The gateway's own user at the registry (Zot's htpasswd)."
+    )
     registry_password: SecretStr | None = None
+    registry_password_file: Path | None = Field(
+        None, description="Read the registry password from this file instead."
+    )
     repository_prefix: str = Field("s3", description="Bucket b lives under <prefix>/b/.")
     region: str = Field("us-east-1", description="The region S3 clients are told.")
     virtual_host_domain: str | None = Field(
@@ -146,6 +151,16 @@ class Settings(BaseSettings):
         if self.trusted_root_file is None:
             return None
         return self.trusted_root_file.read_text()
+
+    def registry_auth(self) -> tuple[str, str] | None:
+        """Basic credentials towards the registry, or None (an open registry)."""
+        if not self.registry_username:
+            return None
+        if self.registry_password_file is not None:
+            return self.registry_username, self.registry_password_file.read_text().strip()
+        if self.registry_password is None:
+            return None
+        return self.registry_username, self.registry_password.get_secret_value()
 
     def root_secret(self) -> str:
         if self.root_secret_key_file is not None:

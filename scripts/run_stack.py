@@ -42,7 +42,7 @@ def main() -> int:
     print(f"registry ({registry.kind}) on {registry.url}, data in {data}", flush=True)
     env = {
         **os.environ,
-        "ARTIFACT_STORE_REGISTRY_URL": registry.url,
+        **registry.env(),
         "ARTIFACT_STORE_DATA_DIR": str(data),
         "ARTIFACT_STORE_PORT": str(args.port),
     }

@@ -27,8 +27,11 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
 
 
 def gateway_settings(registry: RunningRegistry, data_dir: Path, **extra: object) -> Settings:
+    username, password = registry.auth or (None, None)
     return Settings(
         registry_url=registry.url,
+        registry_username=username,
+        registry_password=password,
         data_dir=data_dir,
         root_access_key=ACCESS_KEY,
         root_secret_key=SECRET_KEY,

@@ -37,6 +37,7 @@ MANIFEST_ACCEPT = ", ".join(
 )
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+EMPTY_BLOB = b"{}"  # the OCI empty descriptor's blob: what probes the upload flow
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 # What a connection that died under a request raises (not a timeout: the registry may be busy).
 _RETRIABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError)
@@ -44,6 +45,8 @@ PAGE = 1000
 # Pauses before trying a replayable request again after a transient answer (see _transient).
 TRANSIENT_PAUSES = (0.05, 0.1, 0.2, 0.4)
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+# How a registry refuses a manifest that names a blob it does not have (Zot: MANIFEST_INVALID).
+_MISSING_BLOB_CODES = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_INVALID"})
 log = logging.getLogger("gateway.registry")
 
 
@@ -154,7 +157,9 @@ def _error(status: int, content: bytes, what: str) -> RegistryError:
     code = None
     message = f"{what}: HTTP {status}"
     try:
-        errors = json.loads(content).get("errors") or []
+        document = json.loads(content)
+        # The spec's {"errors": [...]}; Zot answers an auth failure with one bare error.
+        errors = document.get("errors") or ([document] if "code" in document else [])
         if errors:
             code = errors[0].get("code")
             message = f"{what}: {code} {errors[0].get('message', '')}".strip()
@@ -196,8 +201,11 @@ class RegistryClient:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
-        self._has_blob: set[tuple[str, str]] = set()
+        # (repository, digest) -> bytes of the small blobs ensure_blob made sure of.
+        self._has_blob: dict[tuple[str, str], bytes] = {}
         self._ensuring: dict[tuple[str, str], asyncio.Future[None]] = {}
+        # Whether the registry takes a blob in its opening POST (None: not known yet).
+        self._single_post: bool | None = None
         self._fetcher = (
             BlobFetcher(base_url, auth=auth, timeout=timeout)
             if fast_blobs and transport is None and BlobFetcher.usable(base_url)
@@ -272,21 +280,15 @@ class RegistryClient:
     ) -> str:
         """Stream ``size`` bytes into a new blob; return its digest.
 
-        With the digest known up front the bytes go in one PUT (the registry hashes while
-        it writes); otherwise they are PATCHed and the digest, computed by the caller while
-        the bytes passed, closes the upload.
+        With the digest known up front the bytes go in one request where the registry takes
+        them (:meth:`_push_whole`); otherwise they are PATCHed and the digest, computed by the
+        caller while the bytes passed, closes the upload.
         """
-        location = await self._start_upload(repository)
         stream_headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         if digest is not None:
-            await self._request(
-                "PUT",
-                _with_digest(location, digest),
-                "upload blob",
-                content=body,
-                headers=stream_headers,
-            )
+            await self._push_whole(repository, body, digest, stream_headers)
             return digest
+        location = await self._start_upload(repository)
         patch_headers = {**stream_headers, "Content-Range": f"0-{size - 1}"}
         response = await self._request(
             "PATCH", location, "upload blob", content=body, headers=patch_headers
@@ -301,13 +303,44 @@ class RegistryClient:
         return computed
 
     async def push_small_blob(self, repository: str, data: bytes, digest: str) -> None:
-        location = await self._start_upload(repository)
+        await self._push_whole(
+            repository, data, digest, {"Content-Type": "application/octet-stream"}
+        )
+
+    async def _push_whole(
+        self,
+        repository: str,
+        content: bytes | AsyncIterable[bytes],
+        digest: str,
+        headers: dict[str, str],
+    ) -> None:
+        """A blob whose digest is known, in the fewest requests the registry allows.
+
+        Zot takes the bytes with the POST that opens the upload (the spec's optional
+        single-request form: one request less, and it hashes while it writes); a registry
+        without it opens an upload instead (202), which the bytes then go to in a PUT. Which
+        of the two is learnt from the first small blob (bytes can be sent again; a stream
+        cannot), and a stream waits for that answer."""
+        if self._single_post is None and not isinstance(content, bytes):
+            await self._push_whole(repository, EMPTY_BLOB, _sha256(EMPTY_BLOB), headers={})
+        if self._single_post is not False and (self._single_post or isinstance(content, bytes)):
+            response = await self._request(
+                "POST",
+                f"/v2/{repository}/blobs/uploads/",
+                "upload blob",
+                params={"digest": digest},
+                content=content,
+                headers={"Content-Type": "application/octet-stream", **headers},
+            )
+            if response.status_code == 201:
+                self._single_post = True
+                return
+            self._single_post = False  # 202: an upload was opened instead, the body ignored
+            location = str(response.headers["location"])
+        else:
+            location = await self._start_upload(repository)
         await self._request(
-            "PUT",
-            _with_digest(location, digest),
-            "upload blob",
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
+            "PUT", _with_digest(location, digest), "upload blob", content=content, headers=headers
         )
 
     async def ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
@@ -331,7 +364,7 @@ class RegistryClient:
     async def _ensure_blob(self, repository: str, data: bytes, digest: str) -> None:
         if not await self.blob_exists(repository, digest):
             await self.push_small_blob(repository, data, digest)
-        self._has_blob.add((repository, digest))
+        self._has_blob[(repository, digest)] = data
 
     def _settled(self, wanted: tuple[str, str], done: asyncio.Future[None]) -> None:
         del self._ensuring[wanted]
@@ -413,14 +446,27 @@ class RegistryClient:
     async def put_manifest(
         self, repository: str, reference: str, body: bytes, media_type: str
     ) -> PushedManifest:
-        """Push a manifest; the answer tells whether the registry processed its ``subject``."""
-        response = await self._request(
-            "PUT",
-            f"/v2/{repository}/manifests/{reference}",
-            "push manifest",
-            content=body,
-            headers={"Content-Type": media_type},
-        )
+        """Push a manifest; the answer tells whether the registry processed its ``subject``.
+
+        A blob ``ensure_blob`` remembered may have gone since: the registry's GC takes the
+        empty config of a repository whose manifests were all deleted (after its gcDelay).
+        A manifest refused as invalid there gets the remembered blobs pushed again, once."""
+        url = f"/v2/{repository}/manifests/{reference}"
+        headers = {"Content-Type": media_type}
+        try:
+            response = await self._request(
+                "PUT", url, "push manifest", content=body, headers=headers
+            )
+        except RegistryRejected as exc:
+            remembered = {key: data for key, data in self._has_blob.items() if key[0] == repository}
+            if exc.code not in _MISSING_BLOB_CODES or not remembered:
+                raise
+            for (_, digest), data in remembered.items():
+                self._has_blob.pop((repository, digest), None)
+                await self.ensure_blob(repository, data, digest)
+            response = await self._request(
+                "PUT", url, "push manifest", content=body, headers=headers
+            )
         return PushedManifest(
             digest=str(response.headers.get("docker-content-digest", "")),
             subject=response.headers.get("oci-subject"),

@@ -36,7 +36,7 @@ def own_registry(tmp_path: Path) -> Iterator[RunningRegistry]:
 
 def gateway_process(registry: RunningRegistry, data: Path, port: int) -> GatewayProcess:
     return start_gateway(
-        registry.url,
+        registry,
         data,
         port,
         (ACCESS_KEY, SECRET_KEY),

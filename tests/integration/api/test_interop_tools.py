@@ -42,6 +42,13 @@ SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 SLSA = "https://slsa.dev/provenance/v1"
 
 
+@pytest.fixture(autouse=True)
+def registry_login(registry, tmp_path_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """oras and cosign reach the registry with the gateway's credentials (Zot is closed)."""
+    directory = registry.docker_config(tmp_path_factory.mktemp("docker"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(directory))
+
+
 @pytest.fixture
 def target(registry, s3, bucket) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """(bucket, ``host:port/repository@sha256:...``): the object's manifest as tools name it."""
@@ -84,10 +91,11 @@ def fetch(gateway, bucket: str, digest: str) -> httpx.Response:  # type: ignore[
 def registry_manifest(registry, reference: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """The manifest ``host/repository@digest`` as the registry holds it."""
     name, digest = reference.split("/", 1)[1].split("@")
-    answer = httpx.get(
-        f"{registry.url}/v2/{name}/manifests/{digest}",
-        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
-    )
+    with registry.http() as client:
+        answer = client.get(
+            f"/v2/{name}/manifests/{digest}",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        )
     assert answer.status_code == 200
     assert "sha256:" + hashlib.sha256(answer.content).hexdigest() == digest
     return dict(answer.json())

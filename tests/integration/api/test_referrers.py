@@ -85,7 +85,9 @@ def object_manifest(registry, s3, bucket: str, key: str = KEY) -> tuple[str, str
     """(repository, manifest digest, manifest bytes) of the object, read from the registry."""
     head = s3.head_object(Bucket=bucket, Key=key)["ResponseMetadata"]["HTTPHeaders"]
     repository, tag = head["x-artifact-store-oci-reference"].rsplit(":", 1)
-    answer = httpx.get(f"{registry.url}/v2/{repository}/manifests/{tag}", headers=ACCEPT)
+    answer = httpx.get(
+        f"{registry.url}/v2/{repository}/manifests/{tag}", auth=registry.auth, headers=ACCEPT
+    )
     assert answer.status_code == 200
     return repository, "sha256:" + hashlib.sha256(answer.content).hexdigest(), answer.content
 
@@ -93,11 +95,15 @@ def object_manifest(registry, s3, bucket: str, key: str = KEY) -> tuple[str, str
 def registry_referrers(registry, repository: str, subject: str) -> list[dict[str, Any]] | None:  # type: ignore[no-untyped-def]
     """What the registry itself lists for ``subject``: the referrers API on a registry that
     has it, else the fallback tag's index (None when that tag does not exist)."""
-    api = httpx.get(f"{registry.url}/v2/{repository}/referrers/{subject}", headers=ACCEPT)
+    api = httpx.get(
+        f"{registry.url}/v2/{repository}/referrers/{subject}", auth=registry.auth, headers=ACCEPT
+    )
     if api.status_code == 200:
         return list(api.json().get("manifests", []))
     tag = "sha256-" + subject.removeprefix("sha256:")
-    index = httpx.get(f"{registry.url}/v2/{repository}/manifests/{tag}", headers=ACCEPT)
+    index = httpx.get(
+        f"{registry.url}/v2/{repository}/manifests/{tag}", auth=registry.auth, headers=ACCEPT
+    )
     if index.status_code == 404:
         return None
     assert index.status_code == 200
@@ -197,7 +203,10 @@ def test_an_invalid_cyclonedx_sbom_is_refused_with_its_path_and_nothing_is_store
     assert counts(s3, bucket) == (0, 1, 0)
     repository, _, _ = object_manifest(registry, s3, bucket)
     blob = "sha256:" + hashlib.sha256(bad).hexdigest()
-    assert httpx.head(f"{registry.url}/v2/{repository}/blobs/{blob}").status_code == 404
+    assert (
+        httpx.head(f"{registry.url}/v2/{repository}/blobs/{blob}", auth=registry.auth).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(
@@ -301,7 +310,9 @@ def test_the_registry_holds_the_referrers(gateway, registry, s3, obj):
 
     for name, info in made.items():
         answer = httpx.get(
-            f"{registry.url}/v2/{repository}/manifests/{info['digest']}", headers=ACCEPT
+            f"{registry.url}/v2/{repository}/manifests/{info['digest']}",
+            auth=registry.auth,
+            headers=ACCEPT,
         )
         assert answer.status_code == 200
         assert "sha256:" + hashlib.sha256(answer.content).hexdigest() == info["digest"]
@@ -322,14 +333,20 @@ def test_the_registry_holds_the_referrers(gateway, registry, s3, obj):
         assert layer["annotations"]["org.opencontainers.image.title"].startswith("sha256-")
         assert "org.opencontainers.image.created" in referrer["annotations"]
         assert referrer["annotations"]["dev.artifactstore.referrer.kind"] == info["kind"]
-        blob = httpx.get(f"{registry.url}/v2/{repository}/blobs/{layer['digest']}")
+        blob = httpx.get(
+            f"{registry.url}/v2/{repository}/blobs/{layer['digest']}", auth=registry.auth
+        )
         assert blob.content == body
     signature = httpx.get(
-        f"{registry.url}/v2/{repository}/manifests/{made['signature']['digest']}", headers=ACCEPT
+        f"{registry.url}/v2/{repository}/manifests/{made['signature']['digest']}",
+        auth=registry.auth,
+        headers=ACCEPT,
     ).json()
     assert signature["annotations"]["dev.sigstore.bundle.content"] == "message-signature"
     attestation = httpx.get(
-        f"{registry.url}/v2/{repository}/manifests/{made['attestation']['digest']}", headers=ACCEPT
+        f"{registry.url}/v2/{repository}/manifests/{made['attestation']['digest']}",
+        auth=registry.auth,
+        headers=ACCEPT,
     ).json()
     assert attestation["annotations"]["in-toto.io/predicate-type"] == (
         "https://slsa.dev/provenance/v1"
@@ -355,7 +372,9 @@ def test_the_registry_holds_the_referrers(gateway, registry, s3, obj):
             item["digest"] for item in registry_referrers(registry, repository, subject) or []
         }
         deleted = httpx.get(
-            f"{registry.url}/v2/{repository}/manifests/{info['digest']}", headers=ACCEPT
+            f"{registry.url}/v2/{repository}/manifests/{info['digest']}",
+            auth=registry.auth,
+            headers=ACCEPT,
         )
         assert deleted.status_code == 404
     if registry.kind == "distribution":  # no referrers API: the emptied fallback tag goes
@@ -378,7 +397,11 @@ def test_an_overwritten_or_deleted_object_has_no_referrers(gateway, registry, s3
         == 404
     )
     # The old version's referrer and its fallback index left the registry too.
-    old = httpx.get(f"{registry.url}/v2/{repository}/manifests/{made['digest']}", headers=ACCEPT)
+    old = httpx.get(
+        f"{registry.url}/v2/{repository}/manifests/{made['digest']}",
+        auth=registry.auth,
+        headers=ACCEPT,
+    )
     assert old.status_code == 404
     assert not registry_referrers(registry, repository, subject)
 
@@ -390,7 +413,9 @@ def test_an_overwritten_or_deleted_object_has_no_referrers(gateway, registry, s3
     s3.put_object(Bucket=bucket, Key=key, Body=b"a new version")  # same bytes, new manifest
     assert listed(gateway, bucket) == []
     gone = httpx.get(
-        f"{registry.url}/v2/{repository}/manifests/{again.json()['digest']}", headers=ACCEPT
+        f"{registry.url}/v2/{repository}/manifests/{again.json()['digest']}",
+        auth=registry.auth,
+        headers=ACCEPT,
     )
     assert gone.status_code == 404
 

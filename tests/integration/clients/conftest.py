@@ -69,12 +69,13 @@ def matrix_gateway(
         **os.environ,
         "ARTIFACT_STORE_ROOT_ACCESS_KEY": ACCESS_KEY,
         "ARTIFACT_STORE_ROOT_SECRET_KEY": SECRET_KEY,
+        **registry.env(),
     }
     log = root / "gateway.log"
     # fmt: off
     command = [
         sys.executable, "-m", "gateway",
-        "--registry-url", registry.url, "--data-dir", str(root / "data"),
+        "--data-dir", str(root / "data"),
         "serve", "--port", str(port), "--tls-port", str(tls_port),
         "--tls-cert-file", str(cert), "--tls-key-file", str(key),
     ]

@@ -1,5 +1,6 @@
 """Errors in S3's own form: authentication, unknown operations, a registry that is down."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -80,9 +81,7 @@ def test_missing_content_length(gateway, bucket):
 
 
 def test_registry_unreachable_is_503_with_retry_after(registry, tmp_path):
-    down = registry.__class__(
-        registry.kind, "http://127.0.0.1:9", registry.process, registry.log_path
-    )
+    down = dataclasses.replace(registry, url="http://127.0.0.1:9")
     with serve(gateway_settings(down, tmp_path)) as running:
         client = s3_client(running.url)
         with pytest.raises(ClientError) as exc:

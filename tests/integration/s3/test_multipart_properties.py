@@ -107,7 +107,9 @@ def test_uploads_nobody_completes_expire_and_release_their_parts(
     location = mapping.locate("mp", "props", "abandoned")
     manifest = f"{registry.url}/v2/{location.repository}/manifests/{mapping.part_tag(upload_id, 1)}"
     accept = {"Accept": mapping.MANIFEST_MEDIA_TYPE}
-    assert httpx.get(manifest, headers=accept).status_code == 200  # the part is held
+    assert (
+        httpx.get(manifest, headers=accept, auth=registry.auth).status_code == 200
+    )  # the part is held
 
     def still_live() -> bool:
         try:
@@ -120,6 +122,8 @@ def test_uploads_nobody_completes_expire_and_release_their_parts(
     while still_live():
         assert time.monotonic() < deadline, "the upload did not expire"
         time.sleep(0.5)
-    assert httpx.get(manifest, headers=accept).status_code == 404  # released for GC
+    assert (
+        httpx.get(manifest, headers=accept, auth=registry.auth).status_code == 404
+    )  # released for GC
     listed = s3.list_multipart_uploads(Bucket="props")  # type: ignore[attr-defined]
     assert all(u["UploadId"] != upload_id for u in listed.get("Uploads", []))

@@ -11,6 +11,7 @@ from gateway.domain import mapping
 from gateway.registry.client import RegistryClient
 from tests.conftest import gateway_settings, s3_client
 from tests.fixtures import supply_chain as docs
+from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import serve
 from tests.integration.api.test_referrers import (
     CONTENT,
@@ -23,6 +24,13 @@ from tests.integration.api.test_referrers import (
     listed,
     object_manifest,
 )
+
+
+@pytest.fixture(autouse=True)
+def registry_env(registry: RunningRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``reindex`` reaches the registry as the gateway does: URL and credentials."""
+    for name, value in registry.env().items():
+        monkeypatch.setenv(name, value)
 
 
 def snapshot(client):
@@ -80,7 +88,7 @@ def test_delete_database_then_reindex(registry, tmp_path, monkeypatch):
     for leftover in data.glob("index.db-*"):
         leftover.unlink()
     monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", "rx")
-    code = main(["--registry-url", registry.url, "--data-dir", str(data), "reindex"])
+    code = main(["--data-dir", str(data), "reindex"])
     assert code == 0
     with serve(settings) as running:
         after = snapshot(s3_client(running.url))
@@ -92,7 +100,7 @@ def test_delete_database_then_reindex(registry, tmp_path, monkeypatch):
 @pytest.mark.parametrize("prefix", ["rx2"])
 def test_reindex_of_empty_registry_prefix(registry, tmp_path, prefix, monkeypatch, capsys):
     monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", prefix)
-    assert main(["--registry-url", registry.url, "--data-dir", str(tmp_path), "reindex"]) == 0
+    assert main(["--data-dir", str(tmp_path), "reindex"]) == 0
     assert "reindexed 0 buckets, 0 objects" in capsys.readouterr().out
 
 
@@ -111,12 +119,12 @@ def test_reindex_brings_back_referrers_the_gateways_and_other_tools(
         before = listed(running, "signed")
         repository, subject, manifest = object_manifest(registry, client, "signed")
     # Another tool attaches an SPDX SBOM while the gateway is down: only the registry knows.
-    outside = asyncio.run(push_outside_sbom(registry.url, repository, subject, len(manifest)))
+    outside = asyncio.run(push_outside_sbom(registry, repository, subject, len(manifest)))
     (data / "index.db").unlink()
     for leftover in data.glob("index.db-*"):
         leftover.unlink()
     monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", "rx3")
-    assert main(["--registry-url", registry.url, "--data-dir", str(data), "reindex"]) == 0
+    assert main(["--data-dir", str(data), "reindex"]) == 0
     assert "reindexed 1 buckets, 2 objects (0 skipped), 5 referrers" in capsys.readouterr().out
     with serve(settings) as running:
         client = s3_client(running.url)
@@ -127,7 +135,9 @@ def test_reindex_brings_back_referrers_the_gateways_and_other_tools(
     assert [(item["digest"], item["kind"]) for item in after[len(before) :]] == [(outside, "sbom")]
 
 
-async def push_outside_sbom(url: str, repository: str, subject: str, size: int) -> str:
+async def push_outside_sbom(
+    registry: RunningRegistry, repository: str, subject: str, size: int
+) -> str:
     sbom = docs.dump(docs.spdx())
     blob = "sha256:" + hashlib.sha256(sbom).hexdigest()
     manifest = json.dumps(
@@ -145,7 +155,7 @@ async def push_outside_sbom(url: str, repository: str, subject: str, size: int) 
             "annotations": {mapping.CREATED: "2030-01-01T00:00:00Z"},
         }
     ).encode()
-    client = RegistryClient(url)
+    client = RegistryClient(registry.url, auth=registry.auth)
     try:
         await client.push_small_blob(repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
         await client.push_small_blob(repository, sbom, blob)

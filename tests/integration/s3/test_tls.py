@@ -44,8 +44,6 @@ def test_serve_with_tls_port_and_sigterm(registry, tmp_path):
             sys.executable,
             "-m",
             "gateway",
-            "--registry-url",
-            registry.url,
             "--data-dir",
             str(tmp_path),
             "serve",
@@ -58,7 +56,7 @@ def test_serve_with_tls_port_and_sigterm(registry, tmp_path):
             "--tls-key-file",
             str(key),
         ],
-        env={**os.environ, "ARTIFACT_STORE_LOG_LEVEL": "warning"},
+        env={**os.environ, "ARTIFACT_STORE_LOG_LEVEL": "warning", **registry.env()},
     )
     try:
         deadline = time.monotonic() + 30

@@ -212,8 +212,35 @@ async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
         yield part
 
 
+EMPTY = "sha256:" + hashlib.sha256(b"{}").hexdigest()
+
+
 @pytest.mark.anyio
-async def test_push_blob_with_a_known_digest_is_one_put() -> None:
+async def test_a_known_digest_goes_in_the_opening_post_where_the_registry_takes_it() -> None:
+    """Zot: the first small blob shows the single-request form works; blobs after it, a
+    streamed one too, go in one POST each."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201)
+
+    async with registry(handler) as (client, recorder):
+        await client.push_small_blob("s3/b/aa", b"{}", EMPTY)
+        digest = await client.push_blob(
+            "s3/b/aa", chunks(b"bl", b"ob"), 4, digest=DIGEST, final_digest=lambda: "unused"
+        )
+    assert digest == DIGEST
+    sent = "/v2/s3/b/aa/blobs/uploads/?digest=sha256%3A"
+    assert recorder.sent() == [("POST", sent + EMPTY[7:]), ("POST", sent + DIGEST[7:])]
+    assert recorder.bodies == [b"{}", b"blob"]
+    assert recorder.requests[1].headers["content-length"] == "4"
+    assert recorder.requests[1].headers["content-type"] == "application/octet-stream"
+
+
+@pytest.mark.anyio
+async def test_a_stream_waits_for_the_probe_and_then_goes_in_a_put() -> None:
+    """A registry without the single-request form (distribution) opens an upload instead:
+    the probe's bytes go in a PUT to it, and so do every blob's after it."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
             return httpx.Response(202, headers={"Location": STATE})
@@ -223,11 +250,14 @@ async def test_push_blob_with_a_known_digest_is_one_put() -> None:
         digest = await client.push_blob(
             "s3/b/aa", chunks(b"bl", b"ob"), 4, digest=DIGEST, final_digest=lambda: "unused"
         )
+        await client.push_small_blob("s3/b/aa", b"blob", DIGEST)
     assert digest == DIGEST
-    assert [m for m, _ in recorder.sent()] == ["POST", "PUT"]
-    assert recorder.sent()[0][1] == "/v2/s3/b/aa/blobs/uploads/"
-    assert recorder.bodies[1] == b"blob"
-    assert recorder.requests[1].headers["content-length"] == "4"
+    assert [m for m, _ in recorder.sent()] == ["POST", "PUT", "POST", "PUT", "POST", "PUT"]
+    assert recorder.sent()[0][1] == f"/v2/s3/b/aa/blobs/uploads/?digest=sha256%3A{EMPTY[7:]}"
+    assert recorder.sent()[2][1] == "/v2/s3/b/aa/blobs/uploads/"  # no bytes in the POST
+    assert recorder.bodies[1::2] == [b"{}", b"blob", b"blob"]
+    assert recorder.bodies[2] == b""
+    assert recorder.requests[3].headers["content-length"] == "4"
 
 
 @pytest.mark.anyio
@@ -279,6 +309,56 @@ async def test_ensure_blob_checks_once_per_repository() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_remembered_blob_that_gc_took_is_pushed_again_once() -> None:
+    """Zot's GC takes the empty config of a repository whose manifests all went; the next
+    manifest there is refused (MANIFEST_INVALID) until the blob is back."""
+    manifests = iter([oci_error(400, "MANIFEST_INVALID"), httpx.Response(201)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(200 if len(recorder.requests) == 1 else 404)
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u"})
+        if "/manifests/" in request.url.path:
+            return next(manifests)
+        return httpx.Response(201)
+
+    async with registry(handler) as (client, recorder):
+        await client.ensure_blob("r", b"{}", DIGEST)
+        await client.push_manifest("r", "o-1", b"{}", MANIFEST_TYPE)
+    assert recorder.sent() == [
+        ("HEAD", f"/v2/r/blobs/{DIGEST}"),
+        ("PUT", "/v2/r/manifests/o-1"),
+        ("HEAD", f"/v2/r/blobs/{DIGEST}"),
+        ("POST", f"/v2/r/blobs/uploads/?digest=sha256%3A{DIGEST[7:]}"),
+        ("PUT", f"/v2/r/blobs/uploads/u?digest=sha256%3A{DIGEST[7:]}"),
+        ("PUT", "/v2/r/manifests/o-1"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_an_invalid_manifest_is_not_retried_without_remembered_blobs() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return oci_error(400, "MANIFEST_INVALID")
+
+    async with registry(handler) as (client, recorder):
+        with pytest.raises(RegistryRejected):
+            await client.push_manifest("r", "o-1", b"{}", MANIFEST_TYPE)
+    assert recorder.sent() == [("PUT", "/v2/r/manifests/o-1")]
+
+
+@pytest.mark.anyio
+async def test_zots_bare_error_object_is_read() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"code": "UNAUTHORIZED", "message": "authentication"})
+
+    async with registry(handler) as (client, _):
+        with pytest.raises(RegistryRejected) as refused:
+            await client.ping()
+    assert (refused.value.status, refused.value.code) == (401, "UNAUTHORIZED")
+
+
+@pytest.mark.anyio
 async def test_concurrent_ensure_blob_share_one_upload() -> None:
     """The parts of one upload arrive together; their empty config goes up once."""
 
@@ -294,7 +374,7 @@ async def test_concurrent_ensure_blob_share_one_upload() -> None:
         await client.ensure_blob("r", b"{}", DIGEST)
     assert recorder.sent() == [
         ("HEAD", f"/v2/r/blobs/{DIGEST}"),
-        ("POST", "/v2/r/blobs/uploads/"),
+        ("POST", f"/v2/r/blobs/uploads/?digest=sha256%3A{DIGEST[7:]}"),
         ("PUT", f"/v2/r/blobs/uploads/u?digest=sha256%3A{DIGEST[7:]}"),
     ]
 
@@ -403,10 +483,17 @@ async def test_a_streamed_body_is_not_sent_again_after_a_500() -> None:
     async def body() -> AsyncIterator[bytes]:
         yield b"blob"
 
-    async with registry(upload_then(httpx.Response(500))) as (client, recorder):
+    puts = iter([httpx.Response(201)])  # the probe's PUT; every PUT after it fails
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/r/blobs/uploads/u"})
+        return next(puts, httpx.Response(500))
+
+    async with registry(handler) as (client, recorder):
         with pytest.raises(RegistryUnavailable):
             await client.push_blob("r", body(), 4, digest=DIGEST, final_digest=lambda: DIGEST)
-    assert [method for method, _ in recorder.sent()] == ["POST", "PUT"]
+    assert [method for method, _ in recorder.sent()] == ["POST", "PUT", "POST", "PUT"]
 
 
 # -- mounts ----------------------------------------------------------------------------------
