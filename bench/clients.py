@@ -73,13 +73,31 @@ def registry_client(registry: RunningRegistry) -> httpx.Client:
 
 
 def push_blob(client: httpx.Client, repository: str, seed: int, size: int) -> str:
+    """A blob whose digest is known, the fastest way the registry takes it: Zot in the POST
+    that opens the upload (one request, hashed while written), as the gateway sends it;
+    distribution needs POST + PUT ``?digest=``."""
     digest = "sha256:" + data.sha256_hex(seed, size)
+    headers = {"Content-Type": OCTET, "Content-Length": str(size)}
+    if _single_post.get(str(client.base_url), True):
+        answer = client.post(
+            f"/v2/{repository}/blobs/uploads/",
+            params={"digest": digest},
+            content=_body(seed, size),
+            headers=headers,
+        )
+        if answer.status_code == 201:
+            return digest
+        _single_post[str(client.base_url)] = False
+        _check(answer, 202)
+        return push_blob(client, repository, seed, size)
     started = _check(client.post(f"/v2/{repository}/blobs/uploads/"), 202)
     location = started.headers["location"]
     target = f"{location}{'&' if '?' in location else '?'}digest={quote(digest, safe='')}"
-    headers = {"Content-Type": OCTET, "Content-Length": str(size)}
     _check(client.put(target, content=_body(seed, size), headers=headers), 201)
     return digest
+
+
+_single_post: dict[str, bool] = {}  # registry URL -> whether it takes a blob in its POST
 
 
 _local = threading.local()

@@ -38,12 +38,18 @@ def phases_table(phases: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def targets_table(targets: list[dict[str, Any]]) -> list[str]:
-    lines = ["| target | goal | measured | verdict |", "|---|--:|--:|---|"]
+    lines = [
+        "| target | goal | measured (median of rounds) | rounds | verdict |",
+        "|---|--:|--:|---|---|",
+    ]
     for target in targets:
-        goal = ("< " if target["unit"] == "MiB" else ">= ") + f"{target['goal']} {target['unit']}"
+        above = target.get("higher", target["unit"] != "MiB")
+        goal = (">= " if above else "< ") + f"{target['goal']} {target['unit']}"
         verdict = {True: "met", False: "**missed**", None: "n/a"}[target["met"]]
+        rounds = ", ".join(str(value) for value in target.get("rounds", []))
         lines.append(
-            f"| {target['target']} | {goal} | {target['measured']} {target['unit']} | {verdict} |"
+            f"| {target['target']} | {goal} | {target['measured']} {target['unit']} "
+            f"| {rounds} | {verdict} |"
         )
     return lines
 
