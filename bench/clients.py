@@ -16,6 +16,7 @@ hash.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -69,7 +70,11 @@ def _body(seed: int, size: int) -> Any:
 
 def registry_client(registry: RunningRegistry) -> httpx.Client:
     """Straight to the registry, with the gateway's own credentials (Zot is closed to others)."""
-    return httpx.Client(base_url=registry.url, auth=registry.auth, timeout=TIMEOUT)
+    headers = {}
+    if registry.auth is not None:  # sent up front, as the gateway sends it (no 401 first)
+        token = base64.b64encode(":".join(registry.auth).encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    return httpx.Client(base_url=registry.url, headers=headers, timeout=TIMEOUT)
 
 
 def push_blob(client: httpx.Client, repository: str, seed: int, size: int) -> str:
@@ -115,7 +120,9 @@ def _urllib3() -> urllib3.PoolManager:
 def get_blob(client: httpx.Client, repository: str, digest: str, size: int) -> None:
     received = 0
     url = f"{client.base_url}".rstrip("/") + f"/v2/{repository}/blobs/{digest}"
-    response = _urllib3().request("GET", url, preload_content=False, timeout=900.0)
+    credentials = client.headers.get("authorization")
+    headers = {"Authorization": credentials} if credentials else {}
+    response = _urllib3().request("GET", url, headers=headers, preload_content=False, timeout=900.0)
     try:
         if response.status != 200:
             raise Failed(f"GET {url}: HTTP {response.status}")
