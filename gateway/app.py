@@ -31,6 +31,7 @@ from gateway.domain.multipart import expire_uploads
 from gateway.domain.store import Store
 from gateway.index.store import SqlIndex
 from gateway.policy.document import parse_identity_policy
+from gateway.registry.blobcache import BlobCache
 from gateway.registry.client import RegistryClient
 from gateway.registry.errors import RegistryUnavailable
 from gateway.s3.routing import S3App
@@ -40,7 +41,12 @@ log = logging.getLogger("gateway")
 
 
 async def open_store(settings: Settings) -> Store:
-    registry = RegistryClient(settings.registry_url, auth=settings.registry_auth())
+    cache = BlobCache(int(settings.blob_cache_mib * 1024 * 1024))
+    registry = RegistryClient(
+        settings.registry_url,
+        auth=settings.registry_auth(),
+        blob_cache=cache if cache.capacity > 0 else None,
+    )
     index = await SqlIndex.open(settings.index_url)
     return Store(
         registry=registry,

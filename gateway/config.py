@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     registry_password_file: Path | None = Field(
         None, description="Read the registry password from this file instead."
     )
+    blob_cache_mib: float = Field(
+        32,
+        description="Memory for small blobs (up to 256 KiB) kept by digest, so a small object "
+        "read again costs no registry request; a digest names its bytes, so nothing kept can "
+        "be stale. 0 turns it off. Per gateway process.",
+    )
     repository_prefix: str = Field("s3", description="Bucket b lives under <prefix>/b/.")
     region: str = Field("us-east-1", description="The region S3 clients are told.")
     virtual_host_domain: str | None = Field(

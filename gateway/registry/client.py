@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
+from gateway.registry.blobcache import BlobCache, CachedBlob, recorded
 from gateway.registry.blobfetch import BlobFetcher
 from gateway.registry.errors import (
     RegistryDigestInvalid,
@@ -129,6 +130,17 @@ class BlobStream:
         await self._response.aclose()
 
 
+class _Remembered:
+    """A whole small blob read from the registry, handed to the cache once fully read."""
+
+    def __init__(self, blob: Blob, keep: Callable[[bytes], None]) -> None:
+        self._blob, self._keep = blob, keep
+        self.status, self.length = blob.status, blob.length
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return recorded(self._blob, self.length, self._keep).__aiter__()
+
+
 def _with_digest(location: str, digest: str) -> str:
     """Append ``digest`` to an upload URL without re-encoding the registry's own state
     parameter (re-encoding distribution's base64 ``_state`` breaks it)."""
@@ -192,6 +204,7 @@ class RegistryClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 300.0,
         fast_blobs: bool = True,
+        blob_cache: BlobCache | None = None,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -204,6 +217,7 @@ class RegistryClient:
         # (repository, digest) -> bytes of the small blobs ensure_blob made sure of.
         self._has_blob: dict[tuple[str, str], bytes] = {}
         self._ensuring: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self._cache = blob_cache
         # Whether the registry takes a blob in its opening POST (None: not known yet).
         self._single_post: bool | None = None
         self._fetcher = (
@@ -285,8 +299,12 @@ class RegistryClient:
         caller while the bytes passed, closes the upload.
         """
         stream_headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        sent: list[bytes] = []  # a small blob's bytes, kept once the registry confirmed them
+        if self._cache is not None and self._cache.fits(size):
+            body = recorded(body, size, sent.append)
         if digest is not None:
             await self._push_whole(repository, body, digest, stream_headers)
+            self._remember(digest, sent)
             return digest
         location = await self._start_upload(repository)
         patch_headers = {**stream_headers, "Content-Range": f"0-{size - 1}"}
@@ -300,12 +318,18 @@ class RegistryClient:
             "finish blob upload",
             headers={"Content-Length": "0"},
         )
+        self._remember(computed, sent)
         return computed
+
+    def _remember(self, digest: str, data: list[bytes]) -> None:
+        if self._cache is not None and data:
+            self._cache.put(digest, data[0])
 
     async def push_small_blob(self, repository: str, data: bytes, digest: str) -> None:
         await self._push_whole(
             repository, data, digest, {"Content-Type": "application/octet-stream"}
         )
+        self._remember(digest, [data])
 
     async def _push_whole(
         self,
@@ -406,6 +430,22 @@ class RegistryClient:
         A registry that ignores the range answers 200 with the whole blob: the caller checks
         ``status``. Errors are raised before anything is yielded.
         """
+        cached = self._cache.get(digest) if self._cache is not None else None
+        if cached is not None and (byte_range is None or byte_range[1] < len(cached)):
+            yield CachedBlob(cached, byte_range)
+            return
+        async with self._open_blob(repository, digest, byte_range) as blob:
+            cache = self._cache
+            whole = byte_range is None and blob.status == 200
+            if cache is not None and whole and cache.fits(blob.length):
+                yield _Remembered(blob, lambda data: cache.put(digest, data))
+            else:
+                yield blob
+
+    @asynccontextmanager
+    async def _open_blob(
+        self, repository: str, digest: str, byte_range: tuple[int, int] | None
+    ) -> AsyncIterator[Blob]:
         path = f"/v2/{repository}/blobs/{digest}"
         fetcher = self._fetcher
         if fetcher is not None and fetcher.enabled:
