@@ -279,10 +279,10 @@ class SqlIndex:
             rows = await conn.execute(buckets.select().order_by(buckets.c.name))
             return [_bucket(row) for row in rows]
 
-    async def delete_bucket(self, name: str) -> list[tuple[str, str]]:
+    async def delete_bucket(self, name: str) -> tuple[list[UploadRecord], list[tuple[str, str]]]:
         """Remove an empty bucket's row, and its uploads in flight (S3 drops them with the
-        bucket); returns (key, part manifest digest) of their parts for the caller to release.
-        BucketNotEmpty if any object is left."""
+        bucket); returns those uploads and (key, part manifest digest) of their parts for the
+        caller to release. BucketNotEmpty if any object is left."""
         async with self._engine.begin() as conn:
             any_key = await conn.scalar(
                 sa.select(objects.c.key).where(objects.c.bucket == name).limit(1)
@@ -296,10 +296,16 @@ class SqlIndex:
                 .where(uploads.c.bucket == name)
             )
             released = [(row.key, row.manifest_digest) for row in rows]
+            live = await conn.execute(
+                uploads.select()
+                .where(uploads.c.bucket == name, _LIVE)
+                .order_by(uploads.c.upload_id)
+            )
+            ended = [_upload(row) for row in live]
             await conn.execute(parts.delete().where(parts.c.upload_id.in_(in_flight)))
             await conn.execute(uploads.delete().where(uploads.c.bucket == name))
             await conn.execute(buckets.delete().where(buckets.c.name == name))
-        return released
+        return ended, released
 
     # -- objects -----------------------------------------------------------------------------
 
