@@ -61,7 +61,7 @@ async def _reindex(settings: Settings) -> int:
         await close_store(store)
     print(
         f"reindexed {report.buckets} buckets, {report.objects} objects ({report.skipped} skipped),"
-        f" {report.referrers} referrers"
+        f" {report.referrers} referrers, {report.uploads} uploads ({report.parts} parts)"
     )
     return 0
 

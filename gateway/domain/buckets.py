@@ -91,9 +91,10 @@ async def delete_bucket(store: Store, name: str) -> None:
     await get_bucket(store, name)
     async with store.locks.hold(("bucket", name)):
         store.buckets.forget(name)
-        released = await store.index.delete_bucket(name)
+        ended, released = await store.index.delete_bucket(name)
         store.buckets.forget(name)  # a lookup may have cached it meanwhile
-        for key, digest in released:  # parts of uploads that were in flight
+        records = [(u.key, mapping.manifest_digest(mapping.upload_manifest(u))) for u in ended]
+        for key, digest in records + released:  # uploads that were in flight, their parts
             repository = mapping.locate(store.prefix, name, key).repository
             with contextlib.suppress(RegistryError):
                 await store.registry.delete_manifest(repository, digest)

@@ -8,9 +8,11 @@ and tag are computed, never looked up:
   bound (the registry rewrites a repository's index on every push and scans it for referrers);
 - tag ``o-<hex sha256(key)>``: keys are not valid tags, digests of them are;
 - the bucket's own record is the manifest tagged ``bucket`` in ``<prefix>/<bucket>/bucket``;
-- a part of a multipart upload is a blob in the key's repository, kept from the registry's GC
-  by a small manifest tagged ``p-<upload id>-<part number>`` until the upload completes (the
-  object's manifest then lists the part blobs as its layers, in order) or is aborted.
+- a multipart upload in flight is a small record manifest tagged ``u-<upload id>`` in the
+  key's repository (what its index row holds), and each of its parts a blob there, kept from
+  the registry's GC by a small manifest tagged ``p-<upload id>-<part number>`` (what the part's
+  row holds beyond its blob) until the upload completes (the object's manifest then lists the
+  part blobs as its layers, in order) or is aborted. ``reindex`` rebuilds live uploads from them.
 
 An object is an OCI 1.1 artifact manifest: ``artifactType`` OBJECT_ARTIFACT_TYPE, the empty
 config, one layer per part, and annotations that hold everything needed to rebuild the index.
@@ -24,11 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.domain.values import BucketRecord, Layer, ObjectRecord
+from gateway.domain.values import BucketRecord, Layer, ObjectRecord, PartRecord, UploadRecord
 
 OBJECT_ARTIFACT_TYPE = "application/vnd.artifactstore.object.v1"
 BUCKET_ARTIFACT_TYPE = "application/vnd.artifactstore.bucket.v1"
 PART_ARTIFACT_TYPE = "application/vnd.artifactstore.part.v1"
+UPLOAD_ARTIFACT_TYPE = "application/vnd.artifactstore.upload.v1"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 LAYER_MEDIA_TYPE = "application/octet-stream"
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
@@ -56,6 +59,10 @@ A_REGION = _NS + "region"
 A_SETTINGS = _NS + "settings"
 A_UPLOAD_ID = _NS + "upload-id"
 A_PART_NUMBER = _NS + "part-number"
+A_CHECKSUM = _NS + "checksum"
+A_CHECKSUM_ALGORITHM = _NS + "checksum-algorithm"
+A_CHECKSUM_TYPE = _NS + "checksum-type"
+A_LENGTH = _NS + "length"
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,10 @@ def part_tag(upload_id: str, part_number: int) -> str:
     return f"p-{upload_id}-{part_number}"
 
 
+def upload_tag(upload_id: str) -> str:
+    return f"u-{upload_id}"
+
+
 def bucket_location(prefix: str, bucket: str) -> ObjectLocation:
     return ObjectLocation(repository=f"{prefix}/{bucket}/{BUCKET_REPOSITORY}", tag=BUCKET_TAG)
 
@@ -99,6 +110,10 @@ def parse_time(text: str) -> datetime:
 
 def truncate_to_millis(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def manifest_digest(manifest: bytes) -> str:
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()
 
 
 def _dump(document: dict[str, Any]) -> bytes:
@@ -186,23 +201,109 @@ def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
         raise NotAnObject(f"incomplete object manifest: {exc}") from exc
 
 
-def part_manifest(bucket: str, key: str, upload_id: str, part_number: int, layer: Layer) -> bytes:
-    """Holds one part's blob until the upload ends; never read back (the index has the part)."""
+def _optional(annotations: dict[str, str], name: str, value: str | int | None) -> None:
+    if value is not None:
+        annotations[name] = str(value)
+
+
+def upload_manifest(record: UploadRecord) -> bytes:
+    """The upload's record, tagged ``u-<upload id>``: everything its live index row holds, so
+    that ``reindex`` brings back uploads in flight. A pure function of the row (the gateway
+    deletes it by the digest of these bytes)."""
+    annotations = {
+        A_BUCKET: record.bucket,
+        A_KEY: record.key,
+        A_UPLOAD_ID: record.upload_id,
+        CREATED: format_time(record.initiated),
+        A_HEADERS: json.dumps(record.headers, sort_keys=True),
+        A_METADATA: json.dumps(record.metadata, sort_keys=True),
+    }
+    _optional(annotations, A_CHECKSUM_ALGORITHM, record.checksum_algorithm)
+    _optional(annotations, A_CHECKSUM_TYPE, record.checksum_type)
+    _optional(annotations, A_LENGTH, record.length)
+    return _dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": UPLOAD_ARTIFACT_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [EMPTY_DESCRIPTOR],
+            "annotations": annotations,
+        }
+    )
+
+
+def parse_upload_manifest(manifest: bytes) -> UploadRecord:
+    _, notes = _annotations(manifest, UPLOAD_ARTIFACT_TYPE)
+    try:
+        length = notes.get(A_LENGTH)
+        return UploadRecord(
+            upload_id=notes[A_UPLOAD_ID],
+            bucket=notes[A_BUCKET],
+            key=notes[A_KEY],
+            initiated=parse_time(notes[CREATED]),
+            headers=_string_map(notes.get(A_HEADERS, "{}")),
+            metadata=_string_map(notes.get(A_METADATA, "{}")),
+            checksum_algorithm=notes.get(A_CHECKSUM_ALGORITHM),
+            checksum_type=notes.get(A_CHECKSUM_TYPE),
+            length=int(length) if length is not None else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotAnObject(f"incomplete upload manifest: {exc}") from exc
+
+
+def part_manifest(upload: UploadRecord, part: PartRecord) -> bytes:
+    """Holds one part's blob until the upload ends, and carries what the part's index row
+    holds beyond the blob (ETag, checksum, time) for ``reindex``. ``part.manifest_digest``
+    is not part of it (it is the digest of these bytes)."""
+    annotations = {
+        A_BUCKET: upload.bucket,
+        A_KEY: upload.key,
+        A_UPLOAD_ID: upload.upload_id,
+        A_PART_NUMBER: str(part.part_number),
+        A_ETAG: part.etag,
+        CREATED: format_time(part.last_modified),
+    }
+    _optional(annotations, A_CHECKSUM, part.checksum)
+    layer = {"mediaType": LAYER_MEDIA_TYPE, "digest": part.digest, "size": part.size}
     return _dump(
         {
             "schemaVersion": 2,
             "mediaType": MANIFEST_MEDIA_TYPE,
             "artifactType": PART_ARTIFACT_TYPE,
             "config": EMPTY_DESCRIPTOR,
-            "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer.digest, "size": layer.size}],
-            "annotations": {
-                A_BUCKET: bucket,
-                A_KEY: key,
-                A_UPLOAD_ID: upload_id,
-                A_PART_NUMBER: str(part_number),
-            },
+            "layers": [layer],
+            "annotations": annotations,
         }
     )
+
+
+@dataclass(frozen=True)
+class FoundPart:
+    """A part read back from its manifest, with the upload it names."""
+
+    bucket: str
+    key: str
+    upload_id: str
+    part: PartRecord
+
+
+def parse_part_manifest(manifest: bytes, digest: str) -> FoundPart:
+    document, notes = _annotations(manifest, PART_ARTIFACT_TYPE)
+    try:
+        (layer,) = document["layers"]
+        part = PartRecord(
+            part_number=int(notes[A_PART_NUMBER]),
+            size=int(layer["size"]),
+            etag=notes[A_ETAG],
+            digest=layer["digest"],
+            last_modified=parse_time(notes[CREATED]),
+            manifest_digest=digest,
+            checksum=notes.get(A_CHECKSUM),
+        )
+        return FoundPart(notes[A_BUCKET], notes[A_KEY], notes[A_UPLOAD_ID], part)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotAnObject(f"incomplete part manifest: {exc}") from exc
 
 
 def bucket_manifest(record: BucketRecord) -> bytes:

@@ -1,11 +1,14 @@
 """Multipart uploads: each part is its own blob, the finished object lists them as layers.
 
-A part streams straight into the key's repository (no staging, no re-read at the end) and
-a small manifest tagged ``p-<upload>-<n>`` keeps its blob from the registry's GC while the
-upload is live (mapping.py). Completing pushes the object manifest whose layers are the part
+Creating an upload pushes its record manifest (``u-<upload>``) before the index row commits,
+so that ``reindex`` can bring the upload back. A part streams straight into the key's
+repository (no staging, no re-read at the end) and a small manifest tagged ``p-<upload>-<n>``
+keeps its blob from the registry's GC while the upload is live and records the part for
+``reindex`` (mapping.py). Completing pushes the object manifest whose layers are the part
 blobs in part order, then commits the object row and the upload's end in one index
-transaction: the same visibility rule as PutObject (DESIGN.md §3). Part manifests go last,
-best effort: a leftover one costs space, never correctness.
+transaction: the same visibility rule as PutObject (DESIGN.md §3). The upload's record and
+part manifests go last, best effort: a leftover one costs space (and a ``reindex`` would
+bring the upload back, for the sweeper to expire), never an object.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import AsyncIterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,7 +145,15 @@ async def create_upload(
         checksum_type=checksum_type_for(checksum_algorithm, checksum_type),
         length=length,
     )
-    await store.index.create_upload(upload)
+    repository = mapping.locate(store.prefix, bucket, key).repository
+    await store.registry.ensure_blob(repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
+    await store.registry.push_manifest(
+        repository,
+        mapping.upload_tag(upload.upload_id),
+        mapping.upload_manifest(upload),
+        mapping.MANIFEST_MEDIA_TYPE,
+    )
+    await store.index.create_upload(upload)  # the moment the upload exists
     return upload
 
 
@@ -232,23 +243,22 @@ async def _store_part(
 ) -> PartRecord:
     repository = mapping.locate(store.prefix, upload.bucket, upload.key).repository
     layer, reader = await stream_blob(store, repository, body, size, new)
-    manifest = mapping.part_manifest(
-        upload.bucket, upload.key, upload.upload_id, part_number, layer
-    )
-    await store.registry.push_manifest(
-        repository,
-        mapping.part_tag(upload.upload_id, part_number),
-        manifest,
-        mapping.MANIFEST_MEDIA_TYPE,
-    )
     part = PartRecord(
         part_number=part_number,
         size=size,
         etag=f'"{reader.md5_hex}"',
         digest=layer.digest,
         last_modified=now(),
-        manifest_digest="sha256:" + hashlib.sha256(manifest).hexdigest(),
+        manifest_digest="",
         checksum=reader.checksum(algorithm) if algorithm else None,
+    )
+    manifest = mapping.part_manifest(upload, part)
+    part = replace(part, manifest_digest=mapping.manifest_digest(manifest))
+    await store.registry.push_manifest(
+        repository,
+        mapping.part_tag(upload.upload_id, part_number),
+        manifest,
+        mapping.MANIFEST_MEDIA_TYPE,
     )
     try:
         previous = await store.index.put_part(upload.upload_id, part)
@@ -364,19 +374,24 @@ async def complete_upload(
         await store.index.complete_upload(upload_id, record, completed.to_json())
 
     await commit(store, record, conditions, write)
-    await _forget_parts(store, upload, list(stored.values()))
+    await _forget_upload(store, upload, list(stored.values()))
     return completed
 
 
-async def _forget_parts(store: Store, upload: UploadRecord, parts: list[PartRecord]) -> None:
+async def _forget_upload(store: Store, upload: UploadRecord, parts: list[PartRecord]) -> None:
+    """Release an ended upload's manifests: its record first (without it ``reindex`` ignores
+    the parts), then the parts (their blobs go to the registry's GC unless an object holds
+    them). The record's digest is that of its manifest, a pure function of the row."""
     repository = mapping.locate(store.prefix, upload.bucket, upload.key).repository
+    record = mapping.manifest_digest(mapping.upload_manifest(upload))
+    await forget_manifest(store, repository, record)
     for part in parts:
         await forget_manifest(store, repository, part.manifest_digest)
 
 
 async def abort_upload(store: Store, bucket: str, key: str, upload_id: str) -> None:
     upload = await live_upload(store, bucket, key, upload_id)
-    await _forget_parts(store, upload, await store.index.delete_upload(upload_id))
+    await _forget_upload(store, upload, await store.index.delete_upload(upload_id))
 
 
 async def list_parts(

@@ -1,5 +1,5 @@
 """Rebuild the index from the registry alone: catalog -> tags -> manifests -> annotations,
-then each object's referrers.
+then each object's referrers, and the multipart uploads in flight with their parts.
 
 Losing the database loses no object (DESIGN.md §3). Only manifests this project wrote, under
 the tag the mapping computes for their key, count; anything else in the registry is left be.
@@ -7,18 +7,26 @@ The referrer rows of each live object come from the registry's referrers of its 
 (referrers API or fallback tag), read as listing discovers them (``referrers.registry_
 referrers``): the gateway's own and those other tools attached alike. An object whose
 referrers cannot be listed keeps its row and gets none (logged, counted as skipped).
+A live upload is its record manifest (``u-<upload>``) in its key's repository; its parts are
+the part manifests ``p-<upload>-<n>`` beside it. Parts without a record are leftovers of an
+ended upload and are ignored; completed uploads' rows are not rebuilt (index only).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.domain import mapping, referrers
 from gateway.domain.store import Store
-from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
+from gateway.domain.values import (
+    BucketRecord,
+    ObjectRecord,
+    PartRecord,
+    ReferrerRecord,
+    UploadRecord,
+)
 from gateway.registry.errors import RegistryError, RegistryNotFound
 
 log = logging.getLogger(__name__)
@@ -31,62 +39,168 @@ class ReindexReport:
     objects: int
     skipped: int
     referrers: int = 0
+    uploads: int = 0
+    parts: int = 0
+
+
+@dataclass
+class _Found:
+    """What the repositories hold, as reindex reads them."""
+
+    buckets: dict[str, BucketRecord] = field(default_factory=dict)
+    objects: list[ObjectRecord] = field(default_factory=list)
+    uploads: list[UploadRecord] = field(default_factory=list)
+    parts: list[tuple[str, PartRecord]] = field(default_factory=list)
+    skipped: int = 0
+
+
+async def _read(
+    store: Store, repository: str, tag: str, limit: asyncio.Semaphore
+) -> tuple[bytes, str] | None:
+    """A tagged manifest's bytes and digest; None if it went meanwhile."""
+    async with limit:
+        try:
+            manifest = await store.registry.get_manifest(repository, tag)
+        except RegistryNotFound:
+            return None
+    return manifest.body, mapping.manifest_digest(manifest.body)
+
+
+def _skip(repository: str, tag: str, why: object) -> None:
+    log.warning("reindex: skipping %s:%s (%s)", repository, tag, why)
 
 
 async def _read_objects(
-    store: Store, repository: str, limit: asyncio.Semaphore
-) -> tuple[list[ObjectRecord], int]:
+    store: Store, repository: str, tags: list[str], limit: asyncio.Semaphore
+) -> list[ObjectRecord]:
     async def one(tag: str) -> ObjectRecord | None:
-        async with limit:
-            try:
-                manifest = await store.registry.get_manifest(repository, tag)
-            except RegistryNotFound:
-                return None
-        digest = "sha256:" + hashlib.sha256(manifest.body).hexdigest()
+        found = await _read(store, repository, tag, limit)
+        if found is None:
+            return None
         try:
-            record = mapping.parse_object_manifest(manifest.body, digest)
+            record = mapping.parse_object_manifest(*found)
         except mapping.NotAnObject as exc:
-            log.warning("reindex: skipping %s:%s (%s)", repository, tag, exc)
+            _skip(repository, tag, exc)
             return None
         if mapping.locate(store.prefix, record.bucket, record.key) != mapping.ObjectLocation(
             repository, tag
         ):
-            log.warning("reindex: skipping %s:%s (tag does not match its key)", repository, tag)
+            _skip(repository, tag, "tag does not match its key")
             return None
         return record
 
-    tags = [tag async for tag in store.registry.tags(repository) if tag.startswith("o-")]
     found = await asyncio.gather(*(one(tag) for tag in tags))
-    records = [record for record in found if record is not None]
-    return records, len(tags) - len(records)
+    return [record for record in found if record is not None]
 
 
-async def reindex(store: Store) -> ReindexReport:
-    buckets: dict[str, BucketRecord] = {}
-    objects: list[ObjectRecord] = []
-    skipped = 0
+async def _read_uploads(
+    store: Store, repository: str, tags: list[str], limit: asyncio.Semaphore
+) -> list[UploadRecord]:
+    async def one(tag: str) -> UploadRecord | None:
+        found = await _read(store, repository, tag, limit)
+        if found is None:
+            return None
+        try:
+            record = mapping.parse_upload_manifest(found[0])
+        except mapping.NotAnObject as exc:
+            _skip(repository, tag, exc)
+            return None
+        where = mapping.locate(store.prefix, record.bucket, record.key).repository
+        if (where, mapping.upload_tag(record.upload_id)) != (repository, tag):
+            _skip(repository, tag, "tag does not match its upload")
+            return None
+        return record
+
+    found = await asyncio.gather(*(one(tag) for tag in tags))
+    return [record for record in found if record is not None]
+
+
+async def _read_parts(
+    store: Store,
+    repository: str,
+    tags: list[str],
+    uploads: dict[str, UploadRecord],
+    limit: asyncio.Semaphore,
+) -> list[tuple[str, PartRecord]]:
+    """The parts of ``uploads`` (upload id -> record) among the ``p-`` tags."""
+
+    async def one(tag: str) -> tuple[str, PartRecord] | None:
+        found = await _read(store, repository, tag, limit)
+        if found is None:
+            return None
+        try:
+            read = mapping.parse_part_manifest(*found)
+        except mapping.NotAnObject as exc:
+            _skip(repository, tag, exc)
+            return None
+        upload = uploads.get(read.upload_id)
+        named = mapping.part_tag(read.upload_id, read.part.part_number)
+        if upload is None or (upload.bucket, upload.key, named) != (read.bucket, read.key, tag):
+            _skip(repository, tag, "tag does not match its upload")
+            return None
+        return read.upload_id, read.part
+
+    wanted = [tag for tag in tags if _part_upload(tag) in uploads]
+    found = await asyncio.gather(*(one(tag) for tag in wanted))
+    return [part for part in found if part is not None]
+
+
+def _part_upload(tag: str) -> str:
+    """The upload id a ``p-<upload>-<n>`` tag names."""
+    return tag[2:].rpartition("-")[0]
+
+
+async def _read_shard(
+    store: Store, repository: str, found: _Found, limit: asyncio.Semaphore
+) -> None:
+    tags = [tag async for tag in store.registry.tags(repository)]
+    objects = [tag for tag in tags if tag.startswith("o-")]
+    uploads = [tag for tag in tags if tag.startswith("u-")]
+    records = await _read_objects(store, repository, objects, limit)
+    live = await _read_uploads(store, repository, uploads, limit)
+    by_id = {upload.upload_id: upload for upload in live}
+    parts = [tag for tag in tags if tag.startswith("p-")]
+    found.objects.extend(records)
+    found.uploads.extend(live)
+    found.parts.extend(await _read_parts(store, repository, parts, by_id, limit))
+    found.skipped += len(objects) - len(records) + len(uploads) - len(live)
+
+
+async def _read_registry(store: Store) -> _Found:
+    found = _Found()
     limit = asyncio.Semaphore(CONCURRENCY)
     async for repository in store.registry.catalog():
         parts = repository.split("/")
         if len(parts) != 3 or parts[0] != store.prefix:
             continue
-        if parts[2] == mapping.BUCKET_REPOSITORY:
-            try:
-                manifest = await store.registry.get_manifest(repository, mapping.BUCKET_TAG)
-                record = mapping.parse_bucket_manifest(manifest.body)
-            except (RegistryNotFound, mapping.NotAnObject):
-                continue  # a deleted bucket leaves an empty repository behind
-            buckets[record.name] = record
+        if parts[2] != mapping.BUCKET_REPOSITORY:
+            await _read_shard(store, repository, found, limit)
             continue
-        records, missed = await _read_objects(store, repository, limit)
-        objects.extend(records)
-        skipped += missed
-    live = [record for record in objects if record.bucket in buckets]
-    skipped += len(objects) - len(live)
-    found, missed = await _read_referrers(store, live, limit)
-    await store.index.replace_all(buckets.values(), live, found)
+        try:
+            manifest = await store.registry.get_manifest(repository, mapping.BUCKET_TAG)
+            record = mapping.parse_bucket_manifest(manifest.body)
+        except (RegistryNotFound, mapping.NotAnObject):
+            continue  # a deleted bucket leaves an empty repository behind
+        found.buckets[record.name] = record
+    return found
+
+
+async def reindex(store: Store) -> ReindexReport:
+    found = await _read_registry(store)
+    live = [record for record in found.objects if record.bucket in found.buckets]
+    uploads = [upload for upload in found.uploads if upload.bucket in found.buckets]
+    kept = {upload.upload_id for upload in uploads}
+    parts = [(upload_id, part) for upload_id, part in found.parts if upload_id in kept]
+    skipped = found.skipped + len(found.objects) - len(live) + len(found.uploads) - len(uploads)
+    referrer_rows, missed = await _read_referrers(store, live, asyncio.Semaphore(CONCURRENCY))
+    await store.index.replace_all(found.buckets.values(), live, referrer_rows, uploads, parts)
     return ReindexReport(
-        buckets=len(buckets), objects=len(live), skipped=skipped + missed, referrers=len(found)
+        buckets=len(found.buckets),
+        objects=len(live),
+        skipped=skipped + missed,
+        referrers=len(referrer_rows),
+        uploads=len(uploads),
+        parts=len(parts),
     )
 
 

@@ -33,9 +33,10 @@ objects = sa.Table(
     sa.Column("checksums", sa.JSON, nullable=False),
 )
 
-# Multipart uploads live in the index alone (DESIGN.md §3 allows it): a lost database loses
-# uploads in flight, never objects. A completed upload keeps its row (``completed_ms``,
-# ``result``) until it expires, so that a repeated CompleteMultipartUpload answers the same.
+# Multipart uploads: a live upload's row and its parts' rows are also in the registry (its
+# ``u-`` record manifest, its ``p-`` part manifests), so ``reindex`` rebuilds them. A completed
+# upload keeps its row (``completed_ms``, ``result``) until it expires, so that a repeated
+# CompleteMultipartUpload answers the same; that answer lives in the index alone.
 uploads = sa.Table(
     "uploads",
     metadata,

@@ -279,10 +279,10 @@ class SqlIndex:
             rows = await conn.execute(buckets.select().order_by(buckets.c.name))
             return [_bucket(row) for row in rows]
 
-    async def delete_bucket(self, name: str) -> list[tuple[str, str]]:
+    async def delete_bucket(self, name: str) -> tuple[list[UploadRecord], list[tuple[str, str]]]:
         """Remove an empty bucket's row, and its uploads in flight (S3 drops them with the
-        bucket); returns (key, part manifest digest) of their parts for the caller to release.
-        BucketNotEmpty if any object is left."""
+        bucket); returns those uploads and (key, part manifest digest) of their parts for the
+        caller to release. BucketNotEmpty if any object is left."""
         async with self._engine.begin() as conn:
             any_key = await conn.scalar(
                 sa.select(objects.c.key).where(objects.c.bucket == name).limit(1)
@@ -296,10 +296,16 @@ class SqlIndex:
                 .where(uploads.c.bucket == name)
             )
             released = [(row.key, row.manifest_digest) for row in rows]
+            live = await conn.execute(
+                uploads.select()
+                .where(uploads.c.bucket == name, _LIVE)
+                .order_by(uploads.c.upload_id)
+            )
+            ended = [_upload(row) for row in live]
             await conn.execute(parts.delete().where(parts.c.upload_id.in_(in_flight)))
             await conn.execute(uploads.delete().where(uploads.c.bucket == name))
             await conn.execute(buckets.delete().where(buckets.c.name == name))
-        return released
+        return ended, released
 
     # -- objects -----------------------------------------------------------------------------
 
@@ -622,23 +628,40 @@ class SqlIndex:
         bucket_records: Iterable[BucketRecord],
         object_records: Iterable[ObjectRecord],
         referrer_records: Iterable[ReferrerRecord] = (),
+        upload_records: Iterable[UploadRecord] = (),
+        part_records: Iterable[tuple[str, PartRecord]] = (),
     ) -> None:
-        """Swap the whole index for what was read from the registry, in one transaction."""
+        """Swap the whole index for what was read from the registry, in one transaction.
+
+        Live uploads and their parts are replaced too; completed uploads' rows (kept only to
+        answer a repeated Complete, not in the registry) stay, and win over a live upload of
+        the same id rebuilt from a record manifest that Complete had not yet deleted."""
         async with self._engine.begin() as conn:
             await conn.execute(referrers.delete())
             await conn.execute(objects.delete())
             await conn.execute(buckets.delete())
-            referrer_rows = [_referrer_row(record) for record in referrer_records]
-            if referrer_rows:
-                await conn.execute(referrers.insert(), referrer_rows)
-            bucket_rows = [_bucket_row(record) for record in bucket_records]
-            if bucket_rows:
-                await conn.execute(buckets.insert(), bucket_rows)
-            batch: list[dict[str, Any]] = []
-            for record in object_records:
-                batch.append(_object_row(record))
-                if len(batch) >= 1000:
-                    await conn.execute(objects.insert(), batch)
-                    batch = []
-            if batch:
-                await conn.execute(objects.insert(), batch)
+            await conn.execute(parts.delete())
+            await conn.execute(uploads.delete().where(_LIVE))
+            await self._insert(conn, referrers, map(_referrer_row, referrer_records))
+            await self._insert(conn, buckets, map(_bucket_row, bucket_records))
+            await self._insert(conn, objects, map(_object_row, object_records))
+            done = set(await conn.scalars(sa.select(uploads.c.upload_id)))
+            fresh = [_upload_row(u) for u in upload_records if u.upload_id not in done]
+            await self._insert(conn, uploads, fresh)
+            live = {row["upload_id"] for row in fresh}
+            rows = (_part_row(u, part) for u, part in part_records if u in live)
+            await self._insert(conn, parts, rows)
+
+    @staticmethod
+    async def _insert(
+        conn: AsyncConnection, table: sa.Table, rows: Iterable[dict[str, Any]]
+    ) -> None:
+        """Insert ``rows`` in batches of 1000 (executemany), however many there are."""
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 1000:
+                await conn.execute(table.insert(), batch)
+                batch = []
+        if batch:
+            await conn.execute(table.insert(), batch)

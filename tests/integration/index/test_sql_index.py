@@ -176,8 +176,9 @@ async def test_uploads_and_parts(database_url):
 
         await index.put_part("04", part(1))
         await index.delete_object(bucket, "b")
-        released = await index.delete_bucket(bucket)
+        ended, released = await index.delete_bucket(bucket)
         assert released == [("c", part(1).manifest_digest)]
+        assert ids(ended) == ["02", "04"]
         assert await index.get_upload("02") is None
         assert await index.list_parts("04") == []
     finally:

@@ -1,13 +1,17 @@
 """Losing the index loses nothing: ``reindex`` rebuilds it from the registry alone."""
 
 import asyncio
+import base64
 import hashlib
 import json
+import zlib
 
 import pytest
+import sqlalchemy as sa
 
 from gateway.__main__ import main
 from gateway.domain import mapping
+from gateway.index import schema
 from gateway.registry.client import RegistryClient
 from tests.conftest import gateway_settings, s3_client
 from tests.fixtures import supply_chain as docs
@@ -163,3 +167,123 @@ async def push_outside_sbom(
     finally:
         await client.aclose()
     return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+MiB = 1024**2
+TABLES = (schema.buckets, schema.objects, schema.referrers, schema.uploads, schema.parts)
+
+
+def index_rows(data):
+    """Every row of the tables reindex rebuilds, read straight from the SQLite index file."""
+    engine = sa.create_engine(f"sqlite:///{data / 'index.db'}")
+    try:
+        with engine.connect() as conn:
+            return {
+                table.name: [dict(row._mapping) for row in conn.execute(table.select())]
+                for table in TABLES
+            }
+    finally:
+        engine.dispose()
+
+
+def in_order(rows):
+    return sorted(rows, key=lambda row: repr(sorted(row.items())))
+
+
+def upload_views(client, bucket, key, upload_id):
+    """What a client sees of uploads in flight: ListMultipartUploads and ListParts."""
+    uploads = client.list_multipart_uploads(Bucket=bucket)
+    parts = client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)
+    for answer in (uploads, parts):
+        answer.pop("ResponseMetadata")
+    return uploads, parts
+
+
+def test_reindex_brings_back_live_multipart_uploads(registry, tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    settings = gateway_settings(registry, data, repository_prefix="rx4")
+    pieces = [b"a" * (5 * MiB), b"b" * (5 * MiB), b"tail"]
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        client.create_bucket(Bucket="uploads")
+        client.put_object(Bucket="uploads", Key="plain", Body=b"an object")
+        live = client.create_multipart_upload(
+            Bucket="uploads",
+            Key="big/two.bin",
+            ChecksumAlgorithm="CRC32",
+            ContentType="application/x-two",
+            Metadata={"colour": "blau", "owner": "ci"},
+        )["UploadId"]
+        etags = [
+            client.upload_part(
+                Bucket="uploads",
+                Key="big/two.bin",
+                UploadId=live,
+                PartNumber=n,
+                Body=body,
+                ChecksumAlgorithm="CRC32",
+            )["ETag"]
+            for n, body in enumerate(pieces[:2], 1)
+        ]
+        empty = client.create_multipart_upload(Bucket="uploads", Key="empty")["UploadId"]
+        done = client.create_multipart_upload(Bucket="uploads", Key="done")["UploadId"]
+        tag = client.upload_part(
+            Bucket="uploads", Key="done", UploadId=done, PartNumber=1, Body=b"d"
+        )
+        client.complete_multipart_upload(
+            Bucket="uploads",
+            Key="done",
+            UploadId=done,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": tag["ETag"]}]},
+        )
+        aborted = client.create_multipart_upload(Bucket="uploads", Key="aborted")["UploadId"]
+        client.upload_part(
+            Bucket="uploads", Key="aborted", UploadId=aborted, PartNumber=1, Body=b"x"
+        )
+        client.abort_multipart_upload(Bucket="uploads", Key="aborted", UploadId=aborted)
+        views = upload_views(client, "uploads", "big/two.bin", live)
+    before = index_rows(data)
+    assert {row["upload_id"] for row in before["uploads"]} == {live, empty, done}
+    assert len(before["parts"]) == 2
+    (data / "index.db").unlink()
+    for leftover in data.glob("index.db-*"):
+        leftover.unlink()
+    monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", "rx4")
+    assert main(["--data-dir", str(data), "reindex"]) == 0
+    assert "2 objects (0 skipped), 0 referrers, 2 uploads (2 parts)" in capsys.readouterr().out
+    after = index_rows(data)
+    # Live uploads come back row for row, every column; completed ones are index-only.
+    before["uploads"] = [row for row in before["uploads"] if row["upload_id"] != done]
+    assert {name: in_order(rows) for name, rows in after.items()} == {
+        name: in_order(rows) for name, rows in before.items()
+    }
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        assert upload_views(client, "uploads", "big/two.bin", live) == views
+        etags.append(
+            client.upload_part(
+                Bucket="uploads",
+                Key="big/two.bin",
+                UploadId=live,
+                PartNumber=3,
+                Body=pieces[2],
+                ChecksumAlgorithm="CRC32",
+            )["ETag"]
+        )
+        parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]
+        answer = client.complete_multipart_upload(
+            Bucket="uploads", Key="big/two.bin", UploadId=live, MultipartUpload={"Parts": parts}
+        )
+        got = client.get_object(Bucket="uploads", Key="big/two.bin", ChecksumMode="ENABLED")
+        body = got["Body"].read()
+        remaining = client.list_multipart_uploads(Bucket="uploads").get("Uploads", [])
+    md5s = b"".join(hashlib.md5(piece, usedforsecurity=False).digest() for piece in pieces)
+    etag = f'"{hashlib.md5(md5s, usedforsecurity=False).hexdigest()}-3"'
+    crcs = b"".join(zlib.crc32(piece).to_bytes(4, "big") for piece in pieces)
+    checksum = base64.b64encode(zlib.crc32(crcs).to_bytes(4, "big")).decode() + "-3"
+    assert body == b"".join(pieces)
+    assert answer["ETag"] == got["ETag"] == etag
+    assert answer["ChecksumCRC32"] == got["ChecksumCRC32"] == checksum
+    assert got["ContentType"] == "application/x-two"
+    assert got["Metadata"] == {"colour": "blau", "owner": "ci"}
+    assert [upload["UploadId"] for upload in remaining] == [empty]
