@@ -27,6 +27,7 @@ from gateway.auth.sealing import Sealer
 from gateway.config import Settings
 from gateway.domain import receipts
 from gateway.domain.errors import DomainError
+from gateway.domain.locks import KeyLocks
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.store import Store
 from gateway.index.store import SqlIndex
@@ -48,9 +49,13 @@ async def open_store(settings: Settings) -> Store:
         blob_cache=cache if cache.capacity > 0 else None,
     )
     index = await SqlIndex.open(settings.index_url)
+    # Worker processes of one gateway share the data directory: a key's writers take turns
+    # across them too (domain/locks.py).
+    locks = KeyLocks(settings.data_dir / "locks" if settings.workers > 1 else None)
     return Store(
         registry=registry,
         index=index,
+        locks=locks,
         prefix=settings.repository_prefix,
         region=settings.region,
         max_object_size=settings.max_object_size,
@@ -116,8 +121,9 @@ async def close_store(store: Store) -> None:
 class Gateway:
     """Routes ``/_artifacts`` to the JSON API (FastAPI) and everything else to S3."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, sweep: bool = True) -> None:
         self.settings = settings
+        self.sweep = sweep  # one worker process sweeps expired uploads, not every one
         self.store: Store | None = None
         self.s3: S3App | None = None
         self.api = FastAPI(
@@ -182,13 +188,16 @@ class Gateway:
         self.api.state.check_policy = parse_identity_policy
         self.api.state.access = access
         self.api.state.audit = self.audit
-        sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
+        sweeper = None
+        if self.sweep:
+            sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await close_store(self.store)
             self.audit.close()
 
@@ -236,5 +245,5 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Gateway:
-    return Gateway(settings or Settings())
+def create_app(settings: Settings | None = None, *, sweep: bool = True) -> Gateway:
+    return Gateway(settings or Settings(), sweep=sweep)

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     sts_max_duration_seconds: int = Field(
         43200, description="The longest STS session (DurationSeconds upper bound)."
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Gateway processes on this host, sharing the ports (SO_REUSEPORT), the "
+        "data directory and the index; give it the cores the gateway may use. Writers of one "
+        "key in different processes take turns through file locks in data_dir/locks.",
+    )
     tls_port: int | None = Field(None, description="Also serve S3 over HTTPS on this port.")
     tls_cert_file: Path | None = Field(None, description="PEM certificate of the HTTPS port.")
     tls_key_file: Path | None = Field(None, description="PEM private key of the HTTPS port.")

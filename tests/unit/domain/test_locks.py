@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+from pathlib import Path
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -108,3 +112,59 @@ async def test_a_cancelled_waiter_leaves_no_entry() -> None:
     async with locks.hold("k"):  # and the key is free again
         assert len(locks) == 1
     assert len(locks) == 0
+
+
+# -- across processes: the workers of one gateway share a lock directory ----------------------
+
+
+@pytest.mark.anyio
+async def test_two_holders_of_one_directory_exclude_each_other(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two KeyLocks on one directory behave as two processes: their flocks are separate."""
+    first, second = KeyLocks(tmp_path), KeyLocks(tmp_path)
+    acquired = anyio.Event()
+
+    async def other() -> None:
+        async with second.hold(("bucket", "key")):
+            acquired.set()
+
+    async with anyio.create_task_group() as tasks:
+        async with first.hold(("bucket", "key")):
+            tasks.start_soon(other)
+            await anyio.sleep(0.05)
+            assert not acquired.is_set()
+            assert len(list(tmp_path.iterdir())) == 1
+            async with second.hold(("bucket", "another key")):  # other keys are free
+                pass
+        with anyio.fail_after(2):
+            await acquired.wait()
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def _count_under_lock(directory: str, counter: str, times: int) -> None:
+    async def run() -> None:
+        locks = KeyLocks(Path(directory))
+        for _ in range(times):
+            async with locks.hold(("bucket", "contended")):
+                value = int(Path(counter).read_text())  # noqa: ASYNC240 - a tiny local file
+                await asyncio.sleep(0.0005)  # a read-modify-write that would lose updates
+                Path(counter).write_text(str(value + 1))  # noqa: ASYNC240
+
+    asyncio.run(run())
+
+
+def test_worker_processes_never_interleave_on_one_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    counter = tmp_path / "counter"
+    counter.write_text("0")
+    locks = tmp_path / "locks"
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_count_under_lock, args=(str(locks), str(counter), 40))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert counter.read_text() == "160"
+    assert list(locks.iterdir()) == []
