@@ -35,21 +35,39 @@ def start_gateway(
     )
 
 
-def _server_process(pid: int) -> psutil.Process:
-    """The process doing the work: a wrapper (uv run, a profiler) may have a child."""
-    process = psutil.Process(pid)
-    children = process.children(recursive=True)
-    return children[-1] if children and "python" in children[-1].name() else process
+class ProcessTree:
+    """A process, with (``tree``) everything under it: the gateway's wrapper (a profiler)
+    and its ``--workers`` processes. CPU is summed over the tree; RSS is the largest single
+    process's, as each worker is bounded on its own."""
 
+    def __init__(self, pid: int, tree: bool = True) -> None:
+        self.root = psutil.Process(pid)
+        self.tree = tree
 
-def _cpu(process: psutil.Process | None) -> float:
-    if process is None:
-        return 0.0
-    try:
-        times = process.cpu_times()
-    except psutil.Error:
-        return 0.0
-    return float(times.user + times.system)
+    def processes(self) -> list[psutil.Process]:
+        try:
+            return [self.root, *(self.root.children(recursive=True) if self.tree else [])]
+        except psutil.Error:
+            return [self.root]
+
+    def cpu(self) -> float:
+        total = 0.0
+        for process in self.processes():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
+
+    def rss(self) -> int:
+        largest = 0
+        for process in self.processes():
+            try:
+                largest = max(largest, int(process.memory_info().rss))
+            except psutil.Error:
+                continue
+        return largest
 
 
 def _busy() -> float:
@@ -63,9 +81,9 @@ class Monitor:
     """Peak RSS of the gateway per phase (sampled every 50 ms), CPU seconds per process."""
 
     def __init__(self, gateway_pid: int, registry_pid: int, interval: float = 0.05) -> None:
-        self.gateway = _server_process(gateway_pid)
-        self.registry = psutil.Process(registry_pid)
-        self.bench = psutil.Process(os.getpid())
+        self.gateway = ProcessTree(gateway_pid)
+        self.registry = ProcessTree(registry_pid, tree=False)
+        self.bench = ProcessTree(os.getpid(), tree=False)
         self.interval = interval
         self.phases: dict[str, dict[str, Any]] = {}
         self._peak = 0
@@ -75,11 +93,8 @@ class Monitor:
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._thread.start()
 
-    def _sample(self, process: psutil.Process) -> int:
-        try:
-            return int(process.memory_info().rss)
-        except psutil.Error:
-            return 0
+    def _sample(self, process: ProcessTree) -> int:
+        return process.rss()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -98,7 +113,7 @@ class Monitor:
         with self._lock:
             self._peak = start_rss
             self._registry_peak = self._sample(self.registry)
-        cpu = [_cpu(p) for p in (self.gateway, self.registry, self.bench)]
+        cpu = [p.cpu() for p in (self.gateway, self.registry, self.bench)]
         busy = _busy()
         began = time.perf_counter()
         record: dict[str, Any] = {}
@@ -107,7 +122,7 @@ class Monitor:
             yield record
         finally:
             wall = time.perf_counter() - began
-            after = [_cpu(p) for p in (self.gateway, self.registry, self.bench)]
+            after = [p.cpu() for p in (self.gateway, self.registry, self.bench)]
             ours = sum(after) - sum(cpu)
             other = max(0.0, _busy() - busy - ours)
             with self._lock:

@@ -41,7 +41,7 @@ from gateway.domain import mapping
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.keycloak import start as start_keycloak
 from tests.fixtures.processes import ROOT
-from tests.fixtures.registries import RunningRegistry, free_port, start
+from tests.fixtures.registries import ZOT_TAGS, ZOT_VERSION, RunningRegistry, free_port, start
 
 PREFIX = "s3"  # the gateway's default repository prefix
 SIZES: dict[str, tuple[int, int]] = {  # label: (bytes, sequential operations)
@@ -112,19 +112,20 @@ class Bench:
     def start(self, with_keycloak: bool = False) -> None:
         self.registry = start(self.work / "registry")
         log(f"registry: {self.registry.kind} on {self.registry.url}")
-        env: dict[str, str] = {}
+        env: dict[str, str] = {"ARTIFACT_STORE_WORKERS": str(self.args.workers)}
         if with_keycloak:
             self.keycloak = start_keycloak(self.work / "keycloak")
             log(f"keycloak on {self.keycloak.url} (ready in {self.keycloak.started_in:.0f} s)")
-            env = {
-                "ARTIFACT_STORE_OIDC_ISSUER": self.keycloak.issuer(),
-                "ARTIFACT_STORE_OIDC_JWKS_URL": self.keycloak.jwks_url(),
-            }
+            env["ARTIFACT_STORE_OIDC_ISSUER"] = self.keycloak.issuer()
+            env["ARTIFACT_STORE_OIDC_JWKS_URL"] = self.keycloak.jwks_url()
         prefix = shlex.split(self.args.gateway_prefix) if self.args.gateway_prefix else None
         self.gateway = start_gateway(
             self.registry, self.work / "gateway", free_port(), prefix=prefix, env=env
         )
-        log(f"gateway: pid {self.gateway.process.pid} on {self.gateway.url}")
+        log(
+            f"gateway: pid {self.gateway.process.pid} on {self.gateway.url}, "
+            f"{self.args.workers} worker process(es)"
+        )
         self.monitor = Monitor(self.gateway.process.pid, self.registry.process.pid)
 
     def stop(self) -> None:
@@ -704,6 +705,8 @@ def render(report: dict[str, Any]) -> str:
 
 def machine(registry: RunningRegistry | None) -> dict[str, Any]:
     version = ""
+    if registry is not None and registry.kind == "zot":
+        version = f"zot {ZOT_VERSION} (tags {ZOT_TAGS})"
     if registry is not None and registry.kind == "distribution":
         binary = shutil.which("docker-registry")
         if binary:
@@ -751,6 +754,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"object sizes, comma-separated, of {','.join(SIZES)}",
     )
     parser.add_argument("--quick", action="store_true", help="a tenth of the operations")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="gateway worker processes, as a deployment runs it (default: the machine's cores)",
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -841,7 +850,7 @@ def main(argv: list[str] | None = None) -> int:
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "command": " ".join(["scripts/bench.sh", *(sys.argv[1:] if argv is None else argv)]),
             "duration_s": round(time.perf_counter() - began, 1),
-            "machine": machine(bench.registry),
+            "machine": {**machine(bench.registry), "gateway_workers": args.workers},
             "results": bench.results,
             "phases": bench.monitor.phases if bench.monitor else {},
             "errors": bench.errors,
