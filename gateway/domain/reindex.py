@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from gateway.domain import mapping, referrers
 from gateway.domain.store import Store
@@ -30,6 +32,7 @@ from gateway.domain.values import (
 from gateway.registry.errors import RegistryError, RegistryNotFound
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CONCURRENCY = 16
 
 
@@ -70,79 +73,67 @@ def _skip(repository: str, tag: str, why: object) -> None:
     log.warning("reindex: skipping %s:%s (%s)", repository, tag, why)
 
 
-async def _read_objects(
-    store: Store, repository: str, tags: list[str], limit: asyncio.Semaphore
-) -> list[ObjectRecord]:
-    async def one(tag: str) -> ObjectRecord | None:
-        found = await _read(store, repository, tag, limit)
-        if found is None:
-            return None
-        try:
-            record = mapping.parse_object_manifest(*found)
-        except mapping.NotAnObject as exc:
-            _skip(repository, tag, exc)
-            return None
-        if mapping.locate(store.prefix, record.bucket, record.key) != mapping.ObjectLocation(
-            repository, tag
-        ):
-            _skip(repository, tag, "tag does not match its key")
-            return None
-        return record
-
-    found = await asyncio.gather(*(one(tag) for tag in tags))
-    return [record for record in found if record is not None]
-
-
-async def _read_uploads(
-    store: Store, repository: str, tags: list[str], limit: asyncio.Semaphore
-) -> list[UploadRecord]:
-    async def one(tag: str) -> UploadRecord | None:
-        found = await _read(store, repository, tag, limit)
-        if found is None:
-            return None
-        try:
-            record = mapping.parse_upload_manifest(found[0])
-        except mapping.NotAnObject as exc:
-            _skip(repository, tag, exc)
-            return None
-        where = mapping.locate(store.prefix, record.bucket, record.key).repository
-        if (where, mapping.upload_tag(record.upload_id)) != (repository, tag):
-            _skip(repository, tag, "tag does not match its upload")
-            return None
-        return record
-
-    found = await asyncio.gather(*(one(tag) for tag in tags))
-    return [record for record in found if record is not None]
-
-
-async def _read_parts(
+async def _read_tagged(
     store: Store,
     repository: str,
     tags: list[str],
-    uploads: dict[str, UploadRecord],
     limit: asyncio.Semaphore,
-) -> list[tuple[str, PartRecord]]:
-    """The parts of ``uploads`` (upload id -> record) among the ``p-`` tags."""
+    parse: Callable[[bytes, str, str], T | None],
+) -> list[T]:
+    """Each tagged manifest read and ``parse``d (bytes, digest, tag); what does not parse,
+    or names another place than its tag, is logged and left out."""
 
-    async def one(tag: str) -> tuple[str, PartRecord] | None:
+    async def one(tag: str) -> T | None:
         found = await _read(store, repository, tag, limit)
         if found is None:
             return None
         try:
-            read = mapping.parse_part_manifest(*found)
+            record = parse(*found, tag)
         except mapping.NotAnObject as exc:
             _skip(repository, tag, exc)
             return None
+        if record is None:
+            _skip(repository, tag, "its tag does not match what it names")
+        return record
+
+    found = await asyncio.gather(*(one(tag) for tag in tags))
+    return [record for record in found if record is not None]
+
+
+def _object_at(store: Store, repository: str) -> Callable[[bytes, str, str], ObjectRecord | None]:
+    def parse(body: bytes, digest: str, tag: str) -> ObjectRecord | None:
+        record = mapping.parse_object_manifest(body, digest)
+        where = mapping.locate(store.prefix, record.bucket, record.key)
+        return record if where == mapping.ObjectLocation(repository, tag) else None
+
+    return parse
+
+
+def _upload_at(store: Store, repository: str) -> Callable[[bytes, str, str], UploadRecord | None]:
+    def parse(body: bytes, _digest: str, tag: str) -> UploadRecord | None:
+        record = mapping.parse_upload_manifest(body)
+        where = mapping.locate(store.prefix, record.bucket, record.key).repository
+        return (
+            record if (where, mapping.upload_tag(record.upload_id)) == (repository, tag) else None
+        )
+
+    return parse
+
+
+def _part_of(
+    uploads: dict[str, UploadRecord],
+) -> Callable[[bytes, str, str], tuple[str, PartRecord] | None]:
+    """The parts of ``uploads`` (upload id -> record), each under the tag that names it."""
+
+    def parse(body: bytes, digest: str, tag: str) -> tuple[str, PartRecord] | None:
+        read = mapping.parse_part_manifest(body, digest)
         upload = uploads.get(read.upload_id)
         named = mapping.part_tag(read.upload_id, read.part.part_number)
         if upload is None or (upload.bucket, upload.key, named) != (read.bucket, read.key, tag):
-            _skip(repository, tag, "tag does not match its upload")
             return None
         return read.upload_id, read.part
 
-    wanted = [tag for tag in tags if _part_upload(tag) in uploads]
-    found = await asyncio.gather(*(one(tag) for tag in wanted))
-    return [part for part in found if part is not None]
+    return parse
 
 
 def _part_upload(tag: str) -> str:
@@ -156,13 +147,13 @@ async def _read_shard(
     tags = [tag async for tag in store.registry.tags(repository)]
     objects = [tag for tag in tags if tag.startswith("o-")]
     uploads = [tag for tag in tags if tag.startswith("u-")]
-    records = await _read_objects(store, repository, objects, limit)
-    live = await _read_uploads(store, repository, uploads, limit)
+    records = await _read_tagged(store, repository, objects, limit, _object_at(store, repository))
+    live = await _read_tagged(store, repository, uploads, limit, _upload_at(store, repository))
     by_id = {upload.upload_id: upload for upload in live}
-    parts = [tag for tag in tags if tag.startswith("p-")]
+    parts = [tag for tag in tags if tag.startswith("p-") and _part_upload(tag) in by_id]
     found.objects.extend(records)
     found.uploads.extend(live)
-    found.parts.extend(await _read_parts(store, repository, parts, by_id, limit))
+    found.parts.extend(await _read_tagged(store, repository, parts, limit, _part_of(by_id)))
     found.skipped += len(objects) - len(records) + len(uploads) - len(live)
 
 
