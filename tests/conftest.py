@@ -12,11 +12,22 @@ import pytest
 from botocore.config import Config
 
 from gateway.config import Settings
-from tests.fixtures.registries import RunningRegistry, start
+from tests.fixtures.registries import ZOT_TAGS, ZOT_VERSION, RunningRegistry, find_zot, start
 from tests.fixtures.servers import RunningGateway, serve
 
 ACCESS_KEY = "test-root"
 SECRET_KEY = "test-root-secret"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which registry this run is against, in the log's header (CI must say Zot)."""
+    kind = os.environ.get("ARTIFACT_STORE_REGISTRY", "auto")
+    if kind == "distribution":
+        return "registry: distribution (docker-registry), chosen by ARTIFACT_STORE_REGISTRY"
+    zot = find_zot()
+    if zot:
+        return f"registry: zot {ZOT_VERSION} (tags {ZOT_TAGS}) from {zot}"
+    return "registry: zot not available" + ("" if kind == "auto" else " (the run will fail)")
 
 
 @pytest.fixture(scope="session")
