@@ -4,6 +4,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ARTIFACT_STORE_CACHE="${ARTIFACT_STORE_CACHE:-$HOME/.cache/artifact-store}"
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$ARTIFACT_STORE_CACHE/uv}"
 export UV_PYTHON_DOWNLOADS=never
+export UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}"  # the system CA store, also where SSL_CERT_FILE is unset
 
 uv_cmd() {
   if command -v uv >/dev/null 2>&1; then uv "$@"; return; fi
