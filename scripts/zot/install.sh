@@ -53,7 +53,10 @@ else
   source_path="${ARTIFACT_STORE_ZOT_SOURCE:-}"
   default_archive="$ROOT/../shared/vendor/zot/zot-$ZOT_VERSION.tar.gz"
   if [[ -z "$source_path" && -f "$default_archive" ]]; then source_path="$default_archive"; fi
-  [[ -n "$source_path" ]] || { log "no Zot source: set ARTIFACT_STORE_ZOT_SOURCE"; exit 1; }
+  [[ -n "$source_path" ]] || {
+    log "no Zot source: $default_archive does not exist; set ARTIFACT_STORE_ZOT_SOURCE to a Zot $ZOT_VERSION archive or checkout"
+    exit 1
+  }
   tree="$dir.partial/src"
   if [[ -d "$source_path" ]]; then  # a checkout
     tree="$source_path"
