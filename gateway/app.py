@@ -29,12 +29,12 @@ from gateway.domain import receipts
 from gateway.domain.errors import DomainError
 from gateway.domain.locks import KeyLocks
 from gateway.domain.multipart import expire_uploads
+from gateway.domain.ports.registry import RegistryUnavailable
 from gateway.domain.store import Store
 from gateway.index.store import SqlIndex
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.blobcache import BlobCache
 from gateway.registry.client import RegistryClient
-from gateway.registry.errors import RegistryUnavailable
 from gateway.s3.routing import S3App
 from gateway.sts.web_identity import WebIdentitySts
 

@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gateway.config import Settings
-from gateway.tls import self_signed
 from tests.fixtures.registries import start
+from tests.fixtures.tls import self_signed
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from gateway.domain.errors import (
     NotSigned,
     UnsupportedDocumentType,
 )
-from gateway.registry.errors import RegistryUnavailable
+from gateway.domain.ports.registry import RegistryUnavailable
 
 CHECKSUM_MISMATCH = 460  # tus checksum extension's own status
 TUS_VERSION = "1.0.0"

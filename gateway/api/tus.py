@@ -32,9 +32,7 @@ from gateway.api.problems import (
 )
 from gateway.api.state import store_of
 from gateway.domain import resumable
-from gateway.domain.errors import (
-    IncompleteBody,
-)
+from gateway.domain.errors import IncompleteBody, NoSuchUpload
 from gateway.domain.objects import NewObject
 from gateway.domain.values import Principal
 
@@ -168,9 +166,10 @@ Principal_ = Annotated[Principal, Depends(caller)]
 
 async def _target(request: Request, who: Principal, upload_id: str) -> None:
     """The caller must still be allowed to write the upload's object."""
-    upload = await store_of(request).index.get_upload(upload_id, live=False)
-    if upload is None or upload.length is None:
-        raise ApiError(404, "Not Found", "No such upload.")
+    try:
+        upload = await resumable.resumable_upload(store_of(request), upload_id)
+    except NoSuchUpload:
+        raise ApiError(404, "Not Found", "No such upload.") from None
     async with authorized(request, who, WRITE, upload.bucket, upload.key) as audit:
         audit.status = 200
 

@@ -13,21 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.auth.keyring import SERVICE_PREFIX, Keyring, new_key_id, new_secret
-from gateway.domain.errors import Conflict, InvalidArgument, NotFound
+from gateway.domain import access_keys
+from gateway.domain.errors import InvalidArgument
 from gateway.domain.store import Store
 from gateway.domain.values import AccessKeyRecord, Principal
 
-MAX_KEYS_PER_OWNER = 100
 MAX_DESCRIPTION = 256
-
-
-class NoSuchAccessKey(NotFound):
-    """The access key does not exist, is revoked, or is not yours."""
-
-
-class TooManyAccessKeys(Conflict):
-    """The owner has as many keys as allowed: revoke one first. The owner's state, not the
-    request, is at fault (IAM's ``LimitExceeded`` is a 409 too)."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +43,7 @@ async def create(
             check_policy(policy)
         except ValueError as exc:
             raise InvalidArgument(f"The policy is malformed: {exc}") from exc
-    if len(await store.index.list_access_keys(owner.name)) >= MAX_KEYS_PER_OWNER:
-        raise TooManyAccessKeys(f"At most {MAX_KEYS_PER_OWNER} access keys per owner.")
+    await access_keys.check_room(store, owner.name)
     secret = new_secret()
     record = AccessKeyRecord(
         access_key_id=new_key_id(SERVICE_PREFIX),
@@ -67,14 +57,13 @@ async def create(
         policy=policy,
         description=description,
     )
-    await store.index.create_access_key(record)
+    await access_keys.add_access_key(store, record)
     return NewKey(record, secret)
 
 
 async def list_keys(store: Store, owner: Principal) -> list[AccessKeyRecord]:
-    return await store.index.list_access_keys(owner.name)
+    return await access_keys.list_access_keys(store, owner.name)
 
 
 async def revoke(store: Store, owner: Principal, access_key_id: str) -> None:
-    if not await store.index.revoke_access_key(access_key_id, owner.name, datetime.now(UTC)):
-        raise NoSuchAccessKey()
+    await access_keys.revoke_access_key(store, owner.name, access_key_id)

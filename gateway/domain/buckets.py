@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from gateway.domain import mapping
 from gateway.domain.errors import BucketAlreadyOwnedByYou, NoSuchBucket
 from gateway.domain.names import check_bucket_name
+from gateway.domain.ports.registry import RegistryError, RegistryNotFound
 from gateway.domain.store import Store
 from gateway.domain.values import BucketRecord
-from gateway.registry.errors import RegistryError, RegistryNotFound
 
 POLICY_SETTING = "policy"  # the bucket policy's JSON text, in the bucket's settings
 

@@ -4,8 +4,8 @@ The S3 edge maps each class to its AWS error code (``s3/errors.py``); the JSON A
 maps them to RFC 7807 problems. Hierarchy::
 
     DomainError
-     +-- NotFound: NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchReferrer
-     +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty, ObjectChanged
+     +-- NotFound: NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchReferrer, NoSuchAccessKey
+     +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty, ObjectChanged, TooManyAccessKeys
      +-- InvalidInput: InvalidBucketName, KeyTooLong, InvalidKey, BadDigest, IncompleteBody,
      |                 InvalidRange, InvalidArgument (InvalidDocument, UnsupportedDocumentType),
      |                 EntityTooSmall, EntityTooLarge, InvalidPart, InvalidPartOrder,
@@ -44,8 +44,17 @@ class NoSuchReferrer(NotFound):
     """The object has no such signature, SBOM or attestation."""
 
 
+class NoSuchAccessKey(NotFound):
+    """The access key does not exist, is revoked, or is not yours."""
+
+
 class Conflict(DomainError):
     """The request conflicts with the resource's state."""
+
+
+class TooManyAccessKeys(Conflict):
+    """The owner has as many keys as allowed: revoke one first. The owner's state, not the
+    request, is at fault (IAM's ``LimitExceeded`` is a 409 too)."""
 
 
 class BucketAlreadyOwnedByYou(Conflict):

@@ -31,9 +31,9 @@ from gateway.domain.errors import (
 )
 from gateway.domain.hashing import HashingReader
 from gateway.domain.names import check_key
+from gateway.domain.ports.registry import RegistryDigestInvalid, RegistryError, RegistryNotFound
 from gateway.domain.store import Store
 from gateway.domain.values import Layer, ObjectRecord
-from gateway.registry.errors import RegistryDigestInvalid, RegistryError, RegistryNotFound
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 NO_CONDITIONS = ReadConditions()

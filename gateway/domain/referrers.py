@@ -30,9 +30,9 @@ from gateway.domain import documents, mapping
 from gateway.domain import referrer_mapping as types
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import NoSuchKey, NoSuchReferrer, ObjectChanged
+from gateway.domain.ports.registry import RegistryError
 from gateway.domain.store import Store
 from gateway.domain.values import ObjectRecord, ReferrerRecord
-from gateway.registry.errors import RegistryError
 
 log = logging.getLogger(__name__)
 # Bigger documents, and every CycloneDX one (its schema validator loads on first use, and

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from gateway.domain import mapping, referrers
+from gateway.domain.ports.registry import RegistryError, RegistryNotFound
 from gateway.domain.store import Store
 from gateway.domain.values import (
     BucketRecord,
@@ -29,7 +30,6 @@ from gateway.domain.values import (
     ReferrerRecord,
     UploadRecord,
 )
-from gateway.registry.errors import RegistryError, RegistryNotFound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

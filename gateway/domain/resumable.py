@@ -56,15 +56,23 @@ async def _nothing() -> AsyncIterable[bytes]:
     yield b""  # pragma: no cover - makes this an async generator
 
 
-async def progress(store: Store, upload_id: str) -> Progress:
-    """Where an upload stands; a completed one (still remembered) stands at its length."""
+async def resumable_upload(store: Store, upload_id: str) -> UploadRecord:
+    """The resumable upload ``upload_id``, live or completed (still remembered): whose
+    object it writes. NoSuchUpload for anything else, multipart uploads included."""
     upload = await store.index.get_upload(upload_id, live=False)
     if upload is None or upload.length is None:
         raise NoSuchUpload()
+    return upload
+
+
+async def progress(store: Store, upload_id: str) -> Progress:
+    """Where an upload stands; a completed one (still remembered) stands at its length."""
+    upload = await resumable_upload(store, upload_id)
+    length = upload.length or 0  # set: resumable_upload checked
     if upload.completed:
-        return Progress(upload, upload.length, upload.length)
+        return Progress(upload, length, length)
     parts = await store.index.list_parts(upload_id)
-    return Progress(upload, upload.length, sum(part.size for part in parts))
+    return Progress(upload, length, sum(part.size for part in parts))
 
 
 async def append(

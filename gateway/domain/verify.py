@@ -19,11 +19,11 @@ from gateway.domain import digests, documents, keyless, mapping, referrers, sign
 from gateway.domain import referrer_mapping as types
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import DomainError, NoSuchKey, NotSigned
+from gateway.domain.ports.registry import RegistryError
 from gateway.domain.receipts import RECEIPT_KEY_NAME
 from gateway.domain.store import Store
 from gateway.domain.trust import Trust, TrustedKey, settings_of
 from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
-from gateway.registry.errors import RegistryError
 
 COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import httptools
 
-from gateway.registry.errors import RegistryUnavailable
+from gateway.domain.ports.registry import RegistryUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -12,21 +12,23 @@ import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
-from gateway.registry.blobcache import BlobCache, CachedBlob, recorded
-from gateway.registry.blobfetch import BlobFetcher
-from gateway.registry.errors import (
+from gateway.domain.ports.registry import (
+    Blob,
+    Manifest,
+    PushedManifest,
     RegistryDigestInvalid,
     RegistryError,
     RegistryNotFound,
     RegistryRejected,
     RegistryUnavailable,
 )
+from gateway.registry.blobcache import BlobCache, CachedBlob, recorded
+from gateway.registry.blobfetch import BlobFetcher
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -49,19 +51,6 @@ _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 # How a registry refuses a manifest that names a blob it does not have (Zot: MANIFEST_INVALID).
 _MISSING_BLOB_CODES = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_INVALID"})
 log = logging.getLogger("gateway.registry")
-
-
-@dataclass(frozen=True)
-class Manifest:
-    body: bytes
-    digest: str
-    media_type: str
-
-
-@dataclass(frozen=True)
-class PushedManifest:
-    digest: str
-    subject: str | None  # the OCI-Subject answer: the registry indexed the referrer itself
 
 
 def referrers_tag(digest: str) -> str:
@@ -97,18 +86,6 @@ def _index_manifests(body: bytes) -> list[dict[str, Any]]:
     except (ValueError, AttributeError):
         return []
     return [item for item in manifests if isinstance(item, dict)]
-
-
-class Blob(Protocol):
-    """What ``open_blob`` yields: the answer's status and Content-Length, and its bytes."""
-
-    @property
-    def status(self) -> int: ...
-
-    @property
-    def length(self) -> int: ...
-
-    def __aiter__(self) -> AsyncIterator[bytes]: ...
 
 
 class BlobStream:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from gateway.auth.errors import AuthError
 from gateway.domain import errors as domain
-from gateway.registry.errors import RegistryUnavailable
+from gateway.domain.ports.registry import RegistryUnavailable
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,9 @@ DOMAIN_CODES: dict[type[domain.DomainError], str] = {
     domain.InvalidDocument: "InvalidArgument",
     domain.UnsupportedDocumentType: "InvalidArgument",
     domain.InvalidTrust: "InvalidArgument",
+    # Access keys live in the JSON API too.
+    domain.NoSuchAccessKey: "InvalidAccessKeyId",
+    domain.TooManyAccessKeys: "InvalidRequest",
 }
 
 

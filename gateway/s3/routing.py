@@ -15,12 +15,12 @@ from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.auth.errors import AuthError
 from gateway.auth.jwt import TokenCheck
 from gateway.auth.keyring import Keyring
+from gateway.auth.requests import authenticate
 from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.policy.decide import Decision
-from gateway.s3.authn import authenticate
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.request import S3Request
 from gateway.s3.routes import Target, also_required, match, route_query

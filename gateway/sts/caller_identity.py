@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from gateway.auth import canonical, sigv4
 from gateway.auth.errors import AuthError
 from gateway.auth.keyring import CallerLookup, Keyring
+from gateway.auth.requests import session_token
 from gateway.domain.values import Principal
-from gateway.s3.authn import session_token
 from gateway.sts.web_identity import NAMESPACE, StsError
 
 # The one account this store is; sessions keep the account their RoleArn named.

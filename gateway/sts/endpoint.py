@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.keyring import Keyring
-from gateway.s3.authn import signed_request
+from gateway.auth.requests import signed_request
 from gateway.sts import caller_identity, web_identity
 from gateway.sts.web_identity import StsError, WebIdentitySts
 

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.tls import self_signed
 from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
 from tests.fixtures.registries import RunningRegistry, free_port
+from tests.fixtures.tls import self_signed
 from tests.integration.clients.matrix import (
     LARGE_SIZE,
     ROOT,

@@ -23,13 +23,13 @@ import httpx
 import pytest
 
 from gateway.domain import mapping
-from gateway.registry import client as client_module
-from gateway.registry.client import INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, RegistryClient
-from gateway.registry.errors import (
+from gateway.domain.ports.registry import (
     RegistryDigestInvalid,
     RegistryNotFound,
     RegistryRejected,
 )
+from gateway.registry import client as client_module
+from gateway.registry.client import INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, RegistryClient
 from tests.fixtures.registries import RunningRegistry
 
 pytestmark = pytest.mark.anyio

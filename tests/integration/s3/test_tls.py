@@ -34,7 +34,7 @@ def test_serve_with_tls_port_and_sigterm(registry, tmp_path):
 
     import httpx
 
-    from gateway.tls import self_signed
+    from tests.fixtures.tls import self_signed
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     self_signed(cert, key)

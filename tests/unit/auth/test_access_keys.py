@@ -8,6 +8,8 @@ import pytest
 
 from gateway.api.problems import as_problem
 from gateway.auth import access_keys
+from gateway.domain.access_keys import MAX_KEYS_PER_OWNER
+from gateway.domain.errors import TooManyAccessKeys
 from gateway.domain.values import Principal
 
 
@@ -18,13 +20,13 @@ def anyio_backend() -> str:
 
 class FullIndex:
     async def list_access_keys(self, owner: str) -> list[object]:
-        return [object()] * access_keys.MAX_KEYS_PER_OWNER
+        return [object()] * MAX_KEYS_PER_OWNER
 
 
 @pytest.mark.anyio
 async def test_an_owner_at_the_limit_gets_a_conflict():
     store = SimpleNamespace(index=FullIndex())
-    with pytest.raises(access_keys.TooManyAccessKeys) as raised:
+    with pytest.raises(TooManyAccessKeys) as raised:
         await access_keys.create(store, keyring=None, owner=Principal("bob", "bearer"))  # type: ignore[arg-type]
     answer = as_problem(raised.value)
     assert answer is not None

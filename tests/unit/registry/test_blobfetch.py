@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from gateway.registry import blobfetch
-from gateway.registry.blobfetch import PIECE, QUEUED, BlobFetcher
-from gateway.registry.client import RegistryClient
-from gateway.registry.errors import (
+from gateway.domain.ports.registry import (
     RegistryError,
     RegistryNotFound,
     RegistryRejected,
     RegistryUnavailable,
 )
+from gateway.registry import blobfetch
+from gateway.registry.blobfetch import PIECE, QUEUED, BlobFetcher
+from gateway.registry.client import RegistryClient
 
 DIGEST = "sha256:" + hashlib.sha256(b"blob").hexdigest()
 BLOB_PATH = f"/v2/r/blobs/{DIGEST}"

@@ -12,15 +12,15 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from gateway.registry import client as client_module
-from gateway.registry.client import PAGE, RegistryClient, _with_digest
-from gateway.registry.errors import (
+from gateway.domain.ports.registry import (
     RegistryDigestInvalid,
     RegistryError,
     RegistryNotFound,
     RegistryRejected,
     RegistryUnavailable,
 )
+from gateway.registry import client as client_module
+from gateway.registry.client import PAGE, RegistryClient, _with_digest
 
 BASE = "http://registry.test:5000"
 DIGEST = "sha256:" + hashlib.sha256(b"blob").hexdigest()

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.auth.errors import AuthError
 from gateway.domain import errors as domain
-from gateway.registry.errors import (
+from gateway.domain.ports.registry import (
     RegistryDigestInvalid,
     RegistryNotFound,
     RegistryRejected,

@@ -1,6 +1,6 @@
-"""Who sent this S3 request: SigV4 (header, query, streaming), SigV2 (header, query) or
-anonymous. A request that carries credentials
-which do not verify is refused; it never falls back to anonymous (DESIGN.md §4)."""
+"""Who sent this request (S3 and STS alike): SigV4 (header, query, streaming), SigV2 (header,
+query), a Keycloak Bearer token, or anonymous. A request that carries credentials which do
+not verify is refused; it never falls back to anonymous (DESIGN.md §4)."""
 
 from __future__ import annotations
 
