@@ -28,8 +28,8 @@ from bench import clients
 from bench.measure import summary
 from bench.procs import ACCESS_KEY, SECRET_KEY
 from gateway.auth import sigv4
-from gateway.domain import trust, verify
 from gateway.domain.store import Store
+from gateway.domain.supply import trust, verify
 from gateway.domain.values import BucketRecord, Layer, ObjectRecord
 from gateway.index.store import SqlIndex
 

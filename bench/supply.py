@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from bench import clients, data
 from bench.measure import sequential, summary
 from bench.procs import ACCESS_KEY, SECRET_KEY
-from gateway.domain.receipts import ReceiptSigner
+from gateway.domain.supply.receipts import ReceiptSigner
 
 if TYPE_CHECKING:
     from bench.run import Bench

@@ -25,12 +25,13 @@ from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
-from gateway.domain import receipts
 from gateway.domain.errors import DomainError
 from gateway.domain.locks import KeyLocks
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.ports.registry import RegistryUnavailable
 from gateway.domain.store import Store
+from gateway.domain.supply import receipts
+from gateway.domain.supply.wing import SupplyChainWing
 from gateway.index.store import SqlIndex
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.blobcache import BlobCache
@@ -60,6 +61,7 @@ async def open_store(settings: Settings) -> Store:
         region=settings.region,
         max_object_size=settings.max_object_size,
         min_part_size=settings.min_part_size,
+        supply=SupplyChainWing(),
         receipts=receipts.load_or_create(settings.receipt_key_path()),
         trusted_root=settings.trusted_root(),
     )

@@ -27,7 +27,7 @@ import uvloop
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.domain import receipts
+from gateway.domain.supply import receipts
 from gateway.index.store import SqlIndex
 
 

@@ -22,9 +22,9 @@ from gateway.api.authorize import authorized
 from gateway.api.identity import caller, reader
 from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
-from gateway.domain import referrer_mapping as types
-from gateway.domain import referrers
 from gateway.domain.errors import IncompleteBody
+from gateway.domain.supply import referrer_mapping as types
+from gateway.domain.supply import referrers
 from gateway.domain.values import Principal
 from gateway.policy.roles import DELETE_REFERRER, GET_REFERRER, PUT_REFERRER
 

@@ -18,7 +18,7 @@ from gateway.api.authorize import authorized
 from gateway.api.identity import caller, reader
 from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
-from gateway.domain import trust
+from gateway.domain.supply import trust
 from gateway.domain.values import Principal
 from gateway.policy.roles import GET_TRUST, PUT_TRUST
 

@@ -16,7 +16,7 @@ from gateway.api.authorize import authorized
 from gateway.api.identity import reader
 from gateway.api.problems import AUTH, UNAVAILABLE, problem_responses
 from gateway.api.state import store_of
-from gateway.domain import verify
+from gateway.domain.supply import verify
 from gateway.domain.values import Principal
 from gateway.policy.roles import GET_REFERRER
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from gateway.domain import mapping, receipts, referrer_mapping, referrers, verify
+from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import (
     RangeRequest,
@@ -93,8 +93,8 @@ async def commit(
         await (write or store.index.put_object)(record)
         if current is not None and current.manifest_digest != record.manifest_digest:
             await forget_manifest(store, location.repository, current.manifest_digest)
-            await referrers.forget(store, record.bucket, record.key, keep=record.manifest_digest)
-    await receipts.issue(store, record)
+            await store.supply.retire(store, record.bucket, record.key, keep=record.manifest_digest)
+    await store.supply.committed(store, record)
     return record
 
 
@@ -238,13 +238,13 @@ async def get_object(
     """The object, opened for reading; a ``download`` (not a HEAD) of a ``require-signature``
     bucket's object needs a trusted signature."""
     bucket_record = await get_bucket(store, bucket)
-    found = await store.index.get_object_counted(bucket, key, referrer_mapping.KINDS)
+    found = await store.index.get_object_counted(bucket, key, store.supply.referrer_kinds)
     if found is None:
         raise NoSuchKey()
     record, counts = found
     check_read(conditions, record)
     if download:
-        await verify.gate(store, bucket_record, record)
+        await store.supply.gate(store, bucket_record, record)
     if part_number is not None:
         span = part_span(record, part_number)
     elif byte_range is not None:
@@ -263,7 +263,7 @@ async def delete_object(store: Store, bucket: str, key: str) -> None:
         if removed is not None:
             location = mapping.locate(store.prefix, bucket, key)
             await forget_manifest(store, location.repository, removed.manifest_digest)
-            await referrers.forget(store, bucket, key)
+            await store.supply.retire(store, bucket, key, keep=None)
 
 
 async def copy_object(
@@ -279,7 +279,7 @@ async def copy_object(
     """Copy by reference: the layers are mounted into the target repository, not re-sent."""
     check_key(key)
     original = await head_object(store, source[0], source[1], source_conditions)
-    await verify.gate(store, await get_bucket(store, source[0]), original)
+    await store.supply.gate(store, await get_bucket(store, source[0]), original)
     await get_bucket(store, bucket)
     if source == (bucket, key) and replace_metadata is None:
         raise InvalidArgument(

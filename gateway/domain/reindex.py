@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from gateway.domain import mapping, referrers
+from gateway.domain import mapping
 from gateway.domain.ports.registry import RegistryError, RegistryNotFound
 from gateway.domain.store import Store
+from gateway.domain.supply import referrers
 from gateway.domain.values import (
     BucketRecord,
     ObjectRecord,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from gateway.domain.cache import BucketCache, VerdictCache
 from gateway.domain.locks import KeyLocks
 from gateway.domain.ports import Index, Registry, Signer
+from gateway.domain.seams import NoSupplyChain, SupplyChain
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Store:
     locks: KeyLocks = field(default_factory=KeyLocks)
     buckets: BucketCache = field(default_factory=BucketCache)
     verdicts: VerdictCache = field(default_factory=VerdictCache)
+    supply: SupplyChain = field(default_factory=NoSupplyChain)  # the two seams
     receipts: Signer | None = None  # the gateway's own signing key, for receipts
     trusted_root: str | None = None  # the deployment's sigstore trusted root (JSON text)
     background: set[asyncio.Task[None]] = field(default_factory=set)

@@ -129,3 +129,28 @@ def test_the_port_scan_sees_a_port_use() -> None:
 def test_the_architecture_doc_shows_the_current_graph(edges: dict[str, set[str]]) -> None:
     doc = (GATEWAY.parent / "docs" / "ARCHITECTURE.md").read_text()
     assert layers.mermaid(edges) in doc, "run: .venv/bin/python scripts/import_graph.py --write"
+
+
+# Core domain modules that may know the supply chain: the rebuild of the index (it reads
+# referrers back too) and the Signer port (receipts are signed with the deployment's key).
+SUPPLY_AWARE = frozenset({"gateway.domain.reindex", "gateway.domain.ports.signer"})
+
+
+def test_object_storage_reaches_the_supply_chain_only_through_its_seams(
+    graph: grimp.ImportGraph,
+) -> None:
+    supply = "gateway.domain.supply"
+    core = {
+        module
+        for module in graph.find_descendants("gateway.domain")
+        if not module.startswith(supply)
+    }
+    knowing = sorted(
+        module
+        for module in core - SUPPLY_AWARE
+        if any(
+            imported == supply or imported.startswith(supply + ".")
+            for imported in graph.find_modules_directly_imported_by(module)
+        )
+    )
+    assert knowing == []

@@ -1,7 +1,7 @@
 """The signer port: the deployment's own key, which signs a receipt for each stored object.
 
-``gateway.domain.receipts.ReceiptSigner`` holds an ECDSA key in process; an HSM or KMS would be
-another adapter of the same four members.
+``gateway.domain.supply.receipts.ReceiptSigner`` holds an ECDSA key in process; an HSM or KMS
+would be another adapter of the same four members.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from gateway.domain.trust import TrustedKey
+    from gateway.domain.supply.trust import TrustedKey
 
 
 class Signer(Protocol):

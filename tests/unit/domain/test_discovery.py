@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.domain import mapping, referrers
-from gateway.domain import referrer_mapping as types
-from gateway.domain.documents import predicate_type_of
+from gateway.domain import mapping
 from gateway.domain.errors import NoSuchReferrer
 from gateway.domain.store import Store
+from gateway.domain.supply import referrer_mapping as types
+from gateway.domain.supply import referrers
+from gateway.domain.supply.documents import predicate_type_of
 from gateway.domain.values import BucketRecord
 from gateway.index.store import SqlIndex
 from gateway.registry.client import RegistryClient

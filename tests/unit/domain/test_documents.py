@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from gateway.domain import documents
-from gateway.domain import referrer_mapping as types
-from gateway.domain.documents import check, path_of
 from gateway.domain.errors import InvalidDocument
+from gateway.domain.supply import documents
+from gateway.domain.supply import referrer_mapping as types
+from gateway.domain.supply.documents import check, path_of
 from tests.fixtures import supply_chain as docs
 
 ARTIFACT = b"release bytes"

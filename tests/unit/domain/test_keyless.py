@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sigstore.models import Bundle
 
-from gateway.domain import keyless
-from gateway.domain.keyless import (
+from gateway.domain.supply import keyless
+from gateway.domain.supply.keyless import (
     Identity,
     KeylessResult,
     TrustedRoot,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from gateway.domain import referrer_mapping as types
 from gateway.domain.errors import UnsupportedDocumentType
 from gateway.domain.mapping import EMPTY_DESCRIPTOR, MANIFEST_MEDIA_TYPE, TITLE
+from gateway.domain.supply import referrer_mapping as types
 from gateway.registry.client import descriptor_of, referrers_tag
 from tests.unit.domain.test_mapping import OCI_TAG
 

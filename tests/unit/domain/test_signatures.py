@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.domain import signatures, trust
-from gateway.domain.signatures import MANIFEST, OBJECT, Subject
+from gateway.domain.supply import signatures, trust
+from gateway.domain.supply.signatures import MANIFEST, OBJECT, Subject
 
 CONTENT = b"release bytes\n" * 64
 SHA = hashlib.sha256(CONTENT).hexdigest()

@@ -15,8 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.domain import mapping, referrers, trust, verify
+from gateway.domain import mapping
 from gateway.domain.store import Store
+from gateway.domain.supply import referrers, trust, verify
 from gateway.domain.values import BucketRecord, Layer
 from tests.fixtures import sigstore_root
 from tests.fixtures import supply_chain as docs

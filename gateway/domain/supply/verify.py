@@ -15,14 +15,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from gateway.domain import digests, documents, keyless, mapping, referrers, signatures
-from gateway.domain import referrer_mapping as types
+from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import DomainError, NoSuchKey, NotSigned
 from gateway.domain.ports.registry import RegistryError
-from gateway.domain.receipts import RECEIPT_KEY_NAME
 from gateway.domain.store import Store
-from gateway.domain.trust import Trust, TrustedKey, settings_of
+from gateway.domain.supply import digests, documents, keyless, referrers, signatures
+from gateway.domain.supply import referrer_mapping as types
+from gateway.domain.supply.receipts import RECEIPT_KEY_NAME
+from gateway.domain.supply.trust import Trust, TrustedKey, settings_of
 from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
 
 COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
-from gateway.domain.trust import PublicKey, TrustedKey
+from gateway.domain.supply.trust import PublicKey, TrustedKey
 
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 OBJECT = "object"

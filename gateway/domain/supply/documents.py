@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gateway.domain import referrer_mapping as types
 from gateway.domain.errors import InvalidDocument
+from gateway.domain.supply import referrer_mapping as types
 
 if TYPE_CHECKING:  # cyclonedx-python-lib (and jsonschema) load on the first CycloneDX
     # document: ~26 MiB a gateway that never sees one does not carry (docs/performance.md)

@@ -26,12 +26,13 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway.domain import documents, mapping
-from gateway.domain import referrer_mapping as types
+from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import NoSuchKey, NoSuchReferrer, ObjectChanged
 from gateway.domain.ports.registry import RegistryError
 from gateway.domain.store import Store
+from gateway.domain.supply import documents
+from gateway.domain.supply import referrer_mapping as types
 from gateway.domain.values import ObjectRecord, ReferrerRecord
 
 log = logging.getLogger(__name__)

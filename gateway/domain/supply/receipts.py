@@ -20,10 +20,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
-from gateway.domain import digests, referrer_mapping, referrers, trust
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import NoSuchKey, ObjectChanged
 from gateway.domain.store import Store
+from gateway.domain.supply import digests, referrer_mapping, referrers, trust
 from gateway.domain.values import ObjectRecord
 
 log = logging.getLogger("gateway.receipts")

@@ -25,9 +25,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from gateway.domain import buckets, keyless
+from gateway.domain import buckets
 from gateway.domain.errors import InvalidTrust
 from gateway.domain.store import Store
+from gateway.domain.supply import keyless
 
 TRUST_SETTING = "trust"
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey

@@ -1,0 +1,20 @@
+"""The supply chain behind object storage's two seams (``domain/seams.py``)."""
+
+from __future__ import annotations
+
+from gateway.domain.store import Store
+from gateway.domain.supply import receipts, referrer_mapping, referrers, verify
+from gateway.domain.values import BucketRecord, ObjectRecord
+
+
+class SupplyChainWing:
+    referrer_kinds: tuple[str, ...] = referrer_mapping.KINDS
+
+    async def retire(self, store: Store, bucket: str, key: str, *, keep: str | None) -> None:
+        await referrers.forget(store, bucket, key, keep=keep)
+
+    async def committed(self, store: Store, record: ObjectRecord) -> None:
+        await receipts.issue(store, record)
+
+    async def gate(self, store: Store, bucket: BucketRecord, record: ObjectRecord) -> None:
+        await verify.gate(store, bucket, record)
