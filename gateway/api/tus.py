@@ -5,8 +5,9 @@ extensions. A finished upload is an ordinary S3 object (``domain/resumable.py``)
 https://tus.io/protocols/resumable-upload
 
 Upload-Metadata names the target: ``bucket`` (required), ``key`` (else ``filename``), and
-optionally ``filetype`` / ``contentType`` for the object's Content-Type. Until identity
-lands (issue #5) callers authenticate with HTTP Basic: an S3 access key id and its secret.
+optionally ``filetype`` / ``contentType`` for the object's Content-Type. Callers authenticate
+as on the rest of the JSON API (``api/identity.py``): a Keycloak Bearer token, or HTTP Basic
+with an S3 access key id and its secret.
 """
 
 from __future__ import annotations

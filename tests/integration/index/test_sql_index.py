@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.domain.errors import BucketNotEmpty, NoSuchUpload
 from gateway.domain.listing import list_entries
@@ -17,6 +20,7 @@ from gateway.domain.values import (
     ReferrerRecord,
     UploadRecord,
 )
+from gateway.index.migrate import MIGRATIONS
 from gateway.index.store import SqlIndex
 from tests.fixtures.postgres import postgres_server
 
@@ -94,13 +98,39 @@ async def test_index_round_trip_and_order(database_url):
         await index.close()
 
 
+async def applied_revisions(database_url: str) -> list[str]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+            return [row.version_num for row in rows]
+    finally:
+        await engine.dispose()
+
+
 @pytest.mark.anyio
 async def test_migrations_are_idempotent(database_url):
+    """Opening again runs the migrations again: they find the database at head, change
+    nothing, and what was written before is still there."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    bucket = "m" + str(abs(hash(database_url)) % 10**8)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
     first = await SqlIndex.open(database_url)
-    await first.close()
+    try:
+        assert await applied_revisions(database_url) == [head]
+        assert await first.create_bucket(BucketRecord(bucket, created))
+        await first.put_object(record(bucket, "kept"))
+    finally:
+        await first.close()
     second = await SqlIndex.open(database_url)
-    await second.ping()
-    await second.close()
+    try:
+        assert await applied_revisions(database_url) == [head]
+        assert await second.get_bucket(bucket) == BucketRecord(bucket, created)
+        assert await second.get_object(bucket, "kept") == record(bucket, "kept")
+        await second.delete_object(bucket, "kept")
+        await second.delete_bucket(bucket)
+    finally:
+        await second.close()
 
 
 def part(number: int, size: int = 10, tag: str = "a") -> PartRecord:

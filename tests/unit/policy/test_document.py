@@ -81,9 +81,52 @@ def test_identity_policy_may_name_any_bucket() -> None:
     assert policy.statements[0].resources.matches("arn:aws:s3:::other/x")
 
 
-def test_bucket_policy_resources_stay_in_the_bucket() -> None:
-    bucket_policy(allow(Action="s3:*", NotResource=["arn:aws:s3:::demo/private/*"]))
-    bucket_policy(allow(Action="s3:*", Resource="arn:aws:s3:::demo/"))
+@pytest.mark.parametrize("field", ["Resource", "NotResource"])
+def test_bucket_policy_resources_inside_the_bucket_are_accepted(field: str) -> None:
+    inside = ["arn:aws:s3:::demo", "arn:aws:s3:::demo/", "arn:aws:s3:::demo/private/*"]
+    (statement,) = bucket_policy(allow(Action="s3:*", **{field: inside})).statements
+    assert statement.resources.patterns == tuple(inside)
+    assert statement.not_resource == (field == "NotResource")
+    assert statement.resources.matches("arn:aws:s3:::demo/private/a")
+    assert not statement.resources.matches("arn:aws:s3:::demo/public/a")
+
+
+@pytest.mark.parametrize("field", ["Resource", "NotResource"])
+@pytest.mark.parametrize(
+    ("resources", "refused"),
+    [
+        ("arn:aws:s3:::other/*", "arn:aws:s3:::other/*"),
+        ("arn:aws:s3:::other", "arn:aws:s3:::other"),
+        ("arn:aws:s3:::demo-logs/*", "arn:aws:s3:::demo-logs/*"),  # shares the name's prefix
+        ("arn:aws:s3:::demo*", "arn:aws:s3:::demo*"),
+        ("arn:aws:s3:::*", "arn:aws:s3:::*"),
+        ("*", "*"),
+        (["arn:aws:s3:::demo/*", "arn:aws:s3:::other/*"], "arn:aws:s3:::other/*"),
+    ],
+    ids=[
+        "other-bucket-keys",
+        "other-bucket",
+        "same-prefix",
+        "bucket-wildcard",
+        "all-s3",
+        "star",
+        "one-of-two",
+    ],
+)
+def test_bucket_policy_resources_outside_the_bucket_are_refused(
+    field: str, resources: str | list[str], refused: str
+) -> None:
+    """NotResource too: an Allow on everything but one key must not reach another bucket."""
+    with pytest.raises(MalformedPolicy) as raised:
+        bucket_policy(allow(Action="s3:*", **{field: resources}))
+    assert raised.value.reason == f"Policy has invalid resource: {refused} (statement #0)"
+
+
+def test_bucket_policy_resources_are_checked_against_the_bucket_it_is_attached_to() -> None:
+    statement = allow(Action="s3:GetObject", Resource="arn:aws:s3:::demo/*")
+    assert bucket_policy(statement, bucket="demo").bucket == "demo"
+    with pytest.raises(MalformedPolicy, match=r"invalid resource: arn:aws:s3:::demo/\*"):
+        bucket_policy(statement, bucket="other")
 
 
 def test_policy_variables_are_literal_under_2008() -> None:

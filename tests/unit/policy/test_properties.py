@@ -11,9 +11,10 @@ from functools import partial
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.domain.values import Principal
+from gateway.domain.values import ANONYMOUS, Principal
 from gateway.policy import (
     AccessContext,
+    Decision,
     Evaluation,
     EvaluationContext,
     MalformedPolicy,
@@ -207,6 +208,31 @@ def test_a_matching_deny_always_wins(
     assert decide(root, action, bucket, key, context, policy).allowed
 
 
+# (c') Without roles or groups, the bucket policy decides alone: no match is the implicit deny.
+
+
+@DECISIONS
+@given(policy_documents(in_bucket=True, condition_blocks=prefix_like), targets(), access_contexts)
+def test_anonymous_decisions_agree_with_reference(
+    document: dict[str, object],
+    target: tuple[str, str | None, str | None],
+    context: AccessContext,
+) -> None:
+    """Without roles or groups the bucket policy is the whole decision: a matching Deny
+    refuses, else a matching Allow allows, else nothing matched and it is the implicit deny."""
+    action, bucket, key = target
+    policy = parse_bucket_policy(json.dumps(document), BUCKET)
+    request = EvaluationContext(action, resource_arn(bucket, key), keys=context.condition_keys)
+    expected = reference_evaluate(document, request)
+    if expected.denied_by:
+        wanted = Decision(False, f"deny:bucket-policy:{BUCKET}:{expected.denied_by[0]}")
+    elif expected.allowed_by:
+        wanted = Decision(True, f"bucket-policy:{BUCKET}:{expected.allowed_by[0]}")
+    else:
+        wanted = Decision(False, "default-deny")
+    assert decide(ANONYMOUS, action, bucket, key, context, policy) == wanted
+
+
 # (d) Narrowing policies never widen: adding one never turns a refusal into an allowance.
 
 
@@ -232,7 +258,8 @@ def test_narrowing_policies_never_widen(
     assert before.allowed or not after.allowed
 
 
-# (e) Whatever JSON arrives, the parser returns a policy or raises MalformedPolicy.
+# (e) Whatever JSON arrives, each parser returns a sound policy or raises MalformedPolicy,
+# the same way every time.
 
 VOCABULARY = (
     "Version",
@@ -289,10 +316,65 @@ def outcome(parse: Callable[[str | bytes], Policy], text: str | bytes) -> Policy
         return exc.reason
 
 
-def parses_or_refuses(text: str | bytes) -> None:
-    for parse in (partial(parse_bucket_policy, bucket=BUCKET), parse_identity_policy):
+PROBES = [
+    EvaluationContext(action, resource, user, roles)
+    for action in ("s3:GetObject", "s3:PutObject", "s3:ListBucket")
+    for resource in (f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/a", "arn:aws:s3:::other/a")
+    for user, roles in ((None, frozenset()), ("alice", frozenset({"ops"})))
+]
+
+
+def parses_or_refuses(text: str | bytes) -> tuple[Policy | str, Policy | str]:
+    """Each parser gives the same outcome twice; a refusal has a reason, and an accepted
+    policy is the document's statements, in order, and survives serialize and evaluation.
+    Returns the bucket parser's outcome and the identity parser's."""
+    outcomes: list[Policy | str] = []
+    for parse, bucket in (
+        (partial(parse_bucket_policy, bucket=BUCKET), BUCKET),
+        (parse_identity_policy, None),
+    ):
         result = outcome(parse, text)
-        assert isinstance(result, Policy) or result
+        outcomes.append(result)
+        assert outcome(parse, text) == result
+        if isinstance(result, str):
+            assert result.strip()
+            continue
+        assert result.bucket == bucket
+        items = json.loads(text)["Statement"]
+        items = items if isinstance(items, list) else [items]
+        assert [(s.sid, s.effect) for s in result.statements] == [
+            (item.get("Sid"), item["Effect"]) for item in items
+        ]
+        for statement in result.statements:
+            assert (statement.principals is None) == (bucket is None)
+            if bucket is not None:  # a bucket policy never names another bucket
+                bucket_arn = f"arn:aws:s3:::{bucket}"
+                for resource in statement.resources.patterns:
+                    assert resource == bucket_arn or resource.startswith(f"{bucket_arn}/")
+        assert parse(serialize(result)) == result
+        labels = [s.label for s in result.statements]
+        for probe in PROBES:
+            verdict = evaluate(result, probe)
+            assert evaluate(result, probe) == verdict
+            assert set(verdict.allowed_by) | set(verdict.denied_by) <= set(labels)
+    return outcomes[0], outcomes[1]
+
+
+@SETTINGS
+@given(st.one_of(policy_documents(in_bucket=True), policy_documents(in_bucket=False)))
+def test_parser_checks_hold_on_valid_policies(document: dict[str, object]) -> None:
+    """The fuzz inputs below are nearly all refused; here the accepted side is checked too.
+    A bucket policy names principals, which an identity policy may not, and vice versa."""
+    as_bucket, as_identity = parses_or_refuses(json.dumps(document))
+    items = document["Statement"]
+    first: dict[str, object] = items[0] if isinstance(items, list) else items  # type: ignore[assignment]
+    if "Principal" in first:
+        assert isinstance(as_bucket, Policy)
+        label = first.get("Sid") or "#0"
+        assert as_identity == f"Policy document should not specify a principal (statement {label})"
+    else:
+        assert isinstance(as_identity, Policy)
+        assert isinstance(as_bucket, str)
 
 
 @settings(max_examples=600, deadline=None)
