@@ -14,18 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from gateway.domain import resumable
-from gateway.domain.errors import (
-    BadDigest,
-    DomainError,
-    IncompleteBody,
-    InvalidDocument,
-    InvalidInput,
-    NotFound,
-    NotSigned,
-    UnsupportedDocumentType,
-)
-from gateway.domain.ports.registry import RegistryUnavailable
+from gateway.error_table import answer_for
 
 CHECKSUM_MISMATCH = 460  # tus checksum extension's own status
 TUS_VERSION = "1.0.0"
@@ -113,24 +102,8 @@ def as_problem(exc: Exception) -> Response | None:
     if isinstance(exc, HTTPException):  # the router's own 404 and 405
         title = HTTPStatus(exc.status_code).phrase
         return problem(exc.status_code, title, str(exc.detail), dict(exc.headers or {}))
-    if isinstance(exc, resumable.OffsetMismatch):
-        return problem(409, "Conflict", exc.message, {"Upload-Offset": str(exc.offset)})
-    if isinstance(exc, BadDigest):
-        return problem(CHECKSUM_MISMATCH, "Checksum Mismatch", exc.message)
-    if isinstance(exc, InvalidDocument):
-        return problem(400, "Invalid Document", exc.message)
-    if isinstance(exc, UnsupportedDocumentType):
-        return problem(415, "Unsupported Media Type", exc.message)
-    if isinstance(exc, NotSigned):
-        return problem(403, "Forbidden", exc.message)
-    if isinstance(exc, NotFound):
-        return problem(404, "Not Found", exc.message)
-    if isinstance(exc, IncompleteBody | InvalidInput):
-        return problem(400, "Bad Request", exc.message)
-    if isinstance(exc, DomainError):
-        return problem(409, "Conflict", exc.message)
-    if isinstance(exc, RegistryUnavailable):
-        return problem(
-            503, "Service Unavailable", "The storage backend is unavailable.", {"Retry-After": "5"}
-        )
-    return None
+    answer = answer_for(exc)
+    if answer is None:
+        return None
+    detail = answer.message or str(exc)
+    return problem(answer.problem.status, answer.problem.title, detail, answer.headers(exc))

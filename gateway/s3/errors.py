@@ -1,4 +1,5 @@
-"""S3 errors: one table of AWS codes, and the mapping from domain, auth and registry errors.
+"""S3 errors: the AWS codes with their statuses, and S3's answer to any known exception
+(``error_table.py`` maps domain and registry errors to codes).
 
 Codes and statuses as AWS documents them:
 https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
@@ -9,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.auth.errors import AuthError
-from gateway.domain import errors as domain
-from gateway.domain.ports.registry import RegistryUnavailable
+from gateway.domain.errors import DomainError
+from gateway.error_table import answer_for
 
 
 @dataclass(frozen=True)
@@ -129,71 +130,19 @@ class S3Error(Exception):
         self.fields = fields or {}
 
 
-DOMAIN_CODES: dict[type[domain.DomainError], str] = {
-    domain.NoSuchBucket: "NoSuchBucket",
-    domain.NoSuchKey: "NoSuchKey",
-    domain.NoSuchUpload: "NoSuchUpload",
-    domain.EntityTooSmall: "EntityTooSmall",
-    domain.EntityTooLarge: "EntityTooLarge",
-    domain.InvalidPart: "InvalidPart",
-    domain.InvalidPartOrder: "InvalidPartOrder",
-    domain.InvalidPartNumber: "InvalidPartNumber",
-    domain.InvalidRequest: "InvalidRequest",
-    domain.BucketAlreadyOwnedByYou: "BucketAlreadyOwnedByYou",
-    domain.BucketNotEmpty: "BucketNotEmpty",
-    domain.InvalidBucketName: "InvalidBucketName",
-    domain.KeyTooLong: "KeyTooLongError",
-    domain.InvalidKey: "InvalidArgument",
-    domain.BadDigest: "BadDigest",
-    domain.ContentSHA256Mismatch: "XAmzContentSHA256Mismatch",
-    domain.IncompleteBody: "IncompleteBody",
-    domain.InvalidRange: "InvalidRange",
-    domain.InvalidArgument: "InvalidArgument",
-    domain.PreconditionFailed: "PreconditionFailed",
-    domain.NotSigned: "AccessDenied",
-    domain.NotModified: "NotModified",
-    # Referrers live in the JSON API; these codes only matter if one ever reaches S3.
-    domain.NoSuchReferrer: "NoSuchKey",
-    domain.ObjectChanged: "PreconditionFailed",
-    domain.InvalidDocument: "InvalidArgument",
-    domain.UnsupportedDocumentType: "InvalidArgument",
-    domain.InvalidTrust: "InvalidArgument",
-    # Access keys live in the JSON API too.
-    domain.NoSuchAccessKey: "InvalidAccessKeyId",
-    domain.TooManyAccessKeys: "InvalidRequest",
-}
-
-
 def from_exception(exc: Exception, *, resource: str = "") -> S3Error | None:
-    """The S3 error for a known exception; None for anything else (-> InternalError)."""
+    """The S3 error for a known exception (``error_table.TABLE``); None for anything else
+    (-> InternalError). ``resource`` is the request's ``bucket/key``."""
     if isinstance(exc, S3Error):
         return exc
     if isinstance(exc, AuthError):
         return S3Error(exc.code, exc.message, fields=exc.details)
-    if isinstance(exc, RegistryUnavailable):
-        return S3Error(
-            "ServiceUnavailable",
-            "The storage backend is unavailable; retry later.",
-            headers={"Retry-After": "5"},
-        )
-    if isinstance(exc, domain.DomainError):
-        for kind in type(exc).__mro__:
-            code = DOMAIN_CODES.get(kind)
-            if code is not None:
-                fields: dict[str, str] = {}
-                if (
-                    code in {"NoSuchBucket", "BucketNotEmpty", "BucketAlreadyOwnedByYou"}
-                    and resource
-                ):
-                    fields["BucketName"] = resource.split("/", 1)[0]
-                elif code == "NoSuchKey" and "/" in resource:
-                    fields["Key"] = resource.split("/", 1)[1]
-                elif isinstance(exc, domain.EntityTooSmall):
-                    fields["ProposedSize"] = str(exc.proposed)
-                    fields["MinSizeAllowed"] = str(exc.minimum)
-                elif isinstance(exc, domain.InvalidRange):
-                    fields["RangeRequested"] = ""
-                    fields["ActualObjectSize"] = str(exc.size)
-                message = exc.message if exc.message != type(exc).__doc__ else None
-                return S3Error(code, message, fields=fields)
-    return None
+    answer = answer_for(exc)
+    if answer is None or answer.s3 is None:
+        return None
+    message = answer.message
+    if message is None and isinstance(exc, DomainError) and exc.message != type(exc).__doc__:
+        message = exc.message  # the error's own words; else the AWS description
+    return S3Error(
+        answer.s3, message, headers=answer.headers(exc), fields=answer.fields(exc, resource)
+    )

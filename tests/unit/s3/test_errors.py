@@ -12,7 +12,8 @@ from gateway.domain.ports.registry import (
     RegistryRejected,
     RegistryUnavailable,
 )
-from gateway.s3.errors import DOMAIN_CODES, TABLE, S3Error, from_exception
+from gateway.error_table import TABLE as ANSWERS
+from gateway.s3.errors import TABLE, S3Error, from_exception
 
 
 @pytest.mark.parametrize(
@@ -54,8 +55,10 @@ def test_every_concrete_domain_error_has_a_code() -> None:
     leaves = [k for k in _leaves(domain.DomainError) if k.__module__ == domain.__name__]
     assert len(leaves) >= 14
     for leaf in leaves:
-        assert leaf in DOMAIN_CODES, leaf.__name__
-        assert DOMAIN_CODES[leaf] in TABLE
+        assert leaf in ANSWERS, leaf.__name__
+        code = ANSWERS[leaf].s3
+        assert code is not None, leaf.__name__
+        assert code in TABLE, leaf.__name__
 
 
 def test_default_message_is_the_aws_description() -> None:
