@@ -25,7 +25,7 @@ the registry has and the index lacks (``referrers.discover``), the designed repa
 referrer pushed without its row; HEAD's counts read the index only.
 
 Crash points that break an invariant are marked ``xfail(strict=True)`` with the bug they show
-(see ``BUGS``).
+(see ``BUGS``); the last tests show what those states lead to.
 """
 
 from __future__ import annotations
@@ -364,7 +364,7 @@ TAG_MOVED_FIRST = (
     "o-<sha256(key)> on the new manifest while the index {row}: registry and index disagree. "
     "Nothing moves the tag back: reindex would publish the version the client was told "
     "failed, and a DeleteObject of the key then removes {removes} and leaves the tag, so "
-    "reindex brings a deleted key back."
+    "reindex brings a deleted key back (test_a_key_deleted_after_a_failed_write_...)."
 )
 # (scenario, position of the failing call, mode or None for both): the bug that point shows.
 BUGS: dict[tuple[str, int, Mode | None], Bug] = {
@@ -501,3 +501,42 @@ async def test_running_the_operation_again_after_a_failure_ends_new_and_consiste
     await scenario.run(world.store())
     assert await scenario.read(world.store()) == scenario.new
     await check(world)
+
+
+async def reindexed(world: World) -> World:
+    """The same registry under a new, empty index rebuilt by ``reindex`` (a lost database)."""
+    rebuilt = World(world.faults, world.registry, FakeIndex(world.faults))
+    await reindex(rebuilt.store())
+    return rebuilt
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="A write failing at its index commit leaves the key's tag on its manifest; the "
+    "client's DeleteObject then finds no row for that version and leaves the tag, so a "
+    "reindex brings back the key, with the failed write's bytes.",
+)
+@pytest.mark.parametrize("name", ["put-new", "put-overwrite", "complete-new", "complete-overwrite"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_key_deleted_after_a_failed_write_stays_deleted_through_reindex(
+    name: str, mode: Mode
+) -> None:
+    """The write fails at its index commit; the client deletes the key (success), and later
+    the index is rebuilt from the registry: the key must stay deleted."""
+    world, scenario = await prepared(name)
+    commits = ("index.put_object", "index.complete_upload")
+    commit = next(n for n, call in enumerate(scenario.calls, 1) if call in commits)
+    await crash(world, scenario, commit, mode)
+    await objects.delete_object(world.store(), BUCKET, KEY)
+    assert await read(world.store()) == View(None)
+    assert await read((await reindexed(world)).store()) == View(None)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUGS["delete", 3, None].reason)
+async def test_a_delete_answered_success_stays_deleted_through_reindex() -> None:
+    """A RegistryError when DeleteObject deletes the version's manifest: it answers success."""
+    world, scenario = await prepared("delete")
+    assert await crash(world, scenario, 3, "error") is None  # no error reaches the client
+    assert await read(world.store()) == View(None)
+    assert await read((await reindexed(world)).store()) == View(None)
