@@ -24,6 +24,14 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from gateway.domain.errors import NoSuchUpload
+from gateway.domain.ports.registry import (
+    Manifest,
+    PushedManifest,
+    RegistryDigestInvalid,
+    RegistryNotFound,
+    RegistryRejected,
+    RegistryUnavailable,
+)
 from gateway.domain.values import (
     BucketRecord,
     ObjectRecord,
@@ -31,13 +39,7 @@ from gateway.domain.values import (
     ReferrerRecord,
     UploadRecord,
 )
-from gateway.registry.client import Manifest, PushedManifest, descriptor_of, referrers_tag
-from gateway.registry.errors import (
-    RegistryDigestInvalid,
-    RegistryNotFound,
-    RegistryRejected,
-    RegistryUnavailable,
-)
+from gateway.registry.client import descriptor_of, referrers_tag
 
 Mode = Literal["crash", "error"]
 

@@ -39,14 +39,16 @@ from typing import Any, ClassVar, cast
 import pytest
 import sqlalchemy as sa
 
-from gateway.domain import multipart, objects, referrers
-from gateway.domain import referrer_mapping as types
+from gateway.domain import multipart, objects
 from gateway.domain.buckets import create_bucket
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.objects import NO_WRITE_CONDITIONS, NewObject
+from gateway.domain.ports.registry import RegistryError
 from gateway.domain.reindex import reindex
 from gateway.domain.store import Store
-from gateway.registry.errors import RegistryError
+from gateway.domain.supply import referrer_mapping as types
+from gateway.domain.supply import referrers
+from gateway.domain.supply.wing import SupplyChainWing
 from tests.fixtures.supply_chain import dump, sigstore_bundle
 from tests.unit.domain.fakes import Crash, FakeIndex, FakeRegistry, Faults, Mode
 from tests.unit.registry.test_client import chunks
@@ -114,7 +116,11 @@ class World:
 
     def store(self) -> Store:
         """A gateway process over the ports: fresh locks and caches, as after a restart."""
-        return Store(registry=cast(Any, self.registry), index=cast(Any, self.index))
+        return Store(
+            registry=cast(Any, self.registry),
+            index=cast(Any, self.index),
+            supply=SupplyChainWing(),
+        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,11 @@ async def read(store: Store, upload_id: str | None = None) -> View:
 async def inconsistencies(world: World) -> list[str]:
     """How the index differs from what ``reindex`` rebuilds from the registry."""
     index, rebuilt = world.index, world.index.clone()
-    await reindex(Store(registry=cast(Any, world.registry), index=cast(Any, rebuilt)))
+    await reindex(
+        Store(
+            registry=cast(Any, world.registry), index=cast(Any, rebuilt), supply=SupplyChainWing()
+        )
+    )
     problems: list[str] = []
     if index.buckets != rebuilt.buckets:
         problems.append(f"buckets: index {index.buckets}, registry {rebuilt.buckets}")
