@@ -90,12 +90,33 @@ async def commit(
         await store.registry.push_manifest(
             location.repository, location.tag, manifest, mapping.MANIFEST_MEDIA_TYPE
         )
-        await (write or store.index.put_object)(record)
+        try:
+            await (write or store.index.put_object)(record)
+        except Exception:
+            await _untag(store, location, record.manifest_digest, current)
+            raise
         if current is not None and current.manifest_digest != record.manifest_digest:
             await forget_manifest(store, location.repository, current.manifest_digest)
             await store.supply.retire(store, record.bucket, record.key, keep=record.manifest_digest)
     await store.supply.committed(store, record)
     return record
+
+
+async def _untag(
+    store: Store, location: mapping.ObjectLocation, pushed: str, current: ObjectRecord | None
+) -> None:
+    """The index refused the commit: give the key's tag back to the live version (or drop
+    the new manifest), so that registry and index tell one story again and a ``reindex``
+    never publishes a write the client was told failed. Best effort; a process that dies
+    here leaves the tag on the new manifest, which DeleteObject still removes."""
+    with contextlib.suppress(RegistryError):
+        if current is None:
+            await store.registry.delete_manifest(location.repository, pushed)
+            return
+        live = await store.registry.get_manifest(location.repository, current.manifest_digest)
+        await store.registry.push_manifest(
+            location.repository, location.tag, live.body, live.media_type
+        )
 
 
 async def forget_manifest(store: Store, repository: str, digest: str) -> None:
@@ -255,14 +276,25 @@ async def get_object(
 
 
 async def delete_object(store: Store, bucket: str, key: str) -> None:
-    """S3 answers success whether or not the key existed."""
+    """S3 answers success whether or not the key existed.
+
+    The registry goes first: a registry failure answers an error and leaves the object as it
+    was (a retry finishes the job), so a delete answered success can never be undone by a
+    ``reindex``. The key's tag is resolved too: a version a failed write left tagged, never
+    committed, goes with it."""
     await get_bucket(store, bucket)
     check_key(key)
     async with store.locks.hold((bucket, key)):
-        removed = await store.index.delete_object(bucket, key)
-        if removed is not None:
-            location = mapping.locate(store.prefix, bucket, key)
-            await forget_manifest(store, location.repository, removed.manifest_digest)
+        location = mapping.locate(store.prefix, bucket, key)
+        current = await store.index.get_object(bucket, key)
+        doomed = {current.manifest_digest} if current is not None else set()
+        with contextlib.suppress(RegistryNotFound):
+            tagged = await store.registry.get_manifest(location.repository, location.tag)
+            doomed.add(tagged.digest)
+        for digest in sorted(doomed):
+            await store.registry.delete_manifest(location.repository, digest)
+        if current is not None:
+            await store.index.delete_object(bucket, key)
             await store.supply.retire(store, bucket, key, keep=None)
 
 
