@@ -1,7 +1,9 @@
 """The audit log: one JSON line per access decision, allowed or denied.
 
 Fields: ``time``, ``request_id``, ``principal``, ``auth`` (how the caller authenticated),
-``access_key`` (an id, never a secret), ``source_ip``, ``action``, ``resource``,
+``access_key`` (an id, never a secret), ``source_ip``, ``operation`` (the protocol's own
+name of what was asked: ``UploadPart``, ``AssumeRoleWithWebIdentity``, or the JSON API's
+endpoint name), ``action`` (the IAM action decided: ``s3:PutObject``), ``resource``,
 ``decision``, ``rule`` (what decided), ``status``, ``bytes_in``, ``bytes_out``. Never
 secrets, signatures, tokens or query strings (a presigned URL's query is a credential).
 Its own sink, apart from the service log: a file, standard output, or nothing.
@@ -32,6 +34,7 @@ class AuditRecord:
     auth: str
     access_key: str | None
     source_ip: str | None
+    operation: str
     action: str
     resource: str
     decision: str  # "allow" or "deny"
@@ -48,6 +51,7 @@ class AuditRecord:
         source_ip: str | None,
         action: str,
         resource: str,
+        operation: str = "-",
     ) -> AuditRecord:
         return cls(
             request_id=request_id,
@@ -55,6 +59,7 @@ class AuditRecord:
             auth=principal.method if principal else "none",
             access_key=principal.access_key if principal else None,
             source_ip=source_ip,
+            operation=operation,
             action=action,
             resource=resource,
             decision="deny",

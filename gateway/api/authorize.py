@@ -45,7 +45,14 @@ async def authorized(
     A missing key is told only to callers who may list the bucket (as S3 does): to others
     it is a 403 like a refusal."""
     audit: AuditLog = request.app.state.audit
-    record = AuditRecord.of(new_request_id(), who, _source_ip(request), action, f"/{bucket}/{key}")
+    record = AuditRecord.of(
+        new_request_id(),
+        who,
+        _source_ip(request),
+        action,
+        f"/{bucket}/{key}",
+        operation=getattr(request.scope.get("route"), "name", "-"),  # the endpoint's name
+    )
     record.bytes_in = bytes_in
     record.rule = "undecided"
     try:

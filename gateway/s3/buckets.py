@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from starlette.responses import Response
-
 from gateway.domain import buckets as domain
 from gateway.domain.buckets import POLICY_SETTING
 from gateway.policy.decide import canned_acl_policy
@@ -14,8 +12,7 @@ from gateway.policy.public import UnsupportedCannedAcl
 from gateway.s3 import xml
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
-
-XML = "application/xml"
+from gateway.s3.result import S3Result
 
 
 def canned_policy(bucket: str, acl: str) -> str | None:
@@ -34,7 +31,7 @@ def owner(parent: Element, name: str) -> None:
     xml.add(element, "DisplayName", name)
 
 
-async def list_buckets(ctx: S3Request) -> Response:
+async def list_buckets(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html"""
     document = xml.root("ListAllMyBucketsResult")
     owner(document, ctx.principal.name)
@@ -46,10 +43,10 @@ async def list_buckets(ctx: S3Request) -> Response:
         xml.add(bucket, "Name", record.name)
         xml.add(bucket, "CreationDate", xml.iso_time(record.created))
         xml.add(bucket, "BucketRegion", record.region)
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
-async def create_bucket(ctx: S3Request) -> Response:
+async def create_bucket(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html"""
     body = await ctx.read_small_body(xml.MAX_XML_BODY)
     if body.strip():
@@ -63,29 +60,29 @@ async def create_bucket(ctx: S3Request) -> Response:
     policy = canned_policy(ctx.bucket, acl) if acl else None
     settings = {POLICY_SETTING: policy} if policy else {}
     await domain.create_bucket(ctx.store, ctx.bucket, settings)
-    return Response(headers={"Location": f"/{ctx.bucket}"})
+    return S3Result(headers={"Location": f"/{ctx.bucket}"})
 
 
-async def head_bucket(ctx: S3Request) -> Response:
+async def head_bucket(ctx: S3Request) -> S3Result:
     record = await domain.get_bucket(ctx.store, ctx.bucket)
-    return Response(headers={"x-amz-bucket-region": record.region})
+    return S3Result(headers={"x-amz-bucket-region": record.region})
 
 
-async def delete_bucket(ctx: S3Request) -> Response:
+async def delete_bucket(ctx: S3Request) -> S3Result:
     await domain.delete_bucket(ctx.store, ctx.bucket)
-    return Response(status_code=204)
+    return S3Result(status=204)
 
 
-async def get_bucket_location(ctx: S3Request) -> Response:
+async def get_bucket_location(ctx: S3Request) -> S3Result:
     """us-east-1 is answered as an empty constraint, as S3 does."""
     record = await domain.get_bucket(ctx.store, ctx.bucket)
     document = xml.root("LocationConstraint")
     if record.region != "us-east-1":
         document.text = record.region
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
-async def get_bucket_versioning(ctx: S3Request) -> Response:
+async def get_bucket_versioning(ctx: S3Request) -> S3Result:
     """Buckets are never versioned (yet): an empty configuration, as S3 returns for them."""
     await domain.get_bucket(ctx.store, ctx.bucket)
-    return Response(xml.render(xml.root("VersioningConfiguration")), media_type=XML)
+    return S3Result(document=xml.root("VersioningConfiguration"))

@@ -13,16 +13,13 @@ import json
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from starlette.responses import Response
-
 from gateway.domain.buckets import get_bucket
 from gateway.domain.listing import MAX_KEYS, ListPage, list_entries
 from gateway.s3 import xml
 from gateway.s3.buckets import owner
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
-
-XML = "application/xml"
+from gateway.s3.result import S3Result
 
 
 def encode_token(after: str) -> str:
@@ -82,7 +79,7 @@ def _common(document: Element, page: ListPage, url: bool) -> None:
         xml.add(xml.add(document, "CommonPrefixes"), "Prefix", encoded_text(prefix, url))
 
 
-async def list_objects(ctx: S3Request) -> Response:
+async def list_objects(ctx: S3Request) -> S3Result:
     query = ctx.query
     url = url_encoded(query)
     v2 = query.get("list-type") == "2"
@@ -128,10 +125,10 @@ async def list_objects(ctx: S3Request) -> Response:
             owner(item, ctx.principal.name)
         xml.add(item, "StorageClass", "STANDARD")
     _common(document, page, url)
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
-async def list_object_versions(ctx: S3Request) -> Response:
+async def list_object_versions(ctx: S3Request) -> S3Result:
     """Buckets are unversioned: every object is its only version, VersionId ``null``.
     Common tools call this before deleting a bucket."""
     query = ctx.query
@@ -164,4 +161,4 @@ async def list_object_versions(ctx: S3Request) -> Response:
         owner(item, ctx.principal.name)
         xml.add(item, "StorageClass", "STANDARD")
     _common(document, page, url)
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)

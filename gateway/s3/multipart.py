@@ -10,8 +10,6 @@ from __future__ import annotations
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from starlette.responses import Response
-
 from gateway.domain import multipart as domain
 from gateway.domain.checksums import ALGORITHMS
 from gateway.domain.conditions import WriteConditions
@@ -21,9 +19,10 @@ from gateway.s3.buckets import owner
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import parse_range, read_conditions
 from gateway.s3.listing import encoded_text, max_keys_param, url_encoded
-from gateway.s3.objects import XML, copy_source, new_object
+from gateway.s3.objects import copy_source, new_object
 from gateway.s3.payload import checksum_headers, declared_in_headers, payload
 from gateway.s3.request import S3Request
+from gateway.s3.result import S3Result
 
 MAX_PARTS_LISTED = 1000
 
@@ -60,7 +59,7 @@ def _upload_checksum_headers(upload: UploadRecord) -> dict[str, str]:
     }
 
 
-async def create_multipart_upload(ctx: S3Request) -> Response:
+async def create_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html"""
     upload = await domain.create_upload(
         ctx.store,
@@ -74,10 +73,10 @@ async def create_multipart_upload(ctx: S3Request) -> Response:
     xml.add(document, "Bucket", ctx.bucket)
     xml.add(document, "Key", ctx.key)
     xml.add(document, "UploadId", upload.upload_id)
-    return Response(xml.render(document), media_type=XML, headers=_upload_checksum_headers(upload))
+    return S3Result(document=document, headers=_upload_checksum_headers(upload))
 
 
-async def upload_part(ctx: S3Request) -> Response:
+async def upload_part(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html"""
     body = payload(ctx)
     if body.size > domain.MAX_PART_SIZE:
@@ -95,7 +94,7 @@ async def upload_part(ctx: S3Request) -> Response:
     headers = {"ETag": part.etag}
     if algorithm and part.checksum:
         headers.update(checksum_headers({algorithm: part.checksum}, (algorithm,)))
-    return Response(headers=headers)
+    return S3Result(headers=headers)
 
 
 async def _part_upload(ctx: S3Request) -> UploadRecord:
@@ -108,7 +107,7 @@ def _part_checksums(upload: UploadRecord, part: PartRecord) -> dict[str, str]:
     return {upload.checksum_algorithm: part.checksum}
 
 
-async def upload_part_copy(ctx: S3Request) -> Response:
+async def upload_part_copy(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html"""
     headers = ctx.request.headers
     source = copy_source(headers["x-amz-copy-source"])
@@ -135,7 +134,7 @@ async def upload_part_copy(ctx: S3Request) -> Response:
     xml.add(document, "LastModified", xml.iso_time(part.last_modified))
     xml.add(document, "ETag", part.etag)
     _checksum_elements(document, _part_checksums(upload, part))
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
 def _requested_parts(body: bytes) -> list[domain.RequestedPart]:
@@ -163,7 +162,7 @@ def _requested_parts(body: bytes) -> list[domain.RequestedPart]:
     return found
 
 
-async def complete_multipart_upload(ctx: S3Request) -> Response:
+async def complete_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"""
     requested = _requested_parts(await ctx.read_small_body(xml.MAX_XML_BODY))
     headers = ctx.request.headers
@@ -188,16 +187,16 @@ async def complete_multipart_upload(ctx: S3Request) -> Response:
     _checksum_elements(document, completed.checksums)
     if completed.checksum_type:
         xml.add(document, "ChecksumType", completed.checksum_type)
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
-async def abort_multipart_upload(ctx: S3Request) -> Response:
+async def abort_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html"""
     await domain.abort_upload(ctx.store, ctx.bucket, ctx.key, ctx.query["uploadId"])
-    return Response(status_code=204)
+    return S3Result(status=204)
 
 
-async def list_parts(ctx: S3Request) -> Response:
+async def list_parts(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html"""
     marker = _int(ctx, "part-number-marker", 0)
     limit = min(_int(ctx, "max-parts", MAX_PARTS_LISTED), MAX_PARTS_LISTED)
@@ -224,7 +223,7 @@ async def list_parts(ctx: S3Request) -> Response:
     if upload.checksum_algorithm:
         xml.add(document, "ChecksumAlgorithm", upload.checksum_algorithm)
         xml.add(document, "ChecksumType", upload.checksum_type)
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
 def _initiator(parent: Element, ctx: S3Request) -> None:
@@ -234,7 +233,7 @@ def _initiator(parent: Element, ctx: S3Request) -> None:
     owner(parent, ctx.principal.name)
 
 
-async def list_multipart_uploads(ctx: S3Request) -> Response:
+async def list_multipart_uploads(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html"""
     url = url_encoded(ctx.query)
     limit = max_keys_param(ctx.query, "max-uploads")
@@ -276,4 +275,4 @@ async def list_multipart_uploads(ctx: S3Request) -> Response:
             xml.add(element, "ChecksumType", upload.checksum_type)
     for common in page.common_prefixes:
         xml.add(xml.add(document, "CommonPrefixes"), "Prefix", encoded_text(common, url))
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)

@@ -9,8 +9,6 @@ import hashlib
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
-from starlette.responses import Response, StreamingResponse
-
 from gateway.domain import mapping
 from gateway.domain import objects as domain
 from gateway.domain.buckets import get_bucket
@@ -32,8 +30,8 @@ from gateway.s3.headers import (
 )
 from gateway.s3.payload import Payload, checksum_headers, payload
 from gateway.s3.request import S3Request
+from gateway.s3.result import S3Result
 
-XML = "application/xml"
 MAX_DELETE_KEYS = 1000
 
 
@@ -58,7 +56,7 @@ def new_object(ctx: S3Request, body: Payload | None = None) -> domain.NewObject:
     )
 
 
-async def put_object(ctx: S3Request) -> Response:
+async def put_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html"""
     body = payload(ctx)
     limit = ctx.store.max_object_size
@@ -71,7 +69,7 @@ async def put_object(ctx: S3Request) -> Response:
     )
     headers = {"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     headers.update(checksum_headers(record.checksums, body.algorithms))
-    return Response(headers=headers)
+    return S3Result(headers=headers)
 
 
 def copy_source(value: str) -> tuple[str, str]:
@@ -82,7 +80,7 @@ def copy_source(value: str) -> tuple[str, str]:
     return bucket, key
 
 
-async def copy_object(ctx: S3Request) -> Response:
+async def copy_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
     headers = ctx.request.headers
     source = copy_source(headers["x-amz-copy-source"])
@@ -103,10 +101,8 @@ async def copy_object(ctx: S3Request) -> Response:
     document = xml.root("CopyObjectResult")
     xml.add(document, "LastModified", xml.iso_time(record.last_modified))
     xml.add(document, "ETag", record.etag)
-    return Response(
-        xml.render(document),
-        media_type=XML,
-        headers={OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)},
+    return S3Result(
+        document=document, headers={OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     )
 
 
@@ -166,13 +162,13 @@ async def _open(
     return reader, headers, 206
 
 
-async def head_object(ctx: S3Request) -> Response:
+async def head_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html"""
     _, headers, status = await _open(ctx, download=False)
-    return Response(status_code=status, headers=headers)
+    return S3Result(status=status, headers=headers)
 
 
-async def get_object(ctx: S3Request) -> Response:
+async def get_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
 
     Everything that can fail (lookup, preconditions, range, opening the registry stream)
@@ -196,17 +192,16 @@ async def get_object(ctx: S3Request) -> Response:
         finally:
             await chunks.aclose()
 
-    # Content-Type goes out as stored: media_type would make Starlette append a charset.
-    return StreamingResponse(body(), status_code=status, headers=headers)
+    return S3Result(status=status, headers=headers, stream=body())
 
 
-async def delete_object(ctx: S3Request) -> Response:
+async def delete_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"""
     await domain.delete_object(ctx.store, ctx.bucket, ctx.key)
-    return Response(status_code=204)
+    return S3Result(status=204)
 
 
-async def delete_objects(ctx: S3Request) -> Response:
+async def delete_objects(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
 
     Content-MD5 is not required: current SDKs send a CRC32 checksum header instead.
@@ -244,10 +239,10 @@ async def delete_objects(ctx: S3Request) -> Response:
             continue
         if not quiet:
             xml.add(xml.add(document, "Deleted"), "Key", key)
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
-async def get_object_tagging(ctx: S3Request) -> Response:
+async def get_object_tagging(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html
 
     Objects carry no tags (yet): an empty set, so that tools which copy tags along (aws-cli
@@ -255,4 +250,4 @@ async def get_object_tagging(ctx: S3Request) -> Response:
     await domain.head_object(ctx.store, ctx.bucket, ctx.key)
     document = xml.root("Tagging")
     xml.add(document, "TagSet")
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)

@@ -8,8 +8,6 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#canned-a
 
 from __future__ import annotations
 
-from starlette.responses import Response
-
 from gateway.domain import buckets as domain
 from gateway.domain.buckets import POLICY_SETTING
 from gateway.policy.decide import policy_is_public
@@ -19,12 +17,12 @@ from gateway.s3 import xml
 from gateway.s3.buckets import canned_policy, owner
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
+from gateway.s3.result import S3Result
 
-XML = "application/xml"
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
 
-async def put_bucket_policy(ctx: S3Request) -> Response:
+async def put_bucket_policy(ctx: S3Request) -> S3Result:
     body = await ctx.read_small_body(MAX_POLICY_BYTES + 1)
     if len(body) > MAX_POLICY_BYTES:
         raise S3Error("MalformedPolicy", "Policies must be no more than 20 KB.")
@@ -34,33 +32,33 @@ async def put_bucket_policy(ctx: S3Request) -> Response:
     except MalformedPolicy as exc:
         raise S3Error("MalformedPolicy", exc.reason) from exc
     await domain.set_setting(ctx.store, ctx.bucket, POLICY_SETTING, text)
-    return Response(status_code=204)
+    return S3Result(status=204)
 
 
-async def get_bucket_policy(ctx: S3Request) -> Response:
+async def get_bucket_policy(ctx: S3Request) -> S3Result:
     record = await domain.get_bucket(ctx.store, ctx.bucket)
     text = record.settings.get(POLICY_SETTING)
     if not text:
         raise S3Error("NoSuchBucketPolicy", fields={"BucketName": ctx.bucket})
-    return Response(text, media_type="application/json")
+    return S3Result(json=text)
 
 
-async def delete_bucket_policy(ctx: S3Request) -> Response:
+async def delete_bucket_policy(ctx: S3Request) -> S3Result:
     await domain.set_setting(ctx.store, ctx.bucket, POLICY_SETTING, None)
-    return Response(status_code=204)
+    return S3Result(status=204)
 
 
-async def get_bucket_policy_status(ctx: S3Request) -> Response:
+async def get_bucket_policy_status(ctx: S3Request) -> S3Result:
     record = await domain.get_bucket(ctx.store, ctx.bucket)
     text = record.settings.get(POLICY_SETTING)
     if not text:
         raise S3Error("NoSuchBucketPolicy", fields={"BucketName": ctx.bucket})
     document = xml.root("PolicyStatus")
     xml.add(document, "IsPublic", policy_is_public(parse_bucket_policy(text, ctx.bucket)))
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)
 
 
-async def put_bucket_acl(ctx: S3Request) -> Response:
+async def put_bucket_acl(ctx: S3Request) -> S3Result:
     acl = ctx.header("x-amz-acl")
     body = await ctx.read_small_body(xml.MAX_XML_BODY)
     if acl is None or body.strip():
@@ -68,10 +66,10 @@ async def put_bucket_acl(ctx: S3Request) -> Response:
             "NotImplemented", "Only canned ACLs (x-amz-acl: private or public-read) are supported."
         )
     await domain.set_setting(ctx.store, ctx.bucket, POLICY_SETTING, canned_policy(ctx.bucket, acl))
-    return Response()
+    return S3Result()
 
 
-async def get_bucket_acl(ctx: S3Request) -> Response:
+async def get_bucket_acl(ctx: S3Request) -> S3Result:
     """The ACL the bucket's policy amounts to: the owner's FULL_CONTROL, and READ for
     everyone when the policy makes the bucket public."""
     record = await domain.get_bucket(ctx.store, ctx.bucket)
@@ -94,4 +92,4 @@ async def get_bucket_acl(ctx: S3Request) -> Response:
         grantee.set("xsi:type", "Group")
         xml.add(grantee, "URI", ALL_USERS)
         xml.add(grant, "Permission", "READ")
-    return Response(xml.render(document), media_type=XML)
+    return S3Result(document=document)

@@ -10,16 +10,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from starlette.responses import Response
-
 from gateway.policy.decide import listing_condition_keys
 from gateway.s3 import buckets, listing, multipart, objects, policies
 from gateway.s3.errors import S3Error
 from gateway.s3.objects import copy_source
 from gateway.s3.request import S3Request
+from gateway.s3.result import S3Result
 
 Target = Literal["service", "bucket", "object"]
-Handler = Callable[[S3Request], Awaitable[Response]]
+Handler = Callable[[S3Request], Awaitable[S3Result]]
 
 
 @dataclass(frozen=True)
@@ -27,74 +26,161 @@ class Route:
     method: str
     target: Target
     handler: Handler
-    action: str
+    action: str  # the IAM action decided
+    operation: str  # the S3 API operation, named in the audit line
     query: str | None = None  # this query parameter must be present
     header: str | None = None  # this header must be present
     per_key: bool = False  # decided for each key by the handler (DeleteObjects), not here
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "service", buckets.list_buckets, "s3:ListAllMyBuckets"),
-    Route("PUT", "bucket", buckets.create_bucket, "s3:CreateBucket"),
-    Route("HEAD", "bucket", buckets.head_bucket, "s3:ListBucket"),
-    Route("DELETE", "bucket", buckets.delete_bucket, "s3:DeleteBucket"),
-    Route("GET", "bucket", buckets.get_bucket_location, "s3:GetBucketLocation", query="location"),
+    Route("GET", "service", buckets.list_buckets, "s3:ListAllMyBuckets", "ListBuckets"),
+    Route("PUT", "bucket", buckets.create_bucket, "s3:CreateBucket", "CreateBucket"),
+    Route("HEAD", "bucket", buckets.head_bucket, "s3:ListBucket", "HeadBucket"),
+    Route("DELETE", "bucket", buckets.delete_bucket, "s3:DeleteBucket", "DeleteBucket"),
     Route(
-        "GET", "bucket", buckets.get_bucket_versioning, "s3:GetBucketVersioning", query="versioning"
+        "GET",
+        "bucket",
+        buckets.get_bucket_location,
+        "s3:GetBucketLocation",
+        "GetBucketLocation",
+        query="location",
     ),
-    Route("GET", "bucket", listing.list_object_versions, "s3:ListBucketVersions", query="versions"),
-    Route("PUT", "bucket", policies.put_bucket_policy, "s3:PutBucketPolicy", query="policy"),
-    Route("GET", "bucket", policies.get_bucket_policy, "s3:GetBucketPolicy", query="policy"),
     Route(
-        "DELETE", "bucket", policies.delete_bucket_policy, "s3:DeleteBucketPolicy", query="policy"
+        "GET",
+        "bucket",
+        buckets.get_bucket_versioning,
+        "s3:GetBucketVersioning",
+        "GetBucketVersioning",
+        query="versioning",
+    ),
+    Route(
+        "GET",
+        "bucket",
+        listing.list_object_versions,
+        "s3:ListBucketVersions",
+        "ListObjectVersions",
+        query="versions",
+    ),
+    Route(
+        "PUT",
+        "bucket",
+        policies.put_bucket_policy,
+        "s3:PutBucketPolicy",
+        "PutBucketPolicy",
+        query="policy",
+    ),
+    Route(
+        "GET",
+        "bucket",
+        policies.get_bucket_policy,
+        "s3:GetBucketPolicy",
+        "GetBucketPolicy",
+        query="policy",
+    ),
+    Route(
+        "DELETE",
+        "bucket",
+        policies.delete_bucket_policy,
+        "s3:DeleteBucketPolicy",
+        "DeleteBucketPolicy",
+        query="policy",
     ),
     Route(
         "GET",
         "bucket",
         policies.get_bucket_policy_status,
         "s3:GetBucketPolicyStatus",
+        "GetBucketPolicyStatus",
         query="policyStatus",
     ),
-    Route("PUT", "bucket", policies.put_bucket_acl, "s3:PutBucketAcl", query="acl"),
-    Route("GET", "bucket", policies.get_bucket_acl, "s3:GetBucketAcl", query="acl"),
+    Route("PUT", "bucket", policies.put_bucket_acl, "s3:PutBucketAcl", "PutBucketAcl", query="acl"),
+    Route("GET", "bucket", policies.get_bucket_acl, "s3:GetBucketAcl", "GetBucketAcl", query="acl"),
     Route(
         "GET",
         "bucket",
         multipart.list_multipart_uploads,
         "s3:ListBucketMultipartUploads",
+        "ListMultipartUploads",
         query="uploads",
     ),
-    Route("GET", "bucket", listing.list_objects, "s3:ListBucket"),
     Route(
-        "POST", "bucket", objects.delete_objects, "s3:DeleteObject", query="delete", per_key=True
+        "GET", "bucket", listing.list_objects, "s3:ListBucket", "ListObjectsV2", query="list-type"
     ),
-    Route("POST", "object", multipart.create_multipart_upload, "s3:PutObject", query="uploads"),
+    Route("GET", "bucket", listing.list_objects, "s3:ListBucket", "ListObjects"),
+    Route(
+        "POST",
+        "bucket",
+        objects.delete_objects,
+        "s3:DeleteObject",
+        "DeleteObjects",
+        query="delete",
+        per_key=True,
+    ),
+    Route(
+        "POST",
+        "object",
+        multipart.create_multipart_upload,
+        "s3:PutObject",
+        "CreateMultipartUpload",
+        query="uploads",
+    ),
     Route(
         "PUT",
         "object",
         multipart.upload_part_copy,
         "s3:PutObject",
+        "UploadPartCopy",
         query="uploadId",
         header="x-amz-copy-source",
     ),
-    Route("PUT", "object", multipart.upload_part, "s3:PutObject", query="uploadId"),
-    Route("POST", "object", multipart.complete_multipart_upload, "s3:PutObject", query="uploadId"),
+    Route("PUT", "object", multipart.upload_part, "s3:PutObject", "UploadPart", query="uploadId"),
+    Route(
+        "POST",
+        "object",
+        multipart.complete_multipart_upload,
+        "s3:PutObject",
+        "CompleteMultipartUpload",
+        query="uploadId",
+    ),
     Route(
         "DELETE",
         "object",
         multipart.abort_multipart_upload,
         "s3:AbortMultipartUpload",
+        "AbortMultipartUpload",
         query="uploadId",
     ),
-    Route("GET", "object", multipart.list_parts, "s3:ListMultipartUploadParts", query="uploadId"),
-    Route("GET", "object", objects.get_object, "s3:GetObject", query="partNumber"),
-    Route("GET", "object", objects.get_object_tagging, "s3:GetObjectTagging", query="tagging"),
-    Route("HEAD", "object", objects.head_object, "s3:GetObject", query="partNumber"),
-    Route("PUT", "object", objects.copy_object, "s3:PutObject", header="x-amz-copy-source"),
-    Route("PUT", "object", objects.put_object, "s3:PutObject"),
-    Route("GET", "object", objects.get_object, "s3:GetObject"),
-    Route("HEAD", "object", objects.head_object, "s3:GetObject"),
-    Route("DELETE", "object", objects.delete_object, "s3:DeleteObject"),
+    Route(
+        "GET",
+        "object",
+        multipart.list_parts,
+        "s3:ListMultipartUploadParts",
+        "ListParts",
+        query="uploadId",
+    ),
+    Route("GET", "object", objects.get_object, "s3:GetObject", "GetObject", query="partNumber"),
+    Route(
+        "GET",
+        "object",
+        objects.get_object_tagging,
+        "s3:GetObjectTagging",
+        "GetObjectTagging",
+        query="tagging",
+    ),
+    Route("HEAD", "object", objects.head_object, "s3:GetObject", "HeadObject", query="partNumber"),
+    Route(
+        "PUT",
+        "object",
+        objects.copy_object,
+        "s3:PutObject",
+        "CopyObject",
+        header="x-amz-copy-source",
+    ),
+    Route("PUT", "object", objects.put_object, "s3:PutObject", "PutObject"),
+    Route("GET", "object", objects.get_object, "s3:GetObject", "GetObject"),
+    Route("HEAD", "object", objects.head_object, "s3:GetObject", "HeadObject"),
+    Route("DELETE", "object", objects.delete_object, "s3:DeleteObject", "DeleteObject"),
 )
 
 # Sub-resources S3 defines: a request naming one that no route serves is NotImplemented.
@@ -149,8 +235,8 @@ def match(method: str, target: Target, query: dict[str, str], headers: dict[str,
             continue
         if route.header is not None and route.header not in headers:
             continue
-        if route.query is None and named:
-            continue
+        if named and (route.query is None or route.query not in SUBRESOURCES):
+            continue  # a sub-resource no route serves, beside a plain discriminator
         return route
     if named:
         raise S3Error("NotImplemented", f"The operation ?{sorted(named)[0]} is not implemented.")

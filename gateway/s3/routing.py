@@ -1,14 +1,25 @@
-"""The S3 application: authenticate, match a route (``routes.py``), decide, audit, run the
-handler, and the one place that turns handler results and errors into responses."""
+"""The S3 application: small ASGI layers, composed as Starlette composes middleware.
+
+    StsFirst        POST / goes to STS (its own answers and audit lines)
+    Audited         request id, byte counts, one audit line per request once answered
+    S3Errors        any exception before the answer started -> an S3 error document
+    Authenticated   who is asking (auth/requests.py), bucket and key from the URL
+    Authorized      the route (routes.py), the decision, what else the request needs
+    Endpoint        the handler, and the one renderer of its result (result.py)
+
+Each layer reads and fills the request's ``Exchange``, kept in the ASGI scope.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import cast
 from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import Authorizer
 from gateway.audit import AuditLog, AuditRecord, new_request_id
@@ -16,6 +27,7 @@ from gateway.auth.errors import AuthError
 from gateway.auth.jwt import TokenCheck
 from gateway.auth.keyring import Keyring
 from gateway.auth.requests import authenticate
+from gateway.auth.sigv4 import SigV4Credential
 from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
@@ -23,12 +35,40 @@ from gateway.domain.values import Principal
 from gateway.policy.decide import Decision
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.request import S3Request
-from gateway.s3.routes import Target, also_required, match, route_query
+from gateway.s3.result import render
+from gateway.s3.routes import Route, Target, also_required, match, route_query
 from gateway.s3.xml import error_document
 from gateway.sts import endpoint as sts
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway.s3")
+EXCHANGE = "artifact_store.s3"  # the scope key of the request's Exchange
+
+
+def request_id() -> str:
+    return new_request_id()
+
+
+@dataclass
+class Exchange:
+    """One S3 request as the layers learn it."""
+
+    request_id: str
+    request: Request
+    resource: str  # "/", "/bucket" or "/bucket/key": what errors and audit lines name
+    source_ip: str | None
+    bucket: str = ""
+    key: str = ""
+    principal: Principal | None = None
+    credential: SigV4Credential | None = None
+    route: Route | None = None
+    audit: AuditRecord | None = None
+    received: int = 0
+    started: bool = False  # the answer's status line went out: no error document can follow
+
+
+def exchange_of(scope: Scope) -> Exchange:
+    return cast(Exchange, scope[EXCHANGE])
 
 
 def _has_body(request: Request) -> bool:
@@ -36,73 +76,53 @@ def _has_body(request: Request) -> bool:
     return length != "0" or "transfer-encoding" in request.headers
 
 
-def request_id() -> str:
-    return new_request_id()
+def split(settings: Settings, request: Request) -> tuple[str, str]:
+    """(bucket, key) from a path-style or virtual-hosted-style request."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    try:
+        path = unquote(raw.decode("latin-1").split("?", 1)[0], errors="strict")
+    except UnicodeDecodeError as exc:
+        raise S3Error("InvalidArgument", "The request path is not valid UTF-8.") from exc
+    if virtual_host(settings, request):
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+        return host[: -len(str(settings.virtual_host_domain)) - 1], path[1:]
+    bucket, _, key = path[1:].partition("/")
+    return bucket, key
 
 
-class S3App:
-    """The S3 protocol edge as one ASGI app (mounted under "/" by ``gateway.app``)."""
+def virtual_host(settings: Settings, request: Request) -> bool:
+    domain = settings.virtual_host_domain
+    host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+    return bool(domain) and host.endswith(f".{domain}")
+
+
+def target_of(bucket: str, key: str) -> Target:
+    return "object" if key else "bucket" if bucket else "service"
+
+
+class StsFirst:
+    """``POST /`` is an STS (or IAM query API) request, answered and audited by ``sts/``."""
 
     def __init__(
         self,
+        app: ASGIApp,
         settings: Settings,
-        store: Store,
         keyring: Keyring,
-        bearer: TokenCheck | None = None,
-        web_identity: WebIdentitySts | None = None,
-        audit: AuditLog | None = None,
-        access: Authorizer | None = None,
+        web_identity: WebIdentitySts | None,
+        audit: AuditLog,
     ) -> None:
-        self.settings = settings
-        self.store = store
-        self.keyring = keyring
-        self.bearer = bearer
-        self.web_identity = web_identity
-        self.audit = audit or AuditLog(None)
-        self.access = access or Authorizer(store)
-
-    def virtual_host(self, request: Request) -> bool:
-        domain = self.settings.virtual_host_domain
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
-        return bool(domain) and host.endswith(f".{domain}")
-
-    def split(self, request: Request) -> tuple[str, str]:
-        """(bucket, key) from a path-style or virtual-hosted-style request."""
-        raw = request.scope.get("raw_path") or request.scope["path"].encode()
-        try:
-            path = unquote(raw.decode("latin-1").split("?", 1)[0], errors="strict")
-        except UnicodeDecodeError as exc:
-            raise S3Error("InvalidArgument", "The request path is not valid UTF-8.") from exc
-        if self.virtual_host(request):
-            host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
-            return host[: -len(str(self.settings.virtual_host_domain)) - 1], path[1:]
-        bucket, _, key = path[1:].partition("/")
-        return bucket, key
+        self.app, self.settings, self.keyring = app, settings, keyring
+        self.web_identity, self.audit = web_identity, audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        received = [0]
-        upstream = receive
-
-        async def counting_receive() -> Message:
-            message = await upstream()
-            if message["type"] == "http.request":
-                received[0] += len(message.get("body", b""))
-            return message
-
-        receive = counting_receive
-        request = Request(scope, receive)
-        rid = request_id()
-        resource = request.url.path
-        client = scope.get("client")
-        source_ip = client[0] if client else None
-        principal: Principal | None = None
-        audit: AuditRecord | None = None
-        bucket = key = ""
-        try:
-            bucket, key = self.split(request)
-            resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
-            target: Target = "object" if key else "bucket" if bucket else "service"
-            if request.method == "POST" and target == "service":
+        if scope["method"] == "POST":
+            request = Request(scope, receive)
+            try:
+                bucket, key = split(self.settings, request)
+            except S3Error:
+                bucket = key = "-"  # not STS: the S3 layers answer the bad path
+            if target_of(bucket, key) == "service":
+                rid = request_id()
                 response = await sts.handle(
                     request,
                     rid,
@@ -114,126 +134,96 @@ class S3App:
                 response.headers["x-amzn-requestid"] = rid
                 await response(scope, receive, send)
                 return
-            query = dict(request.query_params)
-            principal, credential = await authenticate(
-                request,
-                self.keyring,
-                self.settings.max_skew_seconds,
-                bucket if self.virtual_host(request) else None,
-                self.bearer,
-            )
-            headers = dict(request.headers)
-            route = match(request.method, target, query, headers)
-            audit = AuditRecord.of(rid, principal, source_ip, route.action, resource)
-            if route.per_key:  # each key gets its own decision and audit line
-                decision = Decision(True, "per-key")
-            else:
-                decision = await self.authorize(
-                    principal, route.action, bucket, key, request, route_query(route, query)
-                )
-            for needed in also_required(route, bucket, headers) if decision.allowed else ():
-                extra = await self.authorize(
-                    principal, needed.action, needed.bucket, needed.key, request, {}
-                )
-                if not extra.allowed:
-                    decision = Decision(False, f"{needed.label}:{extra.rule}")
-                    break
-            audit.decision, audit.rule = ("allow" if decision.allowed else "deny"), decision.rule
-            if not decision.allowed:
-                raise S3Error("AccessDenied")
-            payload = credential.payload_hash if credential else ""
-            caller = principal
+        await self.app(scope, receive, send)
 
-            async def can(action: str, name: str, object_key: str = "") -> bool:
-                allowed = await self.authorize(caller, action, name, object_key, request, {})
-                if object_key:  # a per-key decision is a decision of its own
-                    line = AuditRecord.of(rid, caller, source_ip, action, f"/{name}/{object_key}")
-                    line.decision = "allow" if allowed.allowed else "deny"
-                    line.rule = allowed.rule
-                    line.status = 200 if allowed.allowed else 403
-                    self.audit.write(line)
-                return allowed.allowed
 
-            context = S3Request(
-                request=request,
-                store=self.store,
-                bucket=bucket,
-                key=key,
-                request_id=rid,
-                query=query,
-                principal=principal,
-                content_sha256=payload if len(payload) == 64 else None,
-                payload_hash=payload,
-                credential=credential,
-                can=can,
-            )
-            response = await route.handler(context)
-        except Exception as exc:
-            if audit is None:
-                audit = AuditRecord.of(rid, principal, source_ip, "-", resource)
-                if isinstance(exc, AuthError):
-                    audit.rule = f"authentication:{exc.code}"
-                elif principal is not None:
-                    audit.rule = "no-route"
-            exc = await self.hidden(exc, principal, bucket, request)
-            response = self.error_response(exc, request, resource, rid)
-        response.headers["x-amz-request-id"] = rid
-        response.headers["x-amz-id-2"] = rid
-        await self.respond(response, scope, receive, send, audit, received)
+class Audited:
+    """Gives the request its id and Exchange, counts the bytes in and out, names the id in
+    the answer's headers, and writes the request's audit line once the answer is sent."""
 
-    async def respond(
-        self,
-        response: Response,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        audit: AuditRecord,
-        received: list[int],
-    ) -> None:
-        """Send the response, counting what crossed the wire for the audit line."""
+    def __init__(self, app: ASGIApp, audit: AuditLog) -> None:
+        self.app, self.audit = app, audit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        rid = request_id()
+        upstream = receive
+
+        async def counting_receive() -> Message:
+            message = await upstream()
+            if message["type"] == "http.request":
+                exchange.received += len(message.get("body", b""))
+            return message
+
+        exchange = Exchange(
+            request_id=rid,
+            request=Request(scope, counting_receive),
+            resource=scope["path"],
+            source_ip=client[0] if client else None,
+        )
+        scope[EXCHANGE] = exchange
 
         async def counting_send(message: Message) -> None:
+            record = exchange.audit
             if message["type"] == "http.response.start":
-                audit.status = int(message["status"])
-            elif message["type"] == "http.response.body":
-                audit.bytes_out += len(message.get("body", b""))
+                exchange.started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-amz-request-id", rid.encode()),
+                    (b"x-amz-id-2", rid.encode()),
+                ]
+                if record is not None:
+                    record.status = int(message["status"])
+            elif message["type"] == "http.response.body" and record is not None:
+                record.bytes_out += len(message.get("body", b""))
             await send(message)
 
         try:
-            await response(scope, receive, counting_send)
+            await self.app(scope, counting_receive, counting_send)
         finally:
-            audit.bytes_in = received[0]
-            self.audit.write(audit)
+            if exchange.audit is not None:
+                exchange.audit.bytes_in = exchange.received
+                self.audit.write(exchange.audit)
 
-    async def authorize(
-        self,
-        principal: Principal,
-        action: str,
-        bucket: str,
-        key: str,
-        request: Request,
-        condition_keys: dict[str, str],
-    ) -> Decision:
-        client = request.scope.get("client")
-        return await self.access.decide(
-            principal,
-            action,
-            bucket,
-            key,
-            source_ip=client[0] if client else None,
-            secure=request.url.scheme == "https",
-            condition_keys=condition_keys,
+
+class S3Errors:
+    """Any exception raised before the answer started becomes an S3 error document, and the
+    audit line of a request refused before its route was known is made here."""
+
+    def __init__(self, app: ASGIApp, access: Authorizer) -> None:
+        self.app, self.access = app, access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_of(scope)
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if exchange.started:
+                raise
+            if exchange.audit is None:
+                exchange.audit = self.unrouted(exchange, exc)
+            exc = await self.hidden(exc, exchange)
+            await self.error_response(exc, exchange)(scope, receive, send)
+
+    @staticmethod
+    def unrouted(exchange: Exchange, exc: Exception) -> AuditRecord:
+        record = AuditRecord.of(
+            exchange.request_id, exchange.principal, exchange.source_ip, "-", exchange.resource
         )
+        if isinstance(exc, AuthError):
+            record.rule = f"authentication:{exc.code}"
+        elif exchange.principal is not None:
+            record.rule = "no-route"
+        return record
 
-    async def hidden(
-        self, exc: Exception, principal: Principal | None, bucket: str, request: Request
-    ) -> Exception:
+    async def hidden(self, exc: Exception, exchange: Exchange) -> Exception:
         """A missing key is AccessDenied to callers who may not list the bucket (S3 does so)."""
-        if isinstance(exc, NoSuchKey) and principal is not None:
+        if isinstance(exc, NoSuchKey) and exchange.principal is not None:
+            request = exchange.request
             client = request.scope.get("client")
             told = await self.access.may_learn_missing_keys(
-                principal,
-                bucket,
+                exchange.principal,
+                exchange.bucket,
                 source_ip=client[0] if client else None,
                 secure=request.url.scheme == "https",
             )
@@ -241,7 +231,9 @@ class S3App:
                 return S3Error("AccessDenied")
         return exc
 
-    def error_response(self, exc: Exception, request: Request, resource: str, rid: str) -> Response:
+    @staticmethod
+    def error_response(exc: Exception, exchange: Exchange) -> Response:
+        request, resource, rid = exchange.request, exchange.resource, exchange.request_id
         error = from_exception(exc, resource=resource.lstrip("/"))
         if error is None:
             log.exception("internal error on %s %s (request %s)", request.method, resource, rid)
@@ -259,3 +251,185 @@ class S3App:
         return Response(
             body, status_code=error.status, headers=headers, media_type="application/xml"
         )
+
+
+class Authenticated:
+    """Who is asking: a request whose credentials do not verify is refused, never treated as
+    anonymous (DESIGN.md §4)."""
+
+    def __init__(
+        self, app: ASGIApp, settings: Settings, keyring: Keyring, bearer: TokenCheck | None
+    ) -> None:
+        self.app, self.settings, self.keyring, self.bearer = app, settings, keyring, bearer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_of(scope)
+        request = exchange.request
+        exchange.bucket, exchange.key = bucket, key = split(self.settings, request)
+        exchange.resource = f"/{bucket}/{key}" if key else f"/{bucket}" if bucket else "/"
+        exchange.principal, exchange.credential = await authenticate(
+            request,
+            self.keyring,
+            self.settings.max_skew_seconds,
+            bucket if virtual_host(self.settings, request) else None,
+            self.bearer,
+        )
+        await self.app(scope, receive, send)
+
+
+class Authorized:
+    """The route, and the decision on its action (plus what else the request needs: a copy's
+    source, a public ACL); the audit line is made here, named by the S3 operation."""
+
+    def __init__(self, app: ASGIApp, access: Authorizer) -> None:
+        self.app, self.access = app, access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_of(scope)
+        request, principal = exchange.request, exchange.principal
+        assert principal is not None  # Authenticated ran
+        bucket, key = exchange.bucket, exchange.key
+        query = dict(request.query_params)
+        headers = dict(request.headers)
+        route = match(request.method, target_of(bucket, key), query, headers)
+        exchange.route = route
+        audit = AuditRecord.of(
+            exchange.request_id,
+            principal,
+            exchange.source_ip,
+            route.action,
+            exchange.resource,
+            operation=route.operation,
+        )
+        exchange.audit = audit
+        if route.per_key:  # each key gets its own decision and audit line
+            decision = Decision(True, "per-key")
+        else:
+            decision = await decide(
+                self.access,
+                principal,
+                route.action,
+                bucket,
+                key,
+                request,
+                route_query(route, query),
+            )
+        for needed in also_required(route, bucket, headers) if decision.allowed else ():
+            extra = await decide(
+                self.access, principal, needed.action, needed.bucket, needed.key, request, {}
+            )
+            if not extra.allowed:
+                decision = Decision(False, f"{needed.label}:{extra.rule}")
+                break
+        audit.decision, audit.rule = ("allow" if decision.allowed else "deny"), decision.rule
+        if not decision.allowed:
+            raise S3Error("AccessDenied")
+        await self.app(scope, receive, send)
+
+
+async def decide(
+    access: Authorizer,
+    principal: Principal,
+    action: str,
+    bucket: str,
+    key: str,
+    request: Request,
+    condition_keys: dict[str, str],
+) -> Decision:
+    client = request.scope.get("client")
+    return await access.decide(
+        principal,
+        action,
+        bucket,
+        key,
+        source_ip=client[0] if client else None,
+        secure=request.url.scheme == "https",
+        condition_keys=condition_keys,
+    )
+
+
+class Endpoint:
+    """Runs the route's handler and renders what it returns."""
+
+    def __init__(self, store: Store, access: Authorizer, audit: AuditLog) -> None:
+        self.store, self.access, self.audit = store, access, audit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = exchange_of(scope)
+        route, caller, request = exchange.route, exchange.principal, exchange.request
+        assert route is not None  # Authorized ran
+        assert caller is not None
+        credential = exchange.credential
+        payload = credential.payload_hash if credential else ""
+
+        async def can(action: str, name: str, object_key: str = "") -> bool:
+            allowed = await decide(self.access, caller, action, name, object_key, request, {})
+            if object_key:  # a per-key decision is a decision of its own
+                line = AuditRecord.of(
+                    exchange.request_id,
+                    caller,
+                    exchange.source_ip,
+                    action,
+                    f"/{name}/{object_key}",
+                    operation=route.operation,
+                )
+                line.decision = "allow" if allowed.allowed else "deny"
+                line.rule = allowed.rule
+                line.status = 200 if allowed.allowed else 403
+                self.audit.write(line)
+            return allowed.allowed
+
+        context = S3Request(
+            request=request,
+            store=self.store,
+            bucket=exchange.bucket,
+            key=exchange.key,
+            request_id=exchange.request_id,
+            query=dict(request.query_params),
+            principal=caller,
+            content_sha256=payload if len(payload) == 64 else None,
+            payload_hash=payload,
+            credential=credential,
+            can=can,
+        )
+        response = render(await route.handler(context))
+        await response(scope, receive, send)
+
+
+class S3App:
+    """The S3 protocol edge as one ASGI app (mounted under "/" by ``gateway.app``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        keyring: Keyring,
+        bearer: TokenCheck | None = None,
+        web_identity: WebIdentitySts | None = None,
+        audit: AuditLog | None = None,
+        access: Authorizer | None = None,
+    ) -> None:
+        self.settings, self.store = settings, store
+        self.audit = audit or AuditLog(None)
+        self.access = access or Authorizer(store)
+        self.app: ASGIApp = StsFirst(
+            Audited(
+                S3Errors(
+                    Authenticated(
+                        Authorized(Endpoint(store, self.access, self.audit), self.access),
+                        settings,
+                        keyring,
+                        bearer,
+                    ),
+                    self.access,
+                ),
+                self.audit,
+            ),
+            settings,
+            keyring,
+            web_identity,
+            self.audit,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

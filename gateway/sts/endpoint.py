@@ -65,7 +65,8 @@ async def handle(
     if not action:
         return error("MissingAction", "Missing Action parameter.", 400, request_id)
     client = request.scope.get("client")
-    record = AuditRecord.of(request_id, None, client[0] if client else None, f"sts:{action}", "/")
+    source_ip = client[0] if client else None
+    record = AuditRecord.of(request_id, None, source_ip, f"sts:{action}", "/", operation=action)
     record.bytes_in = len(body)
     try:
         if action == "AssumeRoleWithWebIdentity":

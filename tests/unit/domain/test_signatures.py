@@ -247,5 +247,22 @@ def test_a_changed_byte_never_raises_and_verifies_only_if_meaning_is_unchanged(p
     check = signatures.check_bundle(changed, SUBJECT, KEYS)
     if check.verified:  # a change that keeps the signature and what it is over, e.g. the hint
         signature = json.loads(GOOD)["messageSignature"]["signature"]
-        assert json.loads(changed)["messageSignature"]["signature"] == signature
+        # protobuf's JSON form takes standard and URL-safe base64 alike ('+' or '-', '/' or
+        # '_'): the same signature bytes, spelt another way.
+        assert _b64_bytes(json.loads(changed)["messageSignature"]["signature"]) == _b64_bytes(
+            signature
+        )
         assert check.over == "sha256:" + SHA
+
+
+def _b64_bytes(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_") + "==")
+
+
+def test_a_url_safe_spelling_of_the_signature_still_verifies() -> None:
+    """The one kind of changed byte that verifies (found by the property above)."""
+    signature = json.loads(GOOD)["messageSignature"]["signature"]
+    assert "+" in signature or "/" in signature
+    spelt = signature.replace("+", "-").replace("/", "_")
+    changed = GOOD.replace(signature.encode(), spelt.encode())
+    assert signatures.check_bundle(changed, SUBJECT, KEYS).verified
