@@ -123,7 +123,7 @@ def checksum_type_for(algorithm: str | None, requested: str | None) -> str | Non
     return chosen
 
 
-async def create_upload(
+async def create_multipart_upload(
     store: Store,
     bucket: str,
     key: str,
@@ -328,7 +328,7 @@ def object_checksum(upload: UploadRecord, parts: list[PartRecord]) -> dict[str, 
     return {algorithm: f"{base64.b64encode(digest).decode()}-{len(parts)}"}
 
 
-async def complete_upload(
+async def complete_multipart_upload(
     store: Store,
     bucket: str,
     key: str,
@@ -389,7 +389,7 @@ async def _forget_upload(store: Store, upload: UploadRecord, parts: list[PartRec
         await forget_manifest(store, repository, part.manifest_digest)
 
 
-async def abort_upload(store: Store, bucket: str, key: str, upload_id: str) -> None:
+async def abort_multipart_upload(store: Store, bucket: str, key: str, upload_id: str) -> None:
     upload = await live_upload(store, bucket, key, upload_id)
     await _forget_upload(store, upload, await store.index.delete_upload(upload_id))
 
@@ -412,7 +412,7 @@ class UploadPage:
     next_upload_id_marker: str = ""
 
 
-async def list_uploads(
+async def list_multipart_uploads(
     store: Store,
     bucket: str,
     *,
@@ -461,7 +461,7 @@ async def expire_uploads(store: Store, lifetime: timedelta, moment: datetime | N
     aborted = 0
     for upload in await store.index.stale_uploads(cutoff):
         try:
-            await abort_upload(store, upload.bucket, upload.key, upload.upload_id)
+            await abort_multipart_upload(store, upload.bucket, upload.key, upload.upload_id)
         except NoSuchUpload:  # completed or aborted meanwhile
             continue
         aborted += 1

@@ -45,7 +45,7 @@ async def start(store: Store, bucket: str, key: str, length: int, new: NewObject
     """Open an upload of ``length`` bytes; one of no bytes is complete at once."""
     if not 0 <= length <= MAX_LENGTH:
         raise InvalidArgument(f"The upload length must be between 0 and {MAX_LENGTH}.")
-    upload = await multipart.create_upload(store, bucket, key, new, length=length)
+    upload = await multipart.create_multipart_upload(store, bucket, key, new, length=length)
     if length == 0:
         return await append(store, upload.upload_id, 0, _nothing(), 0, NewObject({}, {}))
     return Progress(upload, length, 0)
@@ -101,7 +101,7 @@ async def append(
         state = Progress(upload, state.length, offset + size)
         if state.done:
             requested = [multipart.RequestedPart(p.part_number, p.etag) for p in parts]
-            await multipart.complete_upload(
+            await multipart.complete_multipart_upload(
                 store,
                 upload.bucket,
                 upload.key,
@@ -118,4 +118,4 @@ async def terminate(store: Store, upload_id: str) -> None:
     upload = await store.index.get_upload(upload_id)
     if upload is None or upload.length is None:
         raise NoSuchUpload()
-    await multipart.abort_upload(store, upload.bucket, upload.key, upload_id)
+    await multipart.abort_multipart_upload(store, upload.bucket, upload.key, upload_id)

@@ -61,7 +61,7 @@ def _upload_checksum_headers(upload: UploadRecord) -> dict[str, str]:
 
 async def create_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html"""
-    upload = await domain.create_upload(
+    upload = await domain.create_multipart_upload(
         ctx.store,
         ctx.bucket,
         ctx.key,
@@ -166,7 +166,7 @@ async def complete_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"""
     requested = _requested_parts(await ctx.read_small_body(xml.MAX_XML_BODY))
     headers = ctx.request.headers
-    completed = await domain.complete_upload(
+    completed = await domain.complete_multipart_upload(
         ctx.store,
         ctx.bucket,
         ctx.key,
@@ -192,7 +192,7 @@ async def complete_multipart_upload(ctx: S3Request) -> S3Result:
 
 async def abort_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html"""
-    await domain.abort_upload(ctx.store, ctx.bucket, ctx.key, ctx.query["uploadId"])
+    await domain.abort_multipart_upload(ctx.store, ctx.bucket, ctx.key, ctx.query["uploadId"])
     return S3Result(status=204)
 
 
@@ -241,7 +241,7 @@ async def list_multipart_uploads(ctx: S3Request) -> S3Result:
     delimiter = ctx.query.get("delimiter", "")
     key_marker = ctx.query.get("key-marker", "")
     upload_id_marker = ctx.query.get("upload-id-marker", "")
-    page = await domain.list_uploads(
+    page = await domain.list_multipart_uploads(
         ctx.store,
         ctx.bucket,
         prefix=prefix,

@@ -284,7 +284,7 @@ class CompleteNew(Scenario):
 
     async def prepare(self, store: Store) -> None:
         await super().prepare(store)
-        upload = await multipart.create_upload(store, BUCKET, KEY, NewObject(HEADERS, {}))
+        upload = await multipart.create_multipart_upload(store, BUCKET, KEY, NewObject(HEADERS, {}))
         self.upload_id = upload.upload_id
         self.etags: list[str] = []
         for number, data in enumerate((PART_ONE, PART_TWO), 1):
@@ -296,7 +296,7 @@ class CompleteNew(Scenario):
 
     async def run(self, store: Store) -> None:
         assert self.upload_id is not None
-        await multipart.complete_upload(
+        await multipart.complete_multipart_upload(
             store,
             BUCKET,
             KEY,

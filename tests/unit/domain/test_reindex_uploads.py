@@ -157,12 +157,12 @@ async def put(store: Store, upload: str, number: int, data: bytes, key: str = "t
 
 async def start(store: Store, key: str, **kw: Any) -> str:
     new = NewObject(headers={"Content-Type": "text/x-test", "Cache-Control": "no-store"}, **kw)
-    return (await multipart.create_upload(store, "bkt", key, new, "CRC32")).upload_id
+    return (await multipart.create_multipart_upload(store, "bkt", key, new, "CRC32")).upload_id
 
 
 async def complete(store: Store, key: str, upload: str, etags: list[str]) -> multipart.Completed:
     requested = [multipart.RequestedPart(n, etag) for n, etag in enumerate(etags, 1)]
-    return await multipart.complete_upload(
+    return await multipart.complete_multipart_upload(
         store,
         "bkt",
         key,
@@ -189,10 +189,10 @@ async def test_live_uploads_come_back_row_for_row_and_can_be_completed(
     await complete(store, "done", done, [await put(store, done, 1, b"x", "done")])
     aborted = await start(store, "gone", metadata={})
     await put(store, aborted, 1, b"y", "gone")
-    await multipart.abort_upload(store, "bkt", "gone", aborted)
+    await multipart.abort_multipart_upload(store, "bkt", "gone", aborted)
     tus = await resumable.start(store, "bkt", "tus", 10, NewObject({}, {"t": "1"}))
     await resumable.append(store, tus.upload.upload_id, 0, chunks(b"0123"), 4, NewObject({}, {}))
-    in_doomed = await multipart.create_upload(store, "doomed", "k", NewObject({}, {}))
+    in_doomed = await multipart.create_multipart_upload(store, "doomed", "k", NewObject({}, {}))
     await delete_bucket(store, "doomed")
     before = await rows(store)
     assert fake.tagged("u-") == {mapping.upload_tag(u) for u in (live, empty, tus.upload.upload_id)}
