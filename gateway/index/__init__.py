@@ -1,0 +1,13 @@
+"""The adapter of the domain's ``Index`` port: SQLAlchemy Core (async) over SQLite or
+PostgreSQL. Zot holds the truth; this can be rebuilt from it (``reindex``).
+
+One module per table family, as ``gateway.domain.ports.index`` declares the port: buckets.py,
+objects.py, uploads.py (uploads and their parts), access_keys.py, referrers.py; each holds its
+rows <-> records converters and a class with the family's methods, on the engine of
+base.py. store.py composes them into ``SqlIndex`` and keeps what spans every family (open,
+close, ping, replace_all). schema.py is the tables, migrations/ their Alembic history.
+"""
+
+from gateway.index.store import SqlIndex
+
+__all__ = ["SqlIndex"]
