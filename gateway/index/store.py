@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -28,6 +28,9 @@ from gateway.index.objects import SqlObjectIndex, object_row
 from gateway.index.referrers import SqlReferrerIndex, referrer_row
 from gateway.index.schema import buckets, objects, parts, referrers, uploads
 from gateway.index.uploads import LIVE, SqlUploadIndex, part_row, upload_row
+
+if TYPE_CHECKING:
+    from gateway.domain.ports.index import Index
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -102,3 +105,10 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: Iterable[dict[st
             batch = []
     if batch:
         await conn.execute(table.insert(), batch)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(index: SqlIndex) -> Index:
+        """mypy holds ``SqlIndex`` to the port: every method of it, typed alike."""
+        return index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.domain.errors import BucketNotEmpty, NoSuchUpload
 from gateway.domain.listing import list_entries
+from gateway.domain.ports.index import Index
 from gateway.domain.store import Store
 from gateway.domain.values import (
     AccessKeyRecord,
@@ -29,6 +31,23 @@ from tests.fixtures.postgres import postgres_server
 
 # Code-point order (UTF-8 byte order) differs from most locale collations on these.
 KEYS = ["A", "B/x", "a", "a b", "a-b", "a/b", "a/c/d", "aa", "b", "é", "z", "~", "\U0001f600"]
+
+
+def test_sql_index_has_the_index_ports_methods_with_their_parameters():
+    """At run time what mypy checks in store.py: every method of every protocol of the port,
+    with the same parameters (names, kinds, defaults)."""
+    ports = [port for port in Index.__mro__ if port.__module__ == Index.__module__]
+    names = sorted({name for port in ports for name in vars(port) if not name.startswith("_")})
+    assert len(names) == 32  # 5 + 5 + 10 + 4 + 5, and ping, close, replace_all
+
+    def parameters(function: Any) -> list[tuple[str, Any, Any]]:
+        return [
+            (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
+        ]
+
+    for name in names:
+        assert inspect.iscoroutinefunction(getattr(SqlIndex, name)), name
+        assert parameters(getattr(SqlIndex, name)) == parameters(getattr(Index, name)), name
 
 
 @pytest.fixture(scope="module")
