@@ -3,33 +3,15 @@ parts, in the same transaction, so it reads the uploads family's tables too."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from gateway.domain.errors import BucketNotEmpty
 from gateway.domain.values import BucketRecord, UploadRecord
-from gateway.index.base import SqlBase, from_ms, to_ms
+from gateway.index.base import Rows, SqlBase, copied, millis
 from gateway.index.schema import buckets, objects, parts, uploads
-from gateway.index.uploads import LIVE, upload_record
+from gateway.index.uploads import LIVE, upload_rows
 
-
-def bucket_row(record: BucketRecord) -> dict[str, Any]:
-    return {
-        "name": record.name,
-        "created_ms": to_ms(record.created),
-        "region": record.region,
-        "settings": record.settings,
-    }
-
-
-def bucket_record(row: sa.Row[Any]) -> BucketRecord:
-    return BucketRecord(
-        name=row.name,
-        created=from_ms(row.created_ms),
-        region=row.region,
-        settings=dict(row.settings),
-    )
+bucket_rows = Rows(buckets, BucketRecord, created=millis("created_ms"), settings=copied("settings"))
 
 
 class SqlBucketIndex(SqlBase):
@@ -41,7 +23,7 @@ class SqlBucketIndex(SqlBase):
             )
             if found is not None:
                 return False
-            await conn.execute(buckets.insert().values(bucket_row(record)))
+            await conn.execute(buckets.insert().values(bucket_rows.row(record)))
             return True
 
     async def update_bucket(self, record: BucketRecord) -> None:
@@ -56,12 +38,12 @@ class SqlBucketIndex(SqlBase):
     async def get_bucket(self, name: str) -> BucketRecord | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(buckets.select().where(buckets.c.name == name))).first()
-        return bucket_record(row) if row else None
+        return bucket_rows.record(row) if row else None
 
     async def list_buckets(self) -> list[BucketRecord]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(buckets.select().order_by(buckets.c.name))
-            return [bucket_record(row) for row in rows]
+            return [bucket_rows.record(row) for row in rows]
 
     async def delete_bucket(self, name: str) -> tuple[list[UploadRecord], list[tuple[str, str]]]:
         """Remove an empty bucket's row, and its uploads in flight (S3 drops them with the
@@ -83,7 +65,7 @@ class SqlBucketIndex(SqlBase):
             live = await conn.execute(
                 uploads.select().where(uploads.c.bucket == name, LIVE).order_by(uploads.c.upload_id)
             )
-            ended = [upload_record(row) for row in live]
+            ended = [upload_rows.record(row) for row in live]
             await conn.execute(parts.delete().where(parts.c.upload_id.in_(in_flight)))
             await conn.execute(uploads.delete().where(uploads.c.bucket == name))
             await conn.execute(buckets.delete().where(buckets.c.name == name))

@@ -11,38 +11,22 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.values import Layer, ObjectRecord
-from gateway.index.base import SqlBase, from_ms, to_ms
+from gateway.index.base import Column, Rows, SqlBase, copied, millis
 from gateway.index.schema import objects, referrers
 
-
-def object_row(record: ObjectRecord) -> dict[str, Any]:
-    return {
-        "bucket": record.bucket,
-        "key": record.key,
-        "manifest_digest": record.manifest_digest,
-        "size": record.size,
-        "etag": record.etag,
-        "last_modified_ms": to_ms(record.last_modified),
-        "layers": [[layer.digest, layer.size] for layer in record.layers],
-        "headers": record.headers,
-        "metadata": record.metadata,
-        "checksums": record.checksums,
-    }
-
-
-def object_record(row: sa.Row[Any]) -> ObjectRecord:
-    return ObjectRecord(
-        bucket=row.bucket,
-        key=row.key,
-        manifest_digest=row.manifest_digest,
-        size=row.size,
-        etag=row.etag,
-        last_modified=from_ms(row.last_modified_ms),
-        layers=tuple(Layer(digest=d, size=s) for d, s in row.layers),
-        headers=dict(row.headers),
-        metadata=dict(row.metadata),
-        checksums=dict(row.checksums),
-    )
+object_rows = Rows(
+    objects,
+    ObjectRecord,
+    last_modified=millis("last_modified_ms"),
+    layers=Column(
+        "layers",
+        dump=lambda layers: [[layer.digest, layer.size] for layer in layers],
+        load=lambda pairs: tuple(Layer(digest=d, size=s) for d, s in pairs),
+    ),
+    headers=copied("headers"),
+    metadata=copied("metadata"),
+    checksums=copied("checksums"),
+)
 
 
 @functools.lru_cache(maxsize=8)
@@ -71,7 +55,7 @@ async def replace_object(conn: AsyncConnection, record: ObjectRecord) -> None:
     await conn.execute(
         objects.delete().where(objects.c.bucket == record.bucket, objects.c.key == record.key)
     )
-    await conn.execute(objects.insert().values(object_row(record)))
+    await conn.execute(objects.insert().values(object_rows.row(record)))
 
 
 class SqlObjectIndex(SqlBase):
@@ -82,7 +66,7 @@ class SqlObjectIndex(SqlBase):
                     objects.select().where(objects.c.bucket == bucket, objects.c.key == key)
                 )
             ).first()
-        return object_record(row) if row else None
+        return object_rows.record(row) if row else None
 
     async def get_object_counted(
         self, bucket: str, key: str, kinds: tuple[str, ...]
@@ -96,7 +80,7 @@ class SqlObjectIndex(SqlBase):
         if row is None:
             return None
         columns = row._mapping
-        return object_record(row), {
+        return object_rows.record(row), {
             kind: int(columns[f"referrers_{number}"]) for number, kind in enumerate(kinds)
         }
 
@@ -117,7 +101,7 @@ class SqlObjectIndex(SqlBase):
             await conn.execute(
                 objects.delete().where(objects.c.bucket == bucket, objects.c.key == key)
             )
-            return object_record(row)
+            return object_rows.record(row)
 
     async def scan(
         self, bucket: str, start: str, *, inclusive: bool, limit: int
@@ -131,4 +115,4 @@ class SqlObjectIndex(SqlBase):
             .limit(limit)
         )
         async with self._engine.connect() as conn:
-            return [object_record(row) for row in await conn.execute(query)]
+            return [object_rows.record(row) for row in await conn.execute(query)]

@@ -3,47 +3,11 @@ HEAD and GET are read with the object's row (``objects.get_object_counted``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-
 from gateway.domain.values import ReferrerRecord
-from gateway.index.base import SqlBase, from_ms, to_ms
+from gateway.index.base import Rows, SqlBase, millis
 from gateway.index.schema import referrers
 
-
-def referrer_row(record: ReferrerRecord) -> dict[str, Any]:
-    return {
-        "bucket": record.bucket,
-        "key": record.key,
-        "digest": record.digest,
-        "subject": record.subject,
-        "kind": record.kind,
-        "artifact_type": record.artifact_type,
-        "media_type": record.media_type,
-        "blob_digest": record.blob_digest,
-        "size": record.size,
-        "manifest_size": record.manifest_size,
-        "created_ms": to_ms(record.created),
-        "predicate_type": record.predicate_type,
-    }
-
-
-def referrer_record(row: sa.Row[Any]) -> ReferrerRecord:
-    return ReferrerRecord(
-        bucket=row.bucket,
-        key=row.key,
-        subject=row.subject,
-        digest=row.digest,
-        kind=row.kind,
-        artifact_type=row.artifact_type,
-        media_type=row.media_type,
-        blob_digest=row.blob_digest,
-        size=row.size,
-        manifest_size=row.manifest_size,
-        created=from_ms(row.created_ms),
-        predicate_type=row.predicate_type,
-    )
+referrer_rows = Rows(referrers, ReferrerRecord, created=millis("created_ms"))
 
 
 class SqlReferrerIndex(SqlBase):
@@ -56,7 +20,7 @@ class SqlReferrerIndex(SqlBase):
         )
         async with self._engine.begin() as conn:
             await conn.execute(referrers.delete().where(*match))
-            await conn.execute(referrers.insert().values(referrer_row(record)))
+            await conn.execute(referrers.insert().values(referrer_rows.row(record)))
 
     async def list_referrers(
         self,
@@ -77,7 +41,7 @@ class SqlReferrerIndex(SqlBase):
             query = query.where(referrers.c.artifact_type == artifact_type)
         query = query.order_by(referrers.c.created_ms, referrers.c.digest)
         async with self._engine.connect() as conn:
-            return [referrer_record(row) for row in await conn.execute(query)]
+            return [referrer_rows.record(row) for row in await conn.execute(query)]
 
     async def get_referrer(
         self, bucket: str, key: str, subject: str, digest: str
@@ -90,7 +54,7 @@ class SqlReferrerIndex(SqlBase):
         )
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return referrer_record(row) if row else None
+        return referrer_rows.record(row) if row else None
 
     async def delete_referrer(self, bucket: str, key: str, digest: str) -> bool:
         async with self._engine.begin() as conn:
@@ -113,7 +77,7 @@ class SqlReferrerIndex(SqlBase):
             where.append(referrers.c.subject != keep)
         async with self._engine.begin() as conn:
             rows = await conn.execute(referrers.select().where(*where))
-            gone = [referrer_record(row) for row in rows]
+            gone = [referrer_rows.record(row) for row in rows]
             if gone:
                 await conn.execute(referrers.delete().where(*where))
         return gone

@@ -22,12 +22,12 @@ from gateway.domain.values import (
     UploadRecord,
 )
 from gateway.index.access_keys import SqlAccessKeyIndex
-from gateway.index.buckets import SqlBucketIndex, bucket_row
+from gateway.index.buckets import SqlBucketIndex, bucket_rows
 from gateway.index.migrate import upgrade
-from gateway.index.objects import SqlObjectIndex, object_row
-from gateway.index.referrers import SqlReferrerIndex, referrer_row
+from gateway.index.objects import SqlObjectIndex, object_rows
+from gateway.index.referrers import SqlReferrerIndex, referrer_rows
 from gateway.index.schema import buckets, objects, parts, referrers, uploads
-from gateway.index.uploads import LIVE, SqlUploadIndex, part_row, upload_row
+from gateway.index.uploads import LIVE, SqlUploadIndex, part_rows, upload_rows
 
 if TYPE_CHECKING:
     from gateway.domain.ports.index import Index
@@ -84,14 +84,14 @@ class SqlIndex(SqlBucketIndex, SqlObjectIndex, SqlUploadIndex, SqlAccessKeyIndex
             await conn.execute(buckets.delete())
             await conn.execute(parts.delete())
             await conn.execute(uploads.delete().where(LIVE))
-            await _insert(conn, referrers, map(referrer_row, referrer_records))
-            await _insert(conn, buckets, map(bucket_row, bucket_records))
-            await _insert(conn, objects, map(object_row, object_records))
+            await _insert(conn, referrers, map(referrer_rows.row, referrer_records))
+            await _insert(conn, buckets, map(bucket_rows.row, bucket_records))
+            await _insert(conn, objects, map(object_rows.row, object_records))
             done = set(await conn.scalars(sa.select(uploads.c.upload_id)))
-            fresh = [upload_row(u) for u in upload_records if u.upload_id not in done]
+            fresh = [upload_rows.row(u) for u in upload_records if u.upload_id not in done]
             await _insert(conn, uploads, fresh)
             live = {row["upload_id"] for row in fresh}
-            rows = (part_row(u, part) for u, part in part_records if u in live)
+            rows = (part_rows.row(part, upload_id=u) for u, part in part_records if u in live)
             await _insert(conn, parts, rows)
 
 

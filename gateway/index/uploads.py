@@ -13,71 +13,28 @@ import sqlalchemy as sa
 
 from gateway.domain.errors import NoSuchUpload
 from gateway.domain.values import ObjectRecord, PartRecord, UploadRecord
-from gateway.index.base import SqlBase, from_ms, to_ms
+from gateway.index.base import Column, Rows, SqlBase, copied, millis, to_ms
 from gateway.index.objects import replace_object
 from gateway.index.schema import parts, uploads
 
 LIVE = uploads.c.completed_ms.is_(None)
 
-
-def upload_row(record: UploadRecord) -> dict[str, Any]:
-    return {
-        "upload_id": record.upload_id,
-        "bucket": record.bucket,
-        "key": record.key,
-        "initiated_ms": to_ms(record.initiated),
-        "headers": record.headers,
-        "metadata": record.metadata,
-        "checksum_algorithm": record.checksum_algorithm,
-        "checksum_type": record.checksum_type,
-        "length": record.length,
-    }
-
-
-def upload_record(row: sa.Row[Any]) -> UploadRecord:
-    return UploadRecord(
-        upload_id=row.upload_id,
-        bucket=row.bucket,
-        key=row.key,
-        initiated=from_ms(row.initiated_ms),
-        headers=dict(row.headers),
-        metadata=dict(row.metadata),
-        checksum_algorithm=row.checksum_algorithm,
-        checksum_type=row.checksum_type,
-        length=row.length,
-        completed=row.completed_ms is not None,
-    )
-
-
-def part_row(upload_id: str, part: PartRecord) -> dict[str, Any]:
-    return {
-        "upload_id": upload_id,
-        "part_number": part.part_number,
-        "size": part.size,
-        "etag": part.etag,
-        "digest": part.digest,
-        "last_modified_ms": to_ms(part.last_modified),
-        "manifest_digest": part.manifest_digest,
-        "checksum": part.checksum,
-    }
-
-
-def part_record(row: sa.Row[Any]) -> PartRecord:
-    return PartRecord(
-        part_number=row.part_number,
-        size=row.size,
-        etag=row.etag,
-        digest=row.digest,
-        last_modified=from_ms(row.last_modified_ms),
-        manifest_digest=row.manifest_digest,
-        checksum=row.checksum,
-    )
+upload_rows = Rows(
+    uploads,
+    UploadRecord,
+    initiated=millis("initiated_ms"),
+    headers=copied("headers"),
+    metadata=copied("metadata"),
+    completed=Column("completed_ms", load=lambda ms: ms is not None, written=False),
+)
+# A part's row also holds its upload's id: ``part_rows.row(part, upload_id=...)``.
+part_rows = Rows(parts, PartRecord, last_modified=millis("last_modified_ms"))
 
 
 class SqlUploadIndex(SqlBase):
     async def create_upload(self, record: UploadRecord) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(uploads.insert().values(upload_row(record)))
+            await conn.execute(uploads.insert().values(upload_rows.row(record)))
 
     async def get_upload(self, upload_id: str, *, live: bool = True) -> UploadRecord | None:
         """A live upload (not completed, not aborted); with ``live=False`` also a completed
@@ -87,7 +44,7 @@ class SqlUploadIndex(SqlBase):
             query = query.where(LIVE)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return upload_record(row) if row else None
+        return upload_rows.record(row) if row else None
 
     async def completed_upload(self, upload_id: str) -> dict[str, Any] | None:
         """What a completed upload answered, for a repeated CompleteMultipartUpload."""
@@ -113,8 +70,8 @@ class SqlUploadIndex(SqlBase):
             row = (await conn.execute(parts.select().where(*match))).first()
             if row is not None:
                 await conn.execute(parts.delete().where(*match))
-            await conn.execute(parts.insert().values(part_row(upload_id, part)))
-        return part_record(row) if row else None
+            await conn.execute(parts.insert().values(part_rows.row(part, upload_id=upload_id)))
+        return part_rows.record(row) if row else None
 
     async def list_parts(
         self, upload_id: str, after: int = 0, limit: int | None = None
@@ -127,7 +84,7 @@ class SqlUploadIndex(SqlBase):
         if limit is not None:
             query = query.limit(limit)
         async with self._engine.connect() as conn:
-            return [part_record(row) for row in await conn.execute(query)]
+            return [part_rows.record(row) for row in await conn.execute(query)]
 
     async def list_uploads(
         self, bucket: str, prefix: str, key_marker: str, upload_id_marker: str, limit: int
@@ -146,7 +103,7 @@ class SqlUploadIndex(SqlBase):
             query = query.where(after_marker)
         query = query.order_by(uploads.c.key, uploads.c.upload_id).limit(limit)
         async with self._engine.connect() as conn:
-            return [upload_record(row) for row in await conn.execute(query)]
+            return [upload_rows.record(row) for row in await conn.execute(query)]
 
     async def complete_upload(
         self, upload_id: str, record: ObjectRecord, result: dict[str, Any]
@@ -168,7 +125,7 @@ class SqlUploadIndex(SqlBase):
         the caller). NoSuchUpload if it is not live."""
         async with self._engine.begin() as conn:
             rows = await conn.execute(parts.select().where(parts.c.upload_id == upload_id))
-            removed = [part_record(row) for row in rows]
+            removed = [part_rows.record(row) for row in rows]
             gone = await conn.execute(
                 uploads.delete().where(uploads.c.upload_id == upload_id, LIVE)
             )
@@ -185,7 +142,7 @@ class SqlUploadIndex(SqlBase):
             .order_by(uploads.c.initiated_ms)
         )
         async with self._engine.connect() as conn:
-            return [upload_record(row) for row in await conn.execute(query)]
+            return [upload_rows.record(row) for row in await conn.execute(query)]
 
     async def forget_completed_uploads(self, before: datetime) -> int:
         """Drop the answers of uploads completed before ``before``."""
