@@ -24,6 +24,7 @@ from gateway.domain.values import (
     ReferrerRecord,
     UploadRecord,
 )
+from gateway.index.base import Rows, millis
 from gateway.index.migrate import MIGRATIONS
 from gateway.index.schema import access_keys, buckets, objects, parts, referrers, uploads
 from gateway.index.store import SqlIndex
@@ -48,6 +49,15 @@ def test_sql_index_has_the_index_ports_methods_with_their_parameters():
     for name in names:
         assert inspect.iscoroutinefunction(getattr(SqlIndex, name)), name
         assert parameters(getattr(SqlIndex, name)) == parameters(getattr(Index, name)), name
+
+
+def test_rows_must_match_their_table():
+    """A record field without its column, or a codec for no field, fails at import."""
+    with pytest.raises(ValueError, match=r"disagree on \['created'\]"):
+        Rows(buckets, BucketRecord)
+    with pytest.raises(ValueError, match=r"disagree on \['made'\]"):
+        Rows(buckets, BucketRecord, created=millis("created_ms"), made=millis("created_ms"))
+    Rows(buckets, BucketRecord, created=millis("created_ms"))
 
 
 @pytest.fixture(scope="module")
