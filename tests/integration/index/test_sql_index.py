@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +13,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.domain.errors import BucketNotEmpty, NoSuchUpload
 from gateway.domain.listing import list_entries
+from gateway.domain.ports.index import Index
 from gateway.domain.store import Store
 from gateway.domain.values import (
+    AccessKeyRecord,
     BucketRecord,
     Layer,
     ObjectRecord,
@@ -20,12 +24,40 @@ from gateway.domain.values import (
     ReferrerRecord,
     UploadRecord,
 )
+from gateway.index.base import Rows, millis
 from gateway.index.migrate import MIGRATIONS
+from gateway.index.schema import access_keys, buckets, objects, parts, referrers, uploads
 from gateway.index.store import SqlIndex
 from tests.fixtures.postgres import postgres_server
 
 # Code-point order (UTF-8 byte order) differs from most locale collations on these.
 KEYS = ["A", "B/x", "a", "a b", "a-b", "a/b", "a/c/d", "aa", "b", "é", "z", "~", "\U0001f600"]
+
+
+def test_sql_index_has_the_index_ports_methods_with_their_parameters():
+    """At run time what mypy checks in store.py: every method of every protocol of the port,
+    with the same parameters (names, kinds, defaults)."""
+    ports = [port for port in Index.__mro__ if port.__module__ == Index.__module__]
+    names = sorted({name for port in ports for name in vars(port) if not name.startswith("_")})
+    assert len(names) == 32  # 5 + 5 + 10 + 4 + 5, and ping, close, replace_all
+
+    def parameters(function: Any) -> list[tuple[str, Any, Any]]:
+        return [
+            (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
+        ]
+
+    for name in names:
+        assert inspect.iscoroutinefunction(getattr(SqlIndex, name)), name
+        assert parameters(getattr(SqlIndex, name)) == parameters(getattr(Index, name)), name
+
+
+def test_rows_must_match_their_table():
+    """A record field without its column, or a codec for no field, fails at import."""
+    with pytest.raises(ValueError, match=r"disagree on \['created'\]"):
+        Rows(buckets, BucketRecord)
+    with pytest.raises(ValueError, match=r"disagree on \['made'\]"):
+        Rows(buckets, BucketRecord, created=millis("created_ms"), made=millis("created_ms"))
+    Rows(buckets, BucketRecord, created=millis("created_ms"))
 
 
 @pytest.fixture(scope="module")
@@ -282,6 +314,178 @@ async def test_referrers(database_url):
         assert await index.list_referrers(bucket, "other", current) == [made[4]]
         await index.delete_referrers(bucket, "other")
         await index.delete_object(bucket, key)
+        await index.delete_bucket(bucket)
+    finally:
+        await index.close()
+
+
+def access_key(number: int, owner: str = "alice") -> AccessKeyRecord:
+    return AccessKeyRecord(
+        access_key_id=f"AK{number:06d}",
+        secret_sealed=f"sealed-{number}",
+        owner=owner,
+        created=datetime(2026, 1, 3, 4, 5, number, 250000, tzinfo=UTC),
+        subject=f"sub-{owner}",
+        roles=frozenset({"writer", "reader"}),
+        groups=frozenset({"/team-b", "/team-a"}),
+        policy='{"Version": "2012-10-17", "Statement": []}' if number % 2 else None,
+        description=f"key {number}",
+    )
+
+
+@pytest.mark.anyio
+async def test_access_keys(database_url):
+    index = await SqlIndex.open(database_url)
+    owner = "o" + str(abs(hash(database_url)) % 10**8)
+    try:
+        made = [access_key(2, owner), access_key(1, owner), access_key(3, owner)]
+        for item in made:
+            await index.create_access_key(item)
+        assert await index.get_access_key(made[0].access_key_id) == made[0]
+        assert await index.get_access_key("missing") is None
+        assert await index.list_access_keys(owner) == [made[1], made[0], made[2]]  # by creation
+        assert await index.list_access_keys("nobody") == []
+
+        when = datetime(2026, 2, 1, tzinfo=UTC)
+        assert not await index.revoke_access_key(made[0].access_key_id, "someone else", when)
+        assert await index.revoke_access_key(made[0].access_key_id, owner, when)
+        assert not await index.revoke_access_key(made[0].access_key_id, owner, when)
+        assert await index.get_access_key(made[0].access_key_id) is None
+        assert await index.list_access_keys(owner) == [made[1], made[2]]
+    finally:
+        await index.close()
+
+
+async def raw_rows(database_url: str, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
+    """A table's rows as stored (JSON columns parsed), read past the index."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(table.select().where(*where).order_by(*table.primary_key))
+            return [dict(row._mapping) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_what_each_table_stores(database_url):
+    """The columns' values, exactly: times as epoch milliseconds, layers as [digest, size]
+    pairs, roles and groups as sorted lists; a row written through the index reads back."""
+    index = await SqlIndex.open(database_url)
+    bucket = "s" + str(abs(hash(database_url)) % 10**8)
+    owner = "w" + str(abs(hash(database_url)) % 10**8)
+    try:
+        created = datetime(2026, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
+        assert await index.create_bucket(BucketRecord(bucket, created, "eu-1", {"v": "on"}))
+        stored = record(bucket, "k")
+        stored = ObjectRecord(**{**vars(stored), "layers": (Layer("sha256:x", 1), Layer("y", 2))})
+        await index.put_object(stored)
+        await index.create_upload(upload(bucket, "u", "s1"))
+        await index.create_upload(upload(bucket, "v", "s2"))
+        await index.put_part("s1", part(1))
+        await index.complete_upload("s2", record(bucket, "v"), {"etag": '"e-1"'})
+        await index.put_referrer(referrer(bucket, "k", 1, "attestation"))
+        await index.create_access_key(access_key(7, owner))
+        await index.create_access_key(access_key(8, owner))
+        await index.revoke_access_key(access_key(8).access_key_id, owner, created)
+
+        assert await raw_rows(database_url, buckets, buckets.c.name == bucket) == [
+            {"name": bucket, "created_ms": 1767225600001, "region": "eu-1", "settings": {"v": "on"}}
+        ]
+        assert (await raw_rows(database_url, objects, objects.c.bucket == bucket))[0] == {
+            "bucket": bucket,
+            "key": "k",
+            "manifest_digest": "sha256:" + "0" * 64,
+            "size": 1,
+            "etag": '"e"',
+            "last_modified_ms": 1767323045678,
+            "layers": [["sha256:x", 1], ["y", 2]],
+            "headers": {"Content-Type": "text/plain"},
+            "metadata": {"k": "ü"},
+            "checksums": {"SHA256": "abc="},
+        }
+        common = {
+            "bucket": bucket,
+            "initiated_ms": 1767229200000,
+            "headers": {"Content-Type": "x/y"},
+            "metadata": {"m": "ü"},
+            "checksum_algorithm": "CRC32",
+            "checksum_type": "COMPOSITE",
+            "length": None,
+        }
+        assert await raw_rows(database_url, uploads, uploads.c.bucket == bucket) == [
+            {"upload_id": "s1", "key": "u", **common, "completed_ms": None, "result": None},
+            {
+                "upload_id": "s2",
+                "key": "v",
+                **common,
+                "completed_ms": 1767323045678,
+                "result": {"etag": '"e-1"'},
+            },
+        ]
+        assert await raw_rows(database_url, parts, parts.c.upload_id == "s1") == [
+            {
+                "upload_id": "s1",
+                "part_number": 1,
+                "size": 10,
+                "etag": '"' + "a" * 32 + '"',
+                "digest": "sha256:" + "a" * 64,
+                "last_modified_ms": 1767312000000,
+                "manifest_digest": "sha256:" + "1" * 64,
+                "checksum": "AAAAAA==",
+            }
+        ]
+        assert await raw_rows(database_url, referrers, referrers.c.bucket == bucket) == [
+            {
+                "bucket": bucket,
+                "key": "k",
+                "digest": f"sha256:{1:064x}",
+                "subject": "sha256:" + "0" * 64,
+                "kind": "attestation",
+                "artifact_type": "application/spdx+json",
+                "media_type": "application/spdx+json",
+                "blob_digest": "sha256:" + "2" * 64,
+                "size": 101,
+                "manifest_size": 500,
+                "created_ms": 1767323041123,
+                "predicate_type": "https://slsa.dev/provenance/v1",
+            }
+        ]
+        keys = {
+            "owner": owner,
+            "subject": f"sub-{owner}",
+            "roles": ["reader", "writer"],
+            "groups": ["/team-a", "/team-b"],
+        }
+        assert await raw_rows(database_url, access_keys, access_keys.c.owner == owner) == [
+            {
+                "access_key_id": "AK000007",
+                "secret_sealed": "sealed-7",
+                **keys,
+                "policy": '{"Version": "2012-10-17", "Statement": []}',
+                "description": "key 7",
+                "created_ms": 1767413107250,
+                "revoked_ms": None,
+            },
+            {
+                "access_key_id": "AK000008",
+                "secret_sealed": "sealed-8",
+                **keys,
+                "policy": None,
+                "description": "key 8",
+                "created_ms": 1767413108250,
+                "revoked_ms": 1767225600001,
+            },
+        ]
+        assert await index.get_bucket(bucket) == BucketRecord(bucket, created, "eu-1", {"v": "on"})
+        assert await index.get_object(bucket, "k") == stored
+        assert await index.get_upload("s2", live=False) == UploadRecord(
+            **{**vars(upload(bucket, "v", "s2")), "completed": True}
+        )
+        assert await index.list_parts("s1") == [part(1)]
+        await index.delete_referrers(bucket, "k")
+        await index.delete_object(bucket, "k")
+        await index.delete_object(bucket, "v")
         await index.delete_bucket(bucket)
     finally:
         await index.close()
