@@ -127,10 +127,41 @@ async def attach(
         if current is None or current.manifest_digest != target.manifest_digest:
             raise ObjectChanged()
         async with store.locks.hold(_subject_lock(repository, record.subject)):
+            same = await _attached_already(store, record)
+            if same is not None:
+                return same
             await store.registry.push_referrer(repository, manifest)
         await store.index.put_referrer(record)
     store.verdicts.forget(record.subject)
     return record
+
+
+async def _attached_already(store: Store, record: ReferrerRecord) -> ReferrerRecord | None:
+    """The same document (kind and bytes) already attached to the same version, so that
+    attaching is idempotent: a client's retry of an attach that failed after its push (the
+    registry has the referrer, the index not its row) records that one instead of a second
+    copy, and an identical document attached again is the one attached before."""
+    rows = await store.index.list_referrers(
+        record.bucket, record.key, record.subject, kind=record.kind
+    )
+    for row in rows:
+        if row.blob_digest == record.blob_digest:
+            return row
+    try:
+        found = await registry_referrers(
+            store,
+            record.bucket,
+            record.key,
+            record.subject,
+            known=frozenset(row.digest for row in rows),
+        )
+    except RegistryError:
+        return None  # cannot tell: attach as new
+    for other in found:
+        if other.kind == record.kind and other.blob_digest == record.blob_digest:
+            await store.index.put_referrer(other)
+            return other
+    return None
 
 
 def _created(text: str | None) -> datetime:

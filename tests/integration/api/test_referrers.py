@@ -493,3 +493,21 @@ def test_the_api_is_in_the_openapi_document(gateway):
     body = paths["/_artifacts/referrers/{bucket}"]["post"]["requestBody"]["content"]
     assert {CDX, SPDX, BUNDLE, DSSE} <= set(body)
     assert "ReferrerInfo" in document["components"]["schemas"]
+
+
+def test_attaching_the_same_document_again_is_the_one_attached_before(gateway, s3, obj):
+    """Attach is idempotent (a client's retry never adds a second copy); another document of
+    the same kind is a second referrer."""
+    bucket, _ = obj
+    body = docs.dump(docs.spdx())
+    first = attach(gateway, bucket, "sbom", body, SPDX)
+    second = attach(gateway, bucket, "sbom", body, SPDX)
+    assert first.status_code == second.status_code == 201
+    assert second.json()["digest"] == first.json()["digest"]
+    assert second.json()["created"] == first.json()["created"]
+    assert [item["digest"] for item in listed(gateway, bucket)] == [first.json()["digest"]]
+    assert counts(s3, bucket) == (0, 1, 0)
+    other = attach(gateway, bucket, "sbom", docs.dump(docs.cyclonedx("1.6")), CDX)
+    assert other.status_code == 201
+    assert other.json()["digest"] != first.json()["digest"]
+    assert counts(s3, bucket) == (0, 2, 0)
