@@ -31,6 +31,7 @@ from gateway.domain.multipart import expire_uploads
 from gateway.domain.ports.registry import RegistryUnavailable
 from gateway.domain.store import Store
 from gateway.domain.supply import receipts
+from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
 from gateway.index.store import SqlIndex
 from gateway.policy.document import parse_identity_policy
@@ -61,9 +62,12 @@ async def open_store(settings: Settings) -> Store:
         region=settings.region,
         max_object_size=settings.max_object_size,
         min_part_size=settings.min_part_size,
-        supply=SupplyChainWing(),
-        receipts=receipts.load_or_create(settings.receipt_key_path()),
-        trusted_root=settings.trusted_root(),
+        supply=SupplyChainWing(
+            SupplyState(
+                signer=receipts.load_or_create(settings.receipt_key_path()),
+                trusted_root=settings.trusted_root(),
+            )
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from gateway.api.identity import caller, reader
 from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
 from gateway.domain.supply import trust
+from gateway.domain.supply.state import state_of
 from gateway.domain.values import Principal
 from gateway.policy.roles import GET_TRUST, PUT_TRUST
 
@@ -124,7 +125,7 @@ async def delete_trust(request: Request, bucket: str, who: Caller) -> Response:
     },
 )
 async def receipt_key(request: Request) -> Response:
-    signer = store_of(request).receipts
+    signer = state_of(store_of(request)).signer
     if signer is None:
         raise ApiError(404, "Not Found", "This gateway signs no receipts.")
     return Response(signer.public_pem, media_type="application/x-pem-file")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from gateway.domain.cache import BucketCache, VerdictCache
+from gateway.domain.cache import BucketCache
 from gateway.domain.locks import KeyLocks
-from gateway.domain.ports import Index, Registry, Signer
+from gateway.domain.ports import Index, Registry
 from gateway.domain.seams import NoSupplyChain, SupplyChain
 
 
@@ -24,8 +24,5 @@ class Store:
     min_part_size: int = 5 * 1024**2  # S3's: every part but the last
     locks: KeyLocks = field(default_factory=KeyLocks)
     buckets: BucketCache = field(default_factory=BucketCache)
-    verdicts: VerdictCache = field(default_factory=VerdictCache)
     supply: SupplyChain = field(default_factory=NoSupplyChain)  # the two seams
-    receipts: Signer | None = None  # the gateway's own signing key, for receipts
-    trusted_root: str | None = None  # the deployment's sigstore trusted root (JSON text)
     background: set[asyncio.Task[None]] = field(default_factory=set)

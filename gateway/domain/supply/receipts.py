@@ -24,6 +24,7 @@ from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import NoSuchKey, ObjectChanged
 from gateway.domain.store import Store
 from gateway.domain.supply import digests, referrer_mapping, referrers, trust
+from gateway.domain.supply.state import state_of
 from gateway.domain.values import ObjectRecord
 
 log = logging.getLogger("gateway.receipts")
@@ -82,10 +83,10 @@ def load_or_create(path: Path) -> ReceiptSigner:
 
 
 async def wanted(store: Store, bucket: str) -> bool:
-    if store.receipts is None:
+    if state_of(store).signer is None:
         return False
     record = await get_bucket(store, bucket)
-    return trust.settings_of(record.settings, store.trusted_root).receipts
+    return trust.settings_of(record.settings, state_of(store).trusted_root).receipts
 
 
 async def issue(store: Store, record: ObjectRecord) -> None:
@@ -113,7 +114,9 @@ async def _hash_then_attach(store: Store, record: ObjectRecord) -> None:
 
 
 async def _attach(store: Store, record: ObjectRecord, sha256_hex: str) -> None:
-    assert store.receipts is not None
+    signer = state_of(store).signer
+    if signer is None:  # pragma: no cover - issue() asks wanted(), which needs a signer
+        return
     try:
         await referrers.attach(
             store,
@@ -121,7 +124,7 @@ async def _attach(store: Store, record: ObjectRecord, sha256_hex: str) -> None:
             record.key,
             referrer_mapping.SIGNATURE,
             BUNDLE_MEDIA_TYPE,
-            store.receipts.bundle(sha256_hex),
+            signer.bundle(sha256_hex),
             expected=record.manifest_digest,
         )
     except (NoSuchKey, ObjectChanged):  # replaced or deleted meanwhile: nothing to sign

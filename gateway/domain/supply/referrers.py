@@ -33,6 +33,7 @@ from gateway.domain.ports.registry import RegistryError
 from gateway.domain.store import Store
 from gateway.domain.supply import documents
 from gateway.domain.supply import referrer_mapping as types
+from gateway.domain.supply.state import state_of
 from gateway.domain.values import ObjectRecord, ReferrerRecord
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ async def attach(
                 return same
             await store.registry.push_referrer(repository, manifest)
         await store.index.put_referrer(record)
-    store.verdicts.forget(record.subject)
+    state_of(store).verdicts.forget(record.subject)
     return record
 
 
@@ -275,7 +276,7 @@ async def discover(store: Store, target: ObjectRecord) -> list[ReferrerRecord]:
             for record in found:
                 await store.index.put_referrer(record)
         if found:  # a verdict that did not know them is out of date
-            store.verdicts.forget(subject)
+            state_of(store).verdicts.forget(subject)
     except RegistryError as exc:
         log.warning("referrers: cannot discover those of %s/%s (%s)", bucket, key, exc)
         return []
@@ -328,7 +329,7 @@ async def remove(store: Store, bucket: str, key: str, digest: str) -> ReferrerRe
     async with store.locks.hold((bucket, key)):
         if not await store.index.delete_referrer(bucket, key, digest):
             raise NoSuchReferrer()
-        store.verdicts.forget(record.subject)
+        state_of(store).verdicts.forget(record.subject)
         async with store.locks.hold(_subject_lock(repository, record.subject)):
             await store.registry.remove_referrer(repository, record.subject, digest)
     return record

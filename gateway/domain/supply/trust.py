@@ -29,6 +29,7 @@ from gateway.domain import buckets
 from gateway.domain.errors import InvalidTrust
 from gateway.domain.store import Store
 from gateway.domain.supply import keyless
+from gateway.domain.supply.state import state_of
 
 TRUST_SETTING = "trust"
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
@@ -228,7 +229,7 @@ async def set_trust(store: Store, bucket: str, document: dict[str, Any]) -> Trus
     """Check and store a trust document (nothing is stored when it fails); verdicts under
     the old trust are not used again (the fingerprint is part of their key)."""
     # In a thread: a first trusted root imports sigstore and parses its certificates.
-    built = await asyncio.to_thread(build, document, store.trusted_root)
+    built = await asyncio.to_thread(build, document, state_of(store).trusted_root)
     await buckets.set_setting(store, bucket, TRUST_SETTING, dump_document(document))
     return built
 

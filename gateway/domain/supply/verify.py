@@ -23,6 +23,7 @@ from gateway.domain.store import Store
 from gateway.domain.supply import digests, documents, keyless, referrers, signatures
 from gateway.domain.supply import referrer_mapping as types
 from gateway.domain.supply.receipts import RECEIPT_KEY_NAME
+from gateway.domain.supply.state import state_of
 from gateway.domain.supply.trust import Trust, TrustedKey, settings_of
 from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
 
@@ -208,10 +209,10 @@ async def _attestation(store: Store, ctx: _Context, record: ReferrerRecord) -> A
 
 
 async def _sha256(store: Store, record: ObjectRecord) -> str:
-    known = digests.known_sha256(record) or store.verdicts.sha256(record.manifest_digest)
+    known = digests.known_sha256(record) or state_of(store).verdicts.sha256(record.manifest_digest)
     if known is None:
         known = await digests.object_sha256(store, record)
-        store.verdicts.remember_sha256(record.manifest_digest, known)
+        state_of(store).verdicts.remember_sha256(record.manifest_digest, known)
     return known
 
 
@@ -233,8 +234,9 @@ async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
     needs_digest = by_kind[types.SIGNATURE] or by_kind[types.ATTESTATION]
     sha256 = await _sha256(store, record) if needs_digest else digests.known_sha256(record)
     keys = trust.keys
-    if store.receipts is not None and all(k.key_id != store.receipts.key_id for k in keys):
-        keys = (*keys, store.receipts.trusted_key())
+    signer = state_of(store).signer
+    if signer is not None and all(k.key_id != signer.key_id for k in keys):
+        keys = (*keys, signer.trusted_key())
     ctx = _Context(trust, signatures.Subject(record.manifest_digest, sha256), keys)
     signed_by = tuple([await _signature(store, ctx, item) for item in by_kind[types.SIGNATURE]])
     sboms = tuple([await _sbom(store, item) for item in by_kind[types.SBOM]])
@@ -257,13 +259,14 @@ async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
 async def verdict_of(
     store: Store, bucket: BucketRecord, record: ObjectRecord, *, fresh: bool = False
 ) -> Verdict:
-    trust = settings_of(bucket.settings, store.trusted_root)
+    trust = settings_of(bucket.settings, state_of(store).trusted_root)
     if not fresh:
-        cached = store.verdicts.get(record.manifest_digest, trust.fingerprint)
+        cached = state_of(store).verdicts.get(record.manifest_digest, trust.fingerprint)
         if isinstance(cached, Verdict):
             return replace(cached, cached=True)
     verdict = await _compute(store, record, trust)
-    store.verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
+    verdicts = state_of(store).verdicts
+    verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
     return verdict
 
 
@@ -279,7 +282,7 @@ async def verify(store: Store, bucket: str, key: str, *, fresh: bool = False) ->
 async def gate(store: Store, bucket: BucketRecord, record: ObjectRecord) -> None:
     """Refuse to hand out an object of a ``require-signature`` bucket without a trusted
     signature (GetObject, and the source of a copy)."""
-    if not settings_of(bucket.settings, store.trusted_root).require_signature:
+    if not settings_of(bucket.settings, state_of(store).trusted_root).require_signature:
         return
     verdict = await verdict_of(store, bucket, record)
     if not verdict.signed:

@@ -20,6 +20,7 @@ from gateway.domain.store import Store
 from gateway.domain.supply import referrer_mapping as types
 from gateway.domain.supply import referrers
 from gateway.domain.supply.documents import predicate_type_of
+from gateway.domain.supply.wing import SupplyChainWing
 from gateway.domain.values import BucketRecord
 from gateway.index.store import SqlIndex
 from gateway.registry.client import RegistryClient
@@ -80,7 +81,7 @@ async def world(
     fake.manifests[SUBJECT] = json.dumps({"mediaType": MANIFEST, "layers": []}).encode()
     await index.replace_all([BucketRecord(name=BUCKET, created=WHEN)], [target])
     try:
-        yield Store(registry=client, index=index), fake, recorder
+        yield Store(registry=client, index=index, supply=SupplyChainWing()), fake, recorder
     finally:
         await index.close()
         await client.aclose()

@@ -22,6 +22,7 @@ from gateway.domain.buckets import create_bucket, delete_bucket
 from gateway.domain.objects import NO_WRITE_CONDITIONS, NewObject
 from gateway.domain.reindex import reindex
 from gateway.domain.store import Store
+from gateway.domain.supply.wing import SupplyChainWing
 from gateway.index.schema import parts, uploads
 from gateway.index.store import SqlIndex
 from gateway.registry.client import INDEX_MEDIA_TYPE, RegistryClient
@@ -127,7 +128,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Store, Registry, Path]]:
     client = RegistryClient(BASE, transport=httpx.MockTransport(fake))
     index = await SqlIndex.open(f"sqlite+aiosqlite:///{tmp_path / 'before.db'}")
     try:
-        yield Store(registry=client, index=index), fake, tmp_path
+        yield Store(registry=client, index=index, supply=SupplyChainWing()), fake, tmp_path
     finally:
         await index.close()
         await client.aclose()

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.domain.cache import VerdictCache
 from gateway.domain.errors import InvalidTrust
 from gateway.domain.supply import trust
+from gateway.domain.supply.state import VerdictCache
 
 
 def pem(key: Any) -> str:
