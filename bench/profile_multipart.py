@@ -31,6 +31,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,124 @@ def pprof_top(profile: Path, cum: bool, count: int = 40) -> str:
     return result.stdout + (result.stderr if result.returncode else "")
 
 
+# Where Zot's CPU goes, by what the gateway (or the direct client) asked of it: the request
+# handlers, the htpasswd check (middleware, outside the handlers), Go's garbage collector, and
+# a few functions inside them. Cumulative seconds, matched on pprof's function names.
+ZOT_PARTS = {
+    "blob single POST (CreateBlobUpload)": r"api\.\(\*RouteHandler\)\.CreateBlobUpload$",
+    "blob PATCH (PatchBlobUpload)": r"api\.\(\*RouteHandler\)\.PatchBlobUpload$",
+    "blob closing PUT (UpdateBlobUpload)": r"api\.\(\*RouteHandler\)\.UpdateBlobUpload$",
+    "manifest PUT (UpdateManifest)": r"api\.\(\*RouteHandler\)\.UpdateManifest$",
+    "manifest DELETE (DeleteManifest)": r"api\.\(\*RouteHandler\)\.DeleteManifest$",
+    "htpasswd check (basicAuthn)": r"api\.\(\*AuthnMiddleware\)\.basicAuthn$",
+    "Go GC (gcBgMarkWorker)": r"^runtime\.gcBgMarkWorker$",
+    "  in it: bcrypt": r"bcrypt\.CompareHashAndPassword$",
+    "  in it: user groups write (MetaDB.SetUserGroups)": r"\(\*BoltDB\)\.SetUserGroups$",
+    "  in it: manifest JSON-schema check": r"common\.ValidateManifestSchema$",
+    "  in it: MetaDB SetRepoReference": r"\(\*BoltDB\)\.SetRepoReference$",
+    "  in it: MetaDB RemoveRepoReference": r"\(\*BoltDB\)\.RemoveRepoReference$",
+    "  in it: index.json write (PutIndexContent)": r"\(\*ImageStore\)\.PutIndexContent$",
+    "  in it: index.json read (GetIndex)": r"common\.GetIndex$",
+    "  in it: metrics storage usage walk (GetDirSize)": r"monitoring\.GetDirSize$",
+    "  in it: bbolt fdatasync": r"bbolt\.fdatasync$",
+    "  in it: dedupe (ImageStore.DedupeBlob)": r"\(\*ImageStore\)\.DedupeBlob$",
+    "  Zot's own GC or scrub tasks": r"(gc\.\(\*GarbageCollect\)|scrub)\.",
+    "  in it: SHA-256 (sha256.block)": r"sha256\.block$",
+    "  in it: write/read syscalls (Syscall6)": r"linux\.Syscall6$",
+}
+
+
+def zot_shares(profile: Path) -> dict[str, Any]:
+    """Cumulative seconds and % of all samples for each of :data:`ZOT_PARTS`."""
+    text = pprof_top(profile, cum=True, count=5000)
+    total_match = re.search(r"Total samples = ([\d.]+)(m?s)", text)
+    total = float(total_match.group(1)) / (1000 if total_match.group(2) == "ms" else 1)
+    seconds: dict[str, float] = {}
+    row = re.compile(r"^\s*[\d.]+(?:m?s)?\s+[\d.]+%\s+[\d.]+%\s+([\d.]+)(m?s)\s+[\d.]+%\s+(.*)$")
+    for line in text.splitlines():
+        found = row.match(line)
+        if not found:
+            continue
+        value = float(found.group(1)) / (1000 if found.group(2) == "ms" else 1)
+        for name, pattern in ZOT_PARTS.items():
+            if re.search(pattern, found.group(3).strip()):
+                seconds[name] = seconds.get(name, 0.0) + value
+    top = [name for name in ZOT_PARTS if not name.startswith(" ")]
+    rest = total - sum(seconds.get(name, 0.0) for name in top)
+    return {
+        "total_samples_s": round(total, 2),
+        "parts": {
+            name: [round(value, 2), round(100 * value / total, 1)]
+            for name in ZOT_PARTS
+            if (value := seconds.get(name, 0.0))
+        },
+        "rest (net/http, routing, logging, other requests)": [
+            round(rest, 2),
+            round(100 * rest / total, 1),
+        ],
+    }
+
+
+# The event loop's py-spy samples (blocking mode, --threads), each stack in the first category
+# whose frames match, in this order.
+MAIN_THREAD_CATEGORIES: list[tuple[str, Callable[[list[str]], bool]]] = [
+    (
+        "idle or uvloop's own C code (Runner.run is the leaf)",
+        lambda fr: fr[-1].startswith("Runner.run"),
+    ),
+    (
+        "complete_upload (object manifest, part-manifest DELETEs, index)",
+        lambda fr: any("complete_upload" in f for f in fr),
+    ),
+    ("part manifest PUT (push_manifest)", lambda fr: any("push_manifest" in f for f in fr)),
+    (
+        "index calls (SqlIndex.*; mostly handing work to aiosqlite's thread)",
+        lambda fr: any(f.startswith("SqlIndex.") for f in fr),
+    ),
+    (
+        "request body in (uvicorn receive, HashingReader, hand-off to the hash threads)",
+        lambda fr: any(
+            "RequestResponseCycle.receive" in f
+            or "HttpToolsProtocol" in f
+            or "counting_receive" in f
+            or "ThreadPoolExecutor.submit" in f
+            or f.startswith(("_feed", "_crc32"))
+            for f in fr
+        ),
+    ),
+    ("blob out to Zot (httpx/httpcore/anyio send)", lambda fr: any("_push_whole" in f for f in fr)),
+    ("SigV4 / auth", lambda fr: any("sigv4" in f.lower() or "auth/" in f for f in fr)),
+]
+
+
+def main_thread_categories(raw: Path) -> dict[str, Any]:
+    """py-spy samples of the MainThread (needs ``--threads``) by :data:`MAIN_THREAD_CATEGORIES`:
+    samples, % of the thread's samples, % of those outside the first category."""
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, number = line.rpartition(" ")
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        if not stack or "MainThread" not in frames[0]:
+            continue
+        total += int(number)
+        for name, matches in MAIN_THREAD_CATEGORIES:
+            if matches(frames):
+                counts[name] += int(number)
+                break
+        else:
+            counts["other"] += int(number)
+    idle = MAIN_THREAD_CATEGORIES[0][0]
+    busy = total - counts[idle]
+    return {
+        "samples": total,
+        "categories": {
+            name: [n, round(100 * n / total, 1), None if name == idle else round(100 * n / busy, 1)]
+            for name, n in counts.most_common()
+        },
+    }
+
+
 def pyspy_summary(raw: Path, count: int = 40) -> dict[str, Any]:
     """Self and inclusive sample shares by function from py-spy's raw (collapsed) output."""
     self_counts: collections.Counter[str] = collections.Counter()
@@ -136,6 +255,12 @@ def main() -> int:
     parser.add_argument("--gateway-seconds", type=int, default=60, help="Zot profile length")
     parser.add_argument("--direct-seconds", type=int, default=30, help="Zot profile length")
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    parser.add_argument(
+        "--py-spy-blocking",
+        action="store_true",
+        help="py-spy pauses the gateway for each sample (its idle detection is then reliable) "
+        "and names each stack's thread",
+    )
     parser.add_argument("--label", default="", help="added to the names of the profiles")
     parser.add_argument("--kinds", default="direct,gateway", help="contenders, in round 1's order")
     parser.add_argument(
@@ -167,9 +292,10 @@ def main() -> int:
         "transfers": [],
     }
     try:
-        s3 = clients.s3_client(gateways["gateway"].url)
-        s3.create_bucket(Bucket="multipart")
-        s3.close()
+        for kind, gateway in gateways.items():  # each gateway has an index of its own
+            s3 = clients.s3_client(gateway.url)
+            s3.create_bucket(Bucket=f"mp-{kind}")
+            s3.close()
         kinds = args.kinds.split(",")
         source = work / "cp.bin"
         for number in range(args.rounds):
@@ -192,7 +318,7 @@ def main() -> int:
                             "record",
                             "--pid",
                             str(gateway_pid),
-                            "--nonblocking",
+                            *(["--threads"] if args.py_spy_blocking else ["--nonblocking"]),
                             "-r",
                             str(args.rate),
                             "-f",
@@ -213,7 +339,7 @@ def main() -> int:
                         direct_chunked_upload(client, f"s3/direct-{number}/00", source, sha)
                 else:
                     assert gateway is not None
-                    aws_cp(gateway.url, source, f"s3://multipart/cp-{name}.bin", aws)
+                    aws_cp(gateway.url, source, f"s3://mp-{kind}/cp-{name}.bin", aws)
                 wall = time.perf_counter() - began
                 zot1, gw1 = _cpu(registry.process.pid), _cpu(gateway_pid)
                 threads1 = _threads(gateway_pid)
@@ -243,10 +369,13 @@ def main() -> int:
                     record["zot_pprof_file"] = str(pprof_path)
                     record["zot_pprof_top"] = pprof_top(pprof_path, cum=False)
                     record["zot_pprof_top_cum"] = pprof_top(pprof_path, cum=True)
+                    record["zot_shares"] = zot_shares(pprof_path)
                 if spy is not None:
                     record["py_spy_error"] = spy_error
                     if spy_path.exists():
                         record["gateway_py_spy"] = pyspy_summary(spy_path)
+                        if args.py_spy_blocking:
+                            record["main_thread_categories"] = main_thread_categories(spy_path)
                 report["transfers"].append(record)
                 print(
                     json.dumps({k: record[k] for k in ("name", "wall_s", "mb_per_s", "cpu_s")}),
