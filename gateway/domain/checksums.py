@@ -2,8 +2,10 @@
 
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
 
-The CRCs run in native code (``awscrt.checksums``, the library the AWS SDKs use), the SHAs in
-hashlib, so hashing a body costs about what reading it does. A digest is big-endian, as S3
+The CRCs run in native code: CRC32 in zlib (the same polynomial, the same values; here 0.19 s
+of CPU per GiB against 0.31 s for awscrt's, docs/performance.md "Where multipart's time goes on
+Zot"), CRC32C and CRC64NVME in ``awscrt.checksums`` (the library the AWS SDKs use); the SHAs
+in hashlib, so hashing a body costs about what reading it does. A digest is big-endian, as S3
 carries it base64-encoded in the header: CRC32 ``b"123456789"`` -> ``cbf43926`` -> ``y/Q5Jg==``.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from collections.abc import Callable
 
 from awscrt import checksums as _crt  # type: ignore[import-untyped]
@@ -68,7 +71,7 @@ class _Sha(Checksum):
 
 
 def _crc32(data: bytes, previous: int) -> int:
-    return int(_crt.crc32(data, previous))
+    return zlib.crc32(data, previous)  # releases the GIL for bodies over 5 KiB, as awscrt does
 
 
 def _crc32c(data: bytes, previous: int) -> int:
