@@ -30,6 +30,7 @@ from bench.procs import ACCESS_KEY, SECRET_KEY
 from gateway.auth import sigv4
 from gateway.domain.store import Store
 from gateway.domain.supply import trust, verify
+from gateway.domain.supply.wing import SupplyChainWing
 from gateway.domain.values import BucketRecord, Layer, ObjectRecord
 from gateway.index.store import SqlIndex
 
@@ -140,11 +141,12 @@ async def gate_cost() -> dict[str, Any]:
     settings = {trust.TRUST_SETTING: trust.dump_document(document)}
     guarded = BucketRecord(name="micro", created=datetime.now(UTC), settings=settings)
     plain = BucketRecord(name="micro", created=datetime.now(UTC))
-    store = Store(registry=None, index=None)  # type: ignore[arg-type]  # the cache answers
+    wing = SupplyChainWing()
+    store = Store(registry=None, index=None, supply=wing)  # type: ignore[arg-type]  # the cache answers
     record = _record("k")
     fingerprint = trust.settings_of(settings).fingerprint
     admitted = verify.Verdict("micro", "k", record.manifest_digest, None, True, True)
-    store.verdicts.put(record.manifest_digest, fingerprint, admitted, admits=True)
+    wing.state.verdicts.put(record.manifest_digest, fingerprint, admitted, admits=True)
     return {
         "gate, ordinary bucket": await _time(lambda i: verify.gate(store, plain, record), 20000),
         "gate, require-signature, cached verdict": await _time(
