@@ -170,16 +170,17 @@ def git(*args: str) -> str:
     ).stdout.strip()
 
 
-def record(summaries: dict[str, dict[str, object]]) -> Path:
+def record(summaries: dict[str, dict[str, object]], commit: str, dirty: bool) -> Path:
+    """Into tests/mutation/results/<date>-<commit>.json, beside other areas run at that commit."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     today = dt.date.today().isoformat()
-    path = RESULTS / f"{today}.json"
+    path = RESULTS / f"{today}-{commit}{'-dirty' if dirty else ''}.json"
     document: dict[str, object] = {"date": today, "areas": {}}
     if path.exists():
         document = json.loads(path.read_text())
     document["mutmut"] = version("mutmut")
-    document["commit"] = git("rev-parse", "--short", "HEAD")
-    document["dirty"] = bool(git("status", "--porcelain", "--", "gateway", "tests/unit"))
+    document["commit"] = commit
+    document["dirty"] = dirty  # gateway/ or tests/unit/ differed from the commit
     areas = document["areas"]
     assert isinstance(areas, dict)
     areas.update(summaries)
@@ -218,6 +219,9 @@ def main() -> int:
     unknown = [name for name in names if name not in AREAS]
     if unknown:
         parser.error(f"unknown area {', '.join(unknown)}: choose from {', '.join(AREAS)}")
+    # What was tested: the commit and the state of the code and tests when the run began.
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--", "gateway", "tests/unit"))
     summaries: dict[str, dict[str, object]] = {}
     for name in names:
         area = AREAS[name]
@@ -232,7 +236,7 @@ def main() -> int:
                 mutmut(work, "run", *jobs, *survivors, budget=left)
         summaries[name] = summarise(area, statuses(work), time.monotonic() - started)
     print_table(summaries)
-    print(f"\n[mutation] written to {record(summaries).relative_to(ROOT)}")
+    print(f"\n[mutation] written to {record(summaries, commit, dirty).relative_to(ROOT)}")
     print("[mutation] a survivor's diff: cd .mutation/<area> && ../../.venv/bin/mutmut show <name>")
     return 0
 
