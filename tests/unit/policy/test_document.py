@@ -360,6 +360,11 @@ def test_error_names_the_statement_by_sid() -> None:
         bucket_policy(allow(Sid="Writers", Action="x", Resource="arn:aws:s3:::demo"))
 
 
+def test_error_names_a_statement_with_an_empty_sid_by_its_index() -> None:
+    with pytest.raises(MalformedPolicy, match=r"invalid action: x \(statement #1\)"):
+        bucket_policy(allow(**GET), allow(Sid="", Action="x", Resource="arn:aws:s3:::demo"))
+
+
 @pytest.mark.parametrize(
     ("statement", "reason"),
     [
