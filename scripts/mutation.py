@@ -5,7 +5,7 @@ tests/ and a pyproject.toml whose [tool.mutmut] table names the area's files and
 directory; mutmut copies them into .mutation/<area>/mutants/ and runs, for each mutant, only the
 unit tests that reached the mutated function. Results are kept there between runs: a second run
 tests only what is new or changed (--fresh starts over, --retest-survivors tries the survivors of
-the last run again, after tests were added).
+the last run again, after tests were added; --retest GLOB only some of them).
 
 The summary (killed / survived / timeout / no tests / total, and the score per area) is printed
 and written to tests/mutation/results/<date>.json. Run it through scripts/mutation.sh.
@@ -214,6 +214,13 @@ def main() -> int:
         action="store_true",
         help="test the survivors of the last run again (after adding tests)",
     )
+    parser.add_argument(
+        "--retest",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="test these mutants again, e.g. 'gateway.auth.sigv4.*' (repeatable)",
+    )
     options = parser.parse_args()
     names = options.areas or list(AREAS)
     unknown = [name for name in names if name not in AREAS]
@@ -229,11 +236,12 @@ def main() -> int:
         started = time.monotonic()
         jobs = ("--max-children", str(options.jobs))
         mutmut(work, "run", *jobs, budget=options.budget)
+        again = list(options.retest)
         if options.retest_survivors:
-            survivors = [m for m, status in statuses(work).items() if status == "survived"]
-            left = options.budget - (time.monotonic() - started)
-            if survivors and left > 0:
-                mutmut(work, "run", *jobs, *survivors, budget=left)
+            again += [m for m, status in statuses(work).items() if status == "survived"]
+        left = options.budget - (time.monotonic() - started)
+        if again and left > 0:
+            mutmut(work, "run", *jobs, *again, budget=left)
         summaries[name] = summarise(area, statuses(work), time.monotonic() - started)
     print_table(summaries)
     print(f"\n[mutation] written to {record(summaries, commit, dirty).relative_to(ROOT)}")
