@@ -100,7 +100,9 @@ def test_bad_signature_is_signature_does_not_match():
 
 
 @pytest.mark.parametrize(
-    "signature", ["F0E8" + GET_OBJECT.signature[4:], "é" * 64, "abc", "ab" * 64]
+    # "abc=": a component splits at its first "=" (a SigV2-style base64 value is a mismatch).
+    "signature",
+    ["F0E8" + GET_OBJECT.signature[4:], "é" * 64, "abc", "ab" * 64, "abc="],
 )
 def test_signature_of_wrong_form_is_a_mismatch_not_a_crash(signature):
     refused(get_object(header_auth(Signature=signature)), NOW, "SignatureDoesNotMatch")
@@ -201,6 +203,8 @@ def test_content_sha256_of_unknown_form_is_invalid_argument(value):
         header_auth(Credential=""),
         header_auth(SignedHeaders=""),
         header_auth() + ", Foo=bar",
+        header_auth(Signature="") + ", Foo=bar",  # three components, one of them unknown
+        header_auth(Signature="") + ", Signature=",  # present but empty
         header_auth() + ", Signature=" + GET_OBJECT.signature,
         header_auth() + ", Credential",
         "AWS4-HMAC-SHA256",
@@ -224,7 +228,27 @@ def test_other_authorization_scheme_is_invalid_argument():
     refused(
         get_object("AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg="), NOW, "InvalidArgument"
     )
-    refused(get_object("AWS4-HMAC-SHA512 Credential=x"), NOW, "InvalidArgument")
+    err = refused(get_object("AWS4-HMAC-SHA512 Credential=x"), NOW, "InvalidArgument")
+    assert (err.message, err.details) == (
+        "Unsupported Authorization Type",
+        {"ArgumentName": "Authorization"},
+    )
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Fri, 24 May 2013 00:00:00 GMT",
+        "Fri, 24 May 2013 00:00:00 -0000",  # no zone: UTC
+        "Fri, 24 May 2013 02:00:00 +0200",  # another zone: the same moment
+        "Thu, 23 May 2013 19:00:00 EST",
+    ],
+)
+def test_http_date_is_read_as_a_utc_moment(date):
+    parsed = canonical.parse_http_date(date)
+    assert parsed == NOW
+    assert parsed is not None
+    assert parsed.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
