@@ -139,6 +139,7 @@ def summarise(area: Area, found: dict[str, str], seconds: float) -> dict[str, ob
         counts[status] = counts.get(status, 0) + 1
     run = sum(n for status, n in counts.items() if status not in NOT_RUN)
     detected = sum(counts.get(status, 0) for status in DETECTED)
+    reached = run - counts.get("no tests", 0)
     return {
         "mutated": list(area.mutate),
         "tests": list(area.tests),
@@ -151,6 +152,8 @@ def summarise(area: Area, found: dict[str, str], seconds: float) -> dict[str, ob
         "not_checked": counts.get("not checked", 0),
         "other": {s: n for s, n in counts.items() if s not in _KNOWN},
         "score": round(100 * detected / run, 1) if run else None,
+        # The same, leaving out mutants in code no test of the area reaches.
+        "score_reached": round(100 * detected / reached, 1) if reached else None,
         "seconds": round(seconds),
         "survivors": sorted(name for name, status in found.items() if status == "survived"),
         "no_tests_mutants": sorted(name for name, status in found.items() if status == "no tests"),
@@ -189,13 +192,23 @@ def record(summaries: dict[str, dict[str, object]], commit: str, dirty: bool) ->
 
 
 def print_table(summaries: dict[str, dict[str, object]]) -> None:
-    columns = ("killed", "survived", "timeout", "no_tests", "not_checked", "total", "score")
+    columns = [
+        "killed",
+        "survived",
+        "timeout",
+        "no_tests",
+        "not_checked",
+        "total",
+        "score",
+        "score_reached",
+    ]
     print(f"\n{'area':<8}" + "".join(f"{c:>13}" for c in columns))
     for name, summary in summaries.items():
         cells = []
         for column in columns:
             value = summary[column]
-            cells.append(f"{'-' if value is None else value}{'%' if column == 'score' else ''}")
+            unit = "%" if column.startswith("score") and value is not None else ""
+            cells.append(f"{'-' if value is None else value}{unit}")
         print(
             f"{name:<8}" + "".join(f"{cell:>13}" for cell in cells) + f"   ({summary['seconds']} s)"
         )
