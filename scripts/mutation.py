@@ -5,7 +5,7 @@ tests/ and a pyproject.toml whose [tool.mutmut] table names the area's files and
 directory; mutmut copies them into .mutation/<area>/mutants/ and runs, for each mutant, only the
 unit tests that reached the mutated function. Results are kept there between runs: a second run
 tests only what is new or changed (--fresh starts over, --retest-survivors tries the survivors of
-the last run again, after tests were added; --retest GLOB only some of them).
+the last run again, after tests were added; --retest GLOB only those matching).
 
 The summary (killed / survived / timeout / no tests / total, and the score per area) is printed
 and written to tests/mutation/results/<date>.json. Run it through scripts/mutation.sh.
@@ -25,6 +25,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from importlib.metadata import version
 from pathlib import Path
 
@@ -232,7 +233,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="GLOB",
-        help="test these mutants again, e.g. 'gateway.auth.sigv4.*' (repeatable)",
+        help="test the survivors matching GLOB again, e.g. 'gateway.auth.sigv4.*' (repeatable)",
     )
     options = parser.parse_args()
     names = options.areas or list(AREAS)
@@ -248,13 +249,19 @@ def main() -> int:
         work = prepare(area, fresh=options.fresh)
         started = time.monotonic()
         jobs = ("--max-children", str(options.jobs))
-        mutmut(work, "run", *jobs, budget=options.budget)
-        again = list(options.retest)
-        if options.retest_survivors:
-            again += [m for m, status in statuses(work).items() if status == "survived"]
+        # Survivors asked for first (a plain run leaves earlier results alone), then the rest.
+        globs = ["*"] if options.retest_survivors else options.retest
+        found = statuses(work) if globs else {}
+        again = [
+            mutant
+            for mutant, status in found.items()
+            if status == "survived" and any(fnmatch(mutant, glob) for glob in globs)
+        ]
+        if again:
+            mutmut(work, "run", *jobs, *again, budget=options.budget)
         left = options.budget - (time.monotonic() - started)
-        if again and left > 0:
-            mutmut(work, "run", *jobs, *again, budget=left)
+        if left > 0:
+            mutmut(work, "run", *jobs, budget=left)
         summaries[name] = summarise(area, statuses(work), time.monotonic() - started)
     print_table(summaries)
     print(f"\n[mutation] written to {record(summaries, commit, dirty).relative_to(ROOT)}")
