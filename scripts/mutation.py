@@ -109,7 +109,7 @@ def mutmut(work: Path, *args: str, budget: float | None = None) -> int:
         return process.wait(timeout=budget)
     except subprocess.TimeoutExpired:
         print(f"[mutation] time budget of {budget:.0f} s spent: interrupting", flush=True)
-        os.killpg(process.pid, signal.SIGINT)
+        os.kill(process.pid, signal.SIGINT)  # mutmut stops its own workers
         try:
             return process.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -203,7 +203,7 @@ def print_table(summaries: dict[str, dict[str, object]]) -> None:
         "score",
         "score_reached",
     ]
-    print(f"\n{'area':<8}" + "".join(f"{c:>13}" for c in columns))
+    print(f"\n{'area':<8}" + "".join(f"{c:>15}" for c in columns))
     for name, summary in summaries.items():
         cells = []
         for column in columns:
@@ -211,7 +211,7 @@ def print_table(summaries: dict[str, dict[str, object]]) -> None:
             unit = "%" if column.startswith("score") and value is not None else ""
             cells.append(f"{'-' if value is None else value}{unit}")
         print(
-            f"{name:<8}" + "".join(f"{cell:>13}" for cell in cells) + f"   ({summary['seconds']} s)"
+            f"{name:<8}" + "".join(f"{cell:>15}" for cell in cells) + f"   ({summary['seconds']} s)"
         )
 
 
