@@ -135,3 +135,17 @@ async def test_a_malformed_policy_is_an_invalid_argument_and_no_key():
             check_policy=refuse,
         )
     assert index.records == []
+
+
+@pytest.mark.anyio
+async def test_without_a_policy_there_is_nothing_to_check():
+    def refuse(policy: str) -> None:
+        raise ValueError(f"checked {policy!r}")
+
+    made = await access_keys.create(
+        SimpleNamespace(index=MemoryIndex()),  # type: ignore[arg-type]
+        keyring(),
+        Principal("bob", "bearer"),
+        check_policy=refuse,
+    )
+    assert made.record.policy is None
