@@ -101,7 +101,9 @@ def prepare(area: Area, *, fresh: bool) -> Path:
 
 
 def mutmut(work: Path, *args: str, budget: float | None = None) -> int:
-    """Run mutmut in an area's directory; past the budget it is interrupted (it keeps its work)."""
+    """Run mutmut in an area's directory; past the budget it is interrupted, and killed a
+    minute later if still running (mutmut 3.8 does not stop on SIGINT while its workers run;
+    each finished mutant's result is already saved)."""
     command = [sys.executable, "-m", "mutmut", *args]
     print(f"[mutation] ({work.relative_to(ROOT)}) mutmut {' '.join(args)}", flush=True)
     process = subprocess.Popen(command, cwd=work, start_new_session=True)  # noqa: S603
