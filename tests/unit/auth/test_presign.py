@@ -83,3 +83,27 @@ def test_equal_to_botocore():
     ours = url.split("X-Amz-Signature=")[1]
     theirs = request.url.split("X-Amz-Signature=")[1].split("&")[0]
     assert ours == theirs
+
+
+def test_query_values_are_fully_encoded():
+    """As botocore writes them: the credential's slashes too (``/`` is not left as is)."""
+    query = urlsplit(make(token="a/b+c=")).query
+    assert "X-Amz-Credential=ASIAKEY%2F20261130%2Fus-east-1%2Fs3%2Faws4_request&" in query
+    assert "X-Amz-Security-Token=a%2Fb%2Bc%3D&" in query
+
+
+@pytest.mark.anyio
+async def test_a_url_without_a_path_is_signed_for_the_root():
+    url = presign(
+        "GET",
+        "http://127.0.0.1:9000",
+        access_key="ASIAKEY",
+        secret="s3cr3t",
+        session_token=None,
+        expires=600,
+        now=NOW,
+        region="us-east-1",
+    )
+    assert url.startswith("http://127.0.0.1:9000?X-Amz-Algorithm=")
+    credential = await sigv4.verify(signed(url), lookup, NOW)
+    assert credential.access_key == "ASIAKEY"

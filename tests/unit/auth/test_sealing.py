@@ -52,6 +52,15 @@ def test_key_file_is_made_once_and_private(tmp_path: Path) -> None:
     Sealer([first])  # a valid Fernet key
 
 
+@pytest.mark.parametrize("where", [("credentials.key",), ("a", "b", "credentials.key")])
+def test_key_file_is_made_in_an_existing_or_missing_directory(
+    tmp_path: Path, where: tuple[str, ...]
+) -> None:
+    path = tmp_path.joinpath(*where)
+    Sealer([key_from_file(path)])
+    assert path.is_file()
+
+
 @given(st.text(max_size=300))
 def test_random_text_never_opens(text: str) -> None:
     assert Sealer([b"0" * 43 + b"="]).open(text) is None

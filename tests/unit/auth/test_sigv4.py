@@ -100,7 +100,9 @@ def test_bad_signature_is_signature_does_not_match():
 
 
 @pytest.mark.parametrize(
-    "signature", ["F0E8" + GET_OBJECT.signature[4:], "é" * 64, "abc", "ab" * 64]
+    # "abc=": a component splits at its first "=" (a SigV2-style base64 value is a mismatch).
+    "signature",
+    ["F0E8" + GET_OBJECT.signature[4:], "é" * 64, "abc", "ab" * 64, "abc=", "\udc80" * 64],
 )
 def test_signature_of_wrong_form_is_a_mismatch_not_a_crash(signature):
     refused(get_object(header_auth(Signature=signature)), NOW, "SignatureDoesNotMatch")
@@ -111,6 +113,9 @@ def test_clock_skew_beyond_limit_is_request_time_too_skewed(seconds):
     err = refused(GET_OBJECT.request(), NOW + timedelta(seconds=seconds), "RequestTimeTooSkewed")
     assert err.details["MaxAllowedSkewMilliseconds"] == "900000"
     assert err.details["RequestTime"] == "2013-05-24T00:00:00Z"
+    assert err.details["ServerTime"] == (NOW + timedelta(seconds=seconds)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
 
 
 @pytest.mark.parametrize("seconds", [900, -900])
@@ -165,6 +170,13 @@ def test_unsigned_amz_header_is_access_denied():
     assert err.details["HeadersNotSigned"] == "x-amz-meta-owner"
 
 
+def test_every_unsigned_amz_header_is_named_in_order():
+    req = with_header(GET_OBJECT.request(), "X-Amz-Meta-Owner", "mallory")
+    req = with_header(req, "x-amz-acl", "public-read")
+    err = refused(req, NOW, "AccessDenied")
+    assert err.details["HeadersNotSigned"] == "x-amz-acl, x-amz-meta-owner"
+
+
 def test_unsigned_amz_header_on_presigned_url_is_access_denied():
     req = with_header(presigned(), "x-amz-acl", "public-read")
     err = refused(req, NOW, "AccessDenied")
@@ -191,7 +203,8 @@ def test_missing_content_sha256_is_invalid_request():
 @pytest.mark.parametrize("value", ["abc", "e3b0" * 15, "UNSIGNED", EMPTY_SHA256 + "0"])
 def test_content_sha256_of_unknown_form_is_invalid_argument(value):
     req = with_header(GET_OBJECT.request(), "x-amz-content-sha256", value)
-    refused(req, NOW, "InvalidArgument")
+    err = refused(req, NOW, "InvalidArgument")
+    assert err.details == {"ArgumentName": "x-amz-content-sha256", "ArgumentValue": value}
 
 
 @pytest.mark.parametrize(
@@ -201,6 +214,8 @@ def test_content_sha256_of_unknown_form_is_invalid_argument(value):
         header_auth(Credential=""),
         header_auth(SignedHeaders=""),
         header_auth() + ", Foo=bar",
+        header_auth(Signature="") + ", Foo=bar",  # three components, one of them unknown
+        header_auth(Signature="") + ", Signature=",  # present but empty
         header_auth() + ", Signature=" + GET_OBJECT.signature,
         header_auth() + ", Credential",
         "AWS4-HMAC-SHA256",
@@ -220,11 +235,37 @@ def test_malformed_authorization_is_authorization_header_malformed(authorization
     refused(get_object(authorization), NOW, "AuthorizationHeaderMalformed")
 
 
+def test_a_scope_date_not_of_eight_digits_is_a_malformed_credential():
+    auth = header_auth(Credential=f"{ACCESS_KEY}/2013524/us-east-1/s3/aws4_request")
+    err = refused(get_object(auth), NOW, "AuthorizationHeaderMalformed")
+    assert "the Credential is mal-formed" in err.message
+
+
 def test_other_authorization_scheme_is_invalid_argument():
     refused(
         get_object("AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg="), NOW, "InvalidArgument"
     )
-    refused(get_object("AWS4-HMAC-SHA512 Credential=x"), NOW, "InvalidArgument")
+    err = refused(get_object("AWS4-HMAC-SHA512 Credential=x"), NOW, "InvalidArgument")
+    assert (err.message, err.details) == (
+        "Unsupported Authorization Type",
+        {"ArgumentName": "Authorization"},
+    )
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Fri, 24 May 2013 00:00:00 GMT",
+        "Fri, 24 May 2013 00:00:00 -0000",  # no zone: UTC
+        "Fri, 24 May 2013 02:00:00 +0200",  # another zone: the same moment
+        "Thu, 23 May 2013 19:00:00 EST",
+    ],
+)
+def test_http_date_is_read_as_a_utc_moment(date):
+    parsed = canonical.parse_http_date(date)
+    assert parsed == NOW
+    assert parsed is not None
+    assert parsed.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -347,6 +388,21 @@ def test_s3_and_sts_scopes_are_accepted(service):
     assert (cred.service, cred.region) == (service, "eu-west-1")
 
 
+def test_a_body_hash_given_by_the_caller_is_what_the_signature_covers():
+    """The STS query API: botocore's generic signer sends no x-amz-content-sha256 and signs
+    the body's hash, which the caller (having read the body) passes as ``body_sha256``."""
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    request = AWSRequest(method="POST", url="http://localhost:9000/", data=body)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=WHEN.replace(tzinfo=None)):
+        SigV4Auth(Credentials(ACCESS_KEY, SECRET), "sts", "us-east-1").add_auth(request)
+    headers = (*request.headers.items(), ("Host", "localhost:9000"))
+    req = SignedRequest("POST", "/", "", headers)
+    digest = hashlib.sha256(body).hexdigest()
+    assert check(req, WHEN, body_sha256=digest).payload_hash == digest
+    refused(req, WHEN, "SignatureDoesNotMatch", body_sha256=hashlib.sha256(b"other").hexdigest())
+    refused(req, WHEN, "InvalidRequest")  # without it, the payload hash is missing
+
+
 def test_any_region_is_accepted():
     for region in ("us-east-1", "auto", "garage", "x"):
         req = botocore_signed("GET", URL, [], when=WHEN, region=region)
@@ -443,6 +499,8 @@ def test_canonical_uri(raw, expected):
         ("k=it's!", "k=it%27s%21"),
         ("B=1&a=1&_=1", "B=1&_=1&a=1"),
         ("k=%E6%97%A5", "k=%E6%97%A5"),
+        ("a/b=1", "a%2Fb=1"),  # keys are encoded like values, "/" included
+        ("%FF=1", "%FF=1"),  # a key that is not UTF-8 is kept, not an error
     ],
 )
 def test_canonical_query(raw, expected):

@@ -129,6 +129,8 @@ def test_read_cases(conditions: ReadConditions, expected: str) -> None:
         ('"0123abcd"', True),
         ("*", True),
         ('"a" , "0123abcd"', True),
+        ('"a","0123abcd"', True),  # a list is split at commas, spaces or not
+        ('"a" "0123abcd"', False),  # ... and only at commas
         (' "0123abcd" ', True),
         ('"0123abc"', False),
         ('"0123abcde"', False),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -33,6 +33,7 @@ from tests.unit.policy.support import (
     user,
 )
 
+PLUS_TWO = timezone(timedelta(hours=2))
 ROUTE_ACTIONS = sorted({route.action for route in ROUTES})
 # The JSON API's actions (/_artifacts/referrers), decided like S3's.
 API_ACTIONS = [
@@ -359,6 +360,15 @@ def test_global_condition_keys(
     assert keys["s3:prefix"] == "p"
 
 
+def test_request_time_is_utc_whatever_zone_it_came_in() -> None:
+    """A naive time is taken as UTC; an aware one keeps its moment (mutation testing found
+    neither was checked: aws:CurrentTime must compare equal to the UTC instant)."""
+    for now in (datetime(2025, 6, 1, 12), datetime(2025, 6, 1, 14, tzinfo=PLUS_TWO)):
+        keys = evaluation_context(user(), "s3:GetObject", BUCKET, "k", AccessContext(now=now)).keys
+        assert keys["aws:currenttime"] == NOW
+        assert keys["aws:epochtime"] == int(NOW.timestamp())
+
+
 def test_conditions_on_identity_and_time() -> None:
     policy = bucket_policy(
         allow(
@@ -385,7 +395,7 @@ def test_resource_arn() -> None:
 
 def test_canned_acls() -> None:
     assert canned_acl_policy(BUCKET, "private") is None
-    with pytest.raises(UnsupportedCannedAcl):
+    with pytest.raises(UnsupportedCannedAcl, match=r"^public-read-write$"):
         canned_acl_policy(BUCKET, "public-read-write")
     text = canned_acl_policy("my-bucket", "public-read")
     assert text is not None
@@ -436,6 +446,8 @@ GET_ALL = {"Action": "s3:GetObject", "Resource": "arn:aws:s3:::demo/*"}
         (allow(Principal={"AWS": "alice"}, **GET_ALL), False),
         (deny(**GET_ALL), False),
         (allow(**GET_ALL, Condition={"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}), False),
+        # Host bits set: the condition accepts it as 192.0.2.0/24, and so must the status.
+        (allow(**GET_ALL, Condition={"IpAddress": {"aws:SourceIp": "192.0.2.7/24"}}), False),
         (
             allow(
                 **GET_ALL,

@@ -48,6 +48,16 @@ def test_statement_may_be_a_single_object_and_version_defaults() -> None:
     assert policy.statements[0].label == "#0"
 
 
+def test_boolean_condition_values_are_written_as_iam_writes_them() -> None:
+    policy = bucket_policy(allow(**GET, Condition={"Bool": {"aws:SecureTransport": [False, True]}}))
+    assert policy.statements[0].conditions[0].values == ("false", "true")
+
+
+def test_an_empty_sid_labels_a_statement_by_its_index() -> None:
+    policy = bucket_policy(allow(Sid="", **GET), allow(Sid="Named", **GET))
+    assert [statement.label for statement in policy.statements] == ["#0", "Named"]
+
+
 @pytest.mark.parametrize("principal", ["*", {"AWS": "*"}, {"AWS": ["alice", "*"]}])
 def test_principal_everyone(principal: object) -> None:
     (statement,) = bucket_policy(allow(Principal=principal, **GET)).statements
@@ -242,7 +252,16 @@ MALFORMED_BUCKET_POLICIES = {
         _replace(Principal={"Service": "s3.amazonaws.com"}),
         "Invalid principal in policy",
     ),
-    "principal-string": (_replace(Principal="alice"), "Invalid principal in policy"),
+    "principal-string": (_replace(Principal="alice"), 'Invalid principal in policy: "alice"'),
+    # A bare ARN prefix names nobody: it is refused, not read as the user or role "".
+    "bare-role-arn": (
+        _replace(Principal={"AWS": "arn:aws:iam:::role/"}),
+        "Invalid principal in policy: arn:aws:iam:::role/",
+    ),
+    "bare-user-arn": (
+        _replace(Principal={"AWS": "arn:aws:iam:::user/"}),
+        "Invalid principal in policy: arn:aws:iam:::user/",
+    ),
     "account-principal": (
         _replace(Principal={"AWS": "arn:aws:iam::123456789012:root"}),
         "Invalid principal in policy: arn:aws:iam::123456789012:root",
@@ -306,11 +325,17 @@ MALFORMED_BUCKET_POLICIES = {
     ),
     "bad-number": (
         _condition({"NumericLessThan": {"s3:max-keys": "ten"}}),
-        "Invalid number 'ten'",
+        "Invalid number 'ten' in condition NumericLessThan",
     ),
     "infinite-number": (_condition({"NumericLessThan": {"s3:max-keys": "inf"}}), "Invalid number"),
-    "bad-bool": (_condition({"Bool": {"aws:SecureTransport": "yes"}}), "Invalid boolean 'yes'"),
-    "bad-null": (_condition({"Null": {"s3:prefix": "maybe"}}), "Invalid Null value 'maybe'"),
+    "bad-bool": (
+        _condition({"Bool": {"aws:SecureTransport": "yes"}}),
+        "Invalid boolean 'yes' in condition Bool",
+    ),
+    "bad-null": (
+        _condition({"Null": {"s3:prefix": "maybe"}}),
+        "Invalid Null value 'maybe' in condition Null",
+    ),
     "null-two-values": (
         _condition({"Null": {"s3:prefix": ["true", "false"]}}),
         "Invalid Null value",
@@ -333,6 +358,11 @@ def test_malformed_bucket_policy(text: str | bytes, reason: str) -> None:
 def test_error_names_the_statement_by_sid() -> None:
     with pytest.raises(MalformedPolicy, match=r"invalid action: x \(statement Writers\)"):
         bucket_policy(allow(Sid="Writers", Action="x", Resource="arn:aws:s3:::demo"))
+
+
+def test_error_names_a_statement_with_an_empty_sid_by_its_index() -> None:
+    with pytest.raises(MalformedPolicy, match=r"invalid action: x \(statement #1\)"):
+        bucket_policy(allow(**GET), allow(Sid="", Action="x", Resource="arn:aws:s3:::demo"))
 
 
 @pytest.mark.parametrize(

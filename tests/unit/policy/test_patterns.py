@@ -23,6 +23,9 @@ from gateway.policy.patterns import Wildcards, has_wildcard
         (("a*b*c",), "abc", True),
         (("a*b*c",), "a-b-b-c", True),
         (("a*b*c",), "acb", False),
+        (("a*b*c*d",), "abcd", True),  # two middle segments, side by side
+        (("a*b*c*d",), "a-b-c-d", True),
+        (("a", "b"), "", False),  # only exact patterns: no regex, so "" matches nothing
         (("a**c",), "ac", True),
         (("a.c",), "abc", False),  # regex metacharacters are literal
         (("a+(c)",), "a+(c)", True),
