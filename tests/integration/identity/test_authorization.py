@@ -205,12 +205,14 @@ def test_referrers_by_role(idp_gateway, callers):
     def bearer(label: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {callers[label].bearer}"}
 
-    def attach(label: str) -> httpx.Response:
+    def attach(
+        label: str, body: bytes = sbom, media_type: str = "application/spdx+json"
+    ) -> httpx.Response:
         return httpx.post(
             base,
             params={"key": key, "kind": "sbom"},
-            content=sbom,
-            headers={**bearer(label), "Content-Type": "application/spdx+json"},
+            content=body,
+            headers={**bearer(label), "Content-Type": media_type},
         )
 
     def listing(label: str) -> httpx.Response:
@@ -220,7 +222,13 @@ def test_referrers_by_role(idp_gateway, callers):
     assert attach("nobody").status_code == 403
     by_writer = attach("writer")
     assert by_writer.status_code == 201, by_writer.text
-    by_group = attach("group")  # dave: /buckets/team-a/writers
+    # dave (/buckets/team-a/writers) attaches another document; the same one again would be
+    # the one attached before (attaching is idempotent).
+    again = attach("group")
+    assert again.status_code == 201, again.text
+    assert again.json()["digest"] == by_writer.json()["digest"]
+    cyclonedx = supply_chain.dump(supply_chain.cyclonedx())
+    by_group = attach("group", cyclonedx, "application/vnd.cyclonedx+json")
     assert by_group.status_code == 201, by_group.text
     for label in ("reader", "writer", "group", "admin"):
         assert listing(label).status_code == 200, label
