@@ -43,7 +43,6 @@ async def create(
             check_policy(policy)
         except ValueError as exc:
             raise InvalidArgument(f"The policy is malformed: {exc}") from exc
-    await access_keys.check_room(store, owner.name)
     secret = new_secret()
     record = AccessKeyRecord(
         access_key_id=new_key_id(SERVICE_PREFIX),

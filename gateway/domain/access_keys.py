@@ -13,14 +13,10 @@ from gateway.domain.values import AccessKeyRecord
 MAX_KEYS_PER_OWNER = 100
 
 
-async def check_room(store: Store, owner: str) -> None:
-    """TooManyAccessKeys when ``owner`` may not have one more key."""
-    if len(await store.index.list_access_keys(owner)) >= MAX_KEYS_PER_OWNER:
-        raise TooManyAccessKeys(f"At most {MAX_KEYS_PER_OWNER} access keys per owner.")
-
-
 async def add_access_key(store: Store, record: AccessKeyRecord) -> None:
-    await check_room(store, record.owner)
+    """Store a new key; TooManyAccessKeys when its owner has as many as allowed."""
+    if len(await store.index.list_access_keys(record.owner)) >= MAX_KEYS_PER_OWNER:
+        raise TooManyAccessKeys(f"At most {MAX_KEYS_PER_OWNER} access keys per owner.")
     await store.index.create_access_key(record)
 
 

@@ -61,6 +61,7 @@ class Exchange:
     key: str = ""
     principal: Principal | None = None
     credential: SigV4Credential | None = None
+    query: dict[str, str] | None = None  # the query string, parsed once
     route: Route | None = None
     audit: AuditRecord | None = None
     received: int = 0
@@ -289,7 +290,7 @@ class Authorized:
         request, principal = exchange.request, exchange.principal
         assert principal is not None  # Authenticated ran
         bucket, key = exchange.bucket, exchange.key
-        query = dict(request.query_params)
+        exchange.query = query = dict(request.query_params)
         headers = dict(request.headers)
         route = match(request.method, target_of(bucket, key), query, headers)
         exchange.route = route
@@ -385,7 +386,7 @@ class Endpoint:
             bucket=exchange.bucket,
             key=exchange.key,
             request_id=exchange.request_id,
-            query=dict(request.query_params),
+            query=exchange.query or {},
             principal=caller,
             content_sha256=payload if len(payload) == 64 else None,
             payload_hash=payload,

@@ -32,7 +32,7 @@ class FullIndex:
 async def test_an_owner_at_the_limit_gets_a_conflict():
     store = SimpleNamespace(index=FullIndex())
     with pytest.raises(TooManyAccessKeys) as raised:
-        await access_keys.create(store, keyring=None, owner=Principal("bob", "bearer"))  # type: ignore[arg-type]
+        await access_keys.create(store, keyring(), owner=Principal("bob", "bearer"))  # type: ignore[arg-type]
     answer = as_problem(raised.value)
     assert answer is not None
     assert answer.status_code == 409
