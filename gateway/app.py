@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from gateway.api import keys, presign, problems, referrers, trust, tus, verify
 from gateway.audit import AuditLog
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
+from gateway.auth.password import PasswordLogin
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
 from gateway.domain.errors import DomainError
@@ -34,6 +35,11 @@ from gateway.domain.supply import receipts
 from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
 from gateway.index.store import SqlIndex
+from gateway.oci.login import Login
+from gateway.oci.proxy import OciApp, is_oci_path
+from gateway.oci.token_endpoint import TokenEndpoint
+from gateway.oci.tokens import RegistryTokens
+from gateway.oci.upstream import Upstream
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.blobcache import BlobCache
 from gateway.registry.client import RegistryClient
@@ -117,6 +123,42 @@ def identity_providers(
     return bearer, sts
 
 
+def front_door(
+    settings: Settings,
+    store: Store,
+    keyring: Keyring,
+    bearer: TokenCheck | None,
+    access: Authorizer,
+    audit: AuditLog,
+) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
+    """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
+    upstream = Upstream(settings.registry_url, settings.registry_auth())
+    tokens = RegistryTokens(
+        settings.credentials_keys()[0], settings.registry_service, settings.registry_token_seconds
+    )
+    password = None
+    if bearer is not None and settings.oidc_issuer:
+        password = PasswordLogin(
+            f"{settings.oidc_issuer}/protocol/openid-connect/token",
+            settings.oidc_password_client,
+            bearer,
+        )
+    login = Login(keyring, tokens, bearer, password)
+    oci = OciApp(
+        store=store,
+        upstream=upstream,
+        login=login,
+        tokens=TokenEndpoint(tokens, login, access, audit, store.prefix),
+        access=access,
+        audit=audit,
+        service=settings.registry_service,
+    )
+    closers: list[Callable[[], Awaitable[None]]] = [upstream.aclose]
+    if password is not None:
+        closers.append(password.aclose)
+    return oci, closers
+
+
 async def close_store(store: Store) -> None:
     for task in list(store.background):  # receipts of multipart objects still being hashed
         task.cancel()
@@ -132,6 +174,7 @@ class Gateway:
         self.sweep = sweep  # one worker process sweeps expired uploads, not every one
         self.store: Store | None = None
         self.s3: S3App | None = None
+        self.oci: OciApp | None = None
         self.api = FastAPI(
             title="Artifact Store",
             version="0.1.0",
@@ -187,6 +230,8 @@ class Gateway:
             audit=self.audit,
             access=access,
         )
+        oci, closers = front_door(self.settings, self.store, keyring, bearer, access, self.audit)
+        self.oci = oci
         self.api.state.store = self.store
         self.api.state.keyring = keyring
         self.api.state.bearer = bearer
@@ -204,6 +249,8 @@ class Gateway:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            for close in closers:
+                await close()
             await close_store(self.store)
             self.audit.close()
 
@@ -228,6 +275,10 @@ class Gateway:
         return {"status": "ok"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_oci_path(scope["path"]):
+            assert self.oci is not None
+            await self.oci(scope, receive, send)
+            return
         if scope["type"] == "http" and not scope["path"].startswith("/_artifacts"):
             assert self.s3 is not None
             await self.s3(scope, receive, send)

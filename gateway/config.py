@@ -74,6 +74,19 @@ class Settings(BaseSettings):
         None, description="The realm's keys; default <oidc_issuer>/protocol/openid-connect/certs."
     )
     oidc_leeway_seconds: float = Field(30, description="Clock leeway for exp/nbf/iat.")
+    oidc_password_client: str = Field(
+        "artifactctl",
+        description="The realm's public client (direct access grants on) that the registry "
+        "token endpoint logs Keycloak users in with, when podman, skopeo or oras send a "
+        "username and password.",
+    )
+    registry_token_seconds: int = Field(
+        300, description="How long a registry token (/v2/token) is valid, in seconds."
+    )
+    registry_service: str = Field(
+        "artifact-store",
+        description="The service name of /v2/'s Bearer challenge and its tokens' audience.",
+    )
     oidc_jwks_cooldown_seconds: float = Field(
         30, description="At most one JWKS fetch per this many seconds for unknown key ids."
     )

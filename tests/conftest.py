@@ -12,6 +12,8 @@ import pytest
 from botocore.config import Config
 
 from gateway.config import Settings
+from tests.fixtures.keycloak import KeycloakUnavailable, RunningKeycloak
+from tests.fixtures.keycloak import start as start_keycloak
 from tests.fixtures.registries import ZOT_TAGS, ZOT_VERSION, RunningRegistry, find_zot, start
 from tests.fixtures.servers import RunningGateway, serve
 
@@ -33,6 +35,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
     running = start(tmp_path_factory.mktemp("registry"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningKeycloak]:
+    try:
+        running = start_keycloak(tmp_path_factory.mktemp("keycloak"))
+    except KeycloakUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Keycloak is required in CI: {error}")
+        pytest.skip(f"Keycloak unavailable: {error}")
     yield running
     running.stop()
 

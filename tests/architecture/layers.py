@@ -15,7 +15,7 @@ PACKAGE = "gateway"
 # higher one's. Arrows inside one layer are allowed as long as they make no cycle.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("composition root", frozenset({"__main__", "app", "serving"})),
-    ("protocol edge", frozenset({"s3", "sts", "api", "error_table"})),
+    ("protocol edge", frozenset({"s3", "sts", "api", "oci", "error_table"})),
     ("settings", frozenset({"config"})),
     ("identity and decision", frozenset({"access", "audit", "auth", "policy"})),
     ("domain", frozenset({"domain"})),

@@ -350,3 +350,10 @@ async def forget(store: Store, bucket: str, key: str, *, keep: str | None = None
     for record in gone:
         with contextlib.suppress(RegistryError):
             await store.registry.delete_manifest(repository, record.digest)
+
+
+def pushed_elsewhere(store: Store, subject: str) -> None:
+    """A referrer of manifest ``subject`` was pushed past this module (through ``/v2/``): a
+    cached verdict that does not know it is out of date. ``discover`` records it in the index
+    on the next list or verdict."""
+    state_of(store).verdicts.forget(subject)

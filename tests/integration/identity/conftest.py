@@ -8,14 +8,13 @@ live five minutes)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.conftest import gateway_settings, s3_client
-from tests.fixtures.keycloak import KeycloakUnavailable, RunningKeycloak, start
+from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import RunningGateway, serve
 from tests.integration.identity.identities import (
@@ -24,18 +23,6 @@ from tests.integration.identity.identities import (
     Caller,
     sts_session,
 )
-
-
-@pytest.fixture(scope="session")
-def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningKeycloak]:
-    try:
-        running = start(tmp_path_factory.mktemp("keycloak"))
-    except KeycloakUnavailable as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"Keycloak is required in CI: {error}")
-        pytest.skip(f"Keycloak unavailable: {error}")
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="package")

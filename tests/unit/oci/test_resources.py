@@ -1,0 +1,29 @@
+"""Repositories as bucket-like resources: the namespace is the bucket, S3 objects'
+repositories are read-only but for referrers, and need the whole bucket to be read."""
+
+from __future__ import annotations
+
+from gateway.oci.resources import Resource, resource_of
+from gateway.oci.routes import DELETE, PULL, PUSH
+
+
+def test_an_image_repository_is_its_namespace_and_the_rest() -> None:
+    assert resource_of("s3", "team/app") == Resource("team", "app")
+    assert resource_of("s3", "team/sub/app") == Resource("team", "sub/app")
+    assert resource_of("s3", "app") == Resource("app", "")
+    assert resource_of("s3", "team/app").action(PULL) == "s3:GetObject"
+    assert resource_of("s3", "team/app").action(PUSH) == "s3:PutObject"
+    assert resource_of("s3", "team/app").action(DELETE) == "s3:DeleteObject"
+
+
+def test_s3_objects_repositories_are_read_only_but_for_referrers() -> None:
+    shard = resource_of("s3", "s3/photos/o/3f")
+    assert shard == Resource("photos", "*", s3_objects=True)
+    assert shard.action(PULL) == "s3:GetObject"
+    assert shard.action(PUSH) == "s3:PutObjectReferrer"
+    assert shard.action(DELETE) is None
+
+
+def test_the_prefix_is_configurable() -> None:
+    assert not resource_of("objects", "s3/app").s3_objects
+    assert resource_of("objects", "objects/b/x").s3_objects
