@@ -83,6 +83,7 @@ TABLE: dict[type[Exception], Answer] = {
     # ever reaches S3.
     d.NoSuchReferrer: Answer("NoSuchKey", NOT_FOUND, "MANIFEST_UNKNOWN", fields=_key),
     d.NoSuchAccessKey: Answer("InvalidAccessKeyId", NOT_FOUND),
+    d.NoSuchImage: Answer("NoSuchKey", NOT_FOUND, "MANIFEST_UNKNOWN"),
     # Conflicts
     d.BucketAlreadyOwnedByYou: Answer("BucketAlreadyOwnedByYou", CONFLICT, fields=_bucket),
     d.BucketNotEmpty: Answer("BucketNotEmpty", CONFLICT, fields=_bucket),

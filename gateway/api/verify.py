@@ -18,6 +18,7 @@ from gateway.api.problems import AUTH, UNAVAILABLE, problem_responses
 from gateway.api.state import store_of
 from gateway.domain.supply import verify
 from gateway.domain.values import Principal
+from gateway.oci.resources import parse_image, resource_of
 from gateway.policy.roles import GET_REFERRER
 
 router = APIRouter(prefix="/_artifacts/verify", tags=["verify"])
@@ -92,3 +93,53 @@ async def verdict(
         found = await verify.verify(store_of(request), bucket, key, fresh=fresh)
         audit.status = 200
     return VerdictInfo.model_validate({**asdict(found), "sbom_valid": found.sbom_valid})
+
+
+class ImageVerdictInfo(BaseModel):
+    repository: str
+    reference: str = Field(description="The tag or digest asked for.")
+    manifest_digest: str
+    trust_bucket: str | None = Field(
+        description="The bucket whose trust judged it: the one the repository's namespace is "
+        "decided as (docs/identity.md); null when no such bucket exists (nothing is trusted)."
+    )
+    signed: bool = Field(description="A signature by a trusted key or identity covers it.")
+    sbom_valid: bool
+    reason: str | None = None
+    signatures: list[SignatureInfo]
+    sboms: list[SbomInfo]
+    attestations: list[AttestationInfo]
+    checked: datetime
+    cached: bool
+
+
+@router.get(
+    "",
+    response_model=ImageVerdictInfo,
+    summary="The verdict on an image: signatures, SBOMs, attestations",
+    responses=problem_responses(AUTH, UNAVAILABLE, {404: "No such image."}),
+)
+async def image_verdict(
+    request: Request,
+    image: Annotated[
+        str,
+        Query(
+            min_length=1,
+            description="An image reference: `team/app:1.0`, `team/app@sha256:...`, with or "
+            "without this gateway's host in front.",
+        ),
+    ],
+    who: Reader,
+    fresh: Annotated[bool, Query(description="Compute anew instead of the cached one.")] = False,
+) -> ImageVerdictInfo:
+    """Images pushed through `/v2/` and their referrers (`cosign sign`, `oras attach`), judged
+    like objects. Readers of the repository may ask."""
+    store = store_of(request)
+    repository, reference = parse_image(image)
+    resource = resource_of(store.prefix, repository)
+    async with authorized(request, who, GET_REFERRER, resource.bucket, resource.key) as audit:
+        found = await verify.verify_image(
+            store, repository, reference, resource.bucket, fresh=fresh
+        )
+        audit.status = 200
+    return ImageVerdictInfo.model_validate({**asdict(found), "sbom_valid": found.sbom_valid})

@@ -44,6 +44,10 @@ class NoSuchReferrer(NotFound):
     """The object has no such signature, SBOM or attestation."""
 
 
+class NoSuchImage(NotFound):
+    """No manifest by that tag or digest in that repository."""
+
+
 class NoSuchAccessKey(NotFound):
     """The access key does not exist, is revoked, or is not yours."""
 

@@ -175,9 +175,9 @@ class OciApp:
             query = await self.mount_query(request, caller, query)
         body = manifest if manifest is not None else exchange.body()
         answer = await self.forward(request, query, body)
-        if manifest is not None and answer.status == 201:
-            subject = json.loads(manifest)["subject"]["digest"]
-            pushed_elsewhere(self.store, subject)
+        subject = dict((k.lower(), v) for k, v in answer.headers).get("oci-subject")
+        if endpoint.operation == "PutManifest" and answer.status == 201 and subject:
+            pushed_elsewhere(self.store, subject)  # verdicts on the subject are out of date
         await exchange.relay(answer)
 
     async def decide(

@@ -51,3 +51,18 @@ def resource_of(prefix: str, repository: str) -> Resource:
 
 def namespace_of(repository: str) -> str:
     return repository.partition("/")[0]
+
+
+def parse_image(reference: str) -> tuple[str, str]:
+    """``[host[:port]/]repository[:tag|@digest]`` -> (repository, tag or digest), as podman
+    and cosign write image references; the host part, if any, is dropped (it is this one)."""
+    first, _, rest = reference.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        reference = rest
+    if "@" in reference:
+        repository, _, digest = reference.partition("@")
+        return repository, digest
+    head, _, tail = reference.rpartition(":")
+    if head and "/" not in tail:
+        return head, tail
+    return reference, "latest"

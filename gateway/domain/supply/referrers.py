@@ -177,12 +177,18 @@ def _created(text: str | None) -> datetime:
 
 
 async def read_referrer(
-    store: Store, bucket: str, key: str, subject: str, digest: str
+    store: Store,
+    bucket: str,
+    key: str,
+    subject: str,
+    digest: str,
+    *,
+    repository: str | None = None,
 ) -> ReferrerRecord | None:
     """The index row of referrer ``digest`` of manifest ``subject`` of the key, read from the
     registry (``referrer_mapping.read_referrer``); None when it is none of ours to list or
-    cannot be read."""
-    repository = mapping.locate(store.prefix, bucket, key).repository
+    cannot be read. ``repository``: where to read it, when not the key's (an image's)."""
+    repository = repository or mapping.locate(store.prefix, bucket, key).repository
     try:
         manifest = await store.registry.get_manifest(repository, digest)
     except RegistryError as exc:

@@ -17,8 +17,8 @@ from typing import Any, Self
 
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
-from gateway.domain.errors import DomainError, NoSuchKey, NotSigned
-from gateway.domain.ports.registry import RegistryError
+from gateway.domain.errors import DomainError, NoSuchBucket, NoSuchImage, NoSuchKey, NotSigned
+from gateway.domain.ports.registry import RegistryError, RegistryNotFound
 from gateway.domain.store import Store
 from gateway.domain.supply import digests, documents, keyless, referrers, signatures
 from gateway.domain.supply import referrer_mapping as types
@@ -114,6 +114,16 @@ class _Context:
     trust: Trust
     subject: signatures.Subject
     keys: tuple[TrustedKey, ...]  # the bucket's, then the receipt key
+    repository: str  # where the subject and its referrers are
+
+
+async def _document(store: Store, ctx: _Context, record: ReferrerRecord) -> bytes:
+    """A referrer's document, read from the subject's repository."""
+    pieces: list[bytes] = []
+    async with store.registry.open_blob(ctx.repository, record.blob_digest) as blob:
+        async for chunk in blob:
+            pieces.append(chunk)
+    return b"".join(pieces)
 
 
 def _signer(ctx: _Context, name: str | None) -> tuple[Signer | None, bool]:
@@ -148,29 +158,29 @@ def _keyless(ctx: _Context, body: bytes) -> tuple[signatures.Check, Signer | Non
     return signatures.Check(False, reason=reason), None
 
 
-async def _cosign_payload(store: Store, record: ReferrerRecord) -> tuple[bytes, str] | None:
+async def _cosign_payload(
+    store: Store, ctx: _Context, record: ReferrerRecord
+) -> tuple[bytes, str] | None:
     """cosign's older layout: the payload is the layer, its signature an annotation."""
-    repository = mapping.locate(store.prefix, record.bucket, record.key).repository
-    manifest = await store.registry.get_manifest(repository, record.digest)
+    manifest = await store.registry.get_manifest(ctx.repository, record.digest)
     document = signatures.load_json(manifest.body)
     for layer in document.get("layers") or []:
         annotation = (layer.get("annotations") or {}).get(COSIGN_SIGNATURE_ANNOTATION)
         if isinstance(annotation, str):
-            fetched = await referrers.fetch(store, record.bucket, record.key, record.digest)
-            return fetched.body, annotation
+            return await _document(store, ctx, record), annotation
     return None
 
 
 async def _signature(store: Store, ctx: _Context, record: ReferrerRecord) -> SignatureVerdict:
     try:
         if record.artifact_type == COSIGN_SIGNATURE or record.media_type == SIMPLE_SIGNING:
-            found = await _cosign_payload(store, record)
+            found = await _cosign_payload(store, ctx, record)
             if found is None:
                 raise signatures.Malformed("no cosign signature annotation")
             check = signatures.check_simple_signing(*found, ctx.subject, ctx.keys)
             signer, trusted = _signer(ctx, check.key)
         else:
-            body = (await referrers.fetch(store, record.bucket, record.key, record.digest)).body
+            body = await _document(store, ctx, record)
             if keyless.is_keyless(body):
                 check, signer = _keyless(ctx, body)
                 trusted = check.verified
@@ -182,9 +192,9 @@ async def _signature(store: Store, ctx: _Context, record: ReferrerRecord) -> Sig
     return SignatureVerdict.of(record, check, signer, trusted)
 
 
-async def _sbom(store: Store, record: ReferrerRecord) -> SbomVerdict:
+async def _sbom(store: Store, ctx: _Context, record: ReferrerRecord) -> SbomVerdict:
     try:
-        body = (await referrers.fetch(store, record.bucket, record.key, record.digest)).body
+        body = await _document(store, ctx, record)
         document_type = types.document_type(types.SBOM, record.media_type)
         await asyncio.to_thread(documents.check, document_type, body)
     except DomainError as exc:  # an invalid document is part of the verdict
@@ -197,7 +207,7 @@ async def _sbom(store: Store, record: ReferrerRecord) -> SbomVerdict:
 async def _attestation(store: Store, ctx: _Context, record: ReferrerRecord) -> AttestationVerdict:
     predicate = record.predicate_type
     try:
-        body = (await referrers.fetch(store, record.bucket, record.key, record.digest)).body
+        body = await _document(store, ctx, record)
         document = signatures.load_json(body)
         envelope = signatures.parse_envelope(document.get("dsseEnvelope") or document)
         predicate = predicate or envelope.predicate_type()
@@ -226,33 +236,59 @@ def _why_not(found: tuple[SignatureVerdict, ...]) -> str:
     return f"no signature verifies ({reasons})"
 
 
-async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
-    found = await referrers.list_referrers(store, record.bucket, record.key)
+@dataclass(frozen=True)
+class _Judged:
+    signatures: tuple[SignatureVerdict, ...]
+    sboms: tuple[SbomVerdict, ...]
+    attestations: tuple[AttestationVerdict, ...]
+
+    @property
+    def signed(self) -> bool:
+        return any(item.verified and item.trusted for item in self.signatures)
+
+
+def _by_kind(found: list[ReferrerRecord]) -> dict[str, list[ReferrerRecord]]:
     by_kind: dict[str, list[ReferrerRecord]] = {kind: [] for kind in types.KINDS}
     for item in found:
         by_kind.setdefault(item.kind, []).append(item)
-    needs_digest = by_kind[types.SIGNATURE] or by_kind[types.ATTESTATION]
-    sha256 = await _sha256(store, record) if needs_digest else digests.known_sha256(record)
+    return by_kind
+
+
+def _keys(store: Store, trust: Trust) -> tuple[TrustedKey, ...]:
+    """The bucket's trusted keys, and the receipt key (checked; trusted only if listed)."""
     keys = trust.keys
     signer = state_of(store).signer
     if signer is not None and all(k.key_id != signer.key_id for k in keys):
         keys = (*keys, signer.trusted_key())
-    ctx = _Context(trust, signatures.Subject(record.manifest_digest, sha256), keys)
-    signed_by = tuple([await _signature(store, ctx, item) for item in by_kind[types.SIGNATURE]])
-    sboms = tuple([await _sbom(store, item) for item in by_kind[types.SBOM]])
-    attested = tuple([await _attestation(store, ctx, item) for item in by_kind[types.ATTESTATION]])
-    signed = any(item.verified and item.trusted for item in signed_by)
+    return keys
+
+
+async def _judge(store: Store, ctx: _Context, by_kind: dict[str, list[ReferrerRecord]]) -> _Judged:
+    return _Judged(
+        tuple([await _signature(store, ctx, item) for item in by_kind[types.SIGNATURE]]),
+        tuple([await _sbom(store, ctx, item) for item in by_kind[types.SBOM]]),
+        tuple([await _attestation(store, ctx, item) for item in by_kind[types.ATTESTATION]]),
+    )
+
+
+async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
+    by_kind = _by_kind(await referrers.list_referrers(store, record.bucket, record.key))
+    needs_digest = by_kind[types.SIGNATURE] or by_kind[types.ATTESTATION]
+    sha256 = await _sha256(store, record) if needs_digest else digests.known_sha256(record)
+    repository = mapping.locate(store.prefix, record.bucket, record.key).repository
+    subject = signatures.Subject(record.manifest_digest, sha256)
+    judged = await _judge(store, _Context(trust, subject, _keys(store, trust), repository), by_kind)
     return Verdict(
         bucket=record.bucket,
         key=record.key,
         manifest_digest=record.manifest_digest,
         sha256=sha256,
         require_signature=trust.require_signature,
-        signed=signed,
-        signatures=signed_by,
-        sboms=sboms,
-        attestations=attested,
-        reason=None if signed else _why_not(signed_by),
+        signed=judged.signed,
+        signatures=judged.signatures,
+        sboms=judged.sboms,
+        attestations=judged.attestations,
+        reason=None if judged.signed else _why_not(judged.signatures),
     )
 
 
@@ -289,3 +325,81 @@ async def gate(store: Store, bucket: BucketRecord, record: ObjectRecord) -> None
         raise NotSigned(
             f"This bucket requires a signature by a key or identity it trusts: {verdict.reason}."
         )
+
+
+@dataclass(frozen=True)
+class ImageVerdict:
+    """The verdict on an image (or any manifest pushed through ``/v2/``): its referrers, judged
+    by the trust of the bucket its namespace is decided as (none: nothing is trusted)."""
+
+    repository: str
+    reference: str
+    manifest_digest: str
+    trust_bucket: str | None  # the bucket whose trust applied, if it exists
+    signed: bool
+    signatures: tuple[SignatureVerdict, ...] = ()
+    sboms: tuple[SbomVerdict, ...] = ()
+    attestations: tuple[AttestationVerdict, ...] = ()
+    reason: str | None = None
+    checked: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cached: bool = False
+
+    @property
+    def sbom_valid(self) -> bool:
+        return any(sbom.valid for sbom in self.sboms)
+
+
+async def _image_referrers(store: Store, repository: str, subject: str) -> list[ReferrerRecord]:
+    found: list[ReferrerRecord] = []
+    for descriptor in await store.registry.referrers(repository, subject):
+        digest = descriptor.get("digest")
+        artifact_type = descriptor.get("artifactType")
+        if not isinstance(digest, str) or not types.DIGEST.match(digest):
+            continue
+        if isinstance(artifact_type, str) and types.kind_of(artifact_type) is None:
+            continue
+        record = await referrers.read_referrer(
+            store, "", repository, subject, digest, repository=repository
+        )
+        if record is not None:
+            found.append(record)
+    return sorted(found, key=lambda record: (record.created, record.digest))
+
+
+async def verify_image(
+    store: Store, repository: str, reference: str, trust_bucket: str, *, fresh: bool = False
+) -> ImageVerdict:
+    """The verdict on ``repository:reference`` (a tag or a digest). Image signatures cover the
+    manifest (``cosign sign`` signs the manifest digest), so that is the subject."""
+    try:
+        settings = (await get_bucket(store, trust_bucket)).settings
+        applied: str | None = trust_bucket
+    except NoSuchBucket:
+        settings, applied = {}, None
+    trust = settings_of(settings, state_of(store).trusted_root)
+    try:
+        manifest = await store.registry.get_manifest(repository, reference)
+    except RegistryNotFound:
+        raise NoSuchImage(f"No manifest {repository}:{reference}.") from None
+    digest = manifest.digest
+    verdicts = state_of(store).verdicts
+    if not fresh:
+        cached = verdicts.get(digest, trust.fingerprint)
+        if isinstance(cached, ImageVerdict) and cached.repository == repository:
+            return replace(cached, reference=reference, cached=True)
+    by_kind = _by_kind(await _image_referrers(store, repository, digest))
+    subject = signatures.Subject(digest, None)
+    judged = await _judge(store, _Context(trust, subject, _keys(store, trust), repository), by_kind)
+    verdict = ImageVerdict(
+        repository=repository,
+        reference=reference,
+        manifest_digest=digest,
+        trust_bucket=applied,
+        signed=judged.signed,
+        signatures=judged.signatures,
+        sboms=judged.sboms,
+        attestations=judged.attestations,
+        reason=None if judged.signed else _why_not(judged.signatures),
+    )
+    verdicts.put(digest, trust.fingerprint, verdict, admits=verdict.signed)
+    return verdict

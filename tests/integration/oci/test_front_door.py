@@ -359,3 +359,40 @@ def test_an_expired_or_foreign_token_is_refused(oci_gateway: RunningGateway) -> 
     )
     response = httpx.get(f"{oci_gateway.url}/v2/", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
+
+
+def test_an_images_referrers_show_in_its_verdict(
+    root: OciClient, oci_gateway: RunningGateway
+) -> None:
+    repository = unique()
+    subject = root.push_image(repository, "1.0", [b"image layer"])
+    scope = f"repository:{repository}:pull"
+    size = len(
+        root.request(
+            "GET", f"/v2/{repository}/manifests/1.0", scope, headers={"Accept": MANIFEST}
+        ).content
+    )
+    sbom = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}).encode()
+    root.push_blob(repository, sbom)
+    body = json.loads(manifest([sbom], {"mediaType": MANIFEST, "digest": subject, "size": size}))
+    body["artifactType"] = "application/vnd.cyclonedx+json"
+    body["layers"][0]["mediaType"] = "application/vnd.cyclonedx+json"
+    raw = json.dumps(body).encode()
+    assert root.push_manifest(repository, digest_of(raw), raw).status_code == 201
+    verdict = httpx.get(
+        f"{oci_gateway.url}/_artifacts/verify",
+        params={"image": f"{oci_gateway.url.removeprefix('http://')}/{repository}:1.0"},
+        headers=root.credentials(),
+    )
+    assert verdict.status_code == 200, verdict.text
+    found = verdict.json()
+    assert found["manifest_digest"] == subject
+    assert found["trust_bucket"] is None
+    assert found["signed"] is False
+    assert [(s["digest"], s["valid"]) for s in found["sboms"]] == [(digest_of(raw), True)]
+    missing = httpx.get(
+        f"{oci_gateway.url}/_artifacts/verify",
+        params={"image": f"{repository}:nope"},
+        headers=root.credentials(),
+    )
+    assert missing.status_code == 404

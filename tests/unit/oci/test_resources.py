@@ -3,7 +3,7 @@ repositories are read-only but for referrers, and need the whole bucket to be re
 
 from __future__ import annotations
 
-from gateway.oci.resources import Resource, resource_of
+from gateway.oci.resources import Resource, parse_image, resource_of
 from gateway.oci.routes import DELETE, PULL, PUSH
 
 
@@ -27,3 +27,14 @@ def test_s3_objects_repositories_are_read_only_but_for_referrers() -> None:
 def test_the_prefix_is_configurable() -> None:
     assert not resource_of("objects", "s3/app").s3_objects
     assert resource_of("objects", "objects/b/x").s3_objects
+
+
+def test_image_references() -> None:
+    digest = "sha256:" + "b" * 64
+    assert parse_image("team/app:1.0") == ("team/app", "1.0")
+    assert parse_image("team/app") == ("team/app", "latest")
+    assert parse_image(f"team/app@{digest}") == ("team/app", digest)
+    assert parse_image("127.0.0.1:9000/team/app:1.0") == ("team/app", "1.0")
+    assert parse_image("store.example.com/app") == ("app", "latest")
+    assert parse_image("localhost/app:x") == ("app", "x")
+    assert parse_image("app:x") == ("app", "x")
