@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
-# Install one OCI supply-chain tool the interoperability tests run (tests/integration/api/
-# test_interop_tools.py) and print the path of its executable on stdout (progress goes to
-# stderr). Idempotent: each tool lives in $ARTIFACT_STORE_CACHE/tools/<tool>-<version>/
-# (default ~/.cache/artifact-store), built in a temporary directory and moved there only when
-# complete.
+# Install one OCI client the interoperability and conformance tests run against a real registry
+# (tests/integration/api/test_interop_tools.py, tests/integration/registry/
+# test_conformance_direct.py) and print the path of its executable on stdout (progress goes to
+# stderr). Idempotent.
 #
-#   scripts/tools/install.sh cosign|oras
+#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo
 #
-# Both come from the Go module proxy by name (`go install`); the versions are the pins of
-# docs/supply-chain.md. A cold cosign build takes several minutes on 2 cores.
+# cosign, oras, crane, regctl and the OCI distribution-spec conformance suite come from the Go
+# module proxy by name (`go install` of a pinned version; cosign and oras are the pins of
+# docs/supply-chain.md). Each lives in $ARTIFACT_STORE_CACHE/tools/<tool>-<version>/ (default
+# ~/.cache/artifact-store), built in a temporary directory and moved there only when complete.
+# A cold cosign build takes several minutes on 2 cores.
+#
+# podman and skopeo are Debian's (`apt-get install podman skopeo runc`, as root; apt is skipped
+# when the executable is already there), run in this sandbox through the drop-in
+# /etc/containers/containers.conf.d/50-sandbox.conf (runc, cgroupfs, the host network, a file
+# events log), written here whenever it differs.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 COSIGN_VERSION=v3.1.2
 ORAS_VERSION=v1.3.3
+CRANE_VERSION=v0.21.9
+REGCTL_VERSION=v0.11.5
+# The suite's module has no release tags: this is a pseudo-version of its main branch (a plain
+# `package main`: `go install` builds it; `go test` of it is deprecated upstream).
+CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
+DEBIAN_PACKAGES=(podman skopeo runc)
+CONTAINERS_DROP_IN=/etc/containers/containers.conf.d/50-sandbox.conf
 
 TOOLS="$ARTIFACT_STORE_CACHE/tools"
 tool="${1:-}"
@@ -34,11 +48,63 @@ go_install() {
   echo "$dir/$3"
 }
 
+containers_drop_in() {
+  cat <<'CONF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+netns = "host"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+}
+
+# debian_install BINARY...: Debian's podman, skopeo and runc unless every BINARY is on PATH
+# (`apt-get update` only when the install fails on a stale or empty package list); then the
+# sandbox drop-in. Prints the path of the first BINARY.
+debian_install() {
+  local missing=() binary
+  for binary in "$@"; do
+    command -v "$binary" >/dev/null 2>&1 || missing+=("$binary")
+  done
+  if ((${#missing[@]})); then
+    [[ $EUID -eq 0 ]] || { log "${missing[*]} missing, and only root may apt-get install"; exit 1; }
+    command -v apt-get >/dev/null 2>&1 || { log "${missing[*]} missing, and there is no apt-get"; exit 1; }
+    log "apt-get install ${DEBIAN_PACKAGES[*]} (first run only)"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get -o DPkg::Lock::Timeout=600 -y -qq)  # wait for another apt, don't fail
+    if ! "${apt[@]}" install "${DEBIAN_PACKAGES[@]}" >&2; then
+      log "apt-get install failed: apt-get update, then again"
+      "${apt[@]}" update >&2
+      "${apt[@]}" install "${DEBIAN_PACKAGES[@]}" >&2
+    fi
+  fi
+  if [[ "$(cat "$CONTAINERS_DROP_IN" 2>/dev/null)" != "$(containers_drop_in)" ]]; then
+    if [[ $EUID -eq 0 ]]; then
+      log "writing $CONTAINERS_DROP_IN"
+      mkdir -p "$(dirname "$CONTAINERS_DROP_IN")"
+      containers_drop_in >"$CONTAINERS_DROP_IN"
+    else
+      log "warning: $CONTAINERS_DROP_IN is missing or differs, and only root may write it"
+    fi
+  fi
+  command -v "$1"
+}
+
 case "$tool" in
   cosign) exe="$(go_install github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN_VERSION" cosign)" ;;
   oras) exe="$(go_install oras.land/oras/cmd/oras "$ORAS_VERSION" oras)" ;;
+  crane) exe="$(go_install github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" crane)" ;;
+  regctl) exe="$(go_install github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION" regctl)" ;;
+  conformance)
+    exe="$(go_install github.com/opencontainers/distribution-spec/conformance \
+      "$CONFORMANCE_VERSION" conformance)"
+    ;;
+  podman) exe="$(debian_install podman runc)" ;;
+  skopeo) exe="$(debian_install skopeo)" ;;
   *)
-    echo "usage: $0 cosign|oras" >&2
+    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo" >&2
     exit 2
     ;;
 esac
