@@ -11,20 +11,22 @@ HEAD of it there still answers 200 (../shared/TOOLING.md, "Zot"). That is one te
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
-import subprocess
-import tarfile
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.conformance import FAILED, PASSED, SKIPPED, read_junit, run_conformance
+from tests.fixtures.oci_images import (
+    LAYER_CONTENT,
+    MANIFEST_MEDIA_TYPE,
+    layer_tar,
+    layout_file,
+    oci_layout,
+    run,
+)
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.tools import installed
 
@@ -44,12 +46,6 @@ DISABLED = {
 # JUnit test cases of the pinned suite: 695 (689 passed against Zot); far fewer would mean
 # that whole sections did not run.
 MIN_TESTS = 600
-
-LAYER_FILE = "hello.txt"
-LAYER_CONTENT = b"hello from the artifact store's tool tests\n"
-LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
-CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
-MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 
 @pytest.fixture(autouse=True)
@@ -100,90 +96,6 @@ def test_zot_fails_only_the_head_after_deleting_a_mounted_blob(conformance):
     # The same blob's delete from the source repository (the second blob-delete) passed.
     for name in ZOT_FAILURES:
         assert results[f"{name} #2"] == PASSED
-
-
-# The clients: a tiny image in an OCI layout, pushed and pulled by each tool.
-
-
-def run(
-    command: list[str | Path], *, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> str:
-    result = subprocess.run(
-        [str(part) for part in command],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, f"{command[:3]} exited {result.returncode}:\n{result.stderr}"
-    return result.stdout
-
-
-def layer_tar() -> bytes:
-    """One small file, reproducibly tarred."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        info = tarfile.TarInfo(LAYER_FILE)
-        info.size, info.mode, info.mtime = len(LAYER_CONTENT), 0o644, 0
-        archive.addfile(info, io.BytesIO(LAYER_CONTENT))
-    return buffer.getvalue()
-
-
-def oci_layout(directory: Path, tag: str = "v1") -> str:
-    """A one-layer image as an OCI image layout (image-spec ``image-layout.md``), tagged
-    ``tag``; returns its manifest's digest."""
-    blobs = directory / "blobs" / "sha256"
-    blobs.mkdir(parents=True)
-
-    def blob(data: bytes, media_type: str) -> dict[str, object]:
-        digest = hashlib.sha256(data).hexdigest()
-        (blobs / digest).write_bytes(data)
-        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
-
-    layer = layer_tar()
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]},
-    }
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": MANIFEST_MEDIA_TYPE,
-        "config": blob(json.dumps(config).encode(), CONFIG_MEDIA_TYPE),
-        "layers": [blob(layer, LAYER_MEDIA_TYPE)],
-    }
-    descriptor = blob(json.dumps(manifest).encode(), MANIFEST_MEDIA_TYPE)
-    descriptor["annotations"] = {"org.opencontainers.image.ref.name": tag}
-    index = {"schemaVersion": 2, "manifests": [descriptor]}
-    (directory / "index.json").write_text(json.dumps(index))
-    (directory / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    return str(descriptor["digest"])
-
-
-def layout_file(directory: Path, tag: str | None = "v1") -> bytes:
-    """The layer file's content from the image ``tag`` of an OCI layout (one layer; ``None``:
-    the layout's only image)."""
-    index = json.loads((directory / "index.json").read_text())
-    (descriptor,) = [
-        entry
-        for entry in index["manifests"]
-        if tag is None
-        or entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag
-    ]
-    manifest = json.loads(blob_path(directory, descriptor["digest"]).read_bytes())
-    (layer,) = manifest["layers"]
-    with tarfile.open(blob_path(directory, layer["digest"])) as archive:
-        member = archive.extractfile(LAYER_FILE)
-        assert member is not None
-        return member.read()
-
-
-def blob_path(directory: Path, digest: str) -> Path:
-    algorithm, encoded = digest.split(":")
-    return directory / "blobs" / algorithm / encoded
 
 
 def registry_digest(registry: RunningRegistry, repository: str, tag: str) -> str:
@@ -279,6 +191,7 @@ def test_skopeo_copies_an_oci_layout_to_zot_and_back(
         [
             skopeo,
             "copy",
+            "--preserve-digests",  # else skopeo may gzip the uncompressed layer
             "--dest-tls-verify=false",
             "--dest-creds",
             credentials,
@@ -305,24 +218,6 @@ def test_skopeo_copies_an_oci_layout_to_zot_and_back(
         env=tool_env,
     )
     assert layout_file(tmp_path / "pulled") == LAYER_CONTENT
-
-
-@pytest.fixture
-def podman(tool_env: dict[str, str], tmp_path: Path) -> Iterator[list[str | Path]]:
-    """podman with a store of its own, not the machine's: vfs (works on any file system), and
-    a run root under /tmp (podman refuses one longer than 50 characters)."""
-    executable = installed("podman")
-    assert run([executable, "--version"], env=tool_env).startswith("podman version ")
-    with tempfile.TemporaryDirectory(prefix="podman-", dir="/tmp") as runroot:
-        yield [
-            executable,
-            "--root",
-            tmp_path / "storage",
-            "--runroot",
-            runroot,
-            "--storage-driver",
-            "vfs",
-        ]
 
 
 def test_podman_pushes_and_pulls(
