@@ -33,6 +33,7 @@ import psutil
 from bench import clients, data
 from bench import identity as identity_bench
 from bench import multipart as multipart_bench
+from bench import oci as oci_bench
 from bench import supply as supply_bench
 from bench import zb as zb_bench
 from bench.measure import Pool, sequential, summary, windows
@@ -97,6 +98,7 @@ class Bench:
             "multipart": {},
             "identity": {},
             "supply": {},
+            "oci": {},
             "rounds": [],
             "zb": {},
         }
@@ -547,6 +549,14 @@ def _median_of_rounds(per_round: list[list[dict[str, Any]]]) -> list[dict[str, A
     return merged
 
 
+OCI_TARGETS = (
+    ("/v2/ 512 MiB layer push MB/s vs direct", "layer_push", 0.9),
+    ("/v2/ 512 MiB layer pull MB/s vs direct", "layer_pull", 0.9),
+    ("/v2/ small manifest PUT x8 ops/s vs direct", "manifest_put", 0.8),
+    ("/v2/ small manifest GET x8 ops/s vs direct", "manifest_get", 0.8),
+)
+
+
 def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The ratios the performance targets are stated in (docs/performance.md)."""
     rounds = results.get("rounds") or []
@@ -573,6 +583,19 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
                 1.0,
                 False,
                 "ms",
+            )
+        )
+    oci_rounds = (results.get("oci") or {}).get("rounds") or []
+    if oci_rounds:
+        found.extend(
+            _median_of_rounds(
+                [
+                    [
+                        _target(name, r["ratios"][field], goal, True, "ratio")
+                        for name, field, goal in OCI_TARGETS
+                    ]
+                    for r in oci_rounds
+                ]
             )
         )
     parts = results.get("multipart") or {}
@@ -663,6 +686,12 @@ def render(report: dict[str, Any]) -> str:
             f"means {supply['difference_ms']} ms, of medians {supply['difference_p50_ms']} ms; "
             f"first GET (verdict computed) {supply['first_get_ms']} ms"
         )
+    oci = results.get("oci") or {}
+    for number, measured in enumerate(oci.get("rounds") or []):
+        lines.append(
+            f"/v2/ round {number + 1} ({'/'.join(measured['order'])}): "
+            + ", ".join(f"{name} {value}" for name, value in measured["ratios"].items())
+        )
     parts = results.get("multipart") or {}
     if parts:
         lines.append("")
@@ -743,7 +772,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=["zb", "direct", "gateway", "scale", "multipart", "identity", "supply"],
+        choices=["zb", "direct", "gateway", "scale", "multipart", "identity", "supply", "oci"],
         action="append",
         help="run only these parts (repeatable; default all)",
     )
@@ -820,7 +849,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.sizes) - set(SIZES)
     if unknown:
         raise SystemExit(f"unknown sizes {sorted(unknown)}: choose from {list(SIZES)}")
-    parts = args.only or ["zb", "direct", "gateway", "scale", "multipart", "identity", "supply"]
+    parts = args.only or [
+        *("zb", "direct", "gateway", "scale", "multipart", "identity", "supply", "oci")
+    ]
     work = Path(tempfile.mkdtemp(prefix="artifact-bench-", dir=args.work_dir))
     bench = Bench(args, work)
     began = time.perf_counter()
@@ -844,6 +875,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.results["identity"] = identity_bench.run(bench)
         if "supply" in parts:
             bench.results["supply"] = supply_bench.run(bench)
+        if "oci" in parts:
+            bench.results["oci"] = oci_bench.run(bench)
     finally:
         bench.stop()
         report: dict[str, Any] = {

@@ -42,6 +42,7 @@ from gateway.oci.tokens import RegistryTokens
 from gateway.oci.upstream import Upstream
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.blobcache import BlobCache
+from gateway.registry.blobfetch import BlobFetcher
 from gateway.registry.client import RegistryClient
 from gateway.s3.routing import S3App
 from gateway.sts.web_identity import WebIdentitySts
@@ -132,7 +133,10 @@ def front_door(
     audit: AuditLog,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
-    upstream = Upstream(settings.registry_url, settings.registry_auth())
+    fast = None
+    if BlobFetcher.usable(settings.registry_url):
+        fast = BlobFetcher(settings.registry_url, auth=settings.registry_auth())
+    upstream = Upstream(settings.registry_url, settings.registry_auth(), fast_blobs=fast)
     tokens = RegistryTokens(
         settings.credentials_keys()[0], settings.registry_service, settings.registry_token_seconds
     )

@@ -2,20 +2,26 @@
 Zot directly in the same session: every test Zot alone passes passes through the gateway.
 The suite logs in as a Keycloak user (an admin: its content-management tests delete), so
 each of its requests goes through the challenge, the token endpoint's password grant and
-a decision."""
+a decision.
+
+Each run gets a fresh Zot of its own: the suite pushes some blobs with fixed contents, and
+on a Zot that already holds them elsewhere (dedupe) a deleted blob still answers a HEAD with
+200 (../shared/TOOLING.md), so a second run on one registry fails tests the first passed."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import gateway_settings
 from tests.fixtures.conformance import FAILED, PASSED, read_junit, run_conformance
 from tests.fixtures.keycloak import RunningKeycloak
-from tests.fixtures.registries import RunningRegistry
-from tests.fixtures.servers import RunningGateway
+from tests.fixtures.registries import start
+from tests.fixtures.servers import serve
 
 MIN_TESTS = 600  # the pinned suite has 695 cases; far fewer means sections did not run
 
@@ -34,16 +40,26 @@ def _run(url: str, user: str | None, password: str | None, workdir: Path) -> dic
 
 @pytest.fixture(scope="module")
 def both(
-    registry: RunningRegistry,
-    oci_gateway: RunningGateway,
-    keycloak: RunningKeycloak,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[dict[str, str], dict[str, str], Path]:
-    username, password = registry.auth or (None, None)
-    direct = _run(registry.url, username, password, tmp_path_factory.mktemp("direct"))
-    workdir = tmp_path_factory.mktemp("through-gateway")
-    through = _run(oci_gateway.url, "carol", keycloak.passwords["carol"], workdir)
-    return direct, through, workdir
+    keycloak: RunningKeycloak, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, str], dict[str, str], Path]]:
+    alone = start(tmp_path_factory.mktemp("zot-alone"))
+    behind = start(tmp_path_factory.mktemp("zot-behind"))
+    try:
+        username, password = alone.auth or (None, None)
+        direct = _run(alone.url, username, password, tmp_path_factory.mktemp("direct"))
+        settings = gateway_settings(
+            behind,
+            tmp_path_factory.mktemp("conformance-gateway"),
+            oidc_issuer=keycloak.issuer(),
+            oidc_jwks_url=keycloak.jwks_url(),
+        )
+        workdir = tmp_path_factory.mktemp("through-gateway")
+        with serve(settings) as gateway:
+            through = _run(gateway.url, "carol", keycloak.passwords["carol"], workdir)
+        yield direct, through, workdir
+    finally:
+        alone.stop()
+        behind.stop()
 
 
 def test_the_same_tests_run_both_ways(both: tuple[dict[str, str], dict[str, str], Path]) -> None:
