@@ -267,6 +267,16 @@ class Gateway:
             answer.headers["Allow"] = ", ".join(allowed_methods(request))
         return answer
 
+    def _virtual(self, scope: Scope) -> bool:
+        """A virtual-hosted-style S3 request (``bucket.<domain>``): its path is a key, even
+        one under ``v2/``."""
+        domain = self.settings.virtual_host_domain
+        if not domain:
+            return False
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0]
+        return host.lower().endswith(f".{domain}")
+
     async def livez(self) -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
@@ -279,7 +289,7 @@ class Gateway:
         return {"status": "ok"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_oci_path(scope["path"]):
+        if scope["type"] == "http" and is_oci_path(scope["path"]) and not self._virtual(scope):
             assert self.oci is not None
             await self.oci(scope, receive, send)
             return

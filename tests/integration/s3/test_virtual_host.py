@@ -23,6 +23,9 @@ def test_virtual_hosted_style(registry, tmp_path):
         assert request("GET", "/dir/file.txt").content == b"virtual"
         listing = request("GET", "/?list-type=2")
         assert b"<Key>dir/file.txt</Key>" in listing.content
+        # A key under v2/ of a virtual-hosted bucket is S3's, not the OCI front door's.
+        assert request("PUT", "/v2/token", b"not a registry").status_code == 200
+        assert request("GET", "/v2/token").content == b"not a registry"
         # Path style keeps working next to it.
         got = s3_client(running.url).get_object(Bucket="vhost", Key="dir/file.txt")
         assert got["Body"].read() == b"virtual"
