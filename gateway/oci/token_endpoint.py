@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +33,19 @@ from gateway.oci.tokens import RegistryTokens, Scope, parse_scopes
 OPERATION = "GetRegistryToken"
 ALL_ACTIONS: tuple[routes.Access, ...] = (routes.PULL, routes.PUSH, routes.DELETE)
 BASIC_CHALLENGE = 'Basic realm="artifact-store"'
+
+
+MAX_FORM = 64 * 1024
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body (RFC 6749 §4.3.2), at most 64 KiB."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise OciError(413, "SIZE_INVALID", "The form may not exceed 64 KiB.")
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 class TokenEndpoint:
@@ -72,7 +86,7 @@ class TokenEndpoint:
             authorization = request.headers.get("authorization")
             scopes = parse_scopes(request.query_params.getlist("scope"))
         elif request.method == "POST":
-            form = await request.form()
+            form = await _form(request)
             if form.get("grant_type") != "password":
                 raise OciError(400, "UNSUPPORTED", "Only the password grant is supported.")
             pair = f"{form.get('username', '')}:{form.get('password', '')}"

@@ -10,6 +10,11 @@ from gateway.oci.catalog import page, visible
 from gateway.oci.errors import OciError
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 @pytest.mark.anyio
 async def test_only_listable_namespaces_are_shown() -> None:
     asked: list[tuple[str, str]] = []

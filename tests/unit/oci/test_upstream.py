@@ -1,0 +1,72 @@
+"""The way through to Zot: the caller's credentials and hop-by-hop headers never pass, the
+registry's URLs are made the gateway's, its challenge and cookies are dropped."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from gateway.oci.upstream import RegistryUnreachable, Upstream
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_headers_both_ways() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            202,
+            headers=[
+                ("Location", "http://zot:5000/v2/a/blobs/uploads/u?state=1"),
+                ("Link", '<http://zot:5000/v2/a/tags/list?n=1&last=x>; rel="next"'),
+                ("WWW-Authenticate", 'Basic realm="zot"'),
+                ("Set-Cookie", "session=1"),
+                ("Docker-Upload-UUID", "u"),
+                ("Connection", "keep-alive"),
+            ],
+        )
+
+    upstream = Upstream(
+        "http://zot:5000", ("gateway", "secret"), transport=httpx.MockTransport(answer)
+    )
+    got = await upstream.send(
+        "POST",
+        "/v2/a/blobs/uploads/",
+        b"mount=sha256%3Aab&from=b",
+        [
+            ("Authorization", "Bearer caller"),
+            ("Connection", "close"),
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Length", "0"),
+        ],
+        b"",
+    )
+    await got.aclose()
+    headers = dict(got.headers)
+    assert headers["location"] == "/v2/a/blobs/uploads/u?state=1"
+    assert headers["link"] == '</v2/a/tags/list?n=1&last=x>; rel="next"'
+    assert "www-authenticate" not in headers
+    assert "set-cookie" not in headers
+    assert "connection" not in headers
+    assert headers["docker-upload-uuid"] == "u"
+    sent = seen[0]
+    assert sent.headers["authorization"].startswith("Basic ")  # the gateway's, not the caller's
+    assert sent.url.query == b"mount=sha256%3Aab&from=b"
+    await upstream.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_registry_out_of_reach() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    upstream = Upstream("http://zot:5000", None, transport=httpx.MockTransport(answer))
+    with pytest.raises(RegistryUnreachable):
+        await upstream.send("GET", "/v2/", b"", [], None)
+    assert await upstream.get_blob("/v2/a/blobs/sha256:00", []) is None  # no fast path here
