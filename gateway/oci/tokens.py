@@ -25,6 +25,7 @@ from gateway.domain.values import Principal
 ISSUER = "artifact-store-registry"
 ALGORITHM = "HS256"
 MAX_TOKEN_LENGTH = 16384
+MAX_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class RegistryTokens:
         self._key = hmac.new(secret, b"artifact-store registry token", hashlib.sha256).digest()
         self.service = service
         self.lifetime = lifetime
+        self._verified: dict[str, tuple[float, Grant]] = {}  # token -> (expires, grant)
 
     def issue(self, who: Principal, granted: list[Scope], now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())
@@ -122,14 +124,27 @@ class RegistryTokens:
 
     @staticmethod
     def is_ours(token: str) -> bool:
-        """Whether the token claims to be a registry token (else: try Keycloak)."""
+        """Whether the token claims to be a registry token (else: try Keycloak, whose tokens
+        are never HS256: its verifier takes only asymmetric algorithms)."""
         try:
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            return bool(jwt.get_unverified_header(token).get("alg") == ALGORITHM)
         except jwt.PyJWTError:
             return False
-        return unverified.get("iss") == ISSUER
 
     def verify(self, token: str) -> Grant:
+        """The token's grant; remembered until it expires, since a client sends the same
+        token with every request (checking one costs PyJWT about half a millisecond)."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and known[0] > now:
+            return known[1]
+        grant, expires = self._verify(token)
+        if len(self._verified) >= MAX_REMEMBERED:
+            self._verified.clear()
+        self._verified[token] = (expires, grant)
+        return grant
+
+    def _verify(self, token: str) -> tuple[Grant, float]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidRegistryToken("token too long")
         try:
@@ -146,7 +161,7 @@ class RegistryTokens:
             for item in claims.get("access") or []:
                 pair = (str(item["type"]), str(item["name"]))
                 access[pair] = access.get(pair, frozenset()) | frozenset(item["actions"])
-            return Grant(_principal(claims["who"]), access)
+            return Grant(_principal(claims["who"]), access), float(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
             raise InvalidRegistryToken("the registry token has expired") from exc
         except (jwt.PyJWTError, KeyError, TypeError) as exc:

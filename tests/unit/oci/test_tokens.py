@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -85,12 +86,22 @@ def test_an_unsigned_token_is_refused() -> None:
     tokens = RegistryTokens(b"k" * 32, "svc", 300)
     claims = jwt.decode(tokens.issue(WHO, []), options={"verify_signature": False})
     forged = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
-    assert RegistryTokens.is_ours(forged)
+    assert not RegistryTokens.is_ours(forged)  # and Keycloak's verifier refuses "none"
     with pytest.raises(InvalidRegistryToken):
         tokens.verify(forged)
 
 
 def test_keycloak_tokens_are_not_ours() -> None:
-    other = jwt.encode({"iss": "http://kc/realms/x", "sub": "a"}, "s" * 32, algorithm="HS256")
+    key = ec.generate_private_key(ec.SECP256R1())
+    other = jwt.encode({"iss": "http://kc/realms/x", "sub": "a"}, key, algorithm="ES256")
     assert not RegistryTokens.is_ours(other)
     assert not RegistryTokens.is_ours("not a jwt")
+
+
+def test_a_verified_token_is_remembered_until_it_expires() -> None:
+    tokens = RegistryTokens(b"k" * 32, "svc", 300)
+    token = tokens.issue(WHO, [Scope("repository", "a", frozenset({"pull"}))])
+    assert tokens.verify(token) is tokens.verify(token)
+    short = RegistryTokens(b"k" * 32, "svc", -10)  # expired when issued
+    with pytest.raises(InvalidRegistryToken, match="expired"):
+        short.verify(short.issue(WHO, []))
