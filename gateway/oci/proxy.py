@@ -158,18 +158,18 @@ class OciApp:
                 f"The token does not grant {access} on {repository}.",
                 self.challenge(request, scope, "insufficient_scope"),
             )
-        manifest: bytes | None = None
-        if resource.s3_objects and endpoint.operation == "PutManifest":
-            manifest = await _small_body(exchange)
-            if not _is_referrer(endpoint.reference or "", manifest):
-                record.rule = "read-only:s3-objects"
-                raise denied(READ_ONLY)
         allowed, record.rule = await self.decide(request, caller, action, resource)
         record.decision = "allow" if allowed else "deny"
         if not allowed:
             if caller.principal.anonymous:
                 raise unauthorized("Authentication required.", self.challenge(request, scope))
             raise denied(f"{caller.principal.name} may not {access} {repository}.")
+        manifest: bytes | None = None
+        if resource.s3_objects and endpoint.operation == "PutManifest":
+            manifest = await _small_body(exchange)
+            if not _is_referrer(endpoint.reference or "", manifest):
+                record.decision, record.rule = "deny", "read-only:s3-objects"
+                raise denied(READ_ONLY)
         query = request.scope.get("query_string", b"")
         if endpoint.operation == "StartBlobUpload":
             query = await self.mount_query(request, caller, query)
