@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.authorize import authorized
 from gateway.api.identity import reader
-from gateway.api.problems import AUTH, UNAVAILABLE, problem_responses
+from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
 from gateway.domain.supply import verify
 from gateway.domain.values import Principal
@@ -117,7 +117,9 @@ class ImageVerdictInfo(BaseModel):
     "",
     response_model=ImageVerdictInfo,
     summary="The verdict on an image: signatures, SBOMs, attestations",
-    responses=problem_responses(AUTH, UNAVAILABLE, {404: "No such image."}),
+    responses=problem_responses(
+        AUTH, UNAVAILABLE, {400: "Not an image reference.", 404: "No such image."}
+    ),
 )
 async def image_verdict(
     request: Request,
@@ -135,7 +137,10 @@ async def image_verdict(
     """Images pushed through `/v2/` and their referrers (`cosign sign`, `oras attach`), judged
     like objects. Readers of the repository may ask."""
     store = store_of(request)
-    repository, reference = parse_image(image)
+    try:
+        repository, reference = parse_image(image)
+    except ValueError as exc:
+        raise ApiError(400, "Bad Request", str(exc)) from None
     resource = resource_of(store.prefix, repository)
     async with authorized(request, who, GET_REFERRER, resource.bucket, resource.key) as audit:
         found = await verify.verify_image(

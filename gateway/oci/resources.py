@@ -18,6 +18,7 @@ object behind the index.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gateway.oci.routes import DELETE, PULL, PUSH, Access
@@ -53,9 +54,26 @@ def namespace_of(repository: str) -> str:
     return repository.partition("/")[0]
 
 
+NAME = re.compile(
+    r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*"
+)
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+
+
 def parse_image(reference: str) -> tuple[str, str]:
     """``[host[:port]/]repository[:tag|@digest]`` -> (repository, tag or digest), as podman
-    and cosign write image references; the host part, if any, is dropped (it is this one)."""
+    and cosign write image references; the host part, if any, is dropped (it is this one).
+    ValueError when the result is no valid repository name and tag or digest (the
+    distribution spec's grammar)."""
+    repository, tag = _split_image(reference)
+    valid_reference = DIGEST.fullmatch(tag) if "@" in reference else TAG.fullmatch(tag)
+    if not NAME.fullmatch(repository) or not valid_reference:
+        raise ValueError(f"not an image reference: {reference!r}")
+    return repository, tag
+
+
+def _split_image(reference: str) -> tuple[str, str]:
     first, _, rest = reference.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         reference = rest

@@ -85,6 +85,9 @@ CONFIG = SchemathesisConfig.from_dict(
             },
             # PEM public keys, and a sigstore trusted_root.json.
             {"include-name": "PUT /_artifacts/trust/{bucket}", "checks": _refused_with(400)},
+            # An image reference: a repository name and a tag or digest by the distribution
+            # spec's grammar, with an optional host in front (more than a pattern can say).
+            {"include-name": "GET /_artifacts/verify", "checks": _refused_with(400)},
         ]
     }
 )

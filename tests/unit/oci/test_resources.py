@@ -3,6 +3,8 @@ repositories are read-only but for referrers, and need the whole bucket to be re
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.oci.resources import Resource, parse_image, resource_of
 from gateway.oci.routes import DELETE, PULL, PUSH
 
@@ -38,3 +40,11 @@ def test_image_references() -> None:
     assert parse_image("store.example.com/app") == ("app", "latest")
     assert parse_image("localhost/app:x") == ("app", "x")
     assert parse_image("app:x") == ("app", "x")
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "Team/App:1", "app:", "app:\n", "a//b", "app@sha256", "app:-x"]
+)
+def test_bad_image_references(bad: str) -> None:
+    with pytest.raises(ValueError, match="not an image reference"):
+        parse_image(bad)
