@@ -20,12 +20,11 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
 from tests.fixtures.keycloak import RunningKeycloak
-from tests.fixtures.oci_images import LAYER_CONTENT, layer_tar, layout_file, oci_layout, podman, run
+from tests.fixtures.oci_images import LAYER_CONTENT, layer_tar, layout_file, oci_layout, run
+from tests.fixtures.oci_images import podman as podman  # a fixture of the tests below
 from tests.fixtures.servers import RunningGateway
 from tests.fixtures.tools import installed
 from tests.integration.oci.registry_client import MANIFEST, OciClient
-
-__all__ = ["podman"]  # the fixture, imported for the tests below
 
 
 @pytest.fixture

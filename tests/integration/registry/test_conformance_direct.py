@@ -27,7 +27,8 @@ from tests.fixtures.oci_images import (
     oci_layout,
     run,
 )
-from tests.fixtures.registries import RunningRegistry
+from tests.fixtures.oci_images import podman as podman  # a fixture of the tests below
+from tests.fixtures.registries import RunningRegistry, start
 from tests.fixtures.tools import installed
 
 SUITE = "OCI Conformance Test"
@@ -55,21 +56,25 @@ def zot_only(registry: RunningRegistry) -> None:
 
 
 @pytest.fixture(scope="module")
-def conformance(
-    registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dict[str, str], Path]:
-    """The suite's results against Zot, run once: (name -> status, the report directory)."""
-    username, password = registry.auth or (None, None)
-    prefix = f"conformance/{uuid.uuid4().hex[:8]}"
-    workdir = tmp_path_factory.mktemp("conformance")
-    results = run_conformance(
-        registry.url,
-        username=username,
-        password=password,
-        repo1=f"{prefix}/repo1",
-        repo2=f"{prefix}/repo2",
-        workdir=workdir,
-    )
+def conformance(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
+    """The suite's results against a fresh Zot, run once: (name -> status, the report
+    directory). Fresh: on a Zot that already holds the suite's fixed blobs elsewhere
+    (dedupe), more deletes fail their HEAD (``tests/integration/oci/test_conformance.py``)."""
+    fresh = start(tmp_path_factory.mktemp("zot-conformance"))
+    try:
+        username, password = fresh.auth or (None, None)
+        prefix = f"conformance/{uuid.uuid4().hex[:8]}"
+        workdir = tmp_path_factory.mktemp("conformance")
+        results = run_conformance(
+            fresh.url,
+            username=username,
+            password=password,
+            repo1=f"{prefix}/repo1",
+            repo2=f"{prefix}/repo2",
+            workdir=workdir,
+        )
+    finally:
+        fresh.stop()
     return results, workdir
 
 
