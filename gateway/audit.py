@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,7 +88,9 @@ class AuditLog:
     def write(self, record: AuditRecord) -> None:
         if not self.enabled:
             return
-        line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **asdict(record)}
+        # vars(), not dataclasses.asdict: the fields are flat, and asdict's deep copy cost
+        # ~13 us a line, on every request.
+        line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **vars(record)}
         self._logger.info(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
 
     def close(self) -> None:

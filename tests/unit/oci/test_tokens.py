@@ -105,3 +105,8 @@ def test_a_verified_token_is_remembered_until_it_expires() -> None:
     short = RegistryTokens(b"k" * 32, "svc", -10)  # expired when issued
     with pytest.raises(InvalidRegistryToken, match="expired"):
         short.verify(short.issue(WHO, []))
+
+
+@given(st.text(max_size=200))
+def test_any_bearer_text_is_told_ours_or_not_without_failing(text: str) -> None:
+    assert RegistryTokens.is_ours(text) in (True, False)
