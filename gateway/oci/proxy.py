@@ -179,9 +179,10 @@ class OciApp:
             answer = await self.fast_blob(request)
         if answer is None:
             answer = await self.forward(request, query, body)
-        subject = dict((k.lower(), v) for k, v in answer.headers).get("oci-subject")
-        if endpoint.operation == "PutManifest" and answer.status == 201 and subject:
-            pushed_elsewhere(self.store, subject)  # verdicts on the subject are out of date
+        if endpoint.operation == "PutManifest" and answer.status == 201:
+            for name, value in answer.headers:
+                if name.lower() == "oci-subject":  # verdicts on the subject are out of date
+                    pushed_elsewhere(self.store, value)
         await exchange.relay(answer)
 
     async def decide(
@@ -285,17 +286,14 @@ async def _small_body(exchange: _Exchange) -> bytes:
     pieces: list[bytes] = []
     size = 0
     body = exchange.body()
-    async for chunk in body if body is not None else _nothing():
+    if body is None:
+        return b""
+    async for chunk in body:
         size += len(chunk)
         if size > MAX_MANIFEST:
             raise OciError(413, "SIZE_INVALID", "A manifest may not exceed 4 MiB.")
         pieces.append(chunk)
     return b"".join(pieces)
-
-
-async def _nothing() -> AsyncIterator[bytes]:
-    return
-    yield b""
 
 
 class _Exchange:

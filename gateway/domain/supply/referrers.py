@@ -227,12 +227,11 @@ async def read_referrer(
     )
 
 
-async def _listed(
-    store: Store, bucket: str, key: str, subject: str, known: frozenset[str]
+async def listed(
+    store: Store, repository: str, subject: str, known: frozenset[str] = frozenset()
 ) -> list[str]:
-    """The digests of the referrers of ``subject`` the registry lists, but those in ``known``
-    and those whose descriptor's artifact type is of no kind."""
-    repository = mapping.locate(store.prefix, bucket, key).repository
+    """The digests of the referrers of ``subject`` the registry lists in ``repository``, but
+    those in ``known`` and those whose descriptor's artifact type is of no kind."""
     digests: list[str] = []
     for descriptor in await store.registry.referrers(repository, subject):
         digest = descriptor.get("digest")
@@ -252,7 +251,8 @@ async def registry_referrers(
     """The referrers of manifest ``subject`` of the key that the registry lists, but those in
     ``known``, read and classified (descriptors whose artifact type is of no kind are not even
     read). RegistryError if the registry cannot list them."""
-    digests = await _listed(store, bucket, key, subject, known)
+    repository = mapping.locate(store.prefix, bucket, key).repository
+    digests = await listed(store, repository, subject, known)
     found = await asyncio.gather(
         *(read_referrer(store, bucket, key, subject, digest) for digest in digests)
     )
@@ -270,7 +270,8 @@ async def discover(store: Store, target: ObjectRecord) -> list[ReferrerRecord]:
         return frozenset(record.digest for record in rows)
 
     try:
-        if not await _listed(store, bucket, key, subject, await known()):
+        repository = mapping.locate(store.prefix, bucket, key).repository
+        if not await listed(store, repository, subject, await known()):
             return []
         # Read under the key's lock, as attach and remove hold it: a referrer removed
         # meanwhile is not brought back, and the object cannot change under the rows.

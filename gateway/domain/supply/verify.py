@@ -351,13 +351,7 @@ class ImageVerdict:
 
 async def _image_referrers(store: Store, repository: str, subject: str) -> list[ReferrerRecord]:
     found: list[ReferrerRecord] = []
-    for descriptor in await store.registry.referrers(repository, subject):
-        digest = descriptor.get("digest")
-        artifact_type = descriptor.get("artifactType")
-        if not isinstance(digest, str) or not types.DIGEST.match(digest):
-            continue
-        if isinstance(artifact_type, str) and types.kind_of(artifact_type) is None:
-            continue
+    for digest in await referrers.listed(store, repository, subject):
         record = await referrers.read_referrer(
             store, "", repository, subject, digest, repository=repository
         )
