@@ -222,6 +222,13 @@ SUBRESOURCES = frozenset(
         "website",
         "session",
         "metadataTable",
+        "metadataConfiguration",
+        "metadataAnnotationTable",
+        "metadataInventoryTable",
+        "metadataJournalTable",
+        "abac",
+        "annotation",
+        "renameObject",
     )
 )
 
