@@ -20,13 +20,14 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.access import Authorizer
 from gateway.api import keys, presign, problems, referrers, trust, tus, verify
-from gateway.audit import AuditLog
+from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.password import PasswordLogin
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
 from gateway.domain.errors import DomainError
+from gateway.domain.lifecycle import Action, Sweeper
 from gateway.domain.locks import KeyLocks
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.ports.registry import RegistryUnavailable
@@ -90,6 +91,44 @@ async def sweep_uploads(store: Store, settings: Settings) -> None:
         except Exception:  # the sweeper must outlive a passing registry or index error
             log.exception("multipart upload sweep failed")
         await asyncio.sleep(settings.upload_sweep_seconds)
+
+
+# The operation names S3's server access logs give lifecycle actions.
+LIFECYCLE_OPERATIONS = {
+    "expire": ("S3.EXPIRE.OBJECT", "s3:DeleteObject"),
+    "abort": ("S3.DELETE.UPLOAD", "s3:AbortMultipartUpload"),
+}
+
+
+async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> None:
+    """Apply the buckets' lifecycle rules now and then, each action one audit line."""
+
+    async def report(action: Action) -> None:
+        operation, decided = LIFECYCLE_OPERATIONS[action.kind]
+        record = AuditRecord(
+            request_id=new_request_id(),
+            principal="lifecycle",
+            auth="system",
+            access_key=None,
+            source_ip=None,
+            operation=operation,
+            action=decided,
+            resource=f"/{action.bucket}/{action.key}",
+            decision="allow",
+            rule=f"lifecycle:{action.rule}",
+            status=204,
+        )
+        audit.write(record)
+
+    sweeper = Sweeper(store, report, day=timedelta(seconds=settings.lifecycle_day_seconds))
+    while True:
+        try:
+            done = await sweeper.sweep()
+            if done:
+                log.info("lifecycle: %d objects expired or uploads aborted", done)
+        except Exception:  # the sweeper must outlive a passing registry or index error
+            log.exception("lifecycle sweep failed")
+        await asyncio.sleep(settings.lifecycle_sweep_seconds)
 
 
 def identity_providers(
@@ -243,13 +282,16 @@ class Gateway:
         self.api.state.check_policy = parse_identity_policy
         self.api.state.access = access
         self.api.state.audit = self.audit
-        sweeper = None
+        sweepers = []
         if self.sweep:
-            sweeper = asyncio.create_task(sweep_uploads(self.store, self.settings))
+            sweepers = [
+                asyncio.create_task(sweep_uploads(self.store, self.settings)),
+                asyncio.create_task(sweep_lifecycle(self.store, self.settings, self.audit)),
+            ]
         try:
             yield
         finally:
-            if sweeper is not None:
+            for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper

@@ -121,6 +121,19 @@ class Settings(BaseSettings):
     upload_sweep_seconds: float = Field(
         600.0, description="How often expired multipart uploads are looked for."
     )
+    lifecycle_sweep_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="How often buckets' lifecycle rules are applied (expiring objects, "
+        "aborting incomplete uploads); each pass does at most 1000 actions per bucket and "
+        "resumes where the last stopped.",
+    )
+    lifecycle_day_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="The length of a lifecycle 'day' (rule Days, rounded up to a day "
+        "boundary as S3 rounds to midnight UTC). Only tests shorten it.",
+    )
     receipt_key_file: Path | None = Field(
         None,
         description="PEM (PKCS#8) ECDSA private key the gateway signs receipts with (buckets "

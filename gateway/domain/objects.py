@@ -275,18 +275,22 @@ async def get_object(
     return record, ObjectReader(store, record, span, counts)
 
 
-async def delete_object(store: Store, bucket: str, key: str) -> None:
+async def delete_object(store: Store, bucket: str, key: str, *, only: str | None = None) -> bool:
     """S3 answers success whether or not the key existed.
 
     The registry goes first: a registry failure answers an error and leaves the object as it
     was (a retry finishes the job), so a delete answered success can never be undone by a
     ``reindex``. The key's tag is resolved too: a version a failed write left tagged, never
-    committed, goes with it."""
+    committed, goes with it. With ``only`` (a manifest digest), the key is deleted only while
+    that manifest is its live version (a lifecycle expiry must not take a newer write);
+    returns whether it was."""
     await get_bucket(store, bucket)
     check_key(key)
     async with store.locks.hold((bucket, key)):
         location = mapping.locate(store.prefix, bucket, key)
         current = await store.index.get_object(bucket, key)
+        if only is not None and (current is None or current.manifest_digest != only):
+            return False
         doomed = {current.manifest_digest} if current is not None else set()
         with contextlib.suppress(RegistryNotFound):
             tagged = await store.registry.get_manifest(location.repository, location.tag)
@@ -296,6 +300,7 @@ async def delete_object(store: Store, bucket: str, key: str) -> None:
         if current is not None:
             await store.index.delete_object(bucket, key)
             await store.supply.retire(store, bucket, key, keep=None)
+        return True
 
 
 async def copy_object(

@@ -82,6 +82,7 @@ TABLE: dict[str, APIError] = {
     "MissingContentLength": APIError(411, "You must provide the Content-Length HTTP header."),
     "NoSuchBucket": APIError(404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": APIError(404, "The bucket policy does not exist"),
+    "NoSuchLifecycleConfiguration": APIError(404, "The lifecycle configuration does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
     "NoSuchUpload": APIError(
         404,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 
+from gateway.domain import checksums
 from gateway.domain.checksums import ALGORITHMS
 from gateway.s3.chunked import ChunkedBody, ChunkSigner
 from gateway.s3.errors import S3Error
+from gateway.s3.headers import content_md5
 from gateway.s3.request import S3Request
 
 SIGNED_STREAMING = frozenset(
@@ -122,3 +125,32 @@ def checksum_headers(checksums: dict[str, str], algorithms: tuple[str, ...]) -> 
         for name in algorithms
         if name in checksums
     }
+
+
+async def checked_small_body(ctx: S3Request, limit: int, *, required: bool) -> bytes:
+    """A small XML body read whole and held to the Content-MD5 or x-amz-checksum-* header it
+    came with (``BadDigest`` on a mismatch). Configurations S3 requires integrity for
+    (lifecycle, ...) answer ``InvalidRequest`` when neither header is there."""
+    body = await ctx.read_small_body(limit)
+    declared = declared_in_headers(ctx)
+    md5 = content_md5(ctx.request.headers)
+    if required and md5 is None and not declared:
+        raise S3Error(
+            "InvalidRequest",
+            "Missing required header for this request: Content-MD5 or x-amz-checksum-*",
+        )
+    if md5 is not None:
+        actual = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+        if actual != md5:
+            raise S3Error(
+                "BadDigest", "The Content-MD5 you specified did not match what we received."
+            )
+    for algorithm, value in declared.items():
+        checksum = checksums.new(algorithm)
+        checksum.update(body)
+        if checksum.b64() != value:
+            raise S3Error(
+                "BadDigest",
+                f"The {algorithm} you specified did not match the calculated checksum.",
+            )
+    return body

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.policy.decide import listing_condition_keys
-from gateway.s3 import buckets, listing, multipart, objects, policies
+from gateway.s3 import buckets, lifecycle, listing, multipart, objects, policies
 from gateway.s3.errors import S3Error
 from gateway.s3.objects import copy_source
 from gateway.s3.request import S3Request
@@ -93,6 +93,30 @@ ROUTES: tuple[Route, ...] = (
         "s3:GetBucketPolicyStatus",
         "GetBucketPolicyStatus",
         query="policyStatus",
+    ),
+    Route(
+        "PUT",
+        "bucket",
+        lifecycle.put_bucket_lifecycle,
+        "s3:PutLifecycleConfiguration",
+        "PutBucketLifecycleConfiguration",
+        query="lifecycle",
+    ),
+    Route(
+        "GET",
+        "bucket",
+        lifecycle.get_bucket_lifecycle,
+        "s3:GetLifecycleConfiguration",
+        "GetBucketLifecycleConfiguration",
+        query="lifecycle",
+    ),
+    Route(
+        "DELETE",
+        "bucket",
+        lifecycle.delete_bucket_lifecycle,
+        "s3:PutLifecycleConfiguration",
+        "DeleteBucketLifecycle",
+        query="lifecycle",
     ),
     Route("PUT", "bucket", policies.put_bucket_acl, "s3:PutBucketAcl", "PutBucketAcl", query="acl"),
     Route("GET", "bucket", policies.get_bucket_acl, "s3:GetBucketAcl", "GetBucketAcl", query="acl"),

@@ -14,6 +14,8 @@ policy, so the matrix never changes its own fixture.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -96,6 +98,17 @@ def scratch_policy(scene: Scene) -> bytes:
 
 
 COPY = {"x-amz-copy-source": f"/{BUCKET}/{SOURCE}"}
+LIFECYCLE = (
+    b"<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>tmp/</Prefix></Filter>"
+    b"<Status>Enabled</Status><Expiration><Days>30</Days></Expiration></Rule>"
+    b"</LifecycleConfiguration>"
+)
+
+
+def md5(body: bytes) -> str:
+    return base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+
+
 # operation -> (the request, the audit action, the status of success), in the order run.
 OPERATIONS: dict[str, tuple[Request, str, int]] = {
     "list_buckets": (lambda c, s: c.call("GET", f"{s.url}/"), "s3:ListAllMyBuckets", 200),
@@ -203,6 +216,26 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         200,
     ),
     # On the scratch bucket, which root puts back after each (it carries the run's policy).
+    "put_bucket_lifecycle": (
+        lambda c, s: c.call(
+            "PUT",
+            f"{s.url}/{s.scratch}?lifecycle",
+            LIFECYCLE,
+            extra={"Content-MD5": md5(LIFECYCLE)},
+        ),
+        "s3:PutLifecycleConfiguration",
+        200,
+    ),
+    "get_bucket_lifecycle": (
+        lambda c, s: c.call("GET", f"{s.url}/{s.scratch}?lifecycle"),
+        "s3:GetLifecycleConfiguration",
+        200,
+    ),
+    "delete_bucket_lifecycle": (
+        lambda c, s: c.call("DELETE", f"{s.url}/{s.scratch}?lifecycle"),
+        "s3:PutLifecycleConfiguration",
+        204,
+    ),
     "put_bucket_policy": (
         lambda c, s: c.call("PUT", f"{s.url}/{s.scratch}?policy", scratch_policy(s)),
         "s3:PutBucketPolicy",
@@ -242,7 +275,15 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         501,
     ),
 }
-SCRATCH = {"put_bucket_policy", "delete_bucket_policy", "put_bucket_acl", "delete_bucket"}
+SCRATCH = {
+    "put_bucket_lifecycle",
+    "get_bucket_lifecycle",
+    "delete_bucket_lifecycle",
+    "put_bucket_policy",
+    "delete_bucket_policy",
+    "put_bucket_acl",
+    "delete_bucket",
+}
 NOT_IMPLEMENTED = {"put_object_tagging", "get_object_acl", "put_bucket_versioning"}
 
 READ = {

@@ -282,6 +282,14 @@ class FakeIndex:
         self._step("get_bucket")
         return self.buckets.get(name)
 
+    async def update_bucket(self, record: BucketRecord) -> None:
+        self._step("update_bucket")
+        self.buckets[record.name] = record
+
+    async def list_buckets(self) -> list[BucketRecord]:
+        self._step("list_buckets")
+        return [self.buckets[name] for name in sorted(self.buckets)]
+
     # -- objects -----------------------------------------------------------------------------
 
     async def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
@@ -305,6 +313,15 @@ class FakeIndex:
     async def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         self._step("delete_object")
         return self.objects.pop((bucket, key), None)
+
+    async def scan(
+        self, bucket: str, start: str, *, inclusive: bool, limit: int
+    ) -> list[ObjectRecord]:
+        self._step("scan")
+        keys = sorted(
+            k for b, k in self.objects if b == bucket and (k > start or (inclusive and k == start))
+        )
+        return [self.objects[(bucket, key)] for key in keys[:limit]]
 
     # -- multipart uploads -------------------------------------------------------------------
 
