@@ -131,6 +131,8 @@ def object_manifest(record: ObjectRecord) -> bytes:
         }
         if title and len(record.layers) == 1:
             descriptor["annotations"] = {TITLE: title}
+        if layer.checksum is not None:  # a part's checksum (multipart objects)
+            descriptor.setdefault("annotations", {})[A_CHECKSUM] = layer.checksum
         layers.append(descriptor)
     annotations = {
         A_BUCKET: record.bucket,
@@ -184,7 +186,10 @@ def _string_map(text: str) -> dict[str, str]:
 def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
     document, notes = _annotations(manifest, OBJECT_ARTIFACT_TYPE)
     try:
-        layers = tuple(Layer(digest=d["digest"], size=int(d["size"])) for d in document["layers"])
+        layers = tuple(
+            Layer(d["digest"], int(d["size"]), (d.get("annotations") or {}).get(A_CHECKSUM))
+            for d in document["layers"]
+        )
         return ObjectRecord(
             bucket=notes[A_BUCKET],
             key=notes[A_KEY],

@@ -363,7 +363,7 @@ async def complete_multipart_upload(
         size=sum(part.size for part in parts),
         etag=_multipart_etag(parts),
         last_modified=now(),
-        layers=tuple(Layer(digest=part.digest, size=part.size) for part in parts),
+        layers=tuple(Layer(part.digest, part.size, part.checksum) for part in parts),
         headers=upload.headers,
         metadata=upload.metadata,
         checksums=checksums,

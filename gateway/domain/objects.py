@@ -186,6 +186,30 @@ async def head_object(
     return record
 
 
+@dataclass(frozen=True)
+class ObjectAttributes:
+    """GetObjectAttributes: the object, and one page of its parts (multipart objects)."""
+
+    record: ObjectRecord
+    parts: tuple[tuple[int, Layer], ...]  # (part number, layer) after the marker
+    truncated: bool
+
+    @property
+    def multipart(self) -> bool:
+        return "-" in self.record.etag
+
+
+async def get_object_attributes(
+    store: Store, bucket: str, key: str, part_marker: int, max_parts: int
+) -> ObjectAttributes:
+    """The object's record and its parts numbered after ``part_marker``, at most
+    ``max_parts`` of them (a completed object's parts are its layers, numbered from 1).
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html"""
+    record = await _existing(store, bucket, key)
+    numbered = list(enumerate(record.layers, start=1))[part_marker:]
+    return ObjectAttributes(record, tuple(numbered[:max_parts]), len(numbered) > max_parts)
+
+
 class ObjectReader:
     """The bytes of one object, or of a span of it, opened before the response starts."""
 

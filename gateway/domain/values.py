@@ -8,10 +8,13 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class Layer:
-    """One stored blob of an object, in order (one for a single-part object)."""
+    """One stored blob of an object, in order (one for a single-part object). A multipart
+    object's layer is a part: ``checksum`` is the part's own (base64, in the upload's
+    checksum algorithm) when the upload had one; GetObjectAttributes lists it."""
 
     digest: str
     size: int
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)

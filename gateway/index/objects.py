@@ -14,14 +14,26 @@ from gateway.domain.values import Layer, ObjectRecord
 from gateway.index.base import Column, Rows, SqlBase, copied, millis
 from gateway.index.schema import objects, referrers
 
+
+def _dump_layer(layer: Layer) -> list[str | int]:
+    """``[digest, size]``, and the part's checksum third when it has one (rows written before
+    part checksums were kept have two items: no migration needed, the column is JSON)."""
+    row: list[str | int] = [layer.digest, layer.size]
+    if layer.checksum is not None:
+        row.append(layer.checksum)
+    return row
+
+
+def _load_layers(rows: list[list[Any]]) -> tuple[Layer, ...]:
+    return tuple(Layer(str(row[0]), int(row[1]), row[2] if len(row) > 2 else None) for row in rows)
+
+
 object_rows = Rows(
     objects,
     ObjectRecord,
     last_modified=millis("last_modified_ms"),
     layers=Column(
-        "layers",
-        dump=lambda layers: [[layer.digest, layer.size] for layer in layers],
-        load=lambda pairs: tuple(Layer(digest=d, size=s) for d, s in pairs),
+        "layers", dump=lambda layers: [_dump_layer(x) for x in layers], load=_load_layers
     ),
     headers=copied("headers"),
     metadata=copied("metadata"),

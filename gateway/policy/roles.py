@@ -32,6 +32,7 @@ READER_ACTIONS = (
     "s3:ListBucketMultipartUploads",
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
+    "s3:GetObjectAttributes",
     "s3:GetObjectTagging",
     GET_REFERRER,
     GET_TRUST,

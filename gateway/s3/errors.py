@@ -22,10 +22,13 @@ class APIError:
 
 TABLE: dict[str, APIError] = {
     "AccessDenied": APIError(403, "Access Denied"),
+    # A preflight refused (CORS): not in the error table, but what S3 answers on the wire.
+    "AccessForbidden": APIError(403, "CORSResponse: This CORS request is not allowed."),
     "AuthorizationHeaderMalformed": APIError(400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": APIError(
         400, "Error parsing the X-Amz-Credential parameter."
     ),
+    "BadRequest": APIError(400, "Bad Request"),
     "BadDigest": APIError(400, "The Content-MD5 you specified did not match what we received."),
     "BucketAlreadyExists": APIError(409, "The requested bucket name is not available."),
     "BucketAlreadyOwnedByYou": APIError(
@@ -83,6 +86,7 @@ TABLE: dict[str, APIError] = {
     "NoSuchBucket": APIError(404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": APIError(404, "The bucket policy does not exist"),
     "NoSuchLifecycleConfiguration": APIError(404, "The lifecycle configuration does not exist"),
+    "NoSuchCORSConfiguration": APIError(404, "The CORS configuration does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
     "NoSuchUpload": APIError(
         404,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.policy.decide import listing_condition_keys
-from gateway.s3 import buckets, lifecycle, listing, multipart, objects, policies
+from gateway.s3 import attributes, buckets, cors, lifecycle, listing, multipart, objects, policies
 from gateway.s3.errors import S3Error
 from gateway.s3.objects import copy_source
 from gateway.s3.request import S3Request
@@ -118,6 +118,16 @@ ROUTES: tuple[Route, ...] = (
         "DeleteBucketLifecycle",
         query="lifecycle",
     ),
+    Route("PUT", "bucket", cors.put_bucket_cors, "s3:PutBucketCORS", "PutBucketCors", query="cors"),
+    Route("GET", "bucket", cors.get_bucket_cors, "s3:GetBucketCORS", "GetBucketCors", query="cors"),
+    Route(
+        "DELETE",
+        "bucket",
+        cors.delete_bucket_cors,
+        "s3:PutBucketCORS",
+        "DeleteBucketCors",
+        query="cors",
+    ),
     Route("PUT", "bucket", policies.put_bucket_acl, "s3:PutBucketAcl", "PutBucketAcl", query="acl"),
     Route("GET", "bucket", policies.get_bucket_acl, "s3:GetBucketAcl", "GetBucketAcl", query="acl"),
     Route(
@@ -182,6 +192,14 @@ ROUTES: tuple[Route, ...] = (
         "s3:ListMultipartUploadParts",
         "ListParts",
         query="uploadId",
+    ),
+    Route(
+        "GET",
+        "object",
+        attributes.get_object_attributes,
+        "s3:GetObjectAttributes",
+        "GetObjectAttributes",
+        query="attributes",
     ),
     Route("GET", "object", objects.get_object, "s3:GetObject", "GetObject", query="partNumber"),
     Route(
@@ -291,15 +309,21 @@ class Requirement:
     label: str
 
 
-def also_required(route: Route, bucket: str, headers: Mapping[str, str]) -> tuple[Requirement, ...]:
+def also_required(
+    route: Route, bucket: str, key: str, headers: Mapping[str, str]
+) -> tuple[Requirement, ...]:
     """A copy (CopyObject, UploadPartCopy) reads its source; a bucket made with a canned ACL
     other than ``private`` sets that ACL, which needs ``s3:PutBucketAcl`` as well
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, Permissions)."""
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, Permissions);
+    GetObjectAttributes needs ``s3:GetObject`` besides ``s3:GetObjectAttributes``
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html)."""
     if route.header == COPY_SOURCE:
         source_bucket, source_key = copy_source(headers[COPY_SOURCE])
         return (Requirement("s3:GetObject", source_bucket, source_key, "copy-source"),)
     if route.action == "s3:CreateBucket" and headers.get("x-amz-acl", "private") != "private":
         return (Requirement("s3:PutBucketAcl", bucket, "", "acl"),)
+    if route.action == "s3:GetObjectAttributes":
+        return (Requirement("s3:GetObject", bucket, key, "get-object"),)
     return ()
 
 

@@ -2,6 +2,7 @@
 
     StsFirst        POST / goes to STS (its own answers and audit lines)
     Audited         request id, byte counts, one audit line per request once answered
+    CrossOrigin     OPTIONS preflights; Access-Control-* on answers to an Origin (crossorigin.py)
     S3Errors        any exception before the answer started -> an S3 error document
     Authenticated   who is asking (auth/requests.py), bucket and key from the URL
     Authorized      the route (routes.py), the decision, what else the request needs
@@ -13,9 +14,6 @@ Each layer reads and fills the request's ``Exchange``, kept in the ASGI scope.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import cast
-from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,49 +25,22 @@ from gateway.auth.errors import AuthError
 from gateway.auth.jwt import TokenCheck
 from gateway.auth.keyring import Keyring
 from gateway.auth.requests import authenticate
-from gateway.auth.sigv4 import SigV4Credential
 from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.policy.decide import Decision
+from gateway.s3.crossorigin import CrossOrigin
 from gateway.s3.errors import S3Error, from_exception
+from gateway.s3.exchange import EXCHANGE, Exchange, exchange_of, split, target_of, virtual_host
 from gateway.s3.request import S3Request
 from gateway.s3.result import render
-from gateway.s3.routes import Route, Target, also_required, match, route_query
+from gateway.s3.routes import also_required, match, route_query
 from gateway.s3.xml import error_document
 from gateway.sts import endpoint as sts
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway.s3")
-EXCHANGE = "artifact_store.s3"  # the scope key of the request's Exchange
-
-
-def request_id() -> str:
-    return new_request_id()
-
-
-@dataclass
-class Exchange:
-    """One S3 request as the layers learn it."""
-
-    request_id: str
-    request: Request
-    resource: str  # "/", "/bucket" or "/bucket/key": what errors and audit lines name
-    source_ip: str | None
-    bucket: str = ""
-    key: str = ""
-    principal: Principal | None = None
-    credential: SigV4Credential | None = None
-    query: dict[str, str] | None = None  # the query string, parsed once
-    route: Route | None = None
-    audit: AuditRecord | None = None
-    received: int = 0
-    started: bool = False  # the answer's status line went out: no error document can follow
-
-
-def exchange_of(scope: Scope) -> Exchange:
-    return cast(Exchange, scope[EXCHANGE])
 
 
 def _has_body(request: Request) -> bool:
@@ -77,28 +48,8 @@ def _has_body(request: Request) -> bool:
     return length != "0" or "transfer-encoding" in request.headers
 
 
-def split(settings: Settings, request: Request) -> tuple[str, str]:
-    """(bucket, key) from a path-style or virtual-hosted-style request."""
-    raw = request.scope.get("raw_path") or request.scope["path"].encode()
-    try:
-        path = unquote(raw.decode("latin-1").split("?", 1)[0], errors="strict")
-    except UnicodeDecodeError as exc:
-        raise S3Error("InvalidArgument", "The request path is not valid UTF-8.") from exc
-    if virtual_host(settings, request):
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
-        return host[: -len(str(settings.virtual_host_domain)) - 1], path[1:]
-    bucket, _, key = path[1:].partition("/")
-    return bucket, key
-
-
-def virtual_host(settings: Settings, request: Request) -> bool:
-    domain = settings.virtual_host_domain
-    host = (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
-    return bool(domain) and host.endswith(f".{domain}")
-
-
-def target_of(bucket: str, key: str) -> Target:
-    return "object" if key else "bucket" if bucket else "service"
+def request_id() -> str:
+    return new_request_id()
 
 
 class StsFirst:
@@ -315,7 +266,7 @@ class Authorized:
                 request,
                 route_query(route, query),
             )
-        for needed in also_required(route, bucket, headers) if decision.allowed else ():
+        for needed in also_required(route, bucket, key, headers) if decision.allowed else ():
             extra = await decide(
                 self.access, principal, needed.action, needed.bucket, needed.key, request, {}
             )
@@ -415,14 +366,18 @@ class S3App:
         self.access = access or Authorizer(store)
         self.app: ASGIApp = StsFirst(
             Audited(
-                S3Errors(
-                    Authenticated(
-                        Authorized(Endpoint(store, self.access, self.audit), self.access),
-                        settings,
-                        keyring,
-                        bearer,
+                CrossOrigin(
+                    S3Errors(
+                        Authenticated(
+                            Authorized(Endpoint(store, self.access, self.audit), self.access),
+                            settings,
+                            keyring,
+                            bearer,
+                        ),
+                        self.access,
                     ),
-                    self.access,
+                    settings,
+                    store,
                 ),
                 self.audit,
             ),

@@ -52,7 +52,7 @@ def test_unsupported_signature_version_is_refused(gateway, bucket):
 
 
 @pytest.mark.parametrize(
-    "query", ["tagging", "lifecycle", "torrent", "cors", "website", "encryption"]
+    "query", ["tagging", "lifecycle", "torrent", "replication", "website", "encryption"]
 )
 def test_unknown_operations_are_not_implemented(gateway, bucket, query):
     response = send("GET", f"{gateway.url}/{bucket}?{query}")

@@ -455,3 +455,18 @@ def test_old_part_manifests_without_the_part_row_are_not_parts() -> None:
     document["layers"] = []
     with pytest.raises(NotAnObject):
         mapping.parse_part_manifest(json.dumps(document).encode(), EMPTY_DIGEST)
+
+
+def test_part_checksums_ride_on_their_layers() -> None:
+    """GetObjectAttributes lists each part's checksum: ``reindex`` must find it again."""
+    record = single("a/big.iso", 5, 5, 1)
+    summed = replace(
+        record,
+        layers=tuple(replace(layer, checksum=f"c{n}") for n, layer in enumerate(record.layers)),
+    )
+    manifest = object_manifest(summed)
+    written = json.loads(manifest)["layers"]
+    assert [layer["annotations"][mapping.A_CHECKSUM] for layer in written] == ["c0", "c1", "c2"]
+    parsed = parse_object_manifest(manifest, sha256_digest(manifest))
+    assert [layer.checksum for layer in parsed.layers] == ["c0", "c1", "c2"]
+    assert layer_titles(summed) == [None, None, None]

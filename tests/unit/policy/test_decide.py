@@ -56,6 +56,7 @@ READER = {
     "s3:ListBucketMultipartUploads",
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
+    "s3:GetObjectAttributes",
     "s3:GetObjectTagging",
     "s3:GetObjectReferrer",
 }
@@ -74,6 +75,7 @@ PUBLIC_READ = parse_bucket_policy(str(canned_acl_policy(BUCKET, "public-read")),
 SERVICE_ACTIONS = {"s3:ListAllMyBuckets"}
 OBJECT_ACTIONS = {
     "s3:GetObject",
+    "s3:GetObjectAttributes",
     "s3:PutObject",
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",

@@ -9,7 +9,7 @@ from gateway.s3.routes import Requirement, also_required, match
 
 def needs(method: str, target: str, headers: dict[str, str], query: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     route = match(method, target, query or {}, headers)  # type: ignore[arg-type]
-    return also_required(route, "new-bucket", headers)
+    return also_required(route, "new-bucket", "k", headers)
 
 
 @pytest.mark.parametrize("acl", ["public-read", "public-read-write", "authenticated-read"])
@@ -37,3 +37,9 @@ def test_a_copy_also_reads_its_source():
 def test_an_acl_header_on_other_operations_asks_nothing_more():
     assert needs("PUT", "object", {"x-amz-acl": "public-read"}) == ()
     assert needs("PUT", "bucket", {"x-amz-acl": "public-read"}, {"acl": ""}) == ()
+
+
+def test_get_object_attributes_also_needs_get_object():
+    assert needs("GET", "object", {}, {"attributes": ""}) == (
+        Requirement("s3:GetObject", "new-bucket", "k", "get-object"),
+    )
