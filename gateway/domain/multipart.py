@@ -26,7 +26,12 @@ from awscrt import checksums as crt  # type: ignore[import-untyped]
 
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
-from gateway.domain.conditions import RangeRequest, ReadConditions, WriteConditions
+from gateway.domain.conditions import (
+    RangeRequest,
+    ReadConditions,
+    WriteConditions,
+    check_copy_source,
+)
 from gateway.domain.errors import (
     BadDigest,
     EntityTooLarge,
@@ -222,7 +227,9 @@ async def upload_part_copy(
     """UploadPartCopy: the source's bytes (or a range of them) become a new part blob."""
     check_part_number(part_number)
     upload = await live_upload(store, bucket, key, upload_id)
-    _, reader = await get_object(store, source[0], source[1], source_conditions, byte_range)
+    _, reader = await get_object(
+        store, source[0], source[1], source_conditions, byte_range, check=check_copy_source
+    )
     if reader.length > MAX_PART_SIZE:
         raise EntityTooLarge()
     algorithms = (upload.checksum_algorithm,) if upload.checksum_algorithm else ()

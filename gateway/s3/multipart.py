@@ -12,12 +12,11 @@ from xml.etree.ElementTree import Element
 
 from gateway.domain import multipart as domain
 from gateway.domain.checksums import ALGORITHMS
-from gateway.domain.conditions import WriteConditions
 from gateway.domain.values import PartRecord, UploadRecord
 from gateway.s3 import xml
 from gateway.s3.buckets import owner
 from gateway.s3.errors import S3Error
-from gateway.s3.headers import parse_range, read_conditions
+from gateway.s3.headers import parse_range, read_conditions, write_conditions
 from gateway.s3.listing import encoded_text, max_keys_param, url_encoded
 from gateway.s3.objects import copy_source, new_object
 from gateway.s3.payload import checksum_headers, declared_in_headers, payload
@@ -172,9 +171,7 @@ async def complete_multipart_upload(ctx: S3Request) -> S3Result:
         ctx.key,
         ctx.query["uploadId"],
         requested,
-        conditions=WriteConditions(
-            if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
-        ),
+        conditions=write_conditions(headers),
         declared=declared_in_headers(ctx),
         min_part_size=ctx.store.min_part_size,
     )
