@@ -161,6 +161,15 @@ def _requested_parts(body: bytes) -> list[domain.RequestedPart]:
     return found
 
 
+def _object_size(ctx: S3Request) -> int | None:
+    value = ctx.header("x-amz-mp-object-size")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise S3Error("InvalidArgument", "x-amz-mp-object-size must be a non-negative integer.")
+    return int(value)
+
+
 async def complete_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"""
     requested = _requested_parts(await ctx.read_small_body(xml.MAX_XML_BODY))
@@ -174,6 +183,8 @@ async def complete_multipart_upload(ctx: S3Request) -> S3Result:
         conditions=write_conditions(headers),
         declared=declared_in_headers(ctx),
         min_part_size=ctx.store.min_part_size,
+        checksum_type=ctx.header("x-amz-checksum-type"),
+        object_size=_object_size(ctx),
     )
     document = xml.root("CompleteMultipartUploadResult")
     base = str(ctx.request.base_url).rstrip("/")

@@ -175,7 +175,7 @@ def test_worker_processes_never_interleave_on_one_key(tmp_path) -> None:  # type
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("shared", [False, True], ids=["one-process", "lock-directory"])
-async def test_hold_without_waiting_refuses_a_held_key(tmp_path: Path, shared: bool) -> None:
+async def test_hold_without_waiting_refuses_a_held_key(tmp_path, shared: bool) -> None:  # type: ignore[no-untyped-def]
     first = KeyLocks(tmp_path if shared else None)
     second = KeyLocks(tmp_path) if shared else first
     async with first.hold(("bucket", "key")):
