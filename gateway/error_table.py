@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import format_datetime
 from typing import Any
 
 from gateway.domain import errors as d
@@ -48,6 +50,19 @@ def _key(_exc: Any, resource: str) -> dict[str, str]:
 
 def _too_small(exc: d.EntityTooSmall, _resource: str) -> dict[str, str]:
     return {"ProposedSize": str(exc.proposed), "MinSizeAllowed": str(exc.minimum)}
+
+
+def _condition(exc: d.PreconditionFailed, _resource: str) -> dict[str, str]:
+    return {"Condition": exc.condition} if exc.condition else {}
+
+
+def _validators(exc: d.NotModified) -> dict[str, str]:
+    """What a 304 still carries (RFC 9110 §15.4.5; S3 sends ETag and Last-Modified)."""
+    headers = {"ETag": exc.etag} if exc.etag else {}
+    if exc.last_modified is not None:
+        moment = exc.last_modified.astimezone(UTC).replace(microsecond=0)
+        headers["Last-Modified"] = format_datetime(moment, usegmt=True)
+    return headers
 
 
 def _range(exc: d.InvalidRange, _resource: str) -> dict[str, str]:
@@ -88,6 +103,7 @@ TABLE: dict[type[Exception], Answer] = {
     d.BucketAlreadyOwnedByYou: Answer("BucketAlreadyOwnedByYou", CONFLICT, fields=_bucket),
     d.BucketNotEmpty: Answer("BucketNotEmpty", CONFLICT, fields=_bucket),
     d.ObjectChanged: Answer("PreconditionFailed", CONFLICT),
+    d.ConditionalRequestConflict: Answer("ConditionalRequestConflict", CONFLICT),
     d.TooManyAccessKeys: Answer("InvalidRequest", CONFLICT),
     OffsetMismatch: Answer(
         None,
@@ -119,8 +135,8 @@ TABLE: dict[type[Exception], Answer] = {
     d.InvalidPartNumber: Answer("InvalidPartNumber", BAD_REQUEST),
     # Refusals and conditions (the JSON API has no conditional requests: 409 there)
     d.NotSigned: Answer("AccessDenied", Problem(403, "Forbidden"), "DENIED"),
-    d.PreconditionFailed: Answer("PreconditionFailed", CONFLICT),
-    d.NotModified: Answer("NotModified", CONFLICT),
+    d.PreconditionFailed: Answer("PreconditionFailed", CONFLICT, fields=_condition),
+    d.NotModified: Answer("NotModified", CONFLICT, headers=_validators),
     # The registry port
     RegistryUnavailable: Answer(
         "ServiceUnavailable",

@@ -27,15 +27,30 @@ class WriteConditions:
     if_match: str | None = None
     if_none_match: str | None = None  # only "*" is meaningful for writes
 
+    @property
+    def conditional(self) -> bool:
+        """Whether the write depends on the key's state (so must not wait for another's)."""
+        return self.if_match is not None or self.if_none_match is not None
 
-def _etags(header: str) -> set[str]:
-    return {
-        part.strip().removeprefix("W/").strip('"') for part in header.split(",") if part.strip()
-    }
+
+def _etags(header: str, *, weak: bool) -> set[str]:
+    """The entity-tags of a list, quotes dropped (S3 also takes them unquoted). A weak tag
+    (``W/"..."``) counts only for the weak comparison (RFC 9110 §8.8.3.2)."""
+    tags = set()
+    for part in header.split(","):
+        tag = part.strip()
+        if tag.startswith("W/"):
+            if not weak:
+                continue
+            tag = tag[2:]
+        if tag:
+            tags.add(tag.strip('"'))
+    return tags
 
 
-def etag_matches(header: str, etag: str) -> bool:
-    tags = _etags(header)
+def etag_matches(header: str, etag: str, *, weak: bool = True) -> bool:
+    """If-None-Match compares weakly (§13.1.2), If-Match strongly (§13.1.1)."""
+    tags = _etags(header, weak=weak)
     return "*" in tags or etag.strip('"') in tags
 
 
@@ -44,29 +59,48 @@ def _seconds(moment: datetime) -> datetime:
 
 
 def check_read(conditions: ReadConditions, record: ObjectRecord) -> None:
+    """RFC 9110 §13.2.2 for GET and HEAD: a failed If-Match (or, without it, a failed
+    If-Unmodified-Since) is 412; then a failed If-None-Match (or, without it, a failed
+    If-Modified-Since) is 304. S3's two documented exceptions are this order's consequences."""
     modified = _seconds(record.last_modified)
     if conditions.if_match is not None:
-        if not etag_matches(conditions.if_match, record.etag):
-            raise PreconditionFailed()
+        if not etag_matches(conditions.if_match, record.etag, weak=False):
+            raise PreconditionFailed("If-Match")
     elif conditions.if_unmodified_since is not None and modified > conditions.if_unmodified_since:
-        raise PreconditionFailed()
+        raise PreconditionFailed("If-Unmodified-Since")
     if conditions.if_none_match is not None:
         if etag_matches(conditions.if_none_match, record.etag):
-            raise NotModified()
+            raise NotModified(record.etag, record.last_modified)
     elif conditions.if_modified_since is not None and modified <= conditions.if_modified_since:
-        raise NotModified()
+        raise NotModified(record.etag, record.last_modified)
+
+
+COPY_SOURCE = "x-amz-copy-source-"
+
+
+def check_copy_source(conditions: ReadConditions, record: ObjectRecord) -> None:
+    """The ``x-amz-copy-source-if-*`` headers of CopyObject and UploadPartCopy: the order of
+    :func:`check_read`, but every failure is 412 (a copy has nothing to leave unmodified):
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
+    try:
+        check_read(conditions, record)
+    except PreconditionFailed as exc:
+        raise PreconditionFailed(COPY_SOURCE + exc.condition) from exc
+    except NotModified as exc:
+        failed = "If-None-Match" if conditions.if_none_match is not None else "If-Modified-Since"
+        raise PreconditionFailed(COPY_SOURCE + failed) from exc
 
 
 def check_write(conditions: WriteConditions, current: ObjectRecord | None) -> None:
     """Evaluated under the key's lock, right before the commit, so it is atomic."""
     none_match = conditions.if_none_match
     if none_match is not None and current is not None and etag_matches(none_match, current.etag):
-        raise PreconditionFailed()
+        raise PreconditionFailed("If-None-Match")
     if conditions.if_match is not None:
         if current is None:
             raise NoSuchKey()
-        if not etag_matches(conditions.if_match, current.etag):
-            raise PreconditionFailed()
+        if not etag_matches(conditions.if_match, current.etag, weak=False):
+            raise PreconditionFailed("If-Match")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ maps them to RFC 7807 problems. Hierarchy::
 
     DomainError
      +-- NotFound: NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchReferrer, NoSuchAccessKey
-     +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty, ObjectChanged, TooManyAccessKeys
+     +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty, ObjectChanged, TooManyAccessKeys,
+     |             ConditionalRequestConflict
      +-- InvalidInput: InvalidBucketName, KeyTooLong, InvalidKey, BadDigest, IncompleteBody,
      |                 InvalidRange, InvalidArgument (InvalidDocument, UnsupportedDocumentType),
      |                 EntityTooSmall, EntityTooLarge, InvalidPart, InvalidPartOrder,
@@ -15,6 +16,8 @@ maps them to RFC 7807 problems. Hierarchy::
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class DomainError(Exception):
@@ -71,6 +74,12 @@ class BucketNotEmpty(Conflict):
 
 class ObjectChanged(Conflict):
     """The object was replaced or deleted while the request ran; nothing was attached."""
+
+
+class ConditionalRequestConflict(Conflict):
+    """A conflicting operation occurred. If using PutObject you can retry the request. If using
+    multipart upload you should initiate another CreateMultipartUpload request and re-upload
+    each part."""
 
 
 class InvalidInput(DomainError):
@@ -171,6 +180,16 @@ class InvalidPartNumber(InvalidInput):
 class PreconditionFailed(DomainError):
     """At least one of the pre-conditions you specified did not hold"""
 
+    def __init__(self, condition: str = "") -> None:
+        super().__init__()
+        self.condition = condition  # the header that did not hold, as S3 names it
+
 
 class NotModified(DomainError):
     """Not Modified"""
+
+    def __init__(self, etag: str = "", last_modified: datetime | None = None) -> None:
+        super().__init__()
+        # A 304 still names the version the client already has (RFC 9110 §15.4.5).
+        self.etag = etag
+        self.last_modified = last_modified

@@ -10,6 +10,11 @@ The file lock is ``flock`` on a file named by the key's SHA-256, tried without b
 polled with growing pauses (a blocked thread per waiter could starve the worker threads the
 data path hashes in); the holder unlinks the file before it lets go, so the directory holds
 only the keys being written, and a waiter that locked a file meanwhile unlinked tries again.
+
+``hold(key, wait=False)`` does not queue: while another writer holds the key (its manifest
+push and index commit are in flight, in this process or another worker) it raises
+:class:`KeyBusy`. Conditional writes use it, to answer S3's 409 ConditionalRequestConflict
+instead of deciding on a state that is about to change.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ FIRST_PAUSE = 0.001
 LONGEST_PAUSE = 0.05
 
 
+class KeyBusy(Exception):
+    """Another writer holds the key's lock."""
+
+
 class KeyLocks:
     def __init__(self, directory: Path | None = None) -> None:
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
@@ -35,15 +44,17 @@ class KeyLocks:
             directory.mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+    async def hold(self, key: Hashable, *, wait: bool = True) -> AsyncIterator[None]:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        if not wait and lock.locked():
+            raise KeyBusy()
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
                 if self._directory is None:
                     yield
                 else:
-                    async with _file_lock(self._directory / _file_name(key)):
+                    async with _file_lock(self._directory / _file_name(key), wait=wait):
                         yield
         finally:
             lock, users = self._locks[key]
@@ -62,29 +73,38 @@ def _file_name(key: Hashable) -> str:
 
 
 def _try_lock(path: Path) -> int | None:
-    """A descriptor holding ``path``'s lock, or None if another holder has it."""
+    """A descriptor holding ``path``'s lock, or None if the holder before us unlinked it after
+    we opened it (try again at once); BlockingIOError while another holder has it."""
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(descriptor)
-        return None
+        raise
     try:
         same = os.fstat(descriptor).st_ino == os.stat(path).st_ino
     except FileNotFoundError:
         same = False
-    if not same:  # the holder before us unlinked it after we opened it
+    if not same:
         os.close(descriptor)
         return None
     return descriptor
 
 
 @asynccontextmanager
-async def _file_lock(path: Path) -> AsyncIterator[None]:
+async def _file_lock(path: Path, *, wait: bool = True) -> AsyncIterator[None]:
     pause = FIRST_PAUSE
-    while (descriptor := _try_lock(path)) is None:
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, LONGEST_PAUSE)
+    while True:
+        try:
+            descriptor = _try_lock(path)
+        except BlockingIOError as exc:
+            if not wait:
+                raise KeyBusy() from exc
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+            continue
+        if descriptor is not None:
+            break
     try:
         yield
     finally:

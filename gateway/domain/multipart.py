@@ -26,7 +26,12 @@ from awscrt import checksums as crt  # type: ignore[import-untyped]
 
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
-from gateway.domain.conditions import RangeRequest, ReadConditions, WriteConditions
+from gateway.domain.conditions import (
+    RangeRequest,
+    ReadConditions,
+    WriteConditions,
+    check_copy_source,
+)
 from gateway.domain.errors import (
     BadDigest,
     EntityTooLarge,
@@ -222,7 +227,9 @@ async def upload_part_copy(
     """UploadPartCopy: the source's bytes (or a range of them) become a new part blob."""
     check_part_number(part_number)
     upload = await live_upload(store, bucket, key, upload_id)
-    _, reader = await get_object(store, source[0], source[1], source_conditions, byte_range)
+    _, reader = await get_object(
+        store, source[0], source[1], source_conditions, byte_range, check=check_copy_source
+    )
     if reader.length > MAX_PART_SIZE:
         raise EntityTooLarge()
     algorithms = (upload.checksum_algorithm,) if upload.checksum_algorithm else ()
@@ -328,6 +335,28 @@ def object_checksum(upload: UploadRecord, parts: list[PartRecord]) -> dict[str, 
     return {algorithm: f"{base64.b64encode(digest).decode()}-{len(parts)}"}
 
 
+def _check_declared_shape(
+    upload: UploadRecord,
+    parts: list[PartRecord],
+    checksum_type: str | None,
+    object_size: int | None,
+) -> None:
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html:
+    a checksum type other than the upload's, or a size other than the parts', is 400
+    InvalidRequest."""
+    if checksum_type is not None and checksum_type.upper() != upload.checksum_type:
+        raise InvalidRequest(
+            f"The upload was created using the {upload.checksum_type or 'NONE'} checksum type. "
+            f"The complete request must use the same checksum type, not {checksum_type}."
+        )
+    size = sum(part.size for part in parts)
+    if object_size is not None and object_size != size:
+        raise InvalidRequest(
+            f"The provided 'x-amz-mp-object-size' header value {object_size} does not match "
+            f"the object size {size} of the parts."
+        )
+
+
 async def complete_multipart_upload(
     store: Store,
     bucket: str,
@@ -338,7 +367,12 @@ async def complete_multipart_upload(
     conditions: WriteConditions,
     declared: dict[str, str],
     min_part_size: int,
+    checksum_type: str | None = None,
+    object_size: int | None = None,
 ) -> Completed:
+    """``declared``: a full-object checksum the client sent; ``checksum_type`` and
+    ``object_size`` (``x-amz-checksum-type``, ``x-amz-mp-object-size``) are checks the client
+    may ask for: the upload's type and the parts' total size."""
     check_key(key)
     await get_bucket(store, bucket)
     upload = await store.index.get_upload(upload_id)
@@ -352,6 +386,7 @@ async def complete_multipart_upload(
     for part in parts[:-1]:
         if part.size < min_part_size:
             raise EntityTooSmall(part.size, min_part_size)
+    _check_declared_shape(upload, parts, checksum_type, object_size)
     checksums = object_checksum(upload, parts)
     for name, value in declared.items():
         if checksums.get(name, "").split("-")[0] != value:

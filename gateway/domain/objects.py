@@ -10,7 +10,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -20,16 +20,19 @@ from gateway.domain.conditions import (
     RangeRequest,
     ReadConditions,
     WriteConditions,
+    check_copy_source,
     check_read,
     check_write,
 )
 from gateway.domain.errors import (
+    ConditionalRequestConflict,
     ContentSHA256Mismatch,
     InvalidArgument,
     InvalidPartNumber,
     NoSuchKey,
 )
 from gateway.domain.hashing import HashingReader
+from gateway.domain.locks import KeyBusy
 from gateway.domain.names import check_key
 from gateway.domain.ports.registry import RegistryDigestInvalid, RegistryError, RegistryNotFound
 from gateway.domain.store import Store
@@ -84,7 +87,7 @@ async def commit(
     location = mapping.locate(store.prefix, record.bucket, record.key)
     manifest = mapping.object_manifest(record)
     record = replace(record, manifest_digest="sha256:" + hashlib.sha256(manifest).hexdigest())
-    async with store.locks.hold((record.bucket, record.key)):
+    async with _hold(store, record, conditions):
         current = await store.index.get_object(record.bucket, record.key)
         check_write(conditions, current)
         await store.registry.push_manifest(
@@ -100,6 +103,20 @@ async def commit(
             await store.supply.retire(store, record.bucket, record.key, keep=record.manifest_digest)
     await store.supply.committed(store, record)
     return record
+
+
+@contextlib.asynccontextmanager
+async def _hold(
+    store: Store, record: ObjectRecord, conditions: WriteConditions
+) -> AsyncIterator[None]:
+    """The key's lock. A conditional write does not queue behind a write in flight (one
+    holding the lock between its check and its commit, here or in another worker): it answers
+    409 ConditionalRequestConflict, as S3 does, rather than judge a state about to change."""
+    try:
+        async with store.locks.hold((record.bucket, record.key), wait=not conditions.conditional):
+            yield
+    except KeyBusy as exc:
+        raise ConditionalRequestConflict() from exc
 
 
 async def _untag(
@@ -279,15 +296,17 @@ async def get_object(
     part_number: int | None = None,
     *,
     download: bool = True,
+    check: Callable[[ReadConditions, ObjectRecord], None] = check_read,
 ) -> tuple[ObjectRecord, ObjectReader]:
     """The object, opened for reading; a ``download`` (not a HEAD) of a ``require-signature``
-    bucket's object needs a trusted signature."""
+    bucket's object needs a trusted signature. ``check`` evaluates the conditions (a copy's
+    source: :func:`check_copy_source`)."""
     bucket_record = await get_bucket(store, bucket)
     found = await store.index.get_object_counted(bucket, key, store.supply.referrer_kinds)
     if found is None:
         raise NoSuchKey()
     record, counts = found
-    check_read(conditions, record)
+    check(conditions, record)
     if download:
         await store.supply.gate(store, bucket_record, record)
     if part_number is not None:
@@ -339,7 +358,8 @@ async def copy_object(
 ) -> ObjectRecord:
     """Copy by reference: the layers are mounted into the target repository, not re-sent."""
     check_key(key)
-    original = await head_object(store, source[0], source[1], source_conditions)
+    original = await _existing(store, source[0], source[1])
+    check_copy_source(source_conditions, original)
     await store.supply.gate(store, await get_bucket(store, source[0]), original)
     await get_bucket(store, bucket)
     if source == (bucket, key) and replace_metadata is None:

@@ -35,6 +35,12 @@ TABLE: dict[str, APIError] = {
         409, "Your previous request to create the named bucket succeeded and you already own it."
     ),
     "BucketNotEmpty": APIError(409, "The bucket you tried to delete is not empty"),
+    "ConditionalRequestConflict": APIError(
+        409,
+        "A conflicting operation occurred. If using PutObject you can retry the request. If "
+        "using multipart upload you should initiate another CreateMultipartUpload request and "
+        "re-upload each part.",
+    ),
     "EntityTooLarge": APIError(400, "Your proposed upload exceeds the maximum allowed size"),
     "EntityTooSmall": APIError(
         400, "Your proposed upload is smaller than the minimum allowed object size."

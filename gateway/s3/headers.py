@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from starlette.datastructures import Headers
 
-from gateway.domain.conditions import RangeRequest, ReadConditions
+from gateway.domain.conditions import RangeRequest, ReadConditions, WriteConditions
 from gateway.domain.values import ObjectRecord
 from gateway.s3.errors import S3Error
 from gateway.s3.request import http_date, parse_http_date
@@ -86,6 +86,23 @@ def read_conditions(headers: Headers, prefix: str = "if-") -> ReadConditions:
         if_modified_since=parse_http_date(headers.get(f"{prefix}modified-since")),
         if_unmodified_since=parse_http_date(headers.get(f"{prefix}unmodified-since")),
     )
+
+
+def write_conditions(headers: Headers) -> WriteConditions:
+    """``If-Match`` / ``If-None-Match`` of PutObject, CopyObject and CompleteMultipartUpload.
+
+    S3 takes only ``*`` in If-None-Match on a write, and not together with If-Match: anything
+    else is 501 NotImplemented (what S3 answers; the API reference says "Expects the '*'").
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html"""
+    if_match = headers.get("if-match")
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None and (if_none_match.strip() != "*" or if_match is not None):
+        raise S3Error(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            fields={"Header": "If-None-Match"},
+        )
+    return WriteConditions(if_match=if_match, if_none_match=if_none_match)
 
 
 def parse_range(value: str | None) -> RangeRequest | None:

@@ -12,12 +12,11 @@ from xml.etree.ElementTree import Element
 
 from gateway.domain import multipart as domain
 from gateway.domain.checksums import ALGORITHMS
-from gateway.domain.conditions import WriteConditions
 from gateway.domain.values import PartRecord, UploadRecord
 from gateway.s3 import xml
 from gateway.s3.buckets import owner
 from gateway.s3.errors import S3Error
-from gateway.s3.headers import parse_range, read_conditions
+from gateway.s3.headers import parse_range, read_conditions, write_conditions
 from gateway.s3.listing import encoded_text, max_keys_param, url_encoded
 from gateway.s3.objects import copy_source, new_object
 from gateway.s3.payload import checksum_headers, declared_in_headers, payload
@@ -162,6 +161,15 @@ def _requested_parts(body: bytes) -> list[domain.RequestedPart]:
     return found
 
 
+def _object_size(ctx: S3Request) -> int | None:
+    value = ctx.header("x-amz-mp-object-size")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise S3Error("InvalidArgument", "x-amz-mp-object-size must be a non-negative integer.")
+    return int(value)
+
+
 async def complete_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html"""
     requested = _requested_parts(await ctx.read_small_body(xml.MAX_XML_BODY))
@@ -172,11 +180,11 @@ async def complete_multipart_upload(ctx: S3Request) -> S3Result:
         ctx.key,
         ctx.query["uploadId"],
         requested,
-        conditions=WriteConditions(
-            if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
-        ),
+        conditions=write_conditions(headers),
         declared=declared_in_headers(ctx),
         min_part_size=ctx.store.min_part_size,
+        checksum_type=ctx.header("x-amz-checksum-type"),
+        object_size=_object_size(ctx),
     )
     document = xml.root("CompleteMultipartUploadResult")
     base = str(ctx.request.base_url).rstrip("/")

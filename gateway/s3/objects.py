@@ -27,6 +27,7 @@ from gateway.s3.headers import (
     referrer_headers,
     stored_headers,
     user_metadata,
+    write_conditions,
 )
 from gateway.s3.payload import Payload, checksum_headers, payload
 from gateway.s3.request import S3Request
@@ -39,7 +40,11 @@ def _reference(ctx: S3Request, bucket: str, key: str) -> str:
     return mapping.locate(ctx.store.prefix, bucket, key).reference
 
 
-def new_object(ctx: S3Request, body: Payload | None = None) -> domain.NewObject:
+def new_object(
+    ctx: S3Request, body: Payload | None = None, *, conditional: bool = False
+) -> domain.NewObject:
+    """What the request says of the object; ``conditional``: its If-Match / If-None-Match
+    count (PutObject; the other writers ignore them or read them themselves)."""
     headers = ctx.request.headers
     stored = stored_headers(headers)
     stored.setdefault("Content-Type", "binary/octet-stream")
@@ -48,9 +53,7 @@ def new_object(ctx: S3Request, body: Payload | None = None) -> domain.NewObject:
         metadata=user_metadata(headers),
         content_md5=content_md5(headers),
         content_sha256=ctx.content_sha256,
-        conditions=WriteConditions(
-            if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
-        ),
+        conditions=write_conditions(headers) if conditional else WriteConditions(),
         checksum_algorithms=body.algorithms if body else (),
         declared_checksums=body.declared if body else dict,
     )
@@ -65,7 +68,12 @@ async def put_object(ctx: S3Request) -> S3Result:
             "EntityTooLarge", fields={"MaxSizeAllowed": str(limit), "ProposedSize": str(body.size)}
         )
     record = await domain.put_object(
-        ctx.store, ctx.bucket, ctx.key, body.body, body.size, new_object(ctx, body)
+        ctx.store,
+        ctx.bucket,
+        ctx.key,
+        body.body,
+        body.size,
+        new_object(ctx, body, conditional=True),
     )
     headers = {"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     headers.update(checksum_headers(record.checksums, body.algorithms))
@@ -94,9 +102,7 @@ async def copy_object(ctx: S3Request) -> S3Result:
         ctx.key,
         replace_metadata=new_object(ctx) if directive == "REPLACE" else None,
         source_conditions=read_conditions(headers, prefix="x-amz-copy-source-if-"),
-        conditions=WriteConditions(
-            if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match")
-        ),
+        conditions=write_conditions(headers),
     )
     document = xml.root("CopyObjectResult")
     xml.add(document, "LastModified", xml.iso_time(record.last_modified))

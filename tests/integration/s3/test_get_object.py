@@ -166,3 +166,126 @@ def test_object_tagging_is_an_empty_set(s3, bucket):
     with pytest.raises(ClientError) as missing:
         s3.get_object_tagging(Bucket=bucket, Key="nope")
     assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+
+
+# -- conditional requests on the wire (RFC 9110 §13.2.2, the GetObject page's exceptions) ----
+
+
+def _url(gateway, obj) -> str:
+    return f"{gateway.url}/{obj[0]}/{obj[1]}"
+
+
+def _error(response: httpx.Response) -> dict[str, str]:
+    from xml.etree import ElementTree
+
+    return {child.tag: child.text or "" for child in ElementTree.fromstring(response.content)}
+
+
+@pytest.mark.parametrize(
+    ("headers", "condition"),
+    [
+        pytest.param({"If-Match": '"nope"'}, "If-Match", id="if-match"),
+        pytest.param(
+            {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+            "If-Unmodified-Since",
+            id="if-unmodified-since",
+        ),
+        # 412 wins over 304 whatever the order of the headers.
+        pytest.param({"If-None-Match": "*", "If-Match": '"nope"'}, "If-Match", id="412-before-304"),
+    ],
+)
+def test_412_names_the_condition(gateway, obj, headers, condition):
+    got = send("GET", _url(gateway, obj), headers=headers)
+    assert got.status_code == 412
+    error = _error(got)
+    assert error["Code"] == "PreconditionFailed"
+    assert error["Message"] == "At least one of the pre-conditions you specified did not hold"
+    assert error["Condition"] == condition
+    head = send("HEAD", _url(gateway, obj), headers=headers)
+    assert head.status_code == 412
+    assert head.content == b""
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"If-None-Match": "ETAG"}, id="if-none-match"),
+        pytest.param({"If-None-Match": "*"}, id="if-none-match-star"),
+        pytest.param({"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}, id="ims"),
+        # If-None-Match false and If-Modified-Since true: 304 (the GetObject page).
+        pytest.param(
+            {"If-None-Match": "ETAG", "If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+            id="inm-false-ims-true",
+        ),
+    ],
+)
+def test_304_carries_the_validators_and_no_body(s3, gateway, obj, method, headers):
+    head = s3.head_object(Bucket=obj[0], Key=obj[1])
+    headers = {k: v.replace("ETAG", head["ETag"]) for k, v in headers.items()}
+    got = send(method, _url(gateway, obj), headers=headers)
+    assert got.status_code == 304
+    assert got.content == b""
+    assert got.headers["ETag"] == head["ETag"]
+    assert got.headers["Last-Modified"] == head["ResponseMetadata"]["HTTPHeaders"]["last-modified"]
+    assert "Content-Type" not in got.headers
+    assert got.headers.get("Content-Length", "0") == "0"  # never the object's length
+
+
+def test_boto3_sees_the_304_validators(s3, obj):
+    etag = s3.head_object(Bucket=obj[0], Key=obj[1])["ETag"]
+    with pytest.raises(ClientError) as exc:
+        s3.get_object(Bucket=obj[0], Key=obj[1], IfNoneMatch=etag)
+    assert status(exc) == 304
+    assert exc.value.response["ResponseMetadata"]["HTTPHeaders"]["etag"] == etag
+
+
+@pytest.mark.parametrize(
+    "header", ["If-Modified-Since", "If-Unmodified-Since"], ids=lambda header: header
+)
+@pytest.mark.parametrize("value", ["yesterday", "2001-01-01", "Mon, 99 Foo 2001 00:00:00 GMT"])
+def test_an_invalid_date_is_ignored(gateway, obj, header, value):
+    """RFC 9110 §13.1.3 / §13.1.4: a value that is no HTTP-date is ignored."""
+    got = send("GET", _url(gateway, obj), headers={header: value})
+    assert got.status_code == 200
+    assert got.content == BODY
+
+
+def test_if_match_true_and_unmodified_since_false_serves_the_range(gateway, s3, obj):
+    etag = s3.head_object(Bucket=obj[0], Key=obj[1])["ETag"]
+    got = send(
+        "GET",
+        _url(gateway, obj),
+        headers={
+            "If-Match": etag,
+            "If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT",
+            "Range": "bytes=0-9",
+        },
+    )
+    assert got.status_code == 206
+    assert got.content == BODY[:10]
+
+
+def test_a_failed_condition_wins_over_an_unsatisfiable_range(gateway, obj):
+    got = send("GET", _url(gateway, obj), headers={"If-Match": '"nope"', "Range": "bytes=99999-"})
+    assert got.status_code == 412
+    assert _error(got)["Code"] == "PreconditionFailed"
+
+
+def test_conditions_with_aws_cli(aws_env, s3, obj, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    etag = s3.head_object(Bucket=obj[0], Key=obj[1])["ETag"]
+    out = tmp_path / "out.bin"
+    aws = str(Path(sys.executable).with_name("aws"))
+    base = [aws, "s3api", "get-object", "--bucket", obj[0], "--key", obj[1]]
+    ok = subprocess.run([*base, "--if-match", etag, str(out)], env=aws_env, capture_output=True)
+    assert ok.returncode == 0, ok.stderr
+    assert out.read_bytes() == BODY
+    failed = subprocess.run(
+        [*base, "--if-match", '"nope"', str(out)], env=aws_env, capture_output=True, text=True
+    )
+    assert failed.returncode != 0
+    assert "PreconditionFailed" in failed.stderr

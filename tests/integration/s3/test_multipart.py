@@ -530,3 +530,24 @@ def test_identical_parts_at_once(gateway, bucket):
     ]
     assert listed == list(range(1, 301))
     s3.abort_multipart_upload(Bucket=bucket, Key="zeros.img", UploadId=upload_id)
+
+
+def test_complete_conditions(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"existing")
+    done = upload(s3, bucket, "k", [b"new"])
+    for conditions, condition in (
+        ({"IfNoneMatch": "*"}, "If-None-Match"),
+        ({"IfMatch": '"0000"'}, "If-Match"),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            s3.complete_multipart_upload(Bucket=bucket, Key="k", **done, **conditions)
+        assert error_code(excinfo) == "PreconditionFailed"
+        assert excinfo.value.response["Error"]["Condition"] == condition
+        assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    with pytest.raises(ClientError) as excinfo:
+        s3.complete_multipart_upload(Bucket=bucket, Key="k", **done, IfNoneMatch='"abc"')
+    assert error_code(excinfo) == "NotImplemented"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"existing"
+    etag = s3.head_object(Bucket=bucket, Key="k")["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", **done, IfMatch=etag)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"new"

@@ -1,7 +1,11 @@
 import base64
+import fcntl
 import hashlib
+import os
 import socket
 import threading
+import uuid
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -208,7 +212,9 @@ def test_if_none_match_star_is_atomic(gateway, bucket):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == ["PreconditionFailed"] * 7 + ["ok"]
+    # One writer wins; each loser saw the winner committed (412) or still in flight (409).
+    assert results.count("ok") == 1
+    assert set(results) <= {"ok", "PreconditionFailed", "ConditionalRequestConflict"}
 
 
 def test_concurrent_puts_of_one_key(gateway, s3, bucket):
@@ -230,3 +236,148 @@ def test_concurrent_puts_of_one_key(gateway, s3, bucket):
     assert got["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
     listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
     assert [(o["Key"], o["Size"]) for o in listed] == [("contended", len(data))]
+
+
+def _error(response: httpx.Response) -> dict[str, str]:
+    from xml.etree import ElementTree
+
+    return {child.tag: child.text or "" for child in ElementTree.fromstring(response.content)}
+
+
+@pytest.mark.parametrize(
+    ("headers", "condition"),
+    [
+        pytest.param({"If-None-Match": "*"}, "If-None-Match", id="if-none-match"),
+        pytest.param({"If-Match": '"0000"'}, "If-Match", id="if-match"),
+    ],
+)
+def test_a_failed_write_condition_names_its_header(gateway, s3, bucket, headers, condition):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"old")
+    got = send("PUT", f"{gateway.url}/{bucket}/k", b"new", headers)
+    assert got.status_code == 412
+    error = _error(got)
+    assert error["Code"] == "PreconditionFailed"
+    assert error["Condition"] == condition
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"If-None-Match": '"5d41402abc4b2a76b9719d911017c592"'}, id="an-etag"),
+        pytest.param({"If-None-Match": "W/*"}, id="not-a-star"),
+        pytest.param({"If-None-Match": "*", "If-Match": "*"}, id="with-if-match"),
+    ],
+)
+def test_if_none_match_takes_only_a_star(gateway, s3, bucket, headers):
+    """S3 answers 501 NotImplemented to any other If-None-Match on a write, before anything."""
+    got = send("PUT", f"{gateway.url}/{bucket}/k", b"new", headers)
+    assert got.status_code == 501
+    error = _error(got)
+    assert error["Code"] == "NotImplemented"
+    assert error["Header"] == "If-None-Match"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_if_match_on_a_missing_key_is_no_such_key(gateway, bucket):
+    got = send("PUT", f"{gateway.url}/{bucket}/absent", b"x", {"If-Match": '"0000"'})
+    assert got.status_code == 404
+    assert _error(got)["Code"] == "NoSuchKey"
+
+
+def test_conditional_put_with_aws_cli(aws_env, s3, bucket, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = tmp_path / "body"
+    source.write_bytes(b"cli")
+    aws = str(Path(sys.executable).with_name("aws"))
+    put = [aws, "s3api", "put-object", "--bucket", bucket, "--key", "c", "--body", str(source)]
+    first = subprocess.run([*put, "--if-none-match", "*"], env=aws_env, capture_output=True)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(
+        [*put, "--if-none-match", "*"], env=aws_env, capture_output=True, text=True
+    )
+    assert again.returncode != 0
+    assert "PreconditionFailed" in again.stderr
+
+
+@pytest.fixture(scope="module")
+def workers_gateway(registry, tmp_path_factory):
+    """A gateway whose key locks are the file locks ``serve --workers N`` uses, so that the
+    test can hold a key's lock as another worker process in the middle of a write would."""
+    from tests.conftest import gateway_settings
+    from tests.fixtures.servers import serve
+
+    settings = gateway_settings(registry, tmp_path_factory.mktemp("workers"), workers=2)
+    with serve(settings) as running:
+        yield running
+
+
+@contextmanager
+def write_in_flight(gateway, bucket: str, key: str):
+    """Hold ``key``'s lock as a writer between its manifest push and its index commit."""
+    from gateway.domain.locks import _file_name
+
+    path = gateway.settings.data_dir / "locks" / _file_name((bucket, key))
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.unlink(path)
+        os.close(descriptor)
+
+
+def test_a_conditional_write_meeting_a_write_in_flight_is_409(workers_gateway):
+    from tests.conftest import s3_client
+
+    s3 = s3_client(workers_gateway.url)
+    name = f"inflight-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=name)
+    etag = s3.put_object(Bucket=name, Key="old", Body=b"old")["ETag"]
+    upload = s3.create_multipart_upload(Bucket=name, Key="new")["UploadId"]
+    part = s3.upload_part(Bucket=name, Key="new", UploadId=upload, PartNumber=1, Body=b"p")
+    parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    with write_in_flight(workers_gateway, name, "new"):
+        for attempt in (
+            lambda: s3.put_object(Bucket=name, Key="new", Body=b"x", IfNoneMatch="*"),
+            lambda: s3.complete_multipart_upload(
+                Bucket=name,
+                Key="new",
+                UploadId=upload,
+                MultipartUpload=parts,
+                IfNoneMatch="*",
+            ),
+        ):
+            with pytest.raises(ClientError) as exc:
+                attempt()
+            assert error_code(exc) == "ConditionalRequestConflict"
+            assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    with write_in_flight(workers_gateway, name, "old"):
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket=name, Key="old", Body=b"y", IfMatch=etag)
+        assert error_code(exc) == "ConditionalRequestConflict"
+        # An unconditional write waits for the one in flight instead.
+        done = threading.Event()
+        threading.Timer(0.5, done.set).start()
+        waited = threading.Thread(
+            target=lambda: s3_client(workers_gateway.url).put_object(
+                Bucket=name, Key="old", Body=b"after"
+            )
+        )
+        waited.start()
+        done.wait()
+        assert waited.is_alive()
+    waited.join(timeout=30)
+    assert s3.get_object(Bucket=name, Key="old")["Body"].read() == b"after"
+    assert "new" not in {o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]}
+    # Nothing was consumed: the upload completes once the other write is over.
+    s3.complete_multipart_upload(
+        Bucket=name, Key="new", UploadId=upload, MultipartUpload=parts, IfNoneMatch="*"
+    )
+    assert s3.get_object(Bucket=name, Key="new")["Body"].read() == b"p"
+    for key in ("old", "new"):
+        s3.delete_object(Bucket=name, Key=key)
+    s3.delete_bucket(Bucket=name)

@@ -200,3 +200,65 @@ def test_no_checksum_header_without_checksum_mode(s3, bucket):
     assert "ChecksumCRC32" not in head
     ranged = s3.get_object(Bucket=bucket, Key="k", Range="bytes=0-0", ChecksumMode="ENABLED")
     assert "ChecksumCRC32" not in ranged
+
+
+# -- a malformed checksum (InvalidRequest) is not a mismatching one (BadDigest) --------------
+
+DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+
+
+def _values(algorithm: str) -> list[object]:
+    """(value, code): malformed base64, valid base64 of the wrong length, a wrong digest."""
+    size = DIGEST_SIZES[algorithm]
+    return [
+        pytest.param(algorithm, "%%not base64%%", "InvalidRequest", id=f"{algorithm}-malformed"),
+        pytest.param(
+            algorithm,
+            base64.b64encode(b"\1" * (size - 1)).decode(),
+            "InvalidRequest",
+            id=f"{algorithm}-short",
+        ),
+        pytest.param(
+            algorithm,
+            base64.b64encode(b"\1" * (size + 1)).decode(),
+            "InvalidRequest",
+            id=f"{algorithm}-long",
+        ),
+        pytest.param(
+            algorithm, base64.b64encode(b"\1" * size).decode(), "BadDigest", id=f"{algorithm}-wrong"
+        ),
+    ]
+
+
+ALL_VALUES = [case for algorithm in DIGEST_SIZES for case in _values(algorithm)]
+
+
+@pytest.mark.parametrize(("algorithm", "value", "code"), ALL_VALUES)
+def test_checksum_header_malformed_or_wrong(s3, bucket, algorithm, value, code):
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"data", **{f"Checksum{algorithm}": value})
+    assert exc.value.response["Error"]["Code"] == code
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    with pytest.raises(ClientError) as exc:
+        s3.upload_part(
+            Bucket=bucket,
+            Key="k",
+            UploadId=upload,
+            PartNumber=1,
+            Body=b"data",
+            **{f"Checksum{algorithm}": value},
+        )
+    assert exc.value.response["Error"]["Code"] == code
+    assert s3.list_parts(Bucket=bucket, Key="k", UploadId=upload).get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+@pytest.mark.parametrize("mode", [SIGNED_TRAILER, UNSIGNED_TRAILER], ids=["signed", "unsigned"])
+@pytest.mark.parametrize(("algorithm", "value", "code"), _values("CRC32"))
+def test_checksum_trailer_malformed_or_wrong(gateway, s3, bucket, mode, algorithm, value, code):
+    response = streaming_put(f"{gateway.url}/{bucket}/t", DATA, mode, trailer=value)
+    assert response.status_code == 400
+    assert f"<Code>{code}</Code>".encode() in response.content
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

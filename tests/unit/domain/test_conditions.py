@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.domain.conditions import (
+    COPY_SOURCE,
     RangeRequest,
     ReadConditions,
     WriteConditions,
+    check_copy_source,
     check_read,
     check_write,
     etag_matches,
@@ -241,3 +243,151 @@ def test_unsatisfiable_ranges(first: int | None, last: int | None, size: int) ->
     with pytest.raises(InvalidRange) as caught:
         RangeRequest(first=first, last=last).resolve(size)
     assert caught.value.size == size
+
+
+# -- precedence as a property: an oracle written from RFC 9110 §13.2.2 ----------------------
+#
+# The oracle reads each header as the RFC defines it, independently of conditions.py:
+# If-Match compares strongly (§13.1.1: a weak tag never matches), If-None-Match weakly
+# (§13.1.2), dates at one-second resolution (an HTTP-date has no fraction, §5.6.7). The
+# GetObject page's two exceptions (If-Match true + If-Unmodified-Since false -> 200;
+# If-None-Match false + If-Modified-Since true -> 304) follow from the order. For a copy's
+# source the CopyObject page answers 412 where a GET answers 304.
+
+HEX = "0123456789abcdef"
+
+
+@st.composite
+def records(draw: st.DrawFn) -> ObjectRecord:
+    tag = draw(st.text(HEX, min_size=32, max_size=32))
+    if draw(st.booleans()):
+        tag += f"-{draw(st.integers(1, 10_000))}"  # a multipart ETag
+    moment = datetime(2024, 5, 1, tzinfo=UTC) + timedelta(
+        seconds=draw(st.integers(0, 10_000)), microseconds=draw(st.integers(0, 999_999))
+    )
+    return ObjectRecord(
+        bucket="b",
+        key="k",
+        manifest_digest="sha256:0",
+        size=1,
+        etag=f'"{tag}"',
+        last_modified=moment,
+        layers=(Layer(digest="sha256:1", size=1),),
+    )
+
+
+def entity_tag_lists(record: ObjectRecord) -> st.SearchStrategy[tuple[list[tuple[str, bool]], str]]:
+    """(entity-tags as (opaque, weak), the header text): the object's own tag or others,
+    quoted or not, weak or strong, in lists with any spacing; or ``*``."""
+    own = record.etag.strip('"')
+    tag = st.tuples(
+        st.one_of(st.just(own), st.text(HEX, min_size=1, max_size=34)),
+        st.booleans(),
+        st.booleans(),
+    )
+
+    def render(
+        tags: list[tuple[str, bool, bool]], separator: str
+    ) -> tuple[list[tuple[str, bool]], str]:
+        texts = [
+            ("W/" if weak else "") + (f'"{t}"' if quoted or weak else t) for t, weak, quoted in tags
+        ]
+        return [(t, weak) for t, weak, _ in tags], separator.join(texts)
+
+    listed = st.builds(
+        render, st.lists(tag, min_size=1, max_size=4), st.sampled_from([",", ", ", " , "])
+    )
+    return st.one_of(st.just(([("*", False)], "*")), listed)
+
+
+def oracle(record: ObjectRecord, headers: dict[str, object], *, copy_source: bool) -> str:
+    """The status RFC 9110 §13.2.2 gives a GET of ``record``, and the header that decided."""
+    own = record.etag.strip('"')
+    seconds = record.last_modified.replace(microsecond=0)
+    not_modified = "412" if copy_source else "304"
+
+    def any_match(tags: list[tuple[str, bool]], *, strong: bool) -> bool:
+        return any(t == "*" or (t == own and not (strong and weak)) for t, weak in tags)
+
+    if "If-Match" in headers:  # step 1
+        if not any_match(headers["If-Match"], strong=True):  # type: ignore[arg-type]
+            return "412 If-Match"
+    elif "If-Unmodified-Since" in headers:  # noqa: SIM102 - step 2, as the RFC writes it
+        if seconds > headers["If-Unmodified-Since"]:  # type: ignore[operator]
+            return "412 If-Unmodified-Since"
+    if "If-None-Match" in headers:  # step 3
+        if any_match(headers["If-None-Match"], strong=False):  # type: ignore[arg-type]
+            return f"{not_modified} If-None-Match"
+    elif "If-Modified-Since" in headers:  # noqa: SIM102 - step 4, as the RFC writes it
+        if seconds <= headers["If-Modified-Since"]:  # type: ignore[operator]
+            return f"{not_modified} If-Modified-Since"
+    return "200"
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[ObjectRecord, dict[str, object], ReadConditions]:
+    record = draw(records())
+    seconds = record.last_modified.replace(microsecond=0)
+    near = st.integers(-3, 3).map(lambda d: seconds + timedelta(seconds=d))
+    headers: dict[str, object] = {}
+    texts: dict[str, object] = {}
+    for name in ("If-Match", "If-None-Match"):
+        if draw(st.booleans()):
+            headers[name], texts[name] = draw(entity_tag_lists(record))
+    for name in ("If-Modified-Since", "If-Unmodified-Since"):
+        if draw(st.booleans()):
+            headers[name] = texts[name] = draw(near)
+    conditions = ReadConditions(
+        if_match=texts.get("If-Match"),  # type: ignore[arg-type]
+        if_none_match=texts.get("If-None-Match"),  # type: ignore[arg-type]
+        if_modified_since=texts.get("If-Modified-Since"),  # type: ignore[arg-type]
+        if_unmodified_since=texts.get("If-Unmodified-Since"),  # type: ignore[arg-type]
+    )
+    return record, headers, conditions
+
+
+def decided(check: object, conditions: ReadConditions, record: ObjectRecord) -> str:
+    try:
+        check(conditions, record)  # type: ignore[operator]
+    except PreconditionFailed as exc:
+        return f"412 {exc.condition.removeprefix(COPY_SOURCE)}"
+    except NotModified as exc:
+        # A 304 names the version the client has.
+        if (exc.etag, exc.last_modified) != (record.etag, record.last_modified):
+            return "304 without its validators"
+        failed = "If-None-Match" if conditions.if_none_match is not None else "If-Modified-Since"
+        return f"304 {failed}"
+    return "200"
+
+
+@settings(max_examples=500, deadline=None)
+@given(request=requests())
+def test_get_and_head_follow_rfc9110(
+    request: tuple[ObjectRecord, dict[str, object], ReadConditions],
+) -> None:
+    record, headers, conditions = request
+    assert decided(check_read, conditions, record) == oracle(record, headers, copy_source=False)
+
+
+@settings(max_examples=500, deadline=None)
+@given(request=requests())
+def test_copy_sources_answer_412_where_a_get_answers_304(
+    request: tuple[ObjectRecord, dict[str, object], ReadConditions],
+) -> None:
+    record, headers, conditions = request
+    expected = oracle(record, headers, copy_source=True)
+    assert decided(check_copy_source, conditions, record) == expected
+
+
+def test_copy_source_conditions_are_named_with_their_prefix() -> None:
+    with pytest.raises(PreconditionFailed) as caught:
+        check_copy_source(ReadConditions(if_none_match=ETAG), RECORD)
+    assert caught.value.condition == "x-amz-copy-source-If-None-Match"
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [('W/"0123abcd"', False), ('W/"x", "0123abcd"', True), ("W/*", False)],
+)
+def test_if_match_compares_strongly(header: str, matches: bool) -> None:
+    assert etag_matches(header, ETAG, weak=False) is matches

@@ -10,7 +10,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from gateway.domain.locks import KeyLocks
+from gateway.domain.locks import KeyBusy, KeyLocks
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +168,23 @@ def test_worker_processes_never_interleave_on_one_key(tmp_path) -> None:  # type
         assert worker.exitcode == 0
     assert counter.read_text() == "160"
     assert list(locks.iterdir()) == []
+
+
+# -- not waiting: a conditional write meets a write in flight --------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("shared", [False, True], ids=["one-process", "lock-directory"])
+async def test_hold_without_waiting_refuses_a_held_key(tmp_path, shared: bool) -> None:  # type: ignore[no-untyped-def]
+    first = KeyLocks(tmp_path if shared else None)
+    second = KeyLocks(tmp_path) if shared else first
+    async with first.hold(("bucket", "key")):
+        with pytest.raises(KeyBusy):
+            async with second.hold(("bucket", "key"), wait=False):
+                pytest.fail("held twice")
+        async with second.hold(("bucket", "other"), wait=False):  # other keys are free
+            pass
+    async with second.hold(("bucket", "key"), wait=False):  # free again once let go
+        pass
+    assert len(first) == len(second) == 0
+    assert list(tmp_path.iterdir()) == []
