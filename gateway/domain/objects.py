@@ -33,6 +33,7 @@ from gateway.domain.hashing import HashingReader
 from gateway.domain.names import check_key
 from gateway.domain.ports.registry import RegistryDigestInvalid, RegistryError, RegistryNotFound
 from gateway.domain.store import Store
+from gateway.domain.tagging import forget_tagging
 from gateway.domain.values import Layer, ObjectRecord
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -53,6 +54,7 @@ class NewObject:
     # the body is over (headers are known up front, aws-chunked trailers only at the end).
     checksum_algorithms: tuple[str, ...] = ()
     declared_checksums: Callable[[], dict[str, str]] = dict
+    tags: dict[str, str] = field(default_factory=dict)  # x-amz-tagging, validated
 
 
 def now() -> datetime:
@@ -95,6 +97,8 @@ async def commit(
         except Exception:
             await _untag(store, location, record.manifest_digest, current)
             raise
+        if current is not None and current.tagging is not None:
+            await forget_tagging(store, location.repository, current)  # the old version's tags
         if current is not None and current.manifest_digest != record.manifest_digest:
             await forget_manifest(store, location.repository, current.manifest_digest)
             await store.supply.retire(store, record.bucket, record.key, keep=record.manifest_digest)
@@ -174,6 +178,7 @@ async def put_object(
         headers=new.headers,
         metadata=new.metadata,
         checksums={"SHA256": _sha256_b64(reader.sha256_hex), **reader.checksum_values},
+        tags=new.tags,
     )
     return await commit(store, record, new.conditions)
 
@@ -291,6 +296,8 @@ async def delete_object(store: Store, bucket: str, key: str) -> None:
         with contextlib.suppress(RegistryNotFound):
             tagged = await store.registry.get_manifest(location.repository, location.tag)
             doomed.add(tagged.digest)
+        if current is not None:
+            await forget_tagging(store, location.repository, current)
         for digest in sorted(doomed):
             await store.registry.delete_manifest(location.repository, digest)
         if current is not None:
@@ -305,10 +312,12 @@ async def copy_object(
     key: str,
     *,
     replace_metadata: NewObject | None,
+    tags: dict[str, str] | None = None,
     source_conditions: ReadConditions = NO_CONDITIONS,
     conditions: WriteConditions = NO_WRITE_CONDITIONS,
 ) -> ObjectRecord:
-    """Copy by reference: the layers are mounted into the target repository, not re-sent."""
+    """Copy by reference: the layers are mounted into the target repository, not re-sent.
+    ``tags`` replace the source's tag set (x-amz-tagging-directive: REPLACE); None copies it."""
     check_key(key)
     original = await head_object(store, source[0], source[1], source_conditions)
     await store.supply.gate(store, await get_bucket(store, source[0]), original)
@@ -333,6 +342,8 @@ async def copy_object(
         last_modified=now(),
         headers=replace_metadata.headers if replace_metadata else original.headers,
         metadata=replace_metadata.metadata if replace_metadata else original.metadata,
+        tags=original.tags if tags is None else tags,
+        tagging=None,
     )
     return await commit(store, record, conditions)
 

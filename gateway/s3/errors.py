@@ -26,6 +26,7 @@ TABLE: dict[str, APIError] = {
     "AuthorizationQueryParametersError": APIError(
         400, "Error parsing the X-Amz-Credential parameter."
     ),
+    "BadRequest": APIError(400, "Bad Request"),
     "BadDigest": APIError(400, "The Content-MD5 you specified did not match what we received."),
     "BucketAlreadyExists": APIError(409, "The requested bucket name is not available."),
     "BucketAlreadyOwnedByYou": APIError(
@@ -62,6 +63,7 @@ TABLE: dict[str, APIError] = {
         "order by part number.",
     ),
     "InvalidRange": APIError(416, "The requested range is not satisfiable"),
+    "InvalidTag": APIError(400, "The tag provided was not a valid tag."),
     "InvalidToken": APIError(400, "The provided token is malformed or otherwise invalid."),
     "InvalidRequest": APIError(400, "Invalid Request"),
     "KeyTooLongError": APIError(400, "Your key is too long"),
@@ -83,6 +85,7 @@ TABLE: dict[str, APIError] = {
     "NoSuchBucket": APIError(404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": APIError(404, "The bucket policy does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
+    "NoSuchTagSet": APIError(404, "The TagSet does not exist"),
     "NoSuchUpload": APIError(
         404,
         "The specified multipart upload does not exist. The upload ID might be invalid, or the "

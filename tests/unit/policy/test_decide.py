@@ -57,10 +57,13 @@ READER = {
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
     "s3:GetObjectTagging",
+    "s3:GetBucketTagging",
     "s3:GetObjectReferrer",
 }
 WRITER = READER | {
     "s3:PutObject",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
@@ -74,6 +77,9 @@ PUBLIC_READ = parse_bucket_policy(str(canned_acl_policy(BUCKET, "public-read")),
 SERVICE_ACTIONS = {"s3:ListAllMyBuckets"}
 OBJECT_ACTIONS = {
     "s3:GetObject",
+    "s3:GetObjectTagging",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
     "s3:PutObject",
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
