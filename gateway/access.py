@@ -58,6 +58,24 @@ class Authorizer:
         )
         return listing.allowed
 
+    async def policy_mentions(
+        self, principal: Principal, bucket: str, words: tuple[str, ...]
+    ) -> set[str]:
+        """Which of ``words`` (lower case) the policies deciding this caller's request name,
+        so that costly condition keys (an object's current tags) are looked up only for
+        policies that test them."""
+        if principal.root:
+            return set()
+        texts = [text.lower() for text in principal.policies]
+        if bucket:
+            try:
+                record = await get_bucket(self.store, bucket)
+            except NoSuchBucket:
+                record = None
+            if record is not None:
+                texts.append(record.settings.get(POLICY_SETTING, "").lower())
+        return {word for word in words if any(word in text for text in texts)}
+
     async def bucket_policy(self, bucket: str) -> Policy | None:
         """The bucket's compiled policy (compiled once per policy text), if it has one."""
         if not bucket:

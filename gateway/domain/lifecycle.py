@@ -68,7 +68,7 @@ class Rule:
         return _next_boundary(created + self.expiration_days * day, day)
 
     def expires(self, record: ObjectRecord, moment: datetime, day: timedelta = DAY) -> bool:
-        if not self.enabled or not self.filter.selects(record.key, record.size, tags_of(record)):
+        if not self.enabled or not self.filter.selects(record.key, record.size, record.tags):
             return False
         due = self.expiry(record.last_modified, day)
         return due is not None and due <= moment
@@ -92,11 +92,6 @@ def _next_boundary(moment: datetime, day: timedelta) -> datetime:
 
 def _last_boundary(moment: datetime, day: timedelta) -> datetime:
     return _EPOCH + math.floor((moment - _EPOCH) / day) * day
-
-
-def tags_of(record: ObjectRecord) -> Mapping[str, str]:
-    tags: Mapping[str, str] = getattr(record, "tags", None) or {}
-    return tags
 
 
 def dumps(rules: list[Rule]) -> str:
@@ -135,7 +130,7 @@ def expiration(
     dues = [
         (due, rule.id)
         for rule in rules
-        if rule.enabled and rule.filter.selects(record.key, record.size, tags_of(record))
+        if rule.enabled and rule.filter.selects(record.key, record.size, record.tags)
         for due in [rule.expiry(record.last_modified, day)]
         if due is not None
     ]

@@ -32,6 +32,7 @@ OBJECT_ARTIFACT_TYPE = "application/vnd.artifactstore.object.v1"
 BUCKET_ARTIFACT_TYPE = "application/vnd.artifactstore.bucket.v1"
 PART_ARTIFACT_TYPE = "application/vnd.artifactstore.part.v1"
 UPLOAD_ARTIFACT_TYPE = "application/vnd.artifactstore.upload.v1"
+TAGGING_ARTIFACT_TYPE = "application/vnd.artifactstore.tagging.v1"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 LAYER_MEDIA_TYPE = "application/octet-stream"
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
@@ -63,6 +64,7 @@ A_CHECKSUM = _NS + "checksum"
 A_CHECKSUM_ALGORITHM = _NS + "checksum-algorithm"
 A_CHECKSUM_TYPE = _NS + "checksum-type"
 A_LENGTH = _NS + "length"
+A_TAGS = _NS + "tags"
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def object_manifest(record: ObjectRecord) -> bytes:
     }
     if record.checksums:
         annotations[A_CHECKSUMS] = json.dumps(record.checksums, sort_keys=True)
+    if record.tags and record.tagging is None:
+        annotations[A_TAGS] = json.dumps(record.tags, sort_keys=True)
     return _dump(
         {
             "schemaVersion": 2,
@@ -201,9 +205,59 @@ def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
             headers=_string_map(notes.get(A_HEADERS, "{}")),
             metadata=_string_map(notes.get(A_METADATA, "{}")),
             checksums=_string_map(notes.get(A_CHECKSUMS, "{}")),
+            tags=_string_map(notes.get(A_TAGS, "{}")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete object manifest: {exc}") from exc
+
+
+def tagging_manifest(
+    record: ObjectRecord, subject_size: int, tags: dict[str, str], created: datetime
+) -> bytes:
+    """An object's tag set changed after its write (PutObjectTagging, DeleteObjectTagging):
+    a referrer of the object's manifest, so that the object's manifest, digest and ETag stay
+    as they are (signatures and SBOMs name that digest). The newest one is the tag set."""
+    return _dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": TAGGING_ARTIFACT_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [EMPTY_DESCRIPTOR],
+            "subject": {
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "digest": record.manifest_digest,
+                "size": subject_size,
+            },
+            "annotations": {
+                A_BUCKET: record.bucket,
+                A_KEY: record.key,
+                A_TAGS: json.dumps(tags, sort_keys=True),
+                CREATED: format_time(created),
+            },
+        }
+    )
+
+
+@dataclass(frozen=True)
+class FoundTagging:
+    """A tagging manifest read back: the object's tag set as of ``created``."""
+
+    subject: str
+    tags: dict[str, str]
+    created: datetime
+
+
+def parse_tagging_manifest(manifest: bytes) -> FoundTagging:
+    document, notes = _annotations(manifest, TAGGING_ARTIFACT_TYPE)
+    try:
+        return FoundTagging(
+            subject=document["subject"]["digest"],
+            tags=_string_map(notes[A_TAGS]),
+            created=parse_time(notes[CREATED]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotAnObject(f"incomplete tagging manifest: {exc}") from exc
 
 
 def _optional(annotations: dict[str, str], name: str, value: str | int | None) -> None:
@@ -226,6 +280,8 @@ def upload_manifest(record: UploadRecord) -> bytes:
     _optional(annotations, A_CHECKSUM_ALGORITHM, record.checksum_algorithm)
     _optional(annotations, A_CHECKSUM_TYPE, record.checksum_type)
     _optional(annotations, A_LENGTH, record.length)
+    if record.tags:
+        annotations[A_TAGS] = json.dumps(record.tags, sort_keys=True)
     return _dump(
         {
             "schemaVersion": 2,
@@ -252,6 +308,7 @@ def parse_upload_manifest(manifest: bytes) -> UploadRecord:
             checksum_algorithm=notes.get(A_CHECKSUM_ALGORITHM),
             checksum_type=notes.get(A_CHECKSUM_TYPE),
             length=int(length) if length is not None else None,
+            tags=_string_map(notes.get(A_TAGS, "{}")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete upload manifest: {exc}") from exc

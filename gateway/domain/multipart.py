@@ -149,6 +149,7 @@ async def create_multipart_upload(
         checksum_algorithm=checksum_algorithm,
         checksum_type=checksum_type_for(checksum_algorithm, checksum_type),
         length=length,
+        tags=new.tags,
     )
     repository = mapping.locate(store.prefix, bucket, key).repository
     await store.registry.ensure_blob(repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
@@ -402,6 +403,7 @@ async def complete_multipart_upload(
         headers=upload.headers,
         metadata=upload.metadata,
         checksums=checksums,
+        tags=upload.tags,
     )
     completed = Completed(bucket, key, record.etag, checksums, upload.checksum_type)
 

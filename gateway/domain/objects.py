@@ -36,6 +36,7 @@ from gateway.domain.locks import KeyBusy
 from gateway.domain.names import check_key
 from gateway.domain.ports.registry import RegistryDigestInvalid, RegistryError, RegistryNotFound
 from gateway.domain.store import Store
+from gateway.domain.tagging import forget_tagging
 from gateway.domain.values import Layer, ObjectRecord
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -56,6 +57,7 @@ class NewObject:
     # the body is over (headers are known up front, aws-chunked trailers only at the end).
     checksum_algorithms: tuple[str, ...] = ()
     declared_checksums: Callable[[], dict[str, str]] = dict
+    tags: dict[str, str] = field(default_factory=dict)  # x-amz-tagging, validated
 
 
 def now() -> datetime:
@@ -98,6 +100,8 @@ async def commit(
         except Exception:
             await _untag(store, location, record.manifest_digest, current)
             raise
+        if current is not None and current.tagging is not None:
+            await forget_tagging(store, location.repository, current)  # the old version's tags
         if current is not None and current.manifest_digest != record.manifest_digest:
             await forget_manifest(store, location.repository, current.manifest_digest)
             await store.supply.retire(store, record.bucket, record.key, keep=record.manifest_digest)
@@ -191,6 +195,7 @@ async def put_object(
         headers=new.headers,
         metadata=new.metadata,
         checksums={"SHA256": _sha256_b64(reader.sha256_hex), **reader.checksum_values},
+        tags=new.tags,
     )
     return await commit(store, record, new.conditions)
 
@@ -338,6 +343,8 @@ async def delete_object(store: Store, bucket: str, key: str, *, only: str | None
         with contextlib.suppress(RegistryNotFound):
             tagged = await store.registry.get_manifest(location.repository, location.tag)
             doomed.add(tagged.digest)
+        if current is not None:
+            await forget_tagging(store, location.repository, current)
         for digest in sorted(doomed):
             await store.registry.delete_manifest(location.repository, digest)
         if current is not None:
@@ -353,10 +360,12 @@ async def copy_object(
     key: str,
     *,
     replace_metadata: NewObject | None,
+    tags: dict[str, str] | None = None,
     source_conditions: ReadConditions = NO_CONDITIONS,
     conditions: WriteConditions = NO_WRITE_CONDITIONS,
 ) -> ObjectRecord:
-    """Copy by reference: the layers are mounted into the target repository, not re-sent."""
+    """Copy by reference: the layers are mounted into the target repository, not re-sent.
+    ``tags`` replace the source's tag set (x-amz-tagging-directive: REPLACE); None copies it."""
     check_key(key)
     original = await _existing(store, source[0], source[1])
     check_copy_source(source_conditions, original)
@@ -382,6 +391,8 @@ async def copy_object(
         last_modified=now(),
         headers=replace_metadata.headers if replace_metadata else original.headers,
         metadata=replace_metadata.metadata if replace_metadata else original.metadata,
+        tags=original.tags if tags is None else tags,
+        tagging=None,
     )
     return await commit(store, record, conditions)
 

@@ -10,6 +10,8 @@ referrers cannot be listed keeps its row and gets none (logged, counted as skipp
 A live upload is its record manifest (``u-<upload>``) in its key's repository; its parts are
 the part manifests ``p-<upload>-<n>`` beside it. Parts without a record are leftovers of an
 ended upload and are ignored; completed uploads' rows are not rebuilt (index only).
+An object's tags are its manifest's, unless the same referrers list names tagging manifests
+(``domain/tagging.py``): then the newest of them holds the tag set.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
 
 from gateway.domain import mapping
 from gateway.domain.ports.registry import RegistryError, RegistryNotFound
@@ -184,7 +187,7 @@ async def reindex(store: Store) -> ReindexReport:
     kept = {upload.upload_id for upload in uploads}
     parts = [(upload_id, part) for upload_id, part in found.parts if upload_id in kept]
     skipped = found.skipped + len(found.objects) - len(live) + len(found.uploads) - len(uploads)
-    referrer_rows, missed = await _read_referrers(store, live, asyncio.Semaphore(CONCURRENCY))
+    live, referrer_rows, missed = await _read_referrers(store, live, asyncio.Semaphore(CONCURRENCY))
     await store.index.replace_all(found.buckets.values(), live, referrer_rows, uploads, parts)
     return ReindexReport(
         buckets=len(found.buckets),
@@ -198,17 +201,50 @@ async def reindex(store: Store) -> ReindexReport:
 
 async def _read_referrers(
     store: Store, records: list[ObjectRecord], limit: asyncio.Semaphore
-) -> tuple[list[ReferrerRecord], int]:
-    async def one(record: ObjectRecord) -> list[ReferrerRecord] | None:
+) -> tuple[list[ObjectRecord], list[ReferrerRecord], int]:
+    """Each object's referrer rows, and the object with its newest tag set: one referrers
+    listing per object serves both."""
+
+    async def one(record: ObjectRecord) -> tuple[ObjectRecord, list[ReferrerRecord] | None]:
+        repository = mapping.locate(store.prefix, record.bucket, record.key).repository
         async with limit:
             try:
-                return await referrers.registry_referrers(
-                    store, record.bucket, record.key, record.manifest_digest
+                listed = await store.registry.referrers(repository, record.manifest_digest)
+                record = await _newest_tags(store, repository, record, listed)
+                return record, await referrers.registry_referrers(
+                    store, record.bucket, record.key, record.manifest_digest, descriptors=listed
                 )
             except RegistryError as exc:
                 log.warning("reindex: no referrers for %s/%s (%s)", record.bucket, record.key, exc)
-                return None
+                return record, None
 
     found = await asyncio.gather(*(one(record) for record in records))
-    rows = [row for rows in found if rows is not None for row in rows]
-    return rows, sum(1 for rows in found if rows is None)
+    rows = [row for _, rows in found if rows is not None for row in rows]
+    return [record for record, _ in found], rows, sum(1 for _, rows in found if rows is None)
+
+
+async def _newest_tags(
+    store: Store, repository: str, record: ObjectRecord, listed: list[dict[str, Any]]
+) -> ObjectRecord:
+    """The object with the tag set of its newest tagging manifest, if it has any (by the
+    time written in it; then by digest, so that two of the same millisecond agree)."""
+    newest: tuple[datetime, str, dict[str, str]] | None = None
+    for descriptor in listed:
+        digest = descriptor.get("digest")
+        if descriptor.get("artifactType") != mapping.TAGGING_ARTIFACT_TYPE:
+            continue
+        if not isinstance(digest, str):
+            continue
+        try:
+            manifest = await store.registry.get_manifest(repository, digest)
+            found = mapping.parse_tagging_manifest(manifest.body)
+        except (RegistryNotFound, mapping.NotAnObject) as exc:
+            _skip(repository, digest, exc)
+            continue
+        if found.subject != record.manifest_digest:
+            continue
+        if newest is None or (found.created, digest) > newest[:2]:
+            newest = (found.created, digest, found.tags)
+    if newest is None:
+        return record
+    return replace(record, tags=dict(sorted(newest[2].items())), tagging=newest[1])

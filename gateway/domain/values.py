@@ -39,6 +39,10 @@ class ObjectRecord:
     headers: dict[str, str] = field(default_factory=dict)  # Content-Type, Cache-Control, ...
     metadata: dict[str, str] = field(default_factory=dict)  # x-amz-meta-* without the prefix
     checksums: dict[str, str] = field(default_factory=dict)  # algorithm -> base64 value
+    tags: dict[str, str] = field(default_factory=dict)  # the object's current tag set
+    # The tagging manifest (a referrer of this version) that holds ``tags`` when they were
+    # set after the write; None: the tags are the ones in the object's own manifest.
+    tagging: str | None = None
 
     @property
     def checksum_algorithm(self) -> str | None:
@@ -66,6 +70,7 @@ class UploadRecord:
     checksum_algorithm: str | None = None  # CRC32, CRC32C, CRC64NVME, SHA1, SHA256
     checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT
     length: int | None = None  # the whole object's, when declared up front (tus)
+    tags: dict[str, str] = field(default_factory=dict)  # x-amz-tagging, for the object
     completed: bool = False
 
 

@@ -38,6 +38,7 @@ object_rows = Rows(
     headers=copied("headers"),
     metadata=copied("metadata"),
     checksums=copied("checksums"),
+    tags=copied("tags"),
 )
 
 

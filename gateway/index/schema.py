@@ -31,6 +31,10 @@ objects = sa.Table(
     sa.Column("headers", sa.JSON, nullable=False),
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("checksums", sa.JSON, nullable=False),
+    # The current tag set, so that GET/HEAD answer x-amz-tagging-count from this row alone;
+    # ``tagging``: the tagging manifest holding it, when set after the write (0005).
+    sa.Column("tags", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("tagging", sa.String(80)),
 )
 
 # Multipart uploads: a live upload's row and its parts' rows are also in the registry (its
@@ -49,6 +53,7 @@ uploads = sa.Table(
     sa.Column("checksum_algorithm", sa.String(16)),
     sa.Column("checksum_type", sa.String(16)),
     sa.Column("length", sa.BigInteger),  # declared up front by a resumable (tus) upload
+    sa.Column("tags", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
     sa.Column("completed_ms", sa.BigInteger),
     sa.Column("result", sa.JSON),
     sa.Index("uploads_by_key", "bucket", "key", "upload_id"),

@@ -25,6 +25,7 @@ upload_rows = Rows(
     initiated=millis("initiated_ms"),
     headers=copied("headers"),
     metadata=copied("metadata"),
+    tags=copied("tags"),
     completed=Column("completed_ms", load=lambda ms: ms is not None, written=False),
 )
 # A part's row also holds its upload's id: ``part_rows.row(part, upload_id=...)``.

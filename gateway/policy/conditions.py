@@ -71,6 +71,10 @@ KEYS: dict[str, KeyType] = {
     "aws:epochtime": "epoch",
 }
 PRINCIPAL_TAG = "aws:principaltag/"
+# Tag keys: ``s3:ExistingObjectTag/<tag key>`` (the object's current tags) and
+# ``s3:RequestObjectTag/<tag key>`` (the tags a write carries). Condition keys are matched
+# case-insensitively, so the tag key part is too.
+TAG_PREFIXES = (PRINCIPAL_TAG, "s3:existingobjecttag/", "s3:requestobjecttag/")
 # Which key types each family may test; "null" tests presence, so it takes any key.
 FAMILY_KEYS: dict[Family, frozenset[KeyType]] = {
     "string": frozenset({"string", "numeric"}),
@@ -88,8 +92,9 @@ def key_type(key: str) -> KeyType:
     name = key.lower()
     if name in KEYS:
         return KEYS[name]
-    if name.startswith(PRINCIPAL_TAG) and len(name) > len(PRINCIPAL_TAG):
-        return "string"
+    for prefix in TAG_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return "string"
     raise MalformedPolicy(f"Policy has an invalid condition key: {key}")
 
 

@@ -34,18 +34,21 @@ READER_ACTIONS = (
     "s3:GetObject",
     "s3:GetObjectAttributes",
     "s3:GetObjectTagging",
+    "s3:GetBucketTagging",
     GET_REFERRER,
     GET_TRUST,
 )
 WRITER_ACTIONS = (
     *READER_ACTIONS,
     "s3:PutObject",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
     PUT_REFERRER,
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
 )
-ADMIN_ACTIONS = ("s3:*",)  # DeleteBucket, Put/Get/DeleteBucketPolicy, GetBucketPolicyStatus...
+ADMIN_ACTIONS = ("s3:*",)  # DeleteBucket, bucket policies, PutBucketTagging (and its delete)...
 
 READER = Wildcards.compile(READER_ACTIONS, ignore_case=True)
 WRITER = Wildcards.compile(WRITER_ACTIONS, ignore_case=True)

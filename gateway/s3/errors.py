@@ -71,6 +71,7 @@ TABLE: dict[str, APIError] = {
         "order by part number.",
     ),
     "InvalidRange": APIError(416, "The requested range is not satisfiable"),
+    "InvalidTag": APIError(400, "The tag provided was not a valid tag."),
     "InvalidToken": APIError(400, "The provided token is malformed or otherwise invalid."),
     "InvalidRequest": APIError(400, "Invalid Request"),
     "KeyTooLongError": APIError(400, "Your key is too long"),
@@ -94,6 +95,7 @@ TABLE: dict[str, APIError] = {
     "NoSuchLifecycleConfiguration": APIError(404, "The lifecycle configuration does not exist"),
     "NoSuchCORSConfiguration": APIError(404, "The CORS configuration does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
+    "NoSuchTagSet": APIError(404, "The TagSet does not exist"),
     "NoSuchUpload": APIError(
         404,
         "The specified multipart upload does not exist. The upload ID might be invalid, or the "

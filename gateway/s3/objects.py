@@ -1,5 +1,6 @@
 """Object operations at the S3 edge: PutObject, CopyObject, GetObject, HeadObject,
-DeleteObject, DeleteObjects. Each parses the wire, calls one domain function, writes the wire.
+DeleteObject, DeleteObjects (their tags: ``tagging.py``). Each parses the wire, calls one
+domain function, writes the wire.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import WriteConditions
 from gateway.domain.errors import DomainError
 from gateway.domain.values import ObjectRecord
-from gateway.s3 import xml
+from gateway.s3 import tagging, xml
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.headers import (
     OCI_REFERENCE,
@@ -56,6 +57,7 @@ def new_object(
         conditions=write_conditions(headers) if conditional else WriteConditions(),
         checksum_algorithms=body.algorithms if body else (),
         declared_checksums=body.declared if body else dict,
+        tags=tagging.header_tags(headers),
     )
 
 
@@ -95,12 +97,16 @@ async def copy_object(ctx: S3Request) -> S3Result:
     directive = headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
+    tag_directive = headers.get(tagging.DIRECTIVE, "COPY").upper()
+    if tag_directive not in {"COPY", "REPLACE"}:
+        raise S3Error("InvalidArgument", "Unknown tagging directive.")
     record = await domain.copy_object(
         ctx.store,
         source,
         ctx.bucket,
         ctx.key,
         replace_metadata=new_object(ctx) if directive == "REPLACE" else None,
+        tags=tagging.header_tags(headers) if tag_directive == "REPLACE" else None,
         source_conditions=read_conditions(headers, prefix="x-amz-copy-source-if-"),
         conditions=write_conditions(headers),
     )
@@ -154,6 +160,8 @@ async def _open(
     )
     headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
     headers.update(referrer_headers(reader.referrers))
+    if record.tags:
+        headers[tagging.COUNT] = str(len(record.tags))
     whole = requested is None and part_number is None
     _add_checksums(ctx, headers, record, whole=whole)
     apply_overrides(headers, ctx.query)
@@ -245,15 +253,4 @@ async def delete_objects(ctx: S3Request) -> S3Result:
             continue
         if not quiet:
             xml.add(xml.add(document, "Deleted"), "Key", key)
-    return S3Result(document=document)
-
-
-async def get_object_tagging(ctx: S3Request) -> S3Result:
-    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html
-
-    Objects carry no tags (yet): an empty set, so that tools which copy tags along (aws-cli
-    v2 copying a large object) find nothing to copy instead of failing."""
-    await domain.head_object(ctx.store, ctx.bucket, ctx.key)
-    document = xml.root("Tagging")
-    xml.add(document, "TagSet")
     return S3Result(document=document)

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.policy.decide import listing_condition_keys
-from gateway.s3 import attributes, buckets, cors, lifecycle, listing, multipart, objects, policies
+from gateway.s3 import (
+    attributes,
+    buckets,
+    cors,
+    lifecycle,
+    listing,
+    multipart,
+    objects,
+    policies,
+    tagging,
+)
 from gateway.s3.errors import S3Error
 from gateway.s3.objects import copy_source
 from gateway.s3.request import S3Request
@@ -202,12 +212,53 @@ ROUTES: tuple[Route, ...] = (
         query="attributes",
     ),
     Route("GET", "object", objects.get_object, "s3:GetObject", "GetObject", query="partNumber"),
+    # Tags (s3/tagging.py). DeleteBucketTagging is decided as s3:PutBucketTagging, as in IAM.
     Route(
         "GET",
         "object",
-        objects.get_object_tagging,
+        tagging.get_object_tagging,
         "s3:GetObjectTagging",
         "GetObjectTagging",
+        query="tagging",
+    ),
+    Route(
+        "PUT",
+        "object",
+        tagging.put_object_tagging,
+        "s3:PutObjectTagging",
+        "PutObjectTagging",
+        query="tagging",
+    ),
+    Route(
+        "DELETE",
+        "object",
+        tagging.delete_object_tagging,
+        "s3:DeleteObjectTagging",
+        "DeleteObjectTagging",
+        query="tagging",
+    ),
+    Route(
+        "GET",
+        "bucket",
+        tagging.get_bucket_tagging,
+        "s3:GetBucketTagging",
+        "GetBucketTagging",
+        query="tagging",
+    ),
+    Route(
+        "PUT",
+        "bucket",
+        tagging.put_bucket_tagging,
+        "s3:PutBucketTagging",
+        "PutBucketTagging",
+        query="tagging",
+    ),
+    Route(
+        "DELETE",
+        "bucket",
+        tagging.delete_bucket_tagging,
+        "s3:PutBucketTagging",
+        "DeleteBucketTagging",
         query="tagging",
     ),
     Route("HEAD", "object", objects.head_object, "s3:GetObject", "HeadObject", query="partNumber"),

@@ -30,6 +30,7 @@ from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.policy.decide import Decision
+from gateway.s3 import tagging
 from gateway.s3.crossorigin import CrossOrigin
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.exchange import EXCHANGE, Exchange, exchange_of, split, target_of, virtual_host
@@ -257,14 +258,14 @@ class Authorized:
         if route.per_key:  # each key gets its own decision and audit line
             decision = Decision(True, "per-key")
         else:
+            mentions = await self.access.policy_mentions(principal, bucket, tagging.TAG_CONDITIONS)
+            keys = route_query(route, query)
+            if mentions:
+                keys |= await tagging.condition_keys(
+                    self.access.store, route.operation, route.action, bucket, key, request, mentions
+                )
             decision = await decide(
-                self.access,
-                principal,
-                route.action,
-                bucket,
-                key,
-                request,
-                route_query(route, query),
+                self.access, principal, route.action, bucket, key, request, keys
             )
         for needed in also_required(route, bucket, key, headers) if decision.allowed else ():
             extra = await decide(

@@ -25,6 +25,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
@@ -228,12 +229,19 @@ async def read_referrer(
 
 
 async def listed(
-    store: Store, repository: str, subject: str, known: frozenset[str] = frozenset()
+    store: Store,
+    repository: str,
+    subject: str,
+    known: frozenset[str] = frozenset(),
+    descriptors: list[dict[str, Any]] | None = None,
 ) -> list[str]:
-    """The digests of the referrers of ``subject`` the registry lists in ``repository``, but
-    those in ``known`` and those whose descriptor's artifact type is of no kind."""
+    """The digests of the referrers of ``subject`` the registry lists in ``repository`` (or
+    ``descriptors``, when the caller listed them already), but those in ``known`` and those
+    whose descriptor's artifact type is of no kind (tagging manifests among them)."""
+    if descriptors is None:
+        descriptors = await store.registry.referrers(repository, subject)
     digests: list[str] = []
-    for descriptor in await store.registry.referrers(repository, subject):
+    for descriptor in descriptors:
         digest = descriptor.get("digest")
         if not isinstance(digest, str) or not types.DIGEST.match(digest) or digest in known:
             continue
@@ -246,13 +254,19 @@ async def listed(
 
 
 async def registry_referrers(
-    store: Store, bucket: str, key: str, subject: str, *, known: frozenset[str] = frozenset()
+    store: Store,
+    bucket: str,
+    key: str,
+    subject: str,
+    *,
+    known: frozenset[str] = frozenset(),
+    descriptors: list[dict[str, Any]] | None = None,
 ) -> list[ReferrerRecord]:
     """The referrers of manifest ``subject`` of the key that the registry lists, but those in
     ``known``, read and classified (descriptors whose artifact type is of no kind are not even
     read). RegistryError if the registry cannot list them."""
     repository = mapping.locate(store.prefix, bucket, key).repository
-    digests = await listed(store, repository, subject, known)
+    digests = await listed(store, repository, subject, known, descriptors)
     found = await asyncio.gather(
         *(read_referrer(store, bucket, key, subject, digest) for digest in digests)
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -24,6 +26,7 @@ from gateway.domain.values import (
     ReferrerRecord,
     UploadRecord,
 )
+from gateway.index import migrate
 from gateway.index.base import Rows, millis
 from gateway.index.migrate import MIGRATIONS
 from gateway.index.schema import access_keys, buckets, objects, parts, referrers, uploads
@@ -403,6 +406,8 @@ async def test_what_each_table_stores(database_url):
             "headers": {"Content-Type": "text/plain"},
             "metadata": {"k": "ü"},
             "checksums": {"SHA256": "abc="},
+            "tags": {},
+            "tagging": None,
         }
         common = {
             "bucket": bucket,
@@ -412,6 +417,7 @@ async def test_what_each_table_stores(database_url):
             "checksum_algorithm": "CRC32",
             "checksum_type": "COMPOSITE",
             "length": None,
+            "tags": {},
         }
         assert await raw_rows(database_url, uploads, uploads.c.bucket == bucket) == [
             {"upload_id": "s1", "key": "u", **common, "completed_ms": None, "result": None},
@@ -487,5 +493,59 @@ async def test_what_each_table_stores(database_url):
         await index.delete_object(bucket, "k")
         await index.delete_object(bucket, "v")
         await index.delete_bucket(bucket)
+    finally:
+        await index.close()
+
+
+@pytest.mark.anyio
+async def test_tags_of_objects_and_uploads(database_url):
+    """An object's tag set and its tagging manifest, and an upload's tags, round-trip."""
+    index = await SqlIndex.open(database_url)
+    try:
+        bucket = "tg" + str(abs(hash(database_url)) % 10**8)
+        assert await index.create_bucket(BucketRecord(bucket, datetime(2026, 1, 1, tzinfo=UTC)))
+        tagged = replace(
+            record(bucket, "k"), tags={"a": "1", "ü 文": ""}, tagging="sha256:" + "9" * 64
+        )
+        await index.put_object(tagged)
+        assert await index.get_object(bucket, "k") == tagged
+        found = await index.get_object_counted(bucket, "k", ("signature",))
+        assert found == (tagged, {"signature": 0})
+        await index.put_object(record(bucket, "k"))
+        assert (await index.get_object(bucket, "k")).tags == {}
+        assert (await index.get_object(bucket, "k")).tagging is None
+        live = replace(upload(bucket, "k", "tags-" + bucket), tags={"team": "blue"})
+        await index.create_upload(live)
+        assert (await index.get_upload(live.upload_id)).tags == {"team": "blue"}
+        await index.delete_upload(live.upload_id)
+        await index.delete_object(bucket, "k")
+        await index.delete_bucket(bucket)
+    finally:
+        await index.close()
+
+
+@pytest.mark.anyio
+async def test_migration_0005_gives_existing_rows_no_tags(tmp_path):
+    """Rows written before tags existed read back with an empty tag set (SQLite; the
+    PostgreSQL database of this module is already at head)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(migrate._config(sync), "0004"))
+            await conn.execute(sa.text("INSERT INTO buckets VALUES ('old', 0, 'us-east-1', '{}')"))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO objects VALUES ('old', 'k', 'sha256:0', 1, '\"e\"', 0, "
+                    "'[]', '{}', '{}', '{}')"
+                )
+            )
+    finally:
+        await engine.dispose()
+    index = await SqlIndex.open(url)
+    try:
+        found = await index.get_object("old", "k")
+        assert found is not None
+        assert (found.tags, found.tagging) == ({}, None)
     finally:
         await index.close()

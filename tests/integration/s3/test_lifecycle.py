@@ -177,6 +177,9 @@ def quick(
         yield running, client, data / "audit.log"
 
 
+EXPIRE_YES = {"Key": "expire", "Value": "yes"}
+
+
 def audit_lines(path: Path, operation: str) -> list[dict[str, object]]:
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     return [line for line in lines if line["operation"] == operation]
@@ -193,6 +196,8 @@ def test_the_sweeper_expires_what_the_rules_select(quick):  # type: ignore[no-un
     _, s3, audit = quick
     for key in ("ci/build-1.tar", "ci/build-2.tar", "releases/1.0.tar"):
         s3.put_object(Bucket="aging", Key=key, Body=b"artifact")
+    s3.put_object(Bucket="aging", Key="tmp/tagged", Body=b"x", Tagging="expire=yes")
+    s3.put_object(Bucket="aging", Key="tmp/untagged", Body=b"x", Tagging="expire=no")
     upload = s3.create_multipart_upload(Bucket="aging", Key="ci/unfinished")["UploadId"]
     s3.put_bucket_lifecycle_configuration(
         Bucket="aging",
@@ -201,6 +206,8 @@ def test_the_sweeper_expires_what_the_rules_select(quick):  # type: ignore[no-un
                 {"ID": "ci", "Filter": {"Prefix": "ci/"}, "Status": "Enabled",
                  "Expiration": {"Days": 2},
                  "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}},
+                {"ID": "tagged", "Status": "Enabled", "Expiration": {"Days": 1},
+                 "Filter": {"And": {"Prefix": "tmp/", "Tags": [EXPIRE_YES]}}},
                 {"ID": "off", "Filter": {"Prefix": "releases/"}, "Status": "Disabled",
                  "Expiration": {"Days": 1}},
             ]
@@ -211,7 +218,7 @@ def test_the_sweeper_expires_what_the_rules_select(quick):  # type: ignore[no-un
         listed = s3.list_objects_v2(Bucket="aging").get("Contents", [])
         return {item["Key"] for item in listed}
 
-    wait_for(lambda: keys() == {"releases/1.0.tar"})
+    wait_for(lambda: keys() == {"releases/1.0.tar", "tmp/untagged"})
     wait_for(lambda: not s3.list_multipart_uploads(Bucket="aging").get("Uploads"))
     with pytest.raises(ClientError) as exc:
         s3.list_parts(Bucket="aging", Key="ci/unfinished", UploadId=upload)
@@ -220,12 +227,14 @@ def test_the_sweeper_expires_what_the_rules_select(quick):  # type: ignore[no-un
     assert sorted(str(line["resource"]) for line in expired) == [
         "/aging/ci/build-1.tar",
         "/aging/ci/build-2.tar",
+        "/aging/tmp/tagged",
     ]
     assert {(line["principal"], line["rule"], line["action"]) for line in expired} == {
-        ("lifecycle", "lifecycle:ci", "s3:DeleteObject")
+        ("lifecycle", "lifecycle:ci", "s3:DeleteObject"),
+        ("lifecycle", "lifecycle:tagged", "s3:DeleteObject"),
     }
     aborted = audit_lines(audit, "S3.DELETE.UPLOAD")
     assert [line["resource"] for line in aborted] == ["/aging/ci/unfinished"]
     time.sleep(1.5)  # the disabled rule stays disabled
-    assert keys() == {"releases/1.0.tar"}
+    assert keys() == {"releases/1.0.tar", "tmp/untagged"}
     s3.delete_bucket_lifecycle(Bucket="aging")

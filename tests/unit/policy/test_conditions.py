@@ -17,6 +17,7 @@ from gateway.policy.conditions import (
     compile_condition,
     key_type,
 )
+from gateway.policy.errors import MalformedPolicy
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -237,3 +238,20 @@ def test_typed_request_values_elsewhere() -> None:
     assert as_ip(5) is None
     assert as_date("2025-06-01T12:00:00Z") == NOW
     assert as_date(NOW + timedelta(0)) == NOW
+
+
+@pytest.mark.parametrize(
+    "key", ["s3:ExistingObjectTag/env", "s3:RequestObjectTag/env", "S3:existingobjecttag/a b"]
+)
+def test_tag_condition_keys_are_strings(key: str) -> None:
+    assert key_type(key) == "string"
+    assert holds("StringEquals", key, ["prod"], "prod")
+    assert not holds("StringEquals", key, ["prod"], "dev")
+    assert not holds("StringEquals", key, ["prod"])  # an object without that tag
+    assert holds("StringNotEquals", key, ["prod"])
+
+
+@pytest.mark.parametrize("key", ["s3:ExistingObjectTag/", "s3:RequestObjectTag/"])
+def test_a_tag_condition_key_needs_a_tag_key(key: str) -> None:
+    with pytest.raises(MalformedPolicy):
+        key_type(key)

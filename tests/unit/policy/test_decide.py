@@ -58,10 +58,13 @@ READER = {
     "s3:GetObject",
     "s3:GetObjectAttributes",
     "s3:GetObjectTagging",
+    "s3:GetBucketTagging",
     "s3:GetObjectReferrer",
 }
 WRITER = READER | {
     "s3:PutObject",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
@@ -76,6 +79,9 @@ SERVICE_ACTIONS = {"s3:ListAllMyBuckets"}
 OBJECT_ACTIONS = {
     "s3:GetObject",
     "s3:GetObjectAttributes",
+    "s3:GetObjectTagging",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
     "s3:PutObject",
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
