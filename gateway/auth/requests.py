@@ -16,13 +16,16 @@ from gateway.domain.values import ANONYMOUS, Principal
 
 
 def signed_request(request: Request) -> sigv4.SignedRequest:
+    """The request as the signature checks see it. An empty ``Authorization`` header claims
+    nothing, so it is left out: S3 answers such a request as anonymous."""
     scope = request.scope
     raw_path = scope.get("raw_path") or scope["path"].encode()
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
     return sigv4.SignedRequest(
         method=scope["method"],
         raw_path=raw_path.decode("latin-1").split("?", 1)[0],
         query_string=scope.get("query_string", b"").decode("latin-1"),
-        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+        headers=[(k, v) for k, v in headers if k.lower() != "authorization" or v.strip()],
     )
 
 
@@ -56,7 +59,7 @@ async def authenticate(
             virtual_host_bucket=virtual_host_bucket,
         )
         return lookup.caller(), None
-    authorization = request.headers.get("authorization")
+    authorization = canonical.header(signed.headers, "authorization")
     if authorization is not None and authorization[:7].lower() == "bearer ":
         if bearer is None:
             raise AuthError("AccessDenied", "Bearer tokens are not accepted here.")

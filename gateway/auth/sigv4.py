@@ -33,6 +33,7 @@ SecretLookup = Callable[[str], Awaitable[str | None]]
 ACCEPTED_SERVICES = frozenset({"s3", "sts"})
 MAX_PRESIGN_EXPIRES = 604_800  # one week, the S3 limit for X-Amz-Expires
 _SCOPE_DATE = re.compile(r"\d{8}")
+_EXPIRES = re.compile(r"[+-]?[0-9]+")
 _QUERY_AUTH_KEYS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _QUERY_REQUIRED = (*_QUERY_AUTH_KEYS, "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders")
 _HEADER_MALFORMED = "The authorization header is malformed; "
@@ -329,17 +330,32 @@ def _header_date(req: SignedRequest) -> datetime:
 
 
 def _parse_expires(value: str) -> int:
-    """``X-Amz-Expires``: seconds, 1 to 604800 (a week)."""
-    if not re.fullmatch(r"-?\d{1,12}", value):
+    """``X-Amz-Expires``: a signed 64-bit number of seconds, 0 to 604800 (a week).
+
+    S3 answers a non-number, a negative number and more than a week with
+    ``AuthorizationQueryParametersError`` (400) and these messages; 0 is a valid number whose
+    URL is already past its expiry, so it is ``AccessDenied`` "Request has expired" (403).
+    """
+    expires = parse_expires(value)
+    if expires is None:
         raise _query_error("X-Amz-Expires should be a number")
-    expires = int(value)
-    if expires < 1:
-        raise _query_error("X-Amz-Expires must be non-negative and non-zero")
+    if expires < 0:
+        raise _query_error("X-Amz-Expires must be non-negative")
     if expires > MAX_PRESIGN_EXPIRES:
         raise _query_error(
-            f"X-Amz-Expires must be less than a week (in seconds) that is; {MAX_PRESIGN_EXPIRES}"
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+            f"X-Amz-Expires must be less than {MAX_PRESIGN_EXPIRES} seconds"
         )
     return expires
+
+
+def parse_expires(value: str) -> int | None:
+    """The number ``X-Amz-Expires`` holds, as a 64-bit integer reads it (an optional sign,
+    ASCII digits); None if it is not one."""
+    if not _EXPIRES.fullmatch(value) or len(value.lstrip("+-").lstrip("0")) > 19:
+        return None
+    number = int(value)
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def _check_payload_hash(value: str) -> None:

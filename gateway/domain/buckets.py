@@ -4,7 +4,8 @@ back empty buckets and their settings), then to the index, whose commit makes it
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gateway.domain import mapping
@@ -83,8 +84,38 @@ async def set_setting(store: Store, name: str, setting: str, value: str | None) 
         return record
 
 
-async def list_buckets(store: Store) -> list[BucketRecord]:
-    return await store.index.list_buckets()
+@dataclass(frozen=True)
+class BucketPage:
+    buckets: list[BucketRecord]
+    last: str | None  # the name to continue after; None when nothing is left
+
+
+async def list_buckets(
+    store: Store,
+    visible: Callable[[str], Awaitable[bool]],
+    *,
+    prefix: str = "",
+    after: str = "",
+    region: str | None = None,
+    limit: int = 0,
+) -> BucketPage:
+    """Up to ``limit`` (0: all) of the buckets the caller may see (``visible``), in name
+    order. A page is short only at the end: buckets the caller may not see are skipped
+    without counting, and ``last`` is set only when a further visible bucket exists."""
+    found: list[BucketRecord] = []
+    batch = limit + 1 if limit else 0
+    while True:
+        rows = await store.index.list_buckets(
+            prefix=prefix, after=after, region=region, limit=batch
+        )
+        for record in rows:
+            if await visible(record.name):
+                found.append(record)
+                if limit and len(found) > limit:
+                    return BucketPage(found[:limit], found[limit - 1].name)
+        if not batch or len(rows) < batch:
+            return BucketPage(found, None)
+        after = rows[-1].name
 
 
 async def delete_bucket(store: Store, name: str) -> None:

@@ -40,9 +40,25 @@ class SqlBucketIndex(SqlBase):
             row = (await conn.execute(buckets.select().where(buckets.c.name == name))).first()
         return bucket_rows.record(row) if row else None
 
-    async def list_buckets(self) -> list[BucketRecord]:
+    async def list_buckets(
+        self, *, prefix: str = "", after: str = "", region: str | None = None, limit: int = 0
+    ) -> list[BucketRecord]:
+        # Code-point order: SQLite's BINARY collation is that, PostgreSQL's "C" (the column
+        # itself keeps the database's default, which may order "a-b" after "ab").
+        name: sa.ColumnElement[str] = buckets.c.name
+        if self._engine.dialect.name == "postgresql":
+            name = name.collate("C")
+        query = buckets.select().order_by(name)
+        if prefix:
+            query = query.where(sa.func.substr(buckets.c.name, 1, len(prefix)) == prefix)
+        if after:
+            query = query.where(name > after)
+        if region is not None:
+            query = query.where(buckets.c.region == region)
+        if limit:
+            query = query.limit(limit)
         async with self._engine.connect() as conn:
-            rows = await conn.execute(buckets.select().order_by(buckets.c.name))
+            rows = await conn.execute(query)
             return [bucket_rows.record(row) for row in rows]
 
     async def delete_bucket(self, name: str) -> tuple[list[UploadRecord], list[tuple[str, str]]]:

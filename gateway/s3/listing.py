@@ -84,9 +84,9 @@ async def list_objects(ctx: S3Request) -> S3Result:
     url = url_encoded(query)
     v2 = query.get("list-type") == "2"
     max_keys = max_keys_param(query)
+    token = query.get("continuation-token") if v2 else None  # empty: as if not sent, as S3
     if v2:
-        token = query.get("continuation-token")
-        after = decode_token(token) if token is not None else query.get("start-after") or None
+        after = decode_token(token) if token else query.get("start-after") or None
     else:
         after = query.get("marker") or None
     page = await _page(ctx, after, max_keys)
@@ -94,15 +94,15 @@ async def list_objects(ctx: S3Request) -> S3Result:
     xml.add(document, "Name", ctx.bucket)
     xml.add(document, "Prefix", encoded_text(query.get("prefix", ""), url))
     if v2:
-        if "continuation-token" in query:
-            xml.add(document, "ContinuationToken", query["continuation-token"])
+        if token:
+            xml.add(document, "ContinuationToken", token)
         if "start-after" in query:
             xml.add(document, "StartAfter", encoded_text(query["start-after"], url))
         xml.add(document, "KeyCount", page.count)
     else:
         xml.add(document, "Marker", encoded_text(query.get("marker", ""), url))
     xml.add(document, "MaxKeys", max_keys)
-    if "delimiter" in query:
+    if query.get("delimiter"):
         xml.add(document, "Delimiter", encoded_text(query["delimiter"], url))
     if url:
         xml.add(document, "EncodingType", "url")
@@ -110,7 +110,7 @@ async def list_objects(ctx: S3Request) -> S3Result:
     if page.truncated and page.last is not None:
         if v2:
             xml.add(document, "NextContinuationToken", encode_token(page.last))
-        elif "delimiter" in query:
+        elif query.get("delimiter"):
             xml.add(document, "NextMarker", encoded_text(page.last, url))
     fetch_owner = not v2 or query.get("fetch-owner") == "true"
     for record in page.objects:
@@ -142,7 +142,7 @@ async def list_object_versions(ctx: S3Request) -> S3Result:
     xml.add(document, "KeyMarker", encoded_text(query.get("key-marker", ""), url))
     xml.add(document, "VersionIdMarker", query.get("version-id-marker", ""))
     xml.add(document, "MaxKeys", max_keys)
-    if "delimiter" in query:
+    if query.get("delimiter"):
         xml.add(document, "Delimiter", encoded_text(query["delimiter"], url))
     if url:
         xml.add(document, "EncodingType", "url")

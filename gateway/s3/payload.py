@@ -93,6 +93,14 @@ def payload(ctx: S3Request) -> Payload:
         algorithms.add(sdk_algorithm.upper())
     mode = ctx.payload_hash
     if mode not in STREAMING:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            # S3 takes an HTTP-chunked body only as aws-chunked, whose decoded length is
+            # declared up front; a plain one it answers 501 naming the header.
+            raise S3Error(
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+                fields={"Header": "Transfer-Encoding"},
+            )
         if in_trailers:
             raise S3Error("InvalidRequest", "Trailing checksums need an aws-chunked body.")
         return Payload(

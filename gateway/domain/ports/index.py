@@ -30,7 +30,13 @@ class BucketIndex(Protocol):
 
     async def get_bucket(self, name: str) -> BucketRecord | None: ...
 
-    async def list_buckets(self) -> list[BucketRecord]: ...
+    async def list_buckets(
+        self, *, prefix: str = "", after: str = "", region: str | None = None, limit: int = 0
+    ) -> list[BucketRecord]:
+        """Buckets in name order (code points, as S3 lists them): those whose name starts with
+        ``prefix``, comes after ``after`` and, unless None, lives in ``region``; at most
+        ``limit`` of them (0: all)."""
+        ...
 
     async def delete_bucket(self, name: str) -> tuple[list[UploadRecord], list[tuple[str, str]]]:
         """Remove an empty bucket and its uploads in flight; returns those uploads and the

@@ -133,6 +133,44 @@ async def test_index_round_trip_and_order(database_url):
         await index.close()
 
 
+@pytest.mark.anyio
+async def test_list_buckets_pages_in_code_point_order(database_url):
+    """Prefix, region and paging in S3's order ("-" < "." < digits < letters), which a
+    PostgreSQL locale collation would not give."""
+    index = await SqlIndex.open(database_url)
+    stem = "lb" + str(abs(hash(database_url)) % 10**6)
+    created = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    names = [f"{stem}{tail}" for tail in ("ab", "a-b", "b", "a.b", "a0", "a-c")]
+    try:
+        for name in names:
+            assert await index.create_bucket(BucketRecord(name, created))
+        await index.create_bucket(BucketRecord(f"{stem}a1", created, region="eu-west-1"))
+        ordered = sorted([*names, f"{stem}a1"])
+
+        async def listed(**options: Any) -> list[str]:
+            return [r.name for r in await index.list_buckets(prefix=stem, **options)]
+
+        assert await listed() == ordered
+        assert await listed(region="us-east-1") == sorted(names)
+        assert await listed(region="eu-west-1") == [f"{stem}a1"]
+        assert await listed(region="nowhere") == []
+        assert await listed(limit=2) == ordered[:2]
+        assert await listed(after=ordered[1], limit=3) == ordered[2:5]
+        assert await listed(after=ordered[-1]) == []
+        assert [r.name for r in await index.list_buckets(prefix=f"{stem}a-")] == [
+            f"{stem}a-b",
+            f"{stem}a-c",
+        ]
+        assert await index.list_buckets(prefix=f"{stem}A") == []  # not LIKE's case folding
+        assert await index.list_buckets(prefix=f"{stem}a_") == []  # nor its wildcards
+        everything = [r.name for r in await index.list_buckets()]
+        assert [n for n in everything if n.startswith(stem)] == ordered
+    finally:
+        for name in [*names, f"{stem}a1"]:
+            await index.delete_bucket(name)
+        await index.close()
+
+
 async def applied_revisions(database_url: str) -> list[str]:
     engine = create_async_engine(database_url)
     try:

@@ -1,7 +1,10 @@
 """Errors in S3's own form: authentication, unknown operations, a registry that is down."""
 
 import dataclasses
+import socket
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -9,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import gateway_settings, s3_client
 from tests.fixtures.servers import serve
-from tests.fixtures.signing import send
+from tests.fixtures.signing import send, sign
 
 
 def test_unknown_access_key(gateway, bucket):
@@ -68,16 +71,101 @@ def test_unknown_method(gateway, bucket):
     assert b"<Code>MethodNotAllowed</Code>" in response.content
 
 
-def test_missing_content_length(gateway, bucket):
+def raw_request(url: str, method: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    """Send exactly these headers (no Content-Length unless given) and read the answer."""
+    parts = urlsplit(url)
+    target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "host"]
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("operation", ["put_object", "upload_part"])
+def test_missing_content_length_is_411(gateway, s3, bucket, operation):
+    """No Content-Length and no Transfer-Encoding: S3 wants the length (411)."""
+    url = f"{gateway.url}/{bucket}/k"
+    if operation == "upload_part":
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+        url += f"?partNumber=1&uploadId={upload}"
+    headers = sign("PUT", url, b"", unsigned_payload=True)
+    headers.pop("Content-Length", None)
+    answer = raw_request(url, "PUT", headers)
+    assert answer.startswith(b"HTTP/1.1 411 "), answer
+    assert b"<Code>MissingContentLength</Code>" in answer
+    assert b"<Message>You must provide the Content-Length HTTP header.</Message>" in answer
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+@pytest.mark.parametrize("payload", ["unsigned", "signed"])
+def test_plain_chunked_transfer_encoding_is_not_implemented(gateway, s3, bucket, payload):
+    """HTTP chunked framing without aws-chunked: S3 answers 501 NotImplemented naming the
+    header (it takes a chunked body only as aws-chunked, with its decoded length declared)."""
+
     def body():
         yield b"chunked bytes"
 
-    from tests.fixtures.signing import sign
+    url = f"{gateway.url}/{bucket}/k"
+    headers = sign("PUT", url, b"chunked bytes", unsigned_payload=payload == "unsigned")
+    headers.pop("Content-Length", None)
+    response = httpx.put(url, content=body(), headers=headers)
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 501
+    error = ElementTree.fromstring(response.content)
+    assert error.findtext("Code") == "NotImplemented"
+    assert error.findtext("Message") == (
+        "A header you provided implies functionality that is not implemented"
+    )
+    assert error.findtext("Header") == "Transfer-Encoding"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
-    headers = sign("PUT", f"{gateway.url}/{bucket}/k", b"", unsigned_payload=True)
-    response = httpx.put(f"{gateway.url}/{bucket}/k", content=body(), headers=headers)
-    assert response.status_code == 411
-    assert b"<Code>MissingContentLength</Code>" in response.content
+
+@pytest.mark.parametrize("authorization", [None, ""], ids=["missing", "empty"])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/{bucket}/k", b"data"),
+        ("DELETE", "/{bucket}/k", b""),
+        ("PUT", "/{bucket}-new", b""),
+        ("DELETE", "/{bucket}", b""),
+    ],
+    ids=["put-object", "delete-object", "create-bucket", "delete-bucket"],
+)
+def test_write_without_credentials_is_anonymous_access_denied(
+    gateway, s3, bucket, authorization, method, path, body
+):
+    """An empty Authorization header claims nothing: the request is anonymous, and anonymous
+    writes are refused with 403 AccessDenied (no 400 for a malformed header)."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    headers = {} if authorization is None else {"Authorization": authorization}
+    url = gateway.url + path.format(bucket=bucket)
+    response = httpx.request(method, url, content=body, headers=headers)
+    assert response.status_code == 403, response.text
+    error = ElementTree.fromstring(response.content)
+    assert (error.findtext("Code"), error.findtext("Message")) == ("AccessDenied", "Access Denied")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
+    assert f"{bucket}-new" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_empty_authorization_reads_a_public_bucket_as_anonymous(gateway, s3):
+    """What a bucket policy grants to everyone, an empty Authorization header gets too."""
+    name = "public-empty-auth"
+    s3.create_bucket(Bucket=name, ACL="public-read")
+    try:
+        s3.put_object(Bucket=name, Key="k", Body=b"for all")
+        response = httpx.get(f"{gateway.url}/{name}/k", headers={"Authorization": ""})
+        assert response.status_code == 200, response.text
+        assert response.content == b"for all"
+        denied = httpx.put(f"{gateway.url}/{name}/k", content=b"x", headers={"Authorization": ""})
+        assert denied.status_code == 403
+        assert ElementTree.fromstring(denied.content).findtext("Code") == "AccessDenied"
+    finally:
+        s3.delete_object(Bucket=name, Key="k")
+        s3.delete_bucket(Bucket=name)
 
 
 def test_registry_unreachable_is_503_with_retry_after(registry, tmp_path):

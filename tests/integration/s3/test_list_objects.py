@@ -1,5 +1,9 @@
+from xml.etree import ElementTree
+
 import pytest
 from botocore.exceptions import ClientError
+
+from tests.fixtures.signing import send
 
 KEYS = [
     "a.txt",
@@ -127,3 +131,44 @@ def test_list_object_versions_of_unversioned_bucket(s3, filled):
         "z+plus",
         "ü/x",
     ]
+
+
+S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "list-type=2&delimiter=",
+        "list-type=2&continuation-token=",
+        "list-type=2&delimiter=&continuation-token=",
+        "delimiter=",
+        "versions&delimiter=",
+    ],
+)
+def test_empty_delimiter_and_token_are_as_if_absent(gateway, filled, query):
+    """``delimiter=`` groups nothing and ``continuation-token=`` starts at the beginning; neither
+    is echoed, as S3 answers them."""
+    response = send("GET", f"{gateway.url}/{filled}?{query}")
+    assert response.status_code == 200, response.text
+    document = ElementTree.fromstring(response.content)
+    keys = [e.text for e in document.iter(f"{S3_NS}Key")]
+    assert keys == sorted(KEYS, key=str.encode)
+    for absent in ("Delimiter", "ContinuationToken", "CommonPrefixes", "NextMarker"):
+        assert document.find(f"{S3_NS}{absent}") is None, absent
+
+
+def test_empty_delimiter_and_token_from_boto3(s3, filled):
+    listed = s3.list_objects_v2(Bucket=filled, Delimiter="", ContinuationToken="", MaxKeys=3)
+    assert [o["Key"] for o in listed["Contents"]] == sorted(KEYS, key=str.encode)[:3]
+    assert "Delimiter" not in listed
+    assert "ContinuationToken" not in listed
+    assert "CommonPrefixes" not in listed
+    following = s3.list_objects_v2(
+        Bucket=filled, Delimiter="", ContinuationToken=listed["NextContinuationToken"]
+    )
+    assert [o["Key"] for o in following["Contents"]] == sorted(KEYS, key=str.encode)[3:]
+    v1 = s3.list_objects(Bucket=filled, Delimiter="", MaxKeys=2)
+    assert v1["IsTruncated"] is True
+    assert "NextMarker" not in v1
+    assert "Delimiter" not in v1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from unittest import mock
@@ -12,10 +13,12 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.auth import canonical
 from gateway.auth.errors import AuthError
-from gateway.auth.sigv4 import SignedRequest, is_sigv4, signing_key, verify
+from gateway.auth.sigv4 import SignedRequest, is_sigv4, parse_expires, signing_key, verify
 from tests.unit.auth.sigv4_support import (
     ACCESS_KEY,
     EMPTY_SHA256,
@@ -150,10 +153,61 @@ def test_presigned_url_from_the_future_is_request_time_too_skewed():
     assert check(presigned(), NOW - timedelta(seconds=900))
 
 
-@pytest.mark.parametrize("expires", ["0", "604801", "-1", "abc", "", "1e3", "99999999999999"])
-def test_presign_expires_out_of_range_is_query_parameters_error(expires):
+NOT_A_NUMBER = "X-Amz-Expires should be a number"
+NEGATIVE = "X-Amz-Expires must be non-negative"
+OVER_A_WEEK = (
+    "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+    "X-Amz-Expires must be less than 604800 seconds"
+)
+
+
+@pytest.mark.parametrize(
+    ("expires", "message"),
+    [
+        pytest.param("abc", NOT_A_NUMBER, id="letters"),
+        pytest.param("", NOT_A_NUMBER, id="empty"),
+        pytest.param("1e3", NOT_A_NUMBER, id="exponent"),
+        pytest.param("1.5", NOT_A_NUMBER, id="fraction"),
+        pytest.param(" 60", NOT_A_NUMBER, id="space"),
+        pytest.param("9" * 20, NOT_A_NUMBER, id="past-64-bits"),
+        pytest.param("-1", NEGATIVE, id="minus-one"),
+        pytest.param("-604801", NEGATIVE, id="minus-a-week"),
+        pytest.param("604801", OVER_A_WEEK, id="a-week-and-a-second"),
+        pytest.param("99999999999999", OVER_A_WEEK, id="fourteen-digits"),
+    ],
+)
+def test_presign_expires_out_of_range_is_query_parameters_error(expires, message):
     query = presigned().query_string.replace("X-Amz-Expires=86400", f"X-Amz-Expires={expires}")
-    refused(replace(presigned(), query_string=query), NOW, "AuthorizationQueryParametersError")
+    err = refused(
+        replace(presigned(), query_string=query), NOW, "AuthorizationQueryParametersError"
+    )
+    assert err.message == message
+
+
+@pytest.mark.parametrize("expires", ["0", "-0", "%2B0", "000"])
+def test_presign_expires_zero_has_expired_at_once(expires):
+    """Zero is a number in range: the URL is valid for no time at all."""
+    query = presigned().query_string.replace("X-Amz-Expires=86400", f"X-Amz-Expires={expires}")
+    err = refused(
+        replace(presigned(), query_string=query), NOW + timedelta(seconds=1), "AccessDenied"
+    )
+    assert err.message == "Request has expired"
+    assert err.details["X-Amz-Expires"] == "0"
+    assert err.details["Expires"] == "2013-05-24T00:00:00Z"
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.sampled_from(["", "+", "0"]))
+def test_parse_expires_reads_every_64_bit_number(number, lead):
+    text = str(number) if number < 0 or lead == "" else lead + str(number)
+    assert parse_expires(text) == number
+
+
+@given(st.text())
+def test_parse_expires_is_a_number_or_none(text):
+    parsed = parse_expires(text)
+    if parsed is not None:
+        assert int(text) == parsed
+        assert re.fullmatch(r"[+-]?[0-9]+", text)
 
 
 @pytest.mark.parametrize("expires", [1, 604800])
