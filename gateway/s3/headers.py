@@ -6,12 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import quote
 
 from starlette.datastructures import Headers
 
 from gateway.domain.conditions import RangeRequest, ReadConditions, WriteConditions
 from gateway.domain.values import ObjectRecord
+from gateway.s3 import mailsafe
 from gateway.s3.errors import S3Error
 from gateway.s3.request import http_date, parse_http_date
 
@@ -51,6 +51,7 @@ def stored_headers(headers: Headers) -> dict[str, str]:
 
 
 def user_metadata(headers: Headers) -> dict[str, str]:
+    """``x-amz-meta-*`` as stored: values decoded as S3 does (``mailsafe.decode``)."""
     metadata = {
         name[len(META) :].lower(): value
         for name, value in headers.items()
@@ -63,7 +64,7 @@ def user_metadata(headers: Headers) -> dict[str, str]:
             "MetadataTooLarge",
             "Your metadata headers exceed the maximum allowed metadata size (2 KB).",
         )
-    return metadata
+    return {name: mailsafe.decode(value) for name, value in metadata.items()}
 
 
 def content_md5(headers: Headers) -> str | None:
@@ -130,7 +131,7 @@ def object_headers(record: ObjectRecord, reference: str) -> dict[str, str]:
     }
     headers.update({k: v for k, v in record.headers.items() if k != "Content-Type"})
     for name, value in record.metadata.items():
-        headers[META + name] = _header_safe(value)
+        headers[META + name] = mailsafe.encode(value)
     return headers
 
 
@@ -144,15 +145,6 @@ REFERRER_COUNTS = {
 def referrer_headers(counts: dict[str, int]) -> dict[str, str]:
     """How many signatures, SBOMs and attestations the object has (0 included)."""
     return {header: str(counts.get(kind, 0)) for kind, header in REFERRER_COUNTS.items()}
-
-
-def _header_safe(value: str) -> str:
-    """Non-ASCII metadata goes out RFC 2047-free but percent-safe, never as raw bytes."""
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return quote(value, safe=" !#$&'()*+,/:;=?@[]~")
-    return value
 
 
 def apply_overrides(headers: dict[str, str], query: dict[str, str]) -> None:

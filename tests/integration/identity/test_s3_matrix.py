@@ -1,5 +1,5 @@
 """The S3 authorization matrix with real Keycloak tokens: every kind of caller (identities.py)
-x every operation of the S3 route table (gateway/s3/routes.py), and three it answers
+x every operation of the S3 route table (gateway/s3/routes.py), and two it answers
 NotImplemented, x four bucket policies. Each cell has its exact expected answer: the status
 of success, or 403 AccessDenied; DeleteObjects is decided per key (a 200 whose entry is
 Deleted or an AccessDenied Error). Every cell's audit line (found by the request id) must say
@@ -98,6 +98,11 @@ def scratch_policy(scene: Scene) -> bytes:
 
 
 COPY = {"x-amz-copy-source": f"/{BUCKET}/{SOURCE}"}
+TAGS = b"<Tagging><TagSet><Tag><Key>team</Key><Value>a</Value></Tag></TagSet></Tagging>"
+CORS = (
+    b"<CORSConfiguration><CORSRule><AllowedOrigin>https://console.example</AllowedOrigin>"
+    b"<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
+)
 LIFECYCLE = (
     b"<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>tmp/</Prefix></Filter>"
     b"<Status>Enabled</Status><Expiration><Days>30</Days></Expiration></Rule>"
@@ -156,6 +161,28 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         lambda c, s: c.call("GET", f"{s.bucket}/{SOURCE}?tagging"),
         "s3:GetObjectTagging",
         200,
+    ),
+    "get_object_attributes": (  # needs s3:GetObject as well
+        lambda c, s: c.call(
+            "GET", f"{s.bucket}/{SOURCE}?attributes", extra={"x-amz-object-attributes": "ETag"}
+        ),
+        "s3:GetObjectAttributes",
+        200,
+    ),
+    "get_bucket_tagging": (  # team-a has no tags: the allowed answer is NoSuchTagSet
+        lambda c, s: c.call("GET", f"{s.bucket}?tagging"),
+        "s3:GetBucketTagging",
+        404,
+    ),
+    "put_object_tagging": (
+        lambda c, s: c.call("PUT", f"{s.bucket}/{SOURCE}?tagging", TAGS),
+        "s3:PutObjectTagging",
+        200,
+    ),
+    "delete_object_tagging": (
+        lambda c, s: c.call("DELETE", f"{s.bucket}/{SOURCE}?tagging"),
+        "s3:DeleteObjectTagging",
+        204,
     ),
     "put_object": (lambda c, s: c.call("PUT", s.mine(), b"x"), "s3:PutObject", 200),
     "copy_object": (
@@ -226,6 +253,35 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         "s3:PutLifecycleConfiguration",
         200,
     ),
+    "put_bucket_cors": (
+        lambda c, s: c.call(
+            "PUT", f"{s.url}/{s.scratch}?cors", CORS, extra={"Content-MD5": md5(CORS)}
+        ),
+        "s3:PutBucketCORS",
+        200,
+    ),
+    "get_bucket_cors": (
+        lambda c, s: c.call("GET", f"{s.url}/{s.scratch}?cors"),
+        "s3:GetBucketCORS",
+        200,
+    ),
+    "delete_bucket_cors": (
+        lambda c, s: c.call("DELETE", f"{s.url}/{s.scratch}?cors"),
+        "s3:PutBucketCORS",
+        204,
+    ),
+    "put_bucket_tagging": (
+        lambda c, s: c.call(
+            "PUT", f"{s.url}/{s.scratch}?tagging", TAGS, extra={"Content-MD5": md5(TAGS)}
+        ),
+        "s3:PutBucketTagging",
+        204,
+    ),
+    "delete_bucket_tagging": (
+        lambda c, s: c.call("DELETE", f"{s.url}/{s.scratch}?tagging"),
+        "s3:PutBucketTagging",
+        204,
+    ),
     "get_bucket_lifecycle": (
         lambda c, s: c.call("GET", f"{s.url}/{s.scratch}?lifecycle"),
         "s3:GetLifecycleConfiguration",
@@ -257,13 +313,6 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         204,
     ),
     # Sub-resources no route serves: NotImplemented for everyone, before any decision.
-    "put_object_tagging": (
-        lambda c, s: c.call(
-            "PUT", f"{s.bucket}/{SOURCE}?tagging", b"<Tagging><TagSet></TagSet></Tagging>"
-        ),
-        "-",
-        501,
-    ),
     "get_object_acl": (lambda c, s: c.call("GET", f"{s.bucket}/{SOURCE}?acl"), "-", 501),
     "put_bucket_versioning": (
         lambda c, s: c.call(
@@ -276,6 +325,11 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
     ),
 }
 SCRATCH = {
+    "put_bucket_cors",
+    "get_bucket_cors",
+    "delete_bucket_cors",
+    "put_bucket_tagging",
+    "delete_bucket_tagging",
     "put_bucket_lifecycle",
     "get_bucket_lifecycle",
     "delete_bucket_lifecycle",
@@ -284,7 +338,7 @@ SCRATCH = {
     "put_bucket_acl",
     "delete_bucket",
 }
-NOT_IMPLEMENTED = {"put_object_tagging", "get_object_acl", "put_bucket_versioning"}
+NOT_IMPLEMENTED = {"get_object_acl", "put_bucket_versioning"}
 
 READ = {
     "list_buckets",
@@ -298,6 +352,8 @@ READ = {
     "get_object",
     "get_object_part",
     "get_object_tagging",
+    "get_object_attributes",
+    "get_bucket_tagging",
     "list_parts",
 }
 WRITE = {
@@ -310,6 +366,8 @@ WRITE = {
     "upload_part_copy",
     "complete_upload",
     "abort_upload",
+    "put_object_tagging",
+    "delete_object_tagging",
 }
 ADMIN = {
     "get_bucket_policy",

@@ -1,4 +1,5 @@
 import base64
+import email.header
 import fcntl
 import hashlib
 import os
@@ -381,3 +382,30 @@ def test_a_conditional_write_meeting_a_write_in_flight_is_409(workers_gateway):
     for key in ("old", "new"):
         s3.delete_object(Bucket=name, Key=key)
     s3.delete_bucket(Bucket=name)
+
+
+def test_metadata_is_stored_decoded_and_returned_mail_safe(gateway, s3, bucket):  # type: ignore[no-untyped-def]
+    """RFC 2047 in and out, as S3 documents (UsingMetadata.html): boto3 sees the encoded
+    words, a mail library reads them back to the text sent."""
+    url = f"{gateway.url}/{bucket}/meta.bin"
+    headers = {
+        "x-amz-meta-word": "=?UTF-8?B?w6k=?=",  # é, as an encoded-word
+        "x-amz-meta-ctl": "tab\there",  # a control character HTTP allows in a value
+        "x-amz-meta-plain": "just ASCII",
+    }
+    sent = send("PUT", url, b"x", headers)
+    assert sent.status_code == 200, sent.text
+    head = s3.head_object(Bucket=bucket, Key="meta.bin")["Metadata"]
+    assert head == {
+        "word": "=?UTF-8?B?w6k=?=",
+        "ctl": "=?UTF-8?Q?tab=09here?=",
+        "plain": "just ASCII",
+    }
+    naive = "=?UTF-8?B?bmHDr3Zl?="  # naïve: botocore sends only ASCII metadata
+    s3.put_object(Bucket=bucket, Key="boto.bin", Body=b"x", Metadata={"word": naive})
+    got = s3.get_object(Bucket=bucket, Key="boto.bin")["Metadata"]["word"]
+    assert got == "=?UTF-8?Q?na=C3=AFve?="  # mostly ASCII: Q, as mail encoders choose
+    assert str(email.header.make_header(email.header.decode_header(got))) == "naïve"
+    # Other control characters never reach S3: the HTTP parser refuses the request (400).
+    refused = send("PUT", f"{gateway.url}/{bucket}/ctl.bin", b"x", {"x-amz-meta-c": "\x04m"})
+    assert refused.status_code == 400
