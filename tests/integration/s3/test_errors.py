@@ -55,7 +55,7 @@ def test_unsupported_signature_version_is_refused(gateway, bucket):
 
 
 @pytest.mark.parametrize(
-    "query", ["tagging", "lifecycle", "torrent", "replication", "website", "encryption"]
+    "query", ["object-lock", "publicAccessBlock", "torrent", "replication", "website", "encryption"]
 )
 def test_unknown_operations_are_not_implemented(gateway, bucket, query):
     response = send("GET", f"{gateway.url}/{bucket}?{query}")
