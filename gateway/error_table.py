@@ -52,6 +52,10 @@ def _too_small(exc: d.EntityTooSmall, _resource: str) -> dict[str, str]:
     return {"ProposedSize": str(exc.proposed), "MinSizeAllowed": str(exc.minimum)}
 
 
+def _too_large(exc: d.EntityTooLarge, _resource: str) -> dict[str, str]:
+    return {} if exc.maximum is None else {"MaxSizeAllowed": str(exc.maximum)}
+
+
 def _condition(exc: d.PreconditionFailed, _resource: str) -> dict[str, str]:
     return {"Condition": exc.condition} if exc.condition else {}
 
@@ -129,7 +133,7 @@ TABLE: dict[type[Exception], Answer] = {
     ),
     d.InvalidRequest: Answer("InvalidRequest", BAD_REQUEST),
     d.EntityTooSmall: Answer("EntityTooSmall", BAD_REQUEST, "SIZE_INVALID", fields=_too_small),
-    d.EntityTooLarge: Answer("EntityTooLarge", BAD_REQUEST, "SIZE_INVALID"),
+    d.EntityTooLarge: Answer("EntityTooLarge", BAD_REQUEST, "SIZE_INVALID", fields=_too_large),
     d.InvalidPart: Answer("InvalidPart", BAD_REQUEST),
     d.InvalidPartOrder: Answer("InvalidPartOrder", BAD_REQUEST),
     d.InvalidPartNumber: Answer("InvalidPartNumber", BAD_REQUEST),

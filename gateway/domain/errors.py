@@ -162,6 +162,10 @@ class EntityTooSmall(InvalidInput):
 class EntityTooLarge(InvalidInput):
     """Your proposed upload exceeds the maximum allowed object size."""
 
+    def __init__(self, maximum: int | None = None) -> None:
+        super().__init__()
+        self.maximum = maximum
+
 
 class InvalidPart(InvalidInput):
     """One or more of the specified parts could not be found. The part might not have been

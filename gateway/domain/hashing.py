@@ -11,6 +11,9 @@ the hashes cost a second core rather than the gateway's throughput. And when the
 its payload (``x-amz-content-sha256`` is a digest), the gateway does not compute SHA-256 at
 all: the blob is pushed with that digest and the registry refuses it unless the bytes match,
 which is the same proof for one hash less.
+
+A body of unknown length (plain HTTP chunked) has no length to check; ``limit`` caps it
+instead, so that the largest object allowed is the most ever streamed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from gateway.domain import checksums
-from gateway.domain.errors import BadDigest, ContentSHA256Mismatch, IncompleteBody
+from gateway.domain.errors import BadDigest, ContentSHA256Mismatch, EntityTooLarge, IncompleteBody
 
 # Bodies up to this size are hashed inline at the end (a thread hop costs more than it saves);
 # larger ones are hashed in batches of this size in a worker thread.
@@ -49,13 +52,19 @@ class HashingReader:
         self,
         source: AsyncIterable[bytes],
         *,
-        expected_size: int,
+        expected_size: int | None,
+        limit: int | None = None,
         content_md5: str | None = None,
         content_sha256: str | None = None,
         algorithms: tuple[str, ...] = (),
     ) -> None:
+        """``expected_size`` None: the length is unknown, and more than ``limit`` bytes (when
+        given) is ``EntityTooLarge``."""
         self._source = source
         self.expected_size = expected_size
+        self._limit = limit
+        # The most bytes that may pass: one comparison per chunk, whichever bound applies.
+        self._most = expected_size if expected_size is not None else limit
         self._content_md5 = content_md5
         # A declared SHA-256 is proved by the registry's digest check (see the module's doc).
         self._content_sha256 = content_sha256
@@ -81,7 +90,9 @@ class HashingReader:
                 if not chunk:
                     continue
                 self.size += len(chunk)
-                if self.size > self.expected_size:
+                if self._most is not None and self.size > self._most:
+                    if self.expected_size is None:
+                        raise EntityTooLarge(self._limit)
                     raise IncompleteBody("The request body is longer than its declared length.")
                 batch.append(chunk)
                 batched += len(chunk)
@@ -106,7 +117,7 @@ class HashingReader:
 
         ``declared`` maps algorithm -> base64 value (from headers, or trailers that arrive
         only after the last byte)."""
-        if self.size != self.expected_size:
+        if self.expected_size is not None and self.size != self.expected_size:
             raise IncompleteBody(
                 f"You did not provide the number of bytes specified by the Content-Length "
                 f"HTTP header: {self.size} of {self.expected_size}."

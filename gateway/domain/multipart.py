@@ -183,13 +183,14 @@ async def upload_part(
     upload_id: str,
     part_number: int,
     body: AsyncIterable[bytes],
-    size: int,
+    size: int | None,
     new: NewObject,
 ) -> tuple[PartRecord, str | None]:
     """Store one part; also returns the algorithm its ``checksum`` is in (the upload's, else
-    the one the client sent), so that the edge can echo it."""
+    the one the client sent), so that the edge can echo it. ``size`` None: a body of unknown
+    length, held to the largest part while it streams."""
     check_part_number(part_number)
-    if size > MAX_PART_SIZE:
+    if size is not None and size > MAX_PART_SIZE:
         raise EntityTooLarge()
     upload = await live_upload(store, bucket, key, upload_id)
     algorithms = set(new.checksum_algorithms)
@@ -245,15 +246,15 @@ async def _store_part(
     upload: UploadRecord,
     part_number: int,
     body: AsyncIterable[bytes],
-    size: int,
+    size: int | None,
     new: NewObject,
     algorithm: str | None,
 ) -> PartRecord:
     repository = mapping.locate(store.prefix, upload.bucket, upload.key).repository
-    layer, reader = await stream_blob(store, repository, body, size, new)
+    layer, reader = await stream_blob(store, repository, body, size, new, MAX_PART_SIZE)
     part = PartRecord(
         part_number=part_number,
-        size=size,
+        size=layer.size,
         etag=f'"{reader.md5_hex}"',
         digest=layer.digest,
         last_modified=now(),

@@ -147,14 +147,21 @@ async def forget_manifest(store: Store, repository: str, digest: str) -> None:
 
 
 async def stream_blob(
-    store: Store, repository: str, body: AsyncIterable[bytes], size: int, new: NewObject
+    store: Store,
+    repository: str,
+    body: AsyncIterable[bytes],
+    size: int | None,
+    new: NewObject,
+    limit: int,
 ) -> tuple[Layer, HashingReader]:
     """Stream a body into a new blob of ``repository``, hashed and verified on the way:
-    what PutObject and UploadPart share."""
+    what PutObject and UploadPart share. ``size`` None (a plain chunked body): the layer's
+    size is what arrived, and more than ``limit`` bytes stops the stream (EntityTooLarge)."""
     await store.registry.ensure_blob(repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
     reader = HashingReader(
         body,
         expected_size=size,
+        limit=limit,
         content_md5=new.content_md5,
         content_sha256=new.content_sha256,
         algorithms=new.checksum_algorithms,
@@ -171,24 +178,32 @@ async def stream_blob(
     except RegistryDigestInvalid as exc:
         raise ContentSHA256Mismatch() from exc
     reader.verify(new.declared_checksums())
-    return Layer(digest=digest, size=size), reader
+    return Layer(digest=digest, size=reader.size), reader
 
 
 async def put_object(
-    store: Store, bucket: str, key: str, body: AsyncIterable[bytes], size: int, new: NewObject
+    store: Store,
+    bucket: str,
+    key: str,
+    body: AsyncIterable[bytes],
+    size: int | None,
+    new: NewObject,
 ) -> ObjectRecord:
+    """``size`` None: a body of unknown length, held to the store's largest object."""
     check_key(key)
     await get_bucket(store, bucket)
     if new.conditions.if_none_match is not None or new.conditions.if_match is not None:
         # Fail fast before moving bytes; checked again under the lock before the commit.
         check_write(new.conditions, await store.index.get_object(bucket, key))
     location = mapping.locate(store.prefix, bucket, key)
-    layer, reader = await stream_blob(store, location.repository, body, size, new)
+    layer, reader = await stream_blob(
+        store, location.repository, body, size, new, store.max_object_size
+    )
     record = ObjectRecord(
         bucket=bucket,
         key=key,
         manifest_digest="",
-        size=size,
+        size=layer.size,
         etag=f'"{reader.md5_hex}"',
         last_modified=now(),
         layers=(layer,),

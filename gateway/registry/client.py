@@ -264,27 +264,32 @@ class RegistryClient:
         self,
         repository: str,
         body: AsyncIterable[bytes],
-        size: int,
+        size: int | None,
         *,
         digest: str | None,
         final_digest: Callable[[], str],
     ) -> str:
         """Stream ``size`` bytes into a new blob; return its digest.
 
-        With the digest known up front the bytes go in one request where the registry takes
-        them (:meth:`_push_whole`); otherwise they are PATCHed and the digest, computed by the
-        caller while the bytes passed, closes the upload.
+        With the digest and size known up front the bytes go in one request where the
+        registry takes them (:meth:`_push_whole`); otherwise they are PATCHed and the digest,
+        computed by the caller while the bytes passed, closes the upload. ``size`` None: one
+        streamed PATCH without Content-Length or Content-Range (the distribution spec's
+        streamed upload), and the small-blob cache is not fed.
         """
-        stream_headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        stream_headers = {"Content-Type": "application/octet-stream"}
+        patch_headers = dict(stream_headers)
         sent: list[bytes] = []  # a small blob's bytes, kept once the registry confirmed them
-        if self._cache is not None and self._cache.fits(size):
-            body = recorded(body, size, sent.append)
-        if digest is not None:
-            await self._push_whole(repository, body, digest, stream_headers)
-            self._remember(digest, sent)
-            return digest
+        if size is not None:
+            stream_headers["Content-Length"] = str(size)
+            patch_headers = {**stream_headers, "Content-Range": f"0-{size - 1}"}
+            if self._cache is not None and self._cache.fits(size):
+                body = recorded(body, size, sent.append)
+            if digest is not None:
+                await self._push_whole(repository, body, digest, stream_headers)
+                self._remember(digest, sent)
+                return digest
         location = await self._start_upload(repository)
-        patch_headers = {**stream_headers, "Content-Range": f"0-{size - 1}"}
         response = await self._request(
             "PATCH", location, "upload blob", content=body, headers=patch_headers
         )

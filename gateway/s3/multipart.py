@@ -78,7 +78,7 @@ async def create_multipart_upload(ctx: S3Request) -> S3Result:
 async def upload_part(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html"""
     body = payload(ctx)
-    if body.size > domain.MAX_PART_SIZE:
+    if body.size is not None and body.size > domain.MAX_PART_SIZE:
         raise S3Error("EntityTooLarge")
     part, algorithm = await domain.upload_part(
         ctx.store,

@@ -62,10 +62,12 @@ def new_object(
 
 
 async def put_object(ctx: S3Request) -> S3Result:
-    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html"""
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+
+    A body of unknown length (plain chunked) is held to the same limit while it streams."""
     body = payload(ctx)
     limit = ctx.store.max_object_size
-    if body.size > limit:
+    if body.size is not None and body.size > limit:
         raise S3Error(
             "EntityTooLarge", fields={"MaxSizeAllowed": str(limit), "ProposedSize": str(body.size)}
         )

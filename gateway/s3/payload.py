@@ -1,5 +1,6 @@
-"""How a request body arrives: plain, or aws-chunked (three streaming modes), and which
-flexible checksums the client declared, in headers or as trailers.
+"""How a request body arrives: plain (with Content-Length, or HTTP-chunked of unknown
+length), or aws-chunked (three streaming modes), and which flexible checksums the client
+declared, in headers or as trailers.
 
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
@@ -31,7 +32,7 @@ _DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 
 @dataclass(frozen=True)
 class Payload:
     body: AsyncIterable[bytes]
-    size: int
+    size: int | None  # None: plain HTTP chunked, the length known only once the body ends
     algorithms: tuple[str, ...]
     declared: Callable[[], dict[str, str]]
 
@@ -93,19 +94,14 @@ def payload(ctx: S3Request) -> Payload:
         algorithms.add(sdk_algorithm.upper())
     mode = ctx.payload_hash
     if mode not in STREAMING:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            # S3 takes an HTTP-chunked body only as aws-chunked, whose decoded length is
-            # declared up front; a plain one it answers 501 naming the header.
-            raise S3Error(
-                "NotImplemented",
-                "A header you provided implies functionality that is not implemented",
-                fields={"Header": "Transfer-Encoding"},
-            )
         if in_trailers:
             raise S3Error("InvalidRequest", "Trailing checksums need an aws-chunked body.")
+        # A plain HTTP-chunked body (curl -T -, an SDK stream of unknown length) is taken and
+        # streamed as it comes (as MinIO does), its length known only at its end.
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
         return Payload(
             body=ctx.body(),
-            size=_length(headers.get("content-length"), "Content-Length"),
+            size=None if chunked else _length(headers.get("content-length"), "Content-Length"),
             algorithms=tuple(sorted(algorithms)),
             declared=lambda: in_headers,
         )

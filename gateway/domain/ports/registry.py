@@ -78,13 +78,14 @@ class Registry(Protocol):
         self,
         repository: str,
         body: AsyncIterable[bytes],
-        size: int,
+        size: int | None,
         *,
         digest: str | None,
         final_digest: Callable[[], str],
     ) -> str:
-        """Stream ``size`` bytes into a new blob; return its digest. With ``digest`` known up
-        front the registry checks it; else ``final_digest`` is asked once the body is sent."""
+        """Stream ``size`` bytes (None: unknown until the body ends) into a new blob; return
+        its digest. With ``digest`` known up front the registry checks it; else
+        ``final_digest`` is asked once the body is sent."""
         ...
 
     async def push_small_blob(self, repository: str, data: bytes, digest: str) -> None: ...

@@ -193,6 +193,32 @@ async def test_blob_without_its_digest_is_patched_then_closed(
     assert await read(client, repository, digest) == data
 
 
+@pytest.mark.parametrize("size", [0, 1, 3 * 1024 * 1024 + 7])
+async def test_blob_of_unknown_length_is_one_streamed_patch(
+    client: RegistryClient, repository: str, size: int
+) -> None:
+    """A plain chunked S3 body: no Content-Length or Content-Range, so Zot takes the PATCH
+    as a streamed upload; a digest known up front (a signed payload) closes it and is checked
+    there, a wrong one refused as DIGEST_INVALID."""
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    digest = await client.push_blob(
+        repository, chunks(data, 65536), None, digest=None, final_digest=lambda: sha256(data)
+    )
+    assert digest == sha256(data)
+    assert await read(client, repository, digest) == data
+    declared = await client.push_blob(
+        repository, chunks(data, 65536), None, digest=digest, final_digest=lambda: digest
+    )
+    assert declared == digest
+    other = sha256(data + b"!")
+    with pytest.raises(RegistryDigestInvalid) as refused:
+        await client.push_blob(
+            repository, chunks(data, 65536), None, digest=other, final_digest=lambda: other
+        )
+    assert refused.value.code == "DIGEST_INVALID"
+    assert not await client.blob_exists(repository, other)
+
+
 async def test_blob_whose_bytes_do_not_match_the_digest_is_refused(
     client: RegistryClient, repository: str
 ) -> None:

@@ -101,29 +101,6 @@ def test_missing_content_length_is_411(gateway, s3, bucket, operation):
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
-@pytest.mark.parametrize("payload", ["unsigned", "signed"])
-def test_plain_chunked_transfer_encoding_is_not_implemented(gateway, s3, bucket, payload):
-    """HTTP chunked framing without aws-chunked: S3 answers 501 NotImplemented naming the
-    header (it takes a chunked body only as aws-chunked, with its decoded length declared)."""
-
-    def body():
-        yield b"chunked bytes"
-
-    url = f"{gateway.url}/{bucket}/k"
-    headers = sign("PUT", url, b"chunked bytes", unsigned_payload=payload == "unsigned")
-    headers.pop("Content-Length", None)
-    response = httpx.put(url, content=body(), headers=headers)
-    assert response.request.headers["transfer-encoding"] == "chunked"
-    assert response.status_code == 501
-    error = ElementTree.fromstring(response.content)
-    assert error.findtext("Code") == "NotImplemented"
-    assert error.findtext("Message") == (
-        "A header you provided implies functionality that is not implemented"
-    )
-    assert error.findtext("Header") == "Transfer-Encoding"
-    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
-
-
 @pytest.mark.parametrize("authorization", [None, ""], ids=["missing", "empty"])
 @pytest.mark.parametrize(
     ("method", "path", "body"),

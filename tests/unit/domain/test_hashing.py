@@ -12,7 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.domain.errors import BadDigest, ContentSHA256Mismatch, IncompleteBody
+from gateway.domain.errors import (
+    BadDigest,
+    ContentSHA256Mismatch,
+    EntityTooLarge,
+    IncompleteBody,
+)
 from gateway.domain.hashing import OFFLOAD_BATCH, HashingReader
 
 DATA = b"the quick brown fox jumps over the lazy dog"
@@ -106,6 +111,61 @@ def test_long_body_is_incomplete_and_never_passes_the_excess(
         anyio.run(drain, reader, passed)
     assert sum(len(chunk) for chunk in passed) <= expected
     assert not reader.finished
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=chunkings, headroom=st.integers(0, 50))
+def test_unknown_length_within_the_limit_is_counted_and_hashed(
+    case: tuple[bytes, list[int], bool], headroom: int
+) -> None:
+    """A plain chunked body: no length to hold it to, any length up to the limit passes."""
+    data, cuts, _ = case
+    reader = HashingReader(
+        source(split(data, cuts)),
+        expected_size=None,
+        limit=len(data) + headroom,
+        content_md5=md5_b64(data),
+    )
+    assert b"".join(consume(reader)) == data
+    assert reader.finished
+    assert reader.size == len(data)
+    assert reader.sha256_hex == sha256_hex(data)
+    reader.verify()
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=chunkings, over=st.integers(1, 50))
+def test_unknown_length_over_the_limit_is_too_large_and_never_passes_the_excess(
+    case: tuple[bytes, list[int], bool], over: int
+) -> None:
+    data, cuts, _ = case
+    if not data:
+        data = b"x"
+    limit = max(0, len(data) - over)
+    reader = HashingReader(source(split(data, cuts)), expected_size=None, limit=limit)
+    passed: list[bytes] = []
+    with pytest.raises(EntityTooLarge) as raised:
+        anyio.run(drain, reader, passed)
+    assert raised.value.maximum == limit
+    assert sum(len(chunk) for chunk in passed) <= limit
+    assert not reader.finished
+
+
+@pytest.mark.anyio
+async def test_unknown_length_still_checks_content_md5() -> None:
+    reader = HashingReader(
+        source([DATA]), expected_size=None, limit=len(DATA), content_md5=md5_b64(b"other")
+    )
+    with pytest.raises(BadDigest):
+        await drain(reader, [])
+
+
+@pytest.mark.anyio
+async def test_a_known_length_ignores_the_limit() -> None:
+    """The edge already held a declared length to the limit: only the length is checked."""
+    reader = HashingReader(source([DATA]), expected_size=len(DATA), limit=1)
+    await drain(reader, [])
+    assert reader.size == len(DATA)
 
 
 @pytest.mark.anyio
