@@ -28,7 +28,7 @@ def all_versions(s3, bucket, **kwargs):
 
 
 def empty(s3, bucket):
-    for kind, key, version, _ in all_versions(s3, bucket):
+    for _kind, key, version, _ in all_versions(s3, bucket):
         s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
 
 
@@ -113,7 +113,8 @@ def test_delete_marker_hides_the_key(s3, versioned):
     assert s3.list_objects_v2(Bucket=versioned).get("Contents") is None
     # Removing the marker brings the object back.
     gone = s3.delete_object(Bucket=versioned, Key="k", VersionId=marker)
-    assert gone["DeleteMarker"] is True and gone["VersionId"] == marker
+    assert gone["DeleteMarker"] is True
+    assert gone["VersionId"] == marker
     assert s3.get_object(Bucket=versioned, Key="k")["Body"].read() == b"one"
 
 
@@ -121,7 +122,8 @@ def test_delete_a_version_for_good(s3, versioned):
     first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
     second = s3.put_object(Bucket=versioned, Key="k", Body=b"two")["VersionId"]
     answer = s3.delete_object(Bucket=versioned, Key="k", VersionId=second)
-    assert answer["VersionId"] == second and "DeleteMarker" not in answer
+    assert answer["VersionId"] == second
+    assert "DeleteMarker" not in answer
     assert s3.get_object(Bucket=versioned, Key="k")["Body"].read() == b"one"
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket=versioned, Key="k", VersionId=second)
@@ -155,7 +157,8 @@ def test_suspended_writes_replace_the_null_version(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"s2"
     assert all_versions(s3, bucket) == [("v", "k", "null", True), ("v", "k", kept, False)]
     deleted = s3.delete_object(Bucket=bucket, Key="k")
-    assert deleted["VersionId"] == "null" and deleted["DeleteMarker"] is True
+    assert deleted["VersionId"] == "null"
+    assert deleted["DeleteMarker"] is True
     assert all_versions(s3, bucket) == [("v", "k", kept, False), ("m", "k", "null", True)]
     empty(s3, bucket)
 
@@ -191,7 +194,8 @@ def test_list_object_versions_pages_and_prefixes(s3, versioned):
     whole = all_versions(s3, versioned)
     for size in (1, 2, 3, 5):
         paged = all_versions(s3, versioned, PaginationConfig={"PageSize": size})
-        assert len(paged) == len(whole) and sorted(paged) == sorted(whole)  # each once
+        assert len(paged) == len(whole)
+        assert sorted(paged) == sorted(whole)
     assert [entry[1] for entry in whole] == ["a"] * 3 + ["b/1"] * 3 + ["b/2"] * 3 + ["c"] * 3 + [
         "c"
     ]  # versions, then the one delete marker (boto3 keeps them in two lists)
@@ -200,7 +204,8 @@ def test_list_object_versions_pages_and_prefixes(s3, versioned):
     assert rolled["CommonPrefixes"] == [{"Prefix": "b/"}]
     page = s3.list_object_versions(Bucket=versioned, MaxKeys=2)
     assert page["IsTruncated"] is True
-    assert page["NextKeyMarker"] == "a" and page["NextVersionIdMarker"] == written["a"][1]
+    assert page["NextKeyMarker"] == "a"
+    assert page["NextVersionIdMarker"] == written["a"][1]
 
 
 def test_version_routes_need_the_version_actions(s3, versioned):
