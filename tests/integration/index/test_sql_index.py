@@ -446,6 +446,7 @@ async def test_what_each_table_stores(database_url):
             "checksums": {"SHA256": "abc="},
             "tags": {},
             "tagging": None,
+            "version_id": None,  # the null version: a bucket never versioned
         }
         common = {
             "bucket": bucket,
