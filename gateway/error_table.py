@@ -69,6 +69,24 @@ def _validators(exc: d.NotModified) -> dict[str, str]:
     return headers
 
 
+def _version(exc: d.NoSuchVersion, resource: str) -> dict[str, str]:
+    return {**_key(exc, resource), "VersionId": exc.version_id} if exc.version_id else {}
+
+
+def _marker(exc: d.DeletedKey) -> dict[str, str]:
+    return {"x-amz-delete-marker": "true", "x-amz-version-id": exc.version_id}
+
+
+def _marker_version(exc: d.DeleteMarkerVersion) -> dict[str, str]:
+    moment = exc.last_modified.astimezone(UTC).replace(microsecond=0)
+    return {
+        "x-amz-delete-marker": "true",
+        "x-amz-version-id": exc.version_id,
+        "Last-Modified": format_datetime(moment, usegmt=True),
+        "Allow": "DELETE",
+    }
+
+
 def _range(exc: d.InvalidRange, _resource: str) -> dict[str, str]:
     return {"RangeRequested": "", "ActualObjectSize": str(exc.size)}
 
@@ -98,6 +116,11 @@ TABLE: dict[type[Exception], Answer] = {
     d.NoSuchBucket: Answer("NoSuchBucket", NOT_FOUND, "NAME_UNKNOWN", fields=_bucket),
     d.NoSuchKey: Answer("NoSuchKey", NOT_FOUND, "MANIFEST_UNKNOWN", fields=_key),
     d.NoSuchUpload: Answer("NoSuchUpload", NOT_FOUND, "BLOB_UPLOAD_UNKNOWN"),
+    d.NoSuchVersion: Answer("NoSuchVersion", NOT_FOUND, "MANIFEST_UNKNOWN", fields=_version),
+    d.DeletedKey: Answer("NoSuchKey", NOT_FOUND, "MANIFEST_UNKNOWN", fields=_key, headers=_marker),
+    d.DeleteMarkerVersion: Answer(
+        "MethodNotAllowed", Problem(405, "Method Not Allowed"), headers=_marker_version
+    ),
     # Referrers and access keys live in the JSON API; their S3 codes matter only if one
     # ever reaches S3.
     d.NoSuchReferrer: Answer("NoSuchKey", NOT_FOUND, "MANIFEST_UNKNOWN", fields=_key),

@@ -4,7 +4,8 @@ The S3 edge maps each class to its AWS error code (``s3/errors.py``); the JSON A
 maps them to RFC 7807 problems. Hierarchy::
 
     DomainError
-     +-- NotFound: NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchReferrer, NoSuchAccessKey
+     +-- NotFound: NoSuchBucket, NoSuchKey (DeletedKey), NoSuchVersion, NoSuchUpload,
+     |           NoSuchReferrer, NoSuchAccessKey
      +-- Conflict: BucketAlreadyOwnedByYou, BucketNotEmpty, ObjectChanged, TooManyAccessKeys,
      |             ConditionalRequestConflict
      +-- InvalidInput: InvalidBucketName, KeyTooLong, InvalidKey, BadDigest, IncompleteBody,
@@ -13,6 +14,7 @@ maps them to RFC 7807 problems. Hierarchy::
      |                 InvalidPartNumber, InvalidRequest, InvalidTrust
      +-- NotSigned (a require-signature bucket refuses to hand the object out)
      +-- PreconditionFailed, NotModified
+     +-- DeleteMarkerVersion (GET/HEAD of a delete marker by its version id: 405)
 """
 
 from __future__ import annotations
@@ -36,6 +38,32 @@ class NoSuchBucket(NotFound):
 
 class NoSuchKey(NotFound):
     """The specified key does not exist."""
+
+
+class NoSuchVersion(NotFound):
+    """The specified version does not exist."""
+
+    def __init__(self, version_id: str = "") -> None:
+        super().__init__()
+        self.version_id = version_id
+
+
+class DeletedKey(NoSuchKey):
+    """The specified key does not exist: its latest version is a delete marker, which the
+    answer names (``x-amz-delete-marker``, ``x-amz-version-id``)."""
+
+    def __init__(self, version_id: str) -> None:
+        super().__init__()
+        self.version_id = version_id
+
+
+class DeleteMarkerVersion(DomainError):
+    """The specified method is not allowed against this resource."""
+
+    def __init__(self, version_id: str, last_modified: datetime) -> None:
+        super().__init__()
+        self.version_id = version_id
+        self.last_modified = last_modified
 
 
 class NoSuchUpload(NotFound):

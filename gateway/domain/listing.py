@@ -92,3 +92,90 @@ async def list_entries(
             if len(batch) < batch_size:
                 return page
             cursor, inclusive = batch[-1].key, False
+
+
+@dataclass
+class VersionPage:
+    """One page of ListObjectVersions: versions and delete markers (with whether each is its
+    key's latest), common prefixes, and where the next page starts."""
+
+    entries: list[tuple[ObjectRecord, bool]] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    next_key: str | None = None
+    next_version: str | None = None  # None after a common prefix
+
+    @property
+    def count(self) -> int:
+        return len(self.entries) + len(self.prefixes)
+
+
+async def list_versions(
+    store: Store,
+    bucket: str,
+    *,
+    prefix: str = "",
+    delimiter: str = "",
+    key_marker: str = "",
+    version_marker: str = "",
+    max_keys: int = MAX_KEYS,
+) -> VersionPage:
+    """Every version of every key under ``prefix``, keys in order and each key's versions
+    newest first, keys with ``delimiter`` after the prefix rolled up into common prefixes.
+    Resumes after ``key_marker`` (all its versions), or, with ``version_marker``, after that
+    version of ``key_marker``.
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html"""
+    page = VersionPage()
+    if max_keys <= 0:
+        return page
+    after = key_marker or None
+    cursor, inclusive = prefix, True
+    skipping = False  # inside key_marker, before version_marker
+    if after is not None and after >= prefix:
+        cursor, inclusive = after, bool(version_marker)
+        skipping = bool(version_marker)
+    batch_size = min(max_keys + 1, MAX_KEYS + 1)
+    while True:
+        batch = await store.index.scan_versions(
+            bucket, cursor, inclusive=inclusive, limit=batch_size
+        )
+        if not batch:
+            return page
+        rescan, previous = False, None
+        for record in batch:
+            key = record.key
+            latest = key != previous
+            previous = key
+            if not key.startswith(prefix):
+                return page
+            if skipping:
+                if key != after:
+                    skipping = False
+                else:
+                    if record.version == version_marker:
+                        skipping = False
+                    continue
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if cut < 0:
+                if page.count == max_keys:
+                    page.truncated = True
+                    return page
+                page.entries.append((record, latest))
+                page.next_key, page.next_version = key, record.version
+                continue
+            common = key[: cut + len(delimiter)]
+            if after is None or common > after:
+                if page.count == max_keys:
+                    page.truncated = True
+                    return page
+                page.prefixes.append(common)
+                page.next_key, page.next_version = common, None
+            following = successor(common)
+            if following is None:
+                return page
+            cursor, inclusive, rescan = following, True, True
+            break
+        if not rescan:
+            if len({record.key for record in batch}) < batch_size:
+                return page
+            cursor, inclusive = batch[-1].key, False

@@ -65,6 +65,9 @@ A_CHECKSUM_ALGORITHM = _NS + "checksum-algorithm"
 A_CHECKSUM_TYPE = _NS + "checksum-type"
 A_LENGTH = _NS + "length"
 A_TAGS = _NS + "tags"
+A_VERSION_ID = _NS + "version-id"
+DELETE_MARKER_ARTIFACT_TYPE = "application/vnd.artifactstore.delete-marker.v1"
+NULL_VERSION = "null"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,13 @@ def key_hash(key: str) -> str:
 def locate(prefix: str, bucket: str, key: str) -> ObjectLocation:
     digest = key_hash(key)
     return ObjectLocation(repository=f"{prefix}/{bucket}/{digest[:2]}", tag=f"o-{digest}")
+
+
+def version_tag(key: str, version_id: str | None) -> str:
+    """The tag that keeps one version of a key (or a delete marker) in a bucket whose
+    versioning was ever set: ``v-<hex sha256(key)>-<version id>`` (``null`` for the null
+    version). The key's ``o-`` tag names its latest version, object or delete marker."""
+    return f"v-{key_hash(key)}-{version_id or NULL_VERSION}"
 
 
 def part_tag(upload_id: str, part_number: int) -> str:
@@ -148,6 +158,8 @@ def object_manifest(record: ObjectRecord) -> bytes:
         annotations[A_CHECKSUMS] = json.dumps(record.checksums, sort_keys=True)
     if record.tags and record.tagging is None:
         annotations[A_TAGS] = json.dumps(record.tags, sort_keys=True)
+    if record.version_id is not None:  # absent: the null version (unversioned: as before)
+        annotations[A_VERSION_ID] = record.version_id
     return _dump(
         {
             "schemaVersion": 2,
@@ -206,9 +218,59 @@ def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
             metadata=_string_map(notes.get(A_METADATA, "{}")),
             checksums=_string_map(notes.get(A_CHECKSUMS, "{}")),
             tags=_string_map(notes.get(A_TAGS, "{}")),
+            version_id=notes.get(A_VERSION_ID),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete object manifest: {exc}") from exc
+
+
+def delete_marker_manifest(record: ObjectRecord) -> bytes:
+    """A delete marker: no bytes (the empty descriptor as its one layer, as the bucket
+    record), the key, its version id (absent: the null version) and its time."""
+    annotations = {
+        A_BUCKET: record.bucket,
+        A_KEY: record.key,
+        CREATED: format_time(record.last_modified),
+    }
+    if record.version_id is not None:
+        annotations[A_VERSION_ID] = record.version_id
+    return _dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": DELETE_MARKER_ARTIFACT_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [EMPTY_DESCRIPTOR],
+            "annotations": annotations,
+        }
+    )
+
+
+def version_manifest(record: ObjectRecord) -> bytes:
+    return delete_marker_manifest(record) if record.delete_marker else object_manifest(record)
+
+
+def parse_version_manifest(manifest: bytes, digest: str) -> ObjectRecord:
+    """An object or a delete marker, read back (``reindex``)."""
+    try:
+        return parse_object_manifest(manifest, digest)
+    except NotAnObject:
+        pass
+    _, notes = _annotations(manifest, DELETE_MARKER_ARTIFACT_TYPE)
+    try:
+        return ObjectRecord(
+            bucket=notes[A_BUCKET],
+            key=notes[A_KEY],
+            manifest_digest=digest,
+            size=0,
+            etag="",
+            last_modified=parse_time(notes[CREATED]),
+            layers=(),
+            version_id=notes.get(A_VERSION_ID),
+            delete_marker=True,
+        )
+    except (KeyError, ValueError) as exc:
+        raise NotAnObject(f"incomplete delete marker: {exc}") from exc
 
 
 def tagging_manifest(

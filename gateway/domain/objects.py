@@ -10,11 +10,11 @@ import base64
 import binascii
 import contextlib
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from gateway.domain import mapping
+from gateway.domain import mapping, versions
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import (
     RangeRequest,
@@ -25,14 +25,16 @@ from gateway.domain.conditions import (
     check_write,
 )
 from gateway.domain.errors import (
-    ConditionalRequestConflict,
     ContentSHA256Mismatch,
+    DeletedKey,
+    DeleteMarkerVersion,
     InvalidArgument,
     InvalidPartNumber,
+    InvalidRequest,
     NoSuchKey,
+    NoSuchVersion,
 )
 from gateway.domain.hashing import HashingReader
-from gateway.domain.locks import KeyBusy
 from gateway.domain.names import check_key
 from gateway.domain.ports.registry import RegistryDigestInvalid, RegistryError, RegistryNotFound
 from gateway.domain.store import Store
@@ -72,7 +74,29 @@ async def _existing(store: Store, bucket: str, key: str) -> ObjectRecord:
     await get_bucket(store, bucket)
     record = await store.index.get_object(bucket, key)
     if record is None:
-        raise NoSuchKey()
+        raise await _missing(store, bucket, key)
+    return record
+
+
+async def _missing(store: Store, bucket: str, key: str) -> NoSuchKey:
+    """NoSuchKey; in a versioned bucket whose key's latest version is a delete marker, one
+    that names it (S3 answers ``x-amz-delete-marker: true`` and its version id)."""
+    if versions.status(await get_bucket(store, bucket)) is not None:
+        marker = await versions.latest_marker(store, bucket, key)
+        if marker is not None:
+            return DeletedKey(marker.version)
+    return NoSuchKey()
+
+
+async def _version(store: Store, bucket: str, key: str, version: str) -> ObjectRecord:
+    """The version a ``versionId`` parameter names (as sent): NoSuchVersion if the key has
+    none such, 405 MethodNotAllowed if it is a delete marker."""
+    version_id = versions.parse_version_id(version)
+    record = await versions.get_version(store, bucket, key, version_id)
+    if record is None:
+        raise NoSuchVersion(version)
+    if record.delete_marker:
+        raise DeleteMarkerVersion(record.version, record.last_modified)
     return record
 
 
@@ -85,7 +109,12 @@ async def commit(
     """Push the manifest under the key's tag and commit the index row, atomically per key.
 
     ``write`` replaces the plain index write when more must commit in the same transaction
-    (a multipart upload's end)."""
+    (a multipart upload's end). A bucket whose versioning was ever set keeps versions
+    (``versions.commit``); one never versioned writes as it always did."""
+    state = versions.status(await get_bucket(store, record.bucket))
+    if state is not None:
+        return await versions.commit(store, record, conditions, state, write)
+    record = replace(record, version_id=None)
     location = mapping.locate(store.prefix, record.bucket, record.key)
     manifest = mapping.object_manifest(record)
     record = replace(record, manifest_digest="sha256:" + hashlib.sha256(manifest).hexdigest())
@@ -109,18 +138,10 @@ async def commit(
     return record
 
 
-@contextlib.asynccontextmanager
-async def _hold(
+def _hold(
     store: Store, record: ObjectRecord, conditions: WriteConditions
-) -> AsyncIterator[None]:
-    """The key's lock. A conditional write does not queue behind a write in flight (one
-    holding the lock between its check and its commit, here or in another worker): it answers
-    409 ConditionalRequestConflict, as S3 does, rather than judge a state about to change."""
-    try:
-        async with store.locks.hold((record.bucket, record.key), wait=not conditions.conditional):
-            yield
-    except KeyBusy as exc:
-        raise ConditionalRequestConflict() from exc
+) -> contextlib.AbstractAsyncContextManager[None]:
+    return versions.write_lock(store, record.bucket, record.key, conditions)
 
 
 async def _untag(
@@ -317,15 +338,21 @@ async def get_object(
     *,
     download: bool = True,
     check: Callable[[ReadConditions, ObjectRecord], None] = check_read,
+    version: str | None = None,
 ) -> tuple[ObjectRecord, ObjectReader]:
-    """The object, opened for reading; a ``download`` (not a HEAD) of a ``require-signature``
-    bucket's object needs a trusted signature. ``check`` evaluates the conditions (a copy's
+    """The object (or its version ``version``, the ``versionId`` parameter as sent), opened
+    for reading; a ``download`` (not a HEAD) of a ``require-signature`` bucket's object needs
+    a trusted signature of that version. ``check`` evaluates the conditions (a copy's
     source: :func:`check_copy_source`)."""
     bucket_record = await get_bucket(store, bucket)
-    found = await store.index.get_object_counted(bucket, key, store.supply.referrer_kinds)
-    if found is None:
-        raise NoSuchKey()
-    record, counts = found
+    if version is not None:
+        record = await _version(store, bucket, key, version)
+        counts = await _counts(store, record)
+    else:
+        found = await store.index.get_object_counted(bucket, key, store.supply.referrer_kinds)
+        if found is None:
+            raise await _missing(store, bucket, key)
+        record, counts = found
     check(conditions, record)
     if download:
         await store.supply.gate(store, bucket_record, record)
@@ -336,6 +363,46 @@ async def get_object(
     else:
         span = (0, record.size - 1)
     return record, ObjectReader(store, record, span, counts)
+
+
+async def _counts(store: Store, record: ObjectRecord) -> dict[str, int]:
+    """How many referrers of each kind one version has (a version's own, not the key's)."""
+    kinds = store.supply.referrer_kinds
+    if not kinds:
+        return {}
+    rows = await store.index.list_referrers(record.bucket, record.key, record.manifest_digest)
+    return {kind: sum(1 for row in rows if row.kind == kind) for kind in kinds}
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What DeleteObject answers: the version id it names (None: no header) and whether
+    that is a delete marker."""
+
+    version_id: str | None = None
+    delete_marker: bool = False
+
+
+async def delete(store: Store, bucket: str, key: str, version: str | None = None) -> Deleted:
+    """DeleteObject. Without ``version`` (the ``versionId`` parameter as sent) a versioned
+    bucket's key gets a delete marker; with it that one version goes for good, and success
+    is answered whether or not it existed (as S3 does).
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"""
+    state = versions.status(await get_bucket(store, bucket))
+    check_key(key)
+    if version is not None:
+        version_id = versions.parse_version_id(version)
+        if state is None and version_id is None:
+            await delete_object(store, bucket, key)
+            return Deleted(mapping.NULL_VERSION)
+        gone = await versions.delete_version(store, bucket, key, version_id)
+        return Deleted(version, gone is not None and gone.delete_marker)
+    if state is None:
+        await delete_object(store, bucket, key)
+        return Deleted()
+    marker = versions.delete_marker(bucket, key, now())
+    marker = await versions.commit(store, marker, NO_WRITE_CONDITIONS, state)
+    return Deleted(marker.version, True)
 
 
 async def delete_object(store: Store, bucket: str, key: str, *, only: str | None = None) -> bool:
@@ -378,15 +445,26 @@ async def copy_object(
     tags: dict[str, str] | None = None,
     source_conditions: ReadConditions = NO_CONDITIONS,
     conditions: WriteConditions = NO_WRITE_CONDITIONS,
-) -> ObjectRecord:
+    source_version: str | None = None,
+) -> tuple[ObjectRecord, ObjectRecord]:
     """Copy by reference: the layers are mounted into the target repository, not re-sent.
-    ``tags`` replace the source's tag set (x-amz-tagging-directive: REPLACE); None copies it."""
+    ``tags`` replace the source's tag set (x-amz-tagging-directive: REPLACE); None copies it.
+    ``source_version``: the source's ``versionId`` as sent. Returns (source, copy)."""
     check_key(key)
-    original = await _existing(store, source[0], source[1])
+    if source_version is None:
+        original = await _existing(store, source[0], source[1])
+    else:
+        try:
+            original = await _version(store, source[0], source[1], source_version)
+        except DeleteMarkerVersion as exc:
+            raise InvalidRequest(
+                "The source of a copy request may not specifically refer to a delete marker "
+                "by version id."
+            ) from exc
     check_copy_source(source_conditions, original)
     await store.supply.gate(store, await get_bucket(store, source[0]), original)
     await get_bucket(store, bucket)
-    if source == (bucket, key) and replace_metadata is None:
+    if source == (bucket, key) and replace_metadata is None and source_version is None:
         raise InvalidArgument(
             "This copy request is illegal because it is trying to copy an object to itself "
             "without changing the object's metadata, storage class, website redirect location "
@@ -408,8 +486,9 @@ async def copy_object(
         metadata=replace_metadata.metadata if replace_metadata else original.metadata,
         tags=original.tags if tags is None else tags,
         tagging=None,
+        version_id=None,
     )
-    return await commit(store, record, conditions)
+    return original, await commit(store, record, conditions)
 
 
 async def _copy_layer(store: Store, origin: str, target: str, layer: Layer) -> None:

@@ -56,6 +56,7 @@ class _Found:
 
     buckets: dict[str, BucketRecord] = field(default_factory=dict)
     objects: list[ObjectRecord] = field(default_factory=list)
+    versions: list[ObjectRecord] = field(default_factory=list)  # noncurrent, delete markers
     uploads: list[UploadRecord] = field(default_factory=list)
     parts: list[tuple[str, PartRecord]] = field(default_factory=list)
     skipped: int = 0
@@ -105,10 +106,24 @@ async def _read_tagged(
 
 
 def _object_at(store: Store, repository: str) -> Callable[[bytes, str, str], ObjectRecord | None]:
+    """A key's latest version (its ``o-`` tag): an object, or a delete marker."""
+
     def parse(body: bytes, digest: str, tag: str) -> ObjectRecord | None:
-        record = mapping.parse_object_manifest(body, digest)
+        record = mapping.parse_version_manifest(body, digest)
         where = mapping.locate(store.prefix, record.bucket, record.key)
         return record if where == mapping.ObjectLocation(repository, tag) else None
+
+    return parse
+
+
+def _version_at(store: Store, repository: str) -> Callable[[bytes, str, str], ObjectRecord | None]:
+    """One version of a key of a versioned bucket (its ``v-`` tag)."""
+
+    def parse(body: bytes, digest: str, tag: str) -> ObjectRecord | None:
+        record = mapping.parse_version_manifest(body, digest)
+        where = mapping.locate(store.prefix, record.bucket, record.key).repository
+        named = mapping.version_tag(record.key, record.version_id)
+        return record if (where, named) == (repository, tag) else None
 
     return parse
 
@@ -151,14 +166,20 @@ async def _read_shard(
     tags = [tag async for tag in store.registry.tags(repository)]
     objects = [tag for tag in tags if tag.startswith("o-")]
     uploads = [tag for tag in tags if tag.startswith("u-")]
-    records = await _read_tagged(store, repository, objects, limit, _object_at(store, repository))
+    tagged = [tag for tag in tags if tag.startswith("v-")]
+    latest = await _read_tagged(store, repository, objects, limit, _object_at(store, repository))
+    versions = await _read_tagged(store, repository, tagged, limit, _version_at(store, repository))
+    current = {record.manifest_digest for record in latest}
+    records = [record for record in latest if not record.delete_marker]
+    found.versions.extend(record for record in latest if record.delete_marker)
+    found.versions.extend(record for record in versions if record.manifest_digest not in current)
     live = await _read_tagged(store, repository, uploads, limit, _upload_at(store, repository))
     by_id = {upload.upload_id: upload for upload in live}
     parts = [tag for tag in tags if tag.startswith("p-") and _part_upload(tag) in by_id]
     found.objects.extend(records)
     found.uploads.extend(live)
     found.parts.extend(await _read_tagged(store, repository, parts, limit, _part_of(by_id)))
-    found.skipped += len(objects) - len(records) + len(uploads) - len(live)
+    found.skipped += len(objects) - len(latest) + len(uploads) - len(live)
 
 
 async def _read_registry(store: Store) -> _Found:
@@ -183,12 +204,19 @@ async def _read_registry(store: Store) -> _Found:
 async def reindex(store: Store) -> ReindexReport:
     found = await _read_registry(store)
     live = [record for record in found.objects if record.bucket in found.buckets]
+    older = [record for record in found.versions if record.bucket in found.buckets]
     uploads = [upload for upload in found.uploads if upload.bucket in found.buckets]
     kept = {upload.upload_id for upload in uploads}
     parts = [(upload_id, part) for upload_id, part in found.parts if upload_id in kept]
     skipped = found.skipped + len(found.objects) - len(live) + len(found.uploads) - len(uploads)
-    live, referrer_rows, missed = await _read_referrers(store, live, asyncio.Semaphore(CONCURRENCY))
-    await store.index.replace_all(found.buckets.values(), live, referrer_rows, uploads, parts)
+    readable = live + [record for record in older if not record.delete_marker]
+    read, referrer_rows, missed = await _read_referrers(
+        store, readable, asyncio.Semaphore(CONCURRENCY)
+    )
+    live, older = read[: len(live)], read[len(live) :] + [r for r in older if r.delete_marker]
+    await store.index.replace_all(
+        found.buckets.values(), live, referrer_rows, uploads, parts, version_records=older
+    )
     return ReindexReport(
         buckets=len(found.buckets),
         objects=len(live),

@@ -5,7 +5,8 @@ exist: it calls ``store.supply`` at these points only, and with the null ``NoSup
 is a plain object store. ``domain/supply/wing.py`` is the real one, wired by ``app.py``.
 
 1. **After commit.** ``retire`` runs under the key's lock when a version stops being live
-   (overwritten: ``keep`` is the new manifest; deleted: ``keep`` is None), so its referrers go
+   (overwritten: ``keep`` is the new manifest; deleted: ``keep`` is None; one version of a
+   versioned key removed for good: ``only`` is its manifest), so its referrers go
    with it; ``committed`` runs once the new version is live and the lock is released (receipts).
 2. **Before download.** ``gate`` may refuse to hand an object out (require-signature); a GET
    and the source of a copy pass it, a HEAD does not.
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 class SupplyChain(Protocol):
     referrer_kinds: tuple[str, ...]
 
-    async def retire(self, store: Store, bucket: str, key: str, *, keep: str | None) -> None: ...
+    async def retire(
+        self, store: Store, bucket: str, key: str, *, keep: str | None, only: str | None = None
+    ) -> None: ...
 
     async def committed(self, store: Store, record: ObjectRecord) -> None: ...
 
@@ -37,7 +40,9 @@ class NoSupplyChain:
 
     referrer_kinds: tuple[str, ...] = ()
 
-    async def retire(self, store: Store, bucket: str, key: str, *, keep: str | None) -> None:
+    async def retire(
+        self, store: Store, bucket: str, key: str, *, keep: str | None, only: str | None = None
+    ) -> None:
         return None
 
     async def committed(self, store: Store, record: ObjectRecord) -> None:

@@ -43,6 +43,16 @@ class ObjectRecord:
     # The tagging manifest (a referrer of this version) that holds ``tags`` when they were
     # set after the write; None: the tags are the ones in the object's own manifest.
     tagging: str | None = None
+    # The S3 version id; None is the ``null`` version (every object of a bucket never
+    # versioned, and those written while versioning was suspended).
+    version_id: str | None = None
+    # A delete marker (versioned buckets): no bytes, it only makes the key answer 404.
+    delete_marker: bool = False
+
+    @property
+    def version(self) -> str:
+        """The VersionId S3 shows (``null`` for the null version)."""
+        return self.version_id or "null"
 
     @property
     def checksum_algorithm(self) -> str | None:

@@ -49,6 +49,12 @@ class Column:
     dump: Callable[[Any], Any] = _same
     load: Callable[[Any], Any] = _same
     written: bool = True
+    stored: bool = True  # False: a field this table has no column for (its default is read)
+
+
+def absent() -> Column:
+    """A record field the table does not store (e.g. ``delete_marker`` of the live object)."""
+    return Column("", stored=False)
 
 
 def millis(name: str) -> Column:
@@ -70,7 +76,8 @@ class Rows(Generic[R]):
         self._record = record
         self._columns = {name: columns.get(name, Column(name)) for name in names}
         no_field = set(columns) - set(names)
-        no_column = {column.name for column in self._columns.values()} - set(table.c.keys())
+        stored = {column.name for column in self._columns.values() if column.stored}
+        no_column = stored - set(table.c.keys())
         if no_field or no_column:
             wrong = sorted(no_field | no_column)
             raise ValueError(f"{record.__name__} and table {table.name} disagree on {wrong}")
@@ -80,7 +87,7 @@ class Rows(Generic[R]):
         row = {
             column.name: column.dump(getattr(record, field))
             for field, column in self._columns.items()
-            if column.written
+            if column.written and column.stored
         }
         return row | extra
 
@@ -88,5 +95,9 @@ class Rows(Generic[R]):
         """The record a row holds (the row may have more columns, such as counts)."""
         values = row._mapping
         return self._record(
-            **{field: column.load(values[column.name]) for field, column in self._columns.items()}
+            **{
+                field: column.load(values[column.name])
+                for field, column in self._columns.items()
+                if column.stored
+            }
         )

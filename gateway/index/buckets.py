@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from gateway.domain.errors import BucketNotEmpty
 from gateway.domain.values import BucketRecord, UploadRecord
 from gateway.index.base import Rows, SqlBase, copied, millis
-from gateway.index.schema import buckets, objects, parts, uploads
+from gateway.index.schema import buckets, objects, parts, uploads, versions
 from gateway.index.uploads import LIVE, upload_rows
 
 bucket_rows = Rows(buckets, BucketRecord, created=millis("created_ms"), settings=copied("settings"))
@@ -69,6 +69,10 @@ class SqlBucketIndex(SqlBase):
             any_key = await conn.scalar(
                 sa.select(objects.c.key).where(objects.c.bucket == name).limit(1)
             )
+            if any_key is None:  # noncurrent versions and delete markers count too
+                any_key = await conn.scalar(
+                    sa.select(versions.c.key).where(versions.c.bucket == name).limit(1)
+                )
             if any_key is not None:
                 raise BucketNotEmpty()
             in_flight = sa.select(uploads.c.upload_id).where(uploads.c.bucket == name)

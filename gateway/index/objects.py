@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain.values import Layer, ObjectRecord
-from gateway.index.base import Column, Rows, SqlBase, copied, millis
-from gateway.index.schema import objects, referrers
+from gateway.index.base import Column, Rows, SqlBase, absent, copied, millis
+from gateway.index.schema import objects, referrers, versions
 
 
 def _dump_layer(layer: Layer) -> list[str | int]:
@@ -39,6 +39,23 @@ object_rows = Rows(
     metadata=copied("metadata"),
     checksums=copied("checksums"),
     tags=copied("tags"),
+    delete_marker=absent(),
+)
+
+version_rows = Rows(
+    versions,
+    ObjectRecord,
+    last_modified=millis("last_modified_ms"),
+    layers=Column(
+        "layers", dump=lambda layers: [_dump_layer(x) for x in layers], load=_load_layers
+    ),
+    headers=copied("headers"),
+    metadata=copied("metadata"),
+    checksums=copied("checksums"),
+    tags=copied("tags"),
+    version_id=Column(
+        "version_id", dump=lambda v: v or "null", load=lambda v: None if v == "null" else v
+    ),
 )
 
 
@@ -64,11 +81,33 @@ def _counted_query(kinds: tuple[str, ...]) -> sa.Select[Any]:
 
 
 async def replace_object(conn: AsyncConnection, record: ObjectRecord) -> None:
-    """Make ``record`` its key's row, in the caller's transaction."""
-    await conn.execute(
-        objects.delete().where(objects.c.bucket == record.bucket, objects.c.key == record.key)
-    )
-    await conn.execute(objects.insert().values(object_rows.row(record)))
+    """Make ``record`` (an object or a delete marker) its key's latest version, in the
+    caller's transaction. The live row of the same version id is replaced (a bucket never
+    versioned: always, as the null version replaces the null version); one of another id
+    becomes a noncurrent version. A noncurrent version of the same id (the null version
+    while versioning is suspended) is replaced too."""
+    gone = (
+        await conn.execute(
+            objects.delete()
+            .where(objects.c.bucket == record.bucket, objects.c.key == record.key)
+            .returning(*objects.c)
+        )
+    ).first()
+    previous = object_rows.record(gone) if gone is not None else None
+    if previous is not None and previous.version_id != record.version_id:
+        await conn.execute(versions.insert().values(version_rows.row(previous)))
+    if previous is None or previous.version_id != record.version_id:
+        await conn.execute(
+            versions.delete().where(
+                versions.c.bucket == record.bucket,
+                versions.c.key == record.key,
+                versions.c.version_id == (record.version_id or "null"),
+            )
+        )
+    if record.delete_marker:
+        await conn.execute(versions.insert().values(version_rows.row(record)))
+    else:
+        await conn.execute(objects.insert().values(object_rows.row(record)))
 
 
 class SqlObjectIndex(SqlBase):

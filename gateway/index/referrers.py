@@ -68,13 +68,16 @@ class SqlReferrerIndex(SqlBase):
         return bool(gone.rowcount)
 
     async def delete_referrers(
-        self, bucket: str, key: str, *, keep: str | None = None
+        self, bucket: str, key: str, *, keep: str | None = None, only: str | None = None
     ) -> list[ReferrerRecord]:
-        """Forget the key's referrers (but those of manifest ``keep``); returns them, so the
-        caller can remove their manifests from the registry."""
+        """Forget the key's referrers (but those of manifest ``keep``; or only those of
+        manifest ``only``: one version of a versioned key); returns them, so the caller can
+        remove their manifests from the registry."""
         where = [referrers.c.bucket == bucket, referrers.c.key == key]
         if keep is not None:
             where.append(referrers.c.subject != keep)
+        if only is not None:
+            where.append(referrers.c.subject == only)
         async with self._engine.begin() as conn:
             rows = await conn.execute(referrers.select().where(*where))
             gone = [referrer_rows.record(row) for row in rows]

@@ -35,6 +35,39 @@ objects = sa.Table(
     # ``tagging``: the tagging manifest holding it, when set after the write (0005).
     sa.Column("tags", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
     sa.Column("tagging", sa.String(80)),
+    # The live version's id; NULL: the null version (buckets never versioned: always) (0006).
+    sa.Column("version_id", sa.String(64)),
+)
+
+
+def _version_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("bucket", sa.String(63), primary_key=True),
+        sa.Column("key", KeyType, primary_key=True),
+        sa.Column("version_id", sa.String(64), primary_key=True),  # "null": the null version
+        sa.Column("delete_marker", sa.Boolean, nullable=False),
+        sa.Column("manifest_digest", sa.String(80), nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("etag", sa.String(80), nullable=False),
+        sa.Column("last_modified_ms", sa.BigInteger, nullable=False),
+        sa.Column("layers", sa.JSON, nullable=False),
+        sa.Column("headers", sa.JSON, nullable=False),
+        sa.Column("metadata", sa.JSON, nullable=False),
+        sa.Column("checksums", sa.JSON, nullable=False),
+        sa.Column("tags", sa.JSON, nullable=False),
+        sa.Column("tagging", sa.String(80)),
+    ]
+
+
+# Versioned buckets: every version of a key that is not its live object (noncurrent versions
+# and delete markers, the latest one included), each kept in the registry under its own
+# ``v-`` tag. The live object stays in ``objects``, so GET and listing read one table as
+# before; ListObjectVersions reads both (0006).
+versions = sa.Table(
+    "versions",
+    metadata,
+    *_version_columns(),
+    sa.Index("versions_by_time", "bucket", "key", "last_modified_ms"),
 )
 
 # Multipart uploads: a live upload's row and its parts' rows are also in the registry (its

@@ -24,10 +24,11 @@ from gateway.domain.values import (
 from gateway.index.access_keys import SqlAccessKeyIndex
 from gateway.index.buckets import SqlBucketIndex, bucket_rows
 from gateway.index.migrate import upgrade
-from gateway.index.objects import SqlObjectIndex, object_rows
+from gateway.index.objects import SqlObjectIndex, object_rows, version_rows
 from gateway.index.referrers import SqlReferrerIndex, referrer_rows
-from gateway.index.schema import buckets, objects, parts, referrers, uploads
+from gateway.index.schema import buckets, objects, parts, referrers, uploads, versions
 from gateway.index.uploads import LIVE, SqlUploadIndex, part_rows, upload_rows
+from gateway.index.versions import SqlVersionIndex
 
 if TYPE_CHECKING:
     from gateway.domain.ports.index import Index
@@ -42,7 +43,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class SqlIndex(SqlBucketIndex, SqlObjectIndex, SqlUploadIndex, SqlAccessKeyIndex, SqlReferrerIndex):
+class SqlIndex(
+    SqlBucketIndex,
+    SqlObjectIndex,
+    SqlVersionIndex,
+    SqlUploadIndex,
+    SqlAccessKeyIndex,
+    SqlReferrerIndex,
+):
     """The ``Index`` port over SQLAlchemy Core (async), on SQLite or PostgreSQL."""
 
     @classmethod
@@ -71,6 +79,7 @@ class SqlIndex(SqlBucketIndex, SqlObjectIndex, SqlUploadIndex, SqlAccessKeyIndex
         referrer_records: Iterable[ReferrerRecord] = (),
         upload_records: Iterable[UploadRecord] = (),
         part_records: Iterable[tuple[str, PartRecord]] = (),
+        version_records: Iterable[ObjectRecord] = (),
     ) -> None:
         """Swap the whole index for what was read from the registry, in one transaction.
 
@@ -81,12 +90,14 @@ class SqlIndex(SqlBucketIndex, SqlObjectIndex, SqlUploadIndex, SqlAccessKeyIndex
         async with self._engine.begin() as conn:
             await conn.execute(referrers.delete())
             await conn.execute(objects.delete())
+            await conn.execute(versions.delete())
             await conn.execute(buckets.delete())
             await conn.execute(parts.delete())
             await conn.execute(uploads.delete().where(LIVE))
             await _insert(conn, referrers, map(referrer_rows.row, referrer_records))
             await _insert(conn, buckets, map(bucket_rows.row, bucket_records))
             await _insert(conn, objects, map(object_rows.row, object_records))
+            await _insert(conn, versions, map(version_rows.row, version_records))
             done = set(await conn.scalars(sa.select(uploads.c.upload_id)))
             fresh = [upload_rows.row(u) for u in upload_records if u.upload_id not in done]
             await _insert(conn, uploads, fresh)

@@ -32,6 +32,7 @@ READER_ACTIONS = (
     "s3:ListBucketMultipartUploads",
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
+    "s3:GetObjectVersion",
     "s3:GetObjectAttributes",
     "s3:GetObjectTagging",
     "s3:GetBucketTagging",
@@ -45,6 +46,7 @@ WRITER_ACTIONS = (
     "s3:DeleteObjectTagging",
     PUT_REFERRER,
     "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
 )

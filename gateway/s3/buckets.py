@@ -1,5 +1,5 @@
 """Bucket operations at the S3 edge: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-GetBucketLocation, GetBucketVersioning."""
+GetBucketLocation (versioning: ``versioning.py``)."""
 
 from __future__ import annotations
 
@@ -166,9 +166,3 @@ async def get_bucket_location(ctx: S3Request) -> S3Result:
     if record.region != "us-east-1":
         document.text = record.region
     return S3Result(document=document)
-
-
-async def get_bucket_versioning(ctx: S3Request) -> S3Result:
-    """Buckets are never versioned (yet): an empty configuration, as S3 returns for them."""
-    await domain.get_bucket(ctx.store, ctx.bucket)
-    return S3Result(document=xml.root("VersioningConfiguration"))

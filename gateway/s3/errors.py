@@ -88,6 +88,9 @@ TABLE: dict[str, APIError] = {
     "MetadataTooLarge": APIError(
         400, "Your metadata headers exceed the maximum allowed metadata size."
     ),
+    "IllegalVersioningConfigurationException": APIError(
+        400, "The versioning configuration specified in the request is invalid."
+    ),
     "MethodNotAllowed": APIError(405, "The specified method is not allowed against this resource."),
     "MissingContentLength": APIError(411, "You must provide the Content-Length HTTP header."),
     "NoSuchBucket": APIError(404, "The specified bucket does not exist"),
@@ -96,6 +99,7 @@ TABLE: dict[str, APIError] = {
     "NoSuchCORSConfiguration": APIError(404, "The CORS configuration does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
     "NoSuchTagSet": APIError(404, "The TagSet does not exist"),
+    "NoSuchVersion": APIError(404, "The specified version does not exist."),
     "NoSuchUpload": APIError(
         404,
         "The specified multipart upload does not exist. The upload ID might be invalid, or the "

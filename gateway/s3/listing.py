@@ -13,8 +13,9 @@ import json
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
+from gateway.domain import versions
 from gateway.domain.buckets import get_bucket
-from gateway.domain.listing import MAX_KEYS, ListPage, list_entries
+from gateway.domain.listing import MAX_KEYS, ListPage, list_entries, list_versions
 from gateway.s3 import xml
 from gateway.s3.buckets import owner
 from gateway.s3.errors import S3Error
@@ -74,8 +75,8 @@ async def _page(ctx: S3Request, after: str | None, max_keys: int) -> ListPage:
     )
 
 
-def _common(document: Element, page: ListPage, url: bool) -> None:
-    for prefix in page.prefixes:
+def _common(document: Element, prefixes: list[str], url: bool) -> None:
+    for prefix in prefixes:
         xml.add(xml.add(document, "CommonPrefixes"), "Prefix", encoded_text(prefix, url))
 
 
@@ -124,41 +125,59 @@ async def list_objects(ctx: S3Request) -> S3Result:
         if fetch_owner:
             owner(item, ctx.principal.name)
         xml.add(item, "StorageClass", "STANDARD")
-    _common(document, page, url)
+    _common(document, page.prefixes, url)
     return S3Result(document=document)
 
 
 async def list_object_versions(ctx: S3Request) -> S3Result:
-    """Buckets are unversioned: every object is its only version, VersionId ``null``.
-    Common tools call this before deleting a bucket."""
+    """Versions and delete markers, keys in order and each key's versions newest first; a
+    bucket never versioned lists each object as its one version, VersionId ``null``."""
     query = ctx.query
     url = url_encoded(query)
     max_keys = max_keys_param(query)
-    after = query.get("key-marker") or None
-    page = await _page(ctx, after, max_keys)
+    key_marker = query.get("key-marker", "")
+    version_marker = query.get("version-id-marker", "")
+    if version_marker and not key_marker:
+        raise S3Error(
+            "InvalidArgument", "A version-id marker cannot be specified without a key marker."
+        )
+    if version_marker:
+        versions.parse_version_id(version_marker)
+    await get_bucket(ctx.store, ctx.bucket)
+    page = await list_versions(
+        ctx.store,
+        ctx.bucket,
+        prefix=query.get("prefix", ""),
+        delimiter=query.get("delimiter", ""),
+        key_marker=key_marker,
+        version_marker=version_marker,
+        max_keys=max_keys,
+    )
     document = xml.root("ListVersionsResult")
     xml.add(document, "Name", ctx.bucket)
     xml.add(document, "Prefix", encoded_text(query.get("prefix", ""), url))
-    xml.add(document, "KeyMarker", encoded_text(query.get("key-marker", ""), url))
-    xml.add(document, "VersionIdMarker", query.get("version-id-marker", ""))
+    xml.add(document, "KeyMarker", encoded_text(key_marker, url))
+    xml.add(document, "VersionIdMarker", version_marker)
     xml.add(document, "MaxKeys", max_keys)
     if query.get("delimiter"):
         xml.add(document, "Delimiter", encoded_text(query["delimiter"], url))
     if url:
         xml.add(document, "EncodingType", "url")
     xml.add(document, "IsTruncated", page.truncated)
-    if page.truncated and page.last is not None:
-        xml.add(document, "NextKeyMarker", encoded_text(page.last, url))
-        xml.add(document, "NextVersionIdMarker", "null")
-    for record in page.objects:
-        item = xml.add(document, "Version")
+    if page.truncated and page.next_key is not None:
+        xml.add(document, "NextKeyMarker", encoded_text(page.next_key, url))
+        if page.next_version is not None:
+            xml.add(document, "NextVersionIdMarker", page.next_version)
+    for record, latest in page.entries:
+        item = xml.add(document, "DeleteMarker" if record.delete_marker else "Version")
         xml.add(item, "Key", encoded_text(record.key, url))
-        xml.add(item, "VersionId", "null")
-        xml.add(item, "IsLatest", True)
+        xml.add(item, "VersionId", record.version)
+        xml.add(item, "IsLatest", latest)
         xml.add(item, "LastModified", xml.iso_time(record.last_modified))
-        xml.add(item, "ETag", record.etag)
-        xml.add(item, "Size", record.size)
+        if not record.delete_marker:
+            xml.add(item, "ETag", record.etag)
+            xml.add(item, "Size", record.size)
+            xml.add(item, "StorageClass", "STANDARD")
         owner(item, ctx.principal.name)
-        xml.add(item, "StorageClass", "STANDARD")
-    _common(document, page, url)
+    _common(document, page.prefixes, url)
     return S3Result(document=document)

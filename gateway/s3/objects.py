@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
-from gateway.domain import mapping
+from gateway.domain import mapping, versions
 from gateway.domain import objects as domain
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import WriteConditions
@@ -37,8 +37,19 @@ from gateway.s3.result import S3Result
 MAX_DELETE_KEYS = 1000
 
 
+VERSION_ID = "x-amz-version-id"
+
+
 def _reference(ctx: S3Request, bucket: str, key: str) -> str:
     return mapping.locate(ctx.store.prefix, bucket, key).reference
+
+
+async def version_header(ctx: S3Request, bucket: str, record: ObjectRecord) -> dict[str, str]:
+    """``x-amz-version-id`` for an object of a bucket whose versioning was ever set (``null``
+    for its null version); none for a bucket never versioned, as S3."""
+    if record.version_id is None and versions.status(await get_bucket(ctx.store, bucket)) is None:
+        return {}
+    return {VERSION_ID: record.version}
 
 
 def new_object(
@@ -81,6 +92,7 @@ async def put_object(ctx: S3Request) -> S3Result:
     )
     headers = {"ETag": record.etag, OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     headers.update(checksum_headers(record.checksums, body.algorithms))
+    headers.update(await version_header(ctx, ctx.bucket, record))
     return S3Result(headers=headers)
 
 
@@ -92,17 +104,25 @@ def copy_source(value: str) -> tuple[str, str]:
     return bucket, key
 
 
+def copy_source_version(value: str) -> str | None:
+    """The ``versionId`` of ``x-amz-copy-source: /bucket/key?versionId=...``, if named."""
+    if "?versionId=" not in value:
+        return None
+    return unquote(value.split("?versionId=", 1)[1])
+
+
 async def copy_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
     headers = ctx.request.headers
     source = copy_source(headers["x-amz-copy-source"])
+    source_version = copy_source_version(headers["x-amz-copy-source"])
     directive = headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
     tag_directive = headers.get(tagging.DIRECTIVE, "COPY").upper()
     if tag_directive not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown tagging directive.")
-    record = await domain.copy_object(
+    original, record = await domain.copy_object(
         ctx.store,
         source,
         ctx.bucket,
@@ -111,13 +131,17 @@ async def copy_object(ctx: S3Request) -> S3Result:
         tags=tagging.header_tags(headers) if tag_directive == "REPLACE" else None,
         source_conditions=read_conditions(headers, prefix="x-amz-copy-source-if-"),
         conditions=write_conditions(headers),
+        source_version=source_version,
     )
     document = xml.root("CopyObjectResult")
     xml.add(document, "LastModified", xml.iso_time(record.last_modified))
     xml.add(document, "ETag", record.etag)
-    return S3Result(
-        document=document, headers={OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
-    )
+    answer = {OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
+    answer.update(await version_header(ctx, ctx.bucket, record))
+    source_header = await version_header(ctx, source[0], original)
+    if source_header:
+        answer["x-amz-copy-source-version-id"] = source_header[VERSION_ID]
+    return S3Result(document=document, headers=answer)
 
 
 def _add_checksums(
@@ -159,8 +183,10 @@ async def _open(
         requested,
         part_number,
         download=download,
+        version=ctx.query.get("versionId"),
     )
     headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
+    headers.update(await version_header(ctx, ctx.bucket, record))
     headers.update(referrer_headers(reader.referrers))
     if record.tags:
         headers[tagging.COUNT] = str(len(record.tags))
@@ -213,8 +239,11 @@ async def get_object(ctx: S3Request) -> S3Result:
 
 async def delete_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"""
-    await domain.delete_object(ctx.store, ctx.bucket, ctx.key)
-    return S3Result(status=204)
+    deleted = await domain.delete(ctx.store, ctx.bucket, ctx.key, ctx.query.get("versionId"))
+    headers = {VERSION_ID: deleted.version_id} if deleted.version_id is not None else {}
+    if deleted.delete_marker:
+        headers["x-amz-delete-marker"] = "true"
+    return S3Result(status=204, headers=headers)
 
 
 async def delete_objects(ctx: S3Request) -> S3Result:

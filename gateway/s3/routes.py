@@ -21,9 +21,10 @@ from gateway.s3 import (
     objects,
     policies,
     tagging,
+    versioning,
 )
 from gateway.s3.errors import S3Error
-from gateway.s3.objects import copy_source
+from gateway.s3.objects import copy_source, copy_source_version
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
 
@@ -59,9 +60,17 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET",
         "bucket",
-        buckets.get_bucket_versioning,
+        versioning.get_bucket_versioning,
         "s3:GetBucketVersioning",
         "GetBucketVersioning",
+        query="versioning",
+    ),
+    Route(
+        "PUT",
+        "bucket",
+        versioning.put_bucket_versioning,
+        "s3:PutBucketVersioning",
+        "PutBucketVersioning",
         query="versioning",
     ),
     Route(
@@ -211,7 +220,6 @@ ROUTES: tuple[Route, ...] = (
         "GetObjectAttributes",
         query="attributes",
     ),
-    Route("GET", "object", objects.get_object, "s3:GetObject", "GetObject", query="partNumber"),
     # Tags (s3/tagging.py). DeleteBucketTagging is decided as s3:PutBucketTagging, as in IAM.
     Route(
         "GET",
@@ -261,6 +269,27 @@ ROUTES: tuple[Route, ...] = (
         "DeleteBucketTagging",
         query="tagging",
     ),
+    # A version by its id: decided as the *Version actions, as IAM does.
+    Route(
+        "GET", "object", objects.get_object, "s3:GetObjectVersion", "GetObject", query="versionId"
+    ),
+    Route(
+        "HEAD",
+        "object",
+        objects.head_object,
+        "s3:GetObjectVersion",
+        "HeadObject",
+        query="versionId",
+    ),
+    Route(
+        "DELETE",
+        "object",
+        objects.delete_object,
+        "s3:DeleteObjectVersion",
+        "DeleteObject",
+        query="versionId",
+    ),
+    Route("GET", "object", objects.get_object, "s3:GetObject", "GetObject", query="partNumber"),
     Route("HEAD", "object", objects.head_object, "s3:GetObject", "HeadObject", query="partNumber"),
     Route(
         "PUT",
@@ -370,7 +399,9 @@ def also_required(
     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html)."""
     if route.header == COPY_SOURCE:
         source_bucket, source_key = copy_source(headers[COPY_SOURCE])
-        return (Requirement("s3:GetObject", source_bucket, source_key, "copy-source"),)
+        versioned = copy_source_version(headers[COPY_SOURCE]) is not None
+        action = "s3:GetObjectVersion" if versioned else "s3:GetObject"
+        return (Requirement(action, source_bucket, source_key, "copy-source"),)
     if route.action == "s3:CreateBucket" and headers.get("x-amz-acl", "private") != "private":
         return (Requirement("s3:PutBucketAcl", bucket, "", "acl"),)
     if route.action == "s3:GetObjectAttributes":

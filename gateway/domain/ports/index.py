@@ -66,6 +66,38 @@ class ObjectIndex(Protocol):
         ...
 
 
+class VersionIndex(Protocol):
+    """Versions of keys in versioned buckets. The live object is ``get_object``'s row; the
+    other versions and the delete markers are kept beside it."""
+
+    async def key_versions(self, bucket: str, key: str) -> list[ObjectRecord]:
+        """Every version of the key (objects and delete markers), newest first."""
+        ...
+
+    async def get_version(
+        self, bucket: str, key: str, version_id: str | None
+    ) -> ObjectRecord | None:
+        """One version (None: the null version), live or not, object or delete marker."""
+        ...
+
+    async def put_version(self, record: ObjectRecord) -> None:
+        """Make ``record`` (an object or a delete marker) the key's latest version: the live
+        object of another version id becomes noncurrent, one of the same id is replaced."""
+        ...
+
+    async def remove_version(self, bucket: str, key: str, version_id: str | None) -> None:
+        """Forget one version; the newest remaining object becomes live if it is the
+        newest version."""
+        ...
+
+    async def scan_versions(
+        self, bucket: str, start: str, *, inclusive: bool, limit: int
+    ) -> list[ObjectRecord]:
+        """The versions of up to ``limit`` keys from ``start`` on, whole keys, in key order
+        and newest first within a key."""
+        ...
+
+
 class UploadIndex(Protocol):
     async def create_upload(self, record: UploadRecord) -> None: ...
 
@@ -131,13 +163,16 @@ class ReferrerIndex(Protocol):
     async def delete_referrer(self, bucket: str, key: str, digest: str) -> bool: ...
 
     async def delete_referrers(
-        self, bucket: str, key: str, *, keep: str | None = None
+        self, bucket: str, key: str, *, keep: str | None = None, only: str | None = None
     ) -> list[ReferrerRecord]:
-        """Forget the key's referrers (but those of manifest ``keep``); returns them."""
+        """Forget the key's referrers (but those of manifest ``keep``; or only those of
+        manifest ``only``); returns them."""
         ...
 
 
-class Index(BucketIndex, ObjectIndex, UploadIndex, AccessKeyIndex, ReferrerIndex, Protocol):
+class Index(
+    BucketIndex, ObjectIndex, VersionIndex, UploadIndex, AccessKeyIndex, ReferrerIndex, Protocol
+):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -149,6 +184,7 @@ class Index(BucketIndex, ObjectIndex, UploadIndex, AccessKeyIndex, ReferrerIndex
         referrer_records: Iterable[ReferrerRecord] = (),
         upload_records: Iterable[UploadRecord] = (),
         part_records: Iterable[tuple[str, PartRecord]] = (),
+        version_records: Iterable[ObjectRecord] = (),
     ) -> None:
         """Swap the whole index for what was read from the registry, in one transaction."""
         ...

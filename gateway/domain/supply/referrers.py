@@ -356,11 +356,13 @@ async def remove(store: Store, bucket: str, key: str, digest: str) -> ReferrerRe
     return record
 
 
-async def forget(store: Store, bucket: str, key: str, *, keep: str | None = None) -> None:
+async def forget(
+    store: Store, bucket: str, key: str, *, keep: str | None = None, only: str | None = None
+) -> None:
     """The key's version went (overwritten: ``keep`` is the new manifest; or deleted): forget
     the referrers of the old versions, then remove them from the registry (best effort: a
     referrer left behind costs space, never correctness). The caller holds the key's lock."""
-    gone = await store.index.delete_referrers(bucket, key, keep=keep)
+    gone = await store.index.delete_referrers(bucket, key, keep=keep, only=only)
     if not gone:
         return
     repository = mapping.locate(store.prefix, bucket, key).repository

@@ -14,8 +14,10 @@ class SupplyChainWing:
     def __init__(self, state: SupplyState | None = None) -> None:
         self.state = state or SupplyState()
 
-    async def retire(self, store: Store, bucket: str, key: str, *, keep: str | None) -> None:
-        await referrers.forget(store, bucket, key, keep=keep)
+    async def retire(
+        self, store: Store, bucket: str, key: str, *, keep: str | None, only: str | None = None
+    ) -> None:
+        await referrers.forget(store, bucket, key, keep=keep, only=only)
 
     async def committed(self, store: Store, record: ObjectRecord) -> None:
         await receipts.issue(store, record)

@@ -307,6 +307,15 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         "s3:PutBucketAcl",
         200,
     ),
+    "put_bucket_versioning": (
+        lambda c, s: c.call(
+            "PUT",
+            f"{s.url}/{s.scratch}?versioning",
+            b"<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>",
+        ),
+        "s3:PutBucketVersioning",
+        200,
+    ),
     "delete_bucket": (
         lambda c, s: c.call("DELETE", f"{s.url}/{s.scratch}"),
         "s3:DeleteBucket",
@@ -314,15 +323,6 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
     ),
     # Sub-resources no route serves: NotImplemented for everyone, before any decision.
     "get_object_acl": (lambda c, s: c.call("GET", f"{s.bucket}/{SOURCE}?acl"), "-", 501),
-    "put_bucket_versioning": (
-        lambda c, s: c.call(
-            "PUT",
-            f"{s.bucket}?versioning",
-            b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>",
-        ),
-        "-",
-        501,
-    ),
 }
 SCRATCH = {
     "put_bucket_cors",
@@ -336,9 +336,10 @@ SCRATCH = {
     "put_bucket_policy",
     "delete_bucket_policy",
     "put_bucket_acl",
+    "put_bucket_versioning",
     "delete_bucket",
 }
-NOT_IMPLEMENTED = {"get_object_acl", "put_bucket_versioning"}
+NOT_IMPLEMENTED = {"get_object_acl"}
 
 READ = {
     "list_buckets",

@@ -287,3 +287,58 @@ def test_reindex_brings_back_live_multipart_uploads(registry, tmp_path, monkeypa
     assert got["ContentType"] == "application/x-two"
     assert got["Metadata"] == {"colour": "blau", "owner": "ci"}
     assert [upload["UploadId"] for upload in remaining] == [empty]
+
+
+def versions_snapshot(client, bucket):
+    answer = client.list_object_versions(Bucket=bucket)
+    keep = ("Key", "VersionId", "IsLatest", "LastModified", "ETag", "Size")
+    return {
+        "versions": [{k: v.get(k) for k in keep} for v in answer.get("Versions", [])],
+        "markers": [{k: m.get(k) for k in keep} for m in answer.get("DeleteMarkers", [])],
+        "listed": [
+            item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])
+        ],
+    }
+
+
+def test_reindex_brings_back_versions_and_delete_markers(registry, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    settings = gateway_settings(registry, data, repository_prefix="rx5")
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        client.create_bucket(Bucket="history")
+        client.put_object(Bucket="history", Key="k", Body=b"null version")
+        client.put_bucket_versioning(
+            Bucket="history", VersioningConfiguration={"Status": "Enabled"}
+        )
+        first = client.put_object(Bucket="history", Key="k", Body=b"one")["VersionId"]
+        client.put_object(Bucket="history", Key="k", Body=b"two")
+        client.put_object(Bucket="history", Key="gone", Body=b"x")
+        client.delete_object(Bucket="history", Key="gone")  # a delete marker is latest
+        client.put_object(Bucket="history", Key="back", Body=b"y")
+        marker = client.delete_object(Bucket="history", Key="back")["VersionId"]
+        client.delete_object(Bucket="history", Key="back", VersionId=marker)
+        client.put_bucket_versioning(
+            Bucket="history", VersioningConfiguration={"Status": "Suspended"}
+        )
+        client.put_object(Bucket="history", Key="s", Body=b"suspended")
+        before = versions_snapshot(client, "history")
+    (data / "index.db").unlink()
+    for leftover in data.glob("index.db-*"):
+        leftover.unlink()
+    monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", "rx5")
+    assert main(["--data-dir", str(data), "reindex"]) == 0
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        after = versions_snapshot(client, "history")
+        assert (
+            client.get_object(Bucket="history", Key="k", VersionId=first)["Body"].read() == b"one"
+        )
+        assert client.get_object(Bucket="history", Key="k", VersionId="null")["Body"].read() == (
+            b"null version"
+        )
+        assert client.get_bucket_versioning(Bucket="history")["Status"] == "Suspended"
+    assert after == before
+    assert len(before["versions"]) == 6
+    assert len(before["markers"]) == 1
+    assert before["listed"] == ["back", "k", "s"]

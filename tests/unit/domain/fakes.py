@@ -420,13 +420,13 @@ class FakeIndex:
         return self.referrer_rows.pop((bucket, key, digest), None) is not None
 
     async def delete_referrers(
-        self, bucket: str, key: str, *, keep: str | None = None
+        self, bucket: str, key: str, *, keep: str | None = None, only: str | None = None
     ) -> list[ReferrerRecord]:
         self._step("delete_referrers")
         gone = [
             r
             for (b, k, _), r in self.referrer_rows.items()
-            if (b, k) == (bucket, key) and r.subject != keep
+            if (b, k) == (bucket, key) and r.subject != keep and only in (None, r.subject)
         ]
         for r in gone:
             del self.referrer_rows[(r.bucket, r.key, r.digest)]
@@ -441,12 +441,14 @@ class FakeIndex:
         referrer_records: Iterable[ReferrerRecord] = (),
         upload_records: Iterable[UploadRecord] = (),
         part_records: Iterable[tuple[str, PartRecord]] = (),
+        version_records: Iterable[ObjectRecord] = (),
     ) -> None:
         """As ``SqlIndex.replace_all``: completed uploads' rows stay and win over a live
         upload of the same id rebuilt from a record manifest."""
         self._step("replace_all")
         self.buckets = {b.name: b for b in bucket_records}
         self.objects = {(o.bucket, o.key): o for o in object_records}
+        self.version_rows = list(version_records)  # versioned buckets: not modelled further
         self.referrer_rows = {(r.bucket, r.key, r.digest): r for r in referrer_records}
         self.uploads = {i: u for i, u in self.uploads.items() if u.completed}
         fresh = [u for u in upload_records if u.upload_id not in self.uploads]

@@ -25,12 +25,17 @@ def test_a_private_bucket_needs_only_create_bucket(headers):
 
 
 def test_a_copy_also_reads_its_source():
-    headers = {"x-amz-copy-source": "/team-a/reports/r%20x.txt?versionId=null"}
+    headers = {"x-amz-copy-source": "/team-a/reports/r%20x.txt"}
     assert needs("PUT", "object", headers) == (
         Requirement("s3:GetObject", "team-a", "reports/r x.txt", "copy-source"),
     )
     assert needs("PUT", "object", headers, {"uploadId": "u", "partNumber": "1"}) == (
         Requirement("s3:GetObject", "team-a", "reports/r x.txt", "copy-source"),
+    )
+    # A version of the source is read as IAM decides it: s3:GetObjectVersion.
+    versioned = {"x-amz-copy-source": "/team-a/reports/r%20x.txt?versionId=null"}
+    assert needs("PUT", "object", versioned) == (
+        Requirement("s3:GetObjectVersion", "team-a", "reports/r x.txt", "copy-source"),
     )
 
 

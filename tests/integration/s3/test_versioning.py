@@ -1,0 +1,249 @@
+"""Bucket versioning: Put/GetBucketVersioning, versions on write, versionId on GET, HEAD,
+DELETE and CopyObject, delete markers, ListObjectVersions (boto3 and aws-cli v1)."""
+
+import json
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.integration.s3.test_awscli import aws
+
+
+def error_of(excinfo):
+    response = excinfo.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def all_versions(s3, bucket, **kwargs):
+    entries = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, **kwargs):
+        entries += [
+            ("v", v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])
+        ]
+        entries += [
+            ("m", m["Key"], m["VersionId"], m["IsLatest"]) for m in page.get("DeleteMarkers", [])
+        ]
+    return entries
+
+
+def empty(s3, bucket):
+    for _kind, key, version, _ in all_versions(s3, bucket):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+
+
+@pytest.fixture
+def versioned(s3):
+    name = f"v-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    yield name
+    empty(s3, name)
+    s3.delete_bucket(Bucket=name)
+
+
+def test_a_bucket_never_versioned_answers_an_empty_configuration(s3, bucket):
+    answer = s3.get_bucket_versioning(Bucket=bucket)
+    assert "Status" not in answer
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"1")
+    assert "VersionId" not in put
+    assert "VersionId" not in s3.head_object(Bucket=bucket, Key="k")
+
+
+def test_enable_and_suspend(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
+
+
+@pytest.mark.parametrize(
+    ("configuration", "code", "status"),
+    [
+        ({"Status": "Enabled", "MFADelete": "Enabled"}, "NotImplemented", 501),
+    ],
+    ids=["mfa-delete"],
+)
+def test_put_bucket_versioning_refusals(s3, bucket, configuration, code, status):
+    with pytest.raises(ClientError) as excinfo:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration=configuration)
+    assert error_of(excinfo) == (code, status)
+
+
+def test_put_bucket_versioning_of_a_bad_status(s3, bucket):
+    with pytest.raises(ClientError) as excinfo:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "On"})
+    assert error_of(excinfo) == ("IllegalVersioningConfigurationException", 400)
+
+
+def test_every_put_keeps_the_previous_version(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket=versioned, Key="k", Body=b"two")["VersionId"]
+    assert first != second
+    assert s3.get_object(Bucket=versioned, Key="k")["Body"].read() == b"two"
+    old = s3.get_object(Bucket=versioned, Key="k", VersionId=first)
+    assert old["Body"].read() == b"one"
+    assert old["VersionId"] == first
+    assert s3.head_object(Bucket=versioned, Key="k", VersionId=first)["ContentLength"] == 3
+    assert all_versions(s3, versioned) == [
+        ("v", "k", second, True),
+        ("v", "k", first, False),
+    ]
+
+
+def test_delete_marker_hides_the_key(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    deleted = s3.delete_object(Bucket=versioned, Key="k")
+    assert deleted["DeleteMarker"] is True
+    marker = deleted["VersionId"]
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=versioned, Key="k")
+    assert error_of(excinfo) == ("NoSuchKey", 404)
+    headers = excinfo.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amz-delete-marker"] == "true"
+    assert headers["x-amz-version-id"] == marker
+    with pytest.raises(ClientError) as excinfo:
+        s3.head_object(Bucket=versioned, Key="k", VersionId=marker)
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=versioned, Key="k", VersionId=marker)
+    assert error_of(excinfo) == ("MethodNotAllowed", 405)
+    assert s3.get_object(Bucket=versioned, Key="k", VersionId=first)["Body"].read() == b"one"
+    assert all_versions(s3, versioned) == [("v", "k", first, False), ("m", "k", marker, True)]
+    assert s3.list_objects_v2(Bucket=versioned).get("Contents") is None
+    # Removing the marker brings the object back.
+    gone = s3.delete_object(Bucket=versioned, Key="k", VersionId=marker)
+    assert gone["DeleteMarker"] is True
+    assert gone["VersionId"] == marker
+    assert s3.get_object(Bucket=versioned, Key="k")["Body"].read() == b"one"
+
+
+def test_delete_a_version_for_good(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket=versioned, Key="k", Body=b"two")["VersionId"]
+    answer = s3.delete_object(Bucket=versioned, Key="k", VersionId=second)
+    assert answer["VersionId"] == second
+    assert "DeleteMarker" not in answer
+    assert s3.get_object(Bucket=versioned, Key="k")["Body"].read() == b"one"
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=versioned, Key="k", VersionId=second)
+    assert error_of(excinfo) == ("NoSuchVersion", 404)
+    s3.delete_object(Bucket=versioned, Key="k", VersionId=first)
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=versioned, Key="k")
+    assert error_of(excinfo) == ("NoSuchKey", 404)
+    # A version that does not exist: success, as S3 answers.
+    assert s3.delete_object(Bucket=versioned, Key="k", VersionId=first)["VersionId"] == first
+
+
+def test_malformed_version_id(s3, versioned):
+    s3.put_object(Bucket=versioned, Key="k", Body=b"one")
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object(Bucket=versioned, Key="k", VersionId="not-a-version")
+    assert error_of(excinfo) == ("InvalidArgument", 400)
+    with pytest.raises(ClientError) as excinfo:
+        s3.delete_object(Bucket=versioned, Key="k", VersionId="not-a-version")
+    assert error_of(excinfo) == ("InvalidArgument", 400)
+
+
+def test_suspended_writes_replace_the_null_version(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"before")  # the null version, unversioned
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    kept = s3.put_object(Bucket=bucket, Key="k", Body=b"enabled")["VersionId"]
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"before"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"s1")["VersionId"] == "null"
+    assert s3.put_object(Bucket=bucket, Key="k", Body=b"s2")["VersionId"] == "null"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"s2"
+    assert all_versions(s3, bucket) == [("v", "k", "null", True), ("v", "k", kept, False)]
+    deleted = s3.delete_object(Bucket=bucket, Key="k")
+    assert deleted["VersionId"] == "null"
+    assert deleted["DeleteMarker"] is True
+    assert all_versions(s3, bucket) == [("v", "k", kept, False), ("m", "k", "null", True)]
+    empty(s3, bucket)
+
+
+def test_copy_a_version(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=versioned, Key="k", Body=b"two")
+    copied = s3.copy_object(
+        Bucket=versioned,
+        Key="copy",
+        CopySource={"Bucket": versioned, "Key": "k", "VersionId": first},
+    )
+    assert copied["CopySourceVersionId"] == first
+    assert copied["VersionId"] != first
+    assert s3.get_object(Bucket=versioned, Key="copy")["Body"].read() == b"one"
+    with pytest.raises(ClientError) as excinfo:
+        s3.copy_object(
+            Bucket=versioned,
+            Key="copy",
+            CopySource={"Bucket": versioned, "Key": "k", "VersionId": "0" * 32},
+        )
+    assert error_of(excinfo) == ("NoSuchVersion", 404)
+
+
+def test_list_object_versions_pages_and_prefixes(s3, versioned):
+    written = {}
+    for key in ["a", "b/1", "b/2", "c"]:
+        written[key] = [
+            s3.put_object(Bucket=versioned, Key=key, Body=str(n).encode())["VersionId"]
+            for n in range(3)
+        ]
+    s3.delete_object(Bucket=versioned, Key="c")
+    whole = all_versions(s3, versioned)
+    for size in (1, 2, 3, 5):
+        paged = all_versions(s3, versioned, PaginationConfig={"PageSize": size})
+        assert len(paged) == len(whole)
+        assert sorted(paged) == sorted(whole)
+    assert [entry[1] for entry in whole] == ["a"] * 3 + ["b/1"] * 3 + ["b/2"] * 3 + ["c"] * 3 + [
+        "c"
+    ]  # versions, then the one delete marker (boto3 keeps them in two lists)
+    assert [entry[2] for entry in whole if entry[1] == "a"] == written["a"][::-1]
+    rolled = s3.list_object_versions(Bucket=versioned, Delimiter="/")
+    assert rolled["CommonPrefixes"] == [{"Prefix": "b/"}]
+    page = s3.list_object_versions(Bucket=versioned, MaxKeys=2)
+    assert page["IsTruncated"] is True
+    assert page["NextKeyMarker"] == "a"
+    assert page["NextVersionIdMarker"] == written["a"][1]
+
+
+def test_version_routes_need_the_version_actions(s3, versioned):
+    """GET/DELETE with versionId are decided as s3:GetObjectVersion / s3:DeleteObjectVersion
+    (tests/integration/identity/test_s3_matrix.py has the rows)."""
+    version = s3.put_object(Bucket=versioned, Key="k", Body=b"x")["VersionId"]
+    assert s3.get_object(Bucket=versioned, Key="k", VersionId=version)["VersionId"] == version
+
+
+def test_awscli_versioning(s3, aws_env, bucket):
+    aws(
+        aws_env,
+        "s3api",
+        "put-bucket-versioning",
+        "--bucket",
+        bucket,
+        "--versioning-configuration",
+        "Status=Enabled",
+    )
+    status = json.loads(aws(aws_env, "s3api", "get-bucket-versioning", "--bucket", bucket))
+    assert status["Status"] == "Enabled"
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"two")
+    listed = json.loads(aws(aws_env, "s3api", "list-object-versions", "--bucket", bucket))
+    assert [v["IsLatest"] for v in listed["Versions"]] == [True, False]
+    target = aws_env["HOME"] + "/old.bin"
+    aws(
+        aws_env,
+        "s3api",
+        "get-object",
+        "--bucket",
+        bucket,
+        "--key",
+        "k",
+        "--version-id",
+        first,
+        target,
+    )
+    with open(target, "rb") as handle:
+        assert handle.read() == b"one"
+    empty(s3, bucket)
