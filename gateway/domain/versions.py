@@ -102,6 +102,10 @@ async def commit(
         replaced = [entry for entry in history if entry.version_id == version_id]
         if latest is not None and latest.version_id is None and version_id is not None:
             await _keep(store, location.repository, latest)  # written before versioning
+        if record.delete_marker:  # its one layer: the repository may not hold it yet
+            await store.registry.ensure_blob(
+                location.repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST
+            )
         await store.registry.push_manifest(
             location.repository,
             mapping.version_tag(record.key, version_id),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
@@ -260,28 +261,46 @@ async def delete_objects(ctx: S3Request) -> S3Result:
     if request.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = (request.findtext("Quiet") or "").strip().lower() == "true"
-    keys = [element.findtext("Key") for element in request.findall("Object")]
-    if not keys or len(keys) > MAX_DELETE_KEYS or any(key is None for key in keys):
+    targets = [
+        (element.findtext("Key"), element.findtext("VersionId"))
+        for element in request.findall("Object")
+    ]
+    if not targets or len(targets) > MAX_DELETE_KEYS or any(k is None for k, _ in targets):
         raise S3Error("MalformedXML")
     await get_bucket(ctx.store, ctx.bucket)
     document = xml.root("DeleteResult")
-    for key in keys:
+    for key, version in targets:
         assert key is not None
-        if not await ctx.can("s3:DeleteObject", ctx.bucket, key):
-            failed = xml.add(document, "Error")
-            xml.add(failed, "Key", key)
-            xml.add(failed, "Code", "AccessDenied")
-            xml.add(failed, "Message", "Access Denied")
+        action = "s3:DeleteObject" if version is None else "s3:DeleteObjectVersion"
+        if not await ctx.can(action, ctx.bucket, key):
+            _failed(document, key, version, S3Error("AccessDenied"))
             continue
         try:
-            await domain.delete_object(ctx.store, ctx.bucket, key)
+            deleted = await domain.delete(ctx.store, ctx.bucket, key, version)
         except DomainError as exc:
-            error = from_exception(exc) or S3Error("InternalError")
-            failed = xml.add(document, "Error")
-            xml.add(failed, "Key", key)
-            xml.add(failed, "Code", error.code)
-            xml.add(failed, "Message", error.message)
+            _failed(document, key, version, from_exception(exc) or S3Error("InternalError"))
             continue
         if not quiet:
-            xml.add(xml.add(document, "Deleted"), "Key", key)
+            _deleted(document, key, version, deleted)
     return S3Result(document=document)
+
+
+def _deleted(document: ET.Element, key: str, version: str | None, deleted: domain.Deleted) -> None:
+    """A ``Deleted`` entry as S3 writes it: the version named (if any), and for a delete
+    marker (made now, or the version named) its version id."""
+    entry = xml.add(document, "Deleted")
+    xml.add(entry, "Key", key)
+    if version is not None:
+        xml.add(entry, "VersionId", version)
+    if deleted.delete_marker:
+        xml.add(entry, "DeleteMarker", "true")
+        xml.add(entry, "DeleteMarkerVersionId", deleted.version_id or "")
+
+
+def _failed(document: ET.Element, key: str, version: str | None, error: S3Error) -> None:
+    entry = xml.add(document, "Error")
+    xml.add(entry, "Key", key)
+    if version is not None:
+        xml.add(entry, "VersionId", version)
+    xml.add(entry, "Code", error.code)
+    xml.add(entry, "Message", error.message)

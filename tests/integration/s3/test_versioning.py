@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.s3.test_awscli import aws
+from tests.integration.s3.test_policies import key_client
 
 
 def error_of(excinfo):
@@ -206,6 +207,86 @@ def test_list_object_versions_pages_and_prefixes(s3, versioned):
     assert page["IsTruncated"] is True
     assert page["NextKeyMarker"] == "a"
     assert page["NextVersionIdMarker"] == written["a"][1]
+
+
+def test_delete_objects_with_version_ids(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket=versioned, Key="k", Body=b"two")["VersionId"]
+    marker = s3.delete_object(Bucket=versioned, Key="gone")["VersionId"]  # a marker alone
+    s3.put_object(Bucket=versioned, Key="plain", Body=b"p")
+    result = s3.delete_objects(
+        Bucket=versioned,
+        Delete={
+            "Objects": [
+                {"Key": "k", "VersionId": second},
+                {"Key": "gone", "VersionId": marker},
+                {"Key": "plain"},
+                {"Key": "k", "VersionId": "0" * 32},
+                {"Key": "k", "VersionId": "bad"},
+            ]
+        },
+    )
+    deleted = result["Deleted"]
+    assert deleted[0] == {"Key": "k", "VersionId": second}
+    assert deleted[1] == {
+        "Key": "gone",
+        "VersionId": marker,
+        "DeleteMarker": True,
+        "DeleteMarkerVersionId": marker,
+    }
+    assert deleted[2]["Key"] == "plain"
+    assert "VersionId" not in deleted[2]
+    assert deleted[2]["DeleteMarker"] is True
+    new_marker = deleted[2]["DeleteMarkerVersionId"]
+    assert deleted[3] == {"Key": "k", "VersionId": "0" * 32}  # none such: success, as S3
+    assert [(e["Key"], e["VersionId"], e["Code"]) for e in result["Errors"]] == [
+        ("k", "bad", "InvalidArgument")
+    ]
+    assert s3.get_object(Bucket=versioned, Key="k")["VersionId"] == first
+    kinds = {(kind, key, version) for kind, key, version, _ in all_versions(s3, versioned)}
+    assert ("m", "plain", new_marker) in kinds
+    assert not any(key == "gone" for _, key, _ in kinds)
+
+
+def test_delete_objects_in_a_suspended_bucket(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"before")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k"}]})
+    assert result["Deleted"] == [
+        {"Key": "k", "DeleteMarker": True, "DeleteMarkerVersionId": "null"}
+    ]
+    result = s3.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": "null"}]}
+    )
+    assert result["Deleted"] == [
+        {"Key": "k", "VersionId": "null", "DeleteMarker": True, "DeleteMarkerVersionId": "null"}
+    ]
+    assert all_versions(s3, bucket) == []
+
+
+def test_delete_objects_of_a_version_is_decided_as_delete_object_version(gateway, s3, versioned):
+    version = s3.put_object(Bucket=versioned, Key="k", Body=b"x")["VersionId"]
+    cleaner = key_client(
+        gateway,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:DeleteObject",
+                    "Resource": f"arn:aws:s3:::{versioned}/*",
+                }
+            ],
+        },
+    )
+    result = cleaner.delete_objects(
+        Bucket=versioned, Delete={"Objects": [{"Key": "k", "VersionId": version}, {"Key": "k"}]}
+    )
+    assert [(e["Key"], e["VersionId"], e["Code"]) for e in result["Errors"]] == [
+        ("k", version, "AccessDenied")
+    ]
+    assert [d["Key"] for d in result["Deleted"]] == ["k"]
+    assert s3.get_object(Bucket=versioned, Key="k", VersionId=version)["Body"].read() == b"x"
 
 
 def test_version_routes_need_the_version_actions(s3, versioned):
