@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
-from gateway.domain import mapping, versions
+from gateway.domain import mapping
 from gateway.domain import objects as domain
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import WriteConditions
@@ -34,23 +34,13 @@ from gateway.s3.headers import (
 from gateway.s3.payload import Payload, checksum_headers, payload
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
+from gateway.s3.versioning import VERSION_ID, version_header
 
 MAX_DELETE_KEYS = 1000
 
 
-VERSION_ID = "x-amz-version-id"
-
-
 def _reference(ctx: S3Request, bucket: str, key: str) -> str:
     return mapping.locate(ctx.store.prefix, bucket, key).reference
-
-
-async def version_header(ctx: S3Request, bucket: str, record: ObjectRecord) -> dict[str, str]:
-    """``x-amz-version-id`` for an object of a bucket whose versioning was ever set (``null``
-    for its null version); none for a bucket never versioned, as S3."""
-    if record.version_id is None and versions.status(await get_bucket(ctx.store, bucket)) is None:
-        return {}
-    return {VERSION_ID: record.version}
 
 
 def new_object(
@@ -139,10 +129,16 @@ async def copy_object(ctx: S3Request) -> S3Result:
     xml.add(document, "ETag", record.etag)
     answer = {OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     answer.update(await version_header(ctx, ctx.bucket, record))
-    source_header = await version_header(ctx, source[0], original)
-    if source_header:
-        answer["x-amz-copy-source-version-id"] = source_header[VERSION_ID]
+    answer.update(await source_version_header(ctx, source[0], original))
     return S3Result(document=document, headers=answer)
+
+
+async def source_version_header(
+    ctx: S3Request, bucket: str, original: ObjectRecord
+) -> dict[str, str]:
+    """``x-amz-copy-source-version-id``: the version a copy read (none: never versioned)."""
+    found = await version_header(ctx, bucket, original)
+    return {"x-amz-copy-source-version-id": found[VERSION_ID]} if found else {}
 
 
 def _add_checksums(
