@@ -46,6 +46,7 @@ from gateway.domain.names import check_key
 from gateway.domain.objects import (
     NewObject,
     commit,
+    copy_source_version,
     forget_manifest,
     get_object,
     now,
@@ -225,20 +226,31 @@ async def upload_part_copy(
     source: tuple[str, str],
     byte_range: RangeRequest | None,
     source_conditions: ReadConditions,
-) -> PartRecord:
-    """UploadPartCopy: the source's bytes (or a range of them) become a new part blob."""
+    source_version: str | None = None,
+) -> tuple[ObjectRecord, PartRecord]:
+    """UploadPartCopy: the source's bytes (or a range of them; of its version
+    ``source_version``, the ``versionId`` as sent) become a new part blob. Returns (source,
+    part)."""
     check_part_number(part_number)
     upload = await live_upload(store, bucket, key, upload_id)
-    _, reader = await get_object(
-        store, source[0], source[1], source_conditions, byte_range, check=check_copy_source
-    )
+    with copy_source_version():
+        original, reader = await get_object(
+            store,
+            source[0],
+            source[1],
+            source_conditions,
+            byte_range,
+            check=check_copy_source,
+            version=source_version,
+        )
     if reader.length > MAX_PART_SIZE:
         raise EntityTooLarge()
     algorithms = (upload.checksum_algorithm,) if upload.checksum_algorithm else ()
     new = NewObject(headers={}, metadata={}, checksum_algorithms=algorithms)
-    return await _store_part(
+    part = await _store_part(
         store, upload, part_number, reader.chunks(), reader.length, new, upload.checksum_algorithm
     )
+    return original, part
 
 
 async def _store_part(

@@ -10,7 +10,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -32,7 +32,6 @@ from gateway.domain.errors import (
     InvalidPartNumber,
     InvalidRequest,
     NoSuchKey,
-    NoSuchVersion,
 )
 from gateway.domain.hashing import HashingReader
 from gateway.domain.names import check_key
@@ -40,6 +39,7 @@ from gateway.domain.ports.registry import RegistryDigestInvalid, RegistryError, 
 from gateway.domain.store import Store
 from gateway.domain.tagging import forget_tagging
 from gateway.domain.values import Layer, ObjectRecord
+from gateway.domain.version_ids import named_version, parse_version_id
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 NO_CONDITIONS = ReadConditions()
@@ -86,18 +86,6 @@ async def _missing(store: Store, bucket: str, key: str) -> NoSuchKey:
         if marker is not None:
             return DeletedKey(marker.version)
     return NoSuchKey()
-
-
-async def _version(store: Store, bucket: str, key: str, version: str) -> ObjectRecord:
-    """The version a ``versionId`` parameter names (as sent): NoSuchVersion if the key has
-    none such, 405 MethodNotAllowed if it is a delete marker."""
-    version_id = versions.parse_version_id(version)
-    record = await versions.get_version(store, bucket, key, version_id)
-    if record is None:
-        raise NoSuchVersion(version)
-    if record.delete_marker:
-        raise DeleteMarkerVersion(record.version, record.last_modified)
-    return record
 
 
 async def commit(
@@ -258,12 +246,21 @@ class ObjectAttributes:
 
 
 async def get_object_attributes(
-    store: Store, bucket: str, key: str, part_marker: int, max_parts: int
+    store: Store,
+    bucket: str,
+    key: str,
+    part_marker: int,
+    max_parts: int,
+    version: str | None = None,
 ) -> ObjectAttributes:
-    """The object's record and its parts numbered after ``part_marker``, at most
-    ``max_parts`` of them (a completed object's parts are its layers, numbered from 1).
+    """The object's record (or its version ``version``, the ``versionId`` as sent) and its
+    parts numbered after ``part_marker``, at most ``max_parts`` of them (a completed object's
+    parts are its layers, numbered from 1).
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html"""
-    record = await _existing(store, bucket, key)
+    if version is not None:
+        record = await named_version(store, bucket, key, version)
+    else:
+        record = await _existing(store, bucket, key)
     numbered = list(enumerate(record.layers, start=1))[part_marker:]
     return ObjectAttributes(record, tuple(numbered[:max_parts]), len(numbered) > max_parts)
 
@@ -346,7 +343,7 @@ async def get_object(
     source: :func:`check_copy_source`)."""
     bucket_record = await get_bucket(store, bucket)
     if version is not None:
-        record = await _version(store, bucket, key, version)
+        record = await named_version(store, bucket, key, version)
         counts = await _counts(store, record)
     else:
         found = await store.index.get_object_counted(bucket, key, store.supply.referrer_kinds)
@@ -391,7 +388,7 @@ async def delete(store: Store, bucket: str, key: str, version: str | None = None
     state = versions.status(await get_bucket(store, bucket))
     check_key(key)
     if version is not None:
-        version_id = versions.parse_version_id(version)
+        version_id = parse_version_id(version)
         if state is None and version_id is None:
             await delete_object(store, bucket, key)
             return Deleted(mapping.NULL_VERSION)
@@ -435,6 +432,18 @@ async def delete_object(store: Store, bucket: str, key: str, *, only: str | None
         return True
 
 
+@contextlib.contextmanager
+def copy_source_version() -> Iterator[None]:
+    """A copy source that names a delete marker by its version id is a bad request (S3)."""
+    try:
+        yield
+    except DeleteMarkerVersion as exc:
+        raise InvalidRequest(
+            "The source of a copy request may not specifically refer to a delete marker "
+            "by version id."
+        ) from exc
+
+
 async def copy_object(
     store: Store,
     source: tuple[str, str],
@@ -454,13 +463,8 @@ async def copy_object(
     if source_version is None:
         original = await _existing(store, source[0], source[1])
     else:
-        try:
-            original = await _version(store, source[0], source[1], source_version)
-        except DeleteMarkerVersion as exc:
-            raise InvalidRequest(
-                "The source of a copy request may not specifically refer to a delete marker "
-                "by version id."
-            ) from exc
+        with copy_source_version():
+            original = await named_version(store, source[0], source[1], source_version)
     check_copy_source(source_conditions, original)
     await store.supply.gate(store, await get_bucket(store, source[0]), original)
     await get_bucket(store, bucket)

@@ -26,16 +26,23 @@ from gateway.domain.errors import NoSuchKey
 from gateway.domain.ports.registry import RegistryError
 from gateway.domain.store import Store
 from gateway.domain.values import ObjectRecord
+from gateway.domain.version_ids import named_version
 
 TAGGING_SETTING = "tagging"  # the bucket's tag set as a JSON object, in its settings
 
 
-async def get_object_tagging(store: Store, bucket: str, key: str) -> dict[str, str]:
+async def get_object_tagging(
+    store: Store, bucket: str, key: str, version: str | None = None
+) -> ObjectRecord:
+    """The object (or its version ``version``, the ``versionId`` as sent), whose ``tags``
+    are its tag set."""
+    if version is not None:
+        return await named_version(store, bucket, key, version)
     await get_bucket(store, bucket)
     record = await store.index.get_object(bucket, key)
     if record is None:
         raise NoSuchKey()
-    return record.tags
+    return record
 
 
 async def existing_tags(store: Store, bucket: str, key: str) -> dict[str, str] | None:
@@ -58,15 +65,20 @@ async def _manifest_size(store: Store, record: ObjectRecord) -> int:
 
 
 async def put_object_tagging(
-    store: Store, bucket: str, key: str, tags: dict[str, str]
+    store: Store, bucket: str, key: str, tags: dict[str, str], version: str | None = None
 ) -> ObjectRecord:
-    """Replace the object's tag set (an empty one deletes it): a tagging manifest whose
-    subject is the object's manifest goes to the registry, then the index row commits, then
+    """Replace the object's tag set (an empty one deletes it), or that of its version
+    ``version`` (the ``versionId`` as sent, current or not): a tagging manifest whose
+    subject is the version's manifest goes to the registry, then the index row commits, then
     the tagging manifest it replaces is deleted (best effort: ``reindex`` takes the newest)."""
     await get_bucket(store, bucket)
     location = mapping.locate(store.prefix, bucket, key)
     async with store.locks.hold((bucket, key)):
-        current = await store.index.get_object(bucket, key)
+        current = (
+            await named_version(store, bucket, key, version)
+            if version is not None
+            else await store.index.get_object(bucket, key)
+        )
         if current is None:
             raise NoSuchKey()
         if current.tags == tags:
@@ -80,7 +92,10 @@ async def put_object_tagging(
         )
         pushed = await store.registry.push_referrer(location.repository, manifest)
         record = replace(current, tags=dict(sorted(tags.items())), tagging=pushed.digest)
-        await store.index.put_object(record)
+        if version is None:
+            await store.index.put_object(record)
+        else:
+            await store.index.retag_version(record)
         if current.tagging is not None:
             await forget_tagging(store, location.repository, current)
     return record

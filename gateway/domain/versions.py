@@ -12,7 +12,6 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -21,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket, set_setting
 from gateway.domain.conditions import WriteConditions, check_write
-from gateway.domain.errors import ConditionalRequestConflict, InvalidArgument
+from gateway.domain.errors import ConditionalRequestConflict
 from gateway.domain.locks import KeyBusy
 from gateway.domain.ports.registry import RegistryError
 from gateway.domain.store import Store
@@ -30,7 +29,6 @@ from gateway.domain.values import BucketRecord, ObjectRecord
 
 VERSIONING_SETTING = "versioning"  # "Enabled" or "Suspended"; absent: never versioned
 ENABLED, SUSPENDED = "Enabled", "Suspended"
-_VERSION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def status(bucket: BucketRecord) -> str | None:
@@ -52,15 +50,6 @@ def new_version_id() -> str:
     OCI tag and a URL as they are)."""
     millis = int(datetime.now(UTC).timestamp() * 1000)
     return f"{millis:012x}{secrets.token_hex(10)}"
-
-
-def parse_version_id(text: str) -> str | None:
-    """A ``versionId`` parameter: None for ``null``; InvalidArgument if it cannot be one."""
-    if text == mapping.NULL_VERSION:
-        return None
-    if not _VERSION_ID.fullmatch(text):
-        raise InvalidArgument("Invalid version id specified")
-    return text
 
 
 @contextlib.asynccontextmanager
@@ -102,6 +91,10 @@ async def commit(
         replaced = [entry for entry in history if entry.version_id == version_id]
         if latest is not None and latest.version_id is None and version_id is not None:
             await _keep(store, location.repository, latest)  # written before versioning
+        if record.delete_marker:  # its one layer: the repository may not hold it yet
+            await store.registry.ensure_blob(
+                location.repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST
+            )
         await store.registry.push_manifest(
             location.repository,
             mapping.version_tag(record.key, version_id),

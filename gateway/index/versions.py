@@ -68,6 +68,31 @@ class SqlVersionIndex(SqlBase):
         async with self._engine.begin() as conn:
             await replace_object(conn, record)
 
+    async def retag_version(self, record: ObjectRecord) -> None:
+        values = {"tags": record.tags, "tagging": record.tagging}
+        async with self._engine.begin() as conn:
+            live = (
+                objects.c.version_id.is_(None)
+                if record.version_id is None
+                else objects.c.version_id == record.version_id
+            )
+            done = await conn.execute(
+                objects.update()
+                .where(objects.c.bucket == record.bucket, objects.c.key == record.key, live)
+                .values(**values)
+            )
+            if done.rowcount:
+                return
+            await conn.execute(
+                versions.update()
+                .where(
+                    versions.c.bucket == record.bucket,
+                    versions.c.key == record.key,
+                    versions.c.version_id == record.version,
+                )
+                .values(**values)
+            )
+
     async def remove_version(self, bucket: str, key: str, version_id: str | None) -> None:
         """Forget one version for good; if the key is left without a live object and its
         newest remaining version is an object, that one becomes live."""

@@ -33,6 +33,8 @@ READER_ACTIONS = (
     "s3:ListMultipartUploadParts",
     "s3:GetObject",
     "s3:GetObjectVersion",
+    "s3:GetObjectVersionAttributes",
+    "s3:GetObjectVersionTagging",
     "s3:GetObjectAttributes",
     "s3:GetObjectTagging",
     "s3:GetBucketTagging",
@@ -47,6 +49,8 @@ WRITER_ACTIONS = (
     PUT_REFERRER,
     "s3:DeleteObject",
     "s3:DeleteObjectVersion",
+    "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectVersionTagging",
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
 )

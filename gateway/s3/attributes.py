@@ -11,6 +11,7 @@ from gateway.s3 import xml
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request, http_date
 from gateway.s3.result import S3Result
+from gateway.s3.versioning import version_header
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 MAX_PARTS = 1000
@@ -48,7 +49,9 @@ async def get_object_attributes(ctx: S3Request) -> S3Result:
     wanted = requested_attributes(ctx.header("x-amz-object-attributes"))
     marker = header_int(ctx, "x-amz-part-number-marker", 0)
     limit = min(header_int(ctx, "x-amz-max-parts", MAX_PARTS), MAX_PARTS)
-    found = await domain.get_object_attributes(ctx.store, ctx.bucket, ctx.key, marker, limit)
+    found = await domain.get_object_attributes(
+        ctx.store, ctx.bucket, ctx.key, marker, limit, ctx.query.get("versionId")
+    )
     record = found.record
     algorithm = record.checksum_algorithm
     value = record.checksums.get(algorithm, "") if algorithm else ""
@@ -79,4 +82,6 @@ async def get_object_attributes(ctx: S3Request) -> S3Result:
         xml.add(document, "StorageClass", "STANDARD")
     if "ObjectSize" in wanted:
         xml.add(document, "ObjectSize", record.size)
-    return S3Result(document=document, headers={"Last-Modified": http_date(record.last_modified)})
+    headers = {"Last-Modified": http_date(record.last_modified)}
+    headers.update(await version_header(ctx, ctx.bucket, record))
+    return S3Result(document=document, headers=headers)

@@ -13,7 +13,7 @@ import json
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from gateway.domain import versions
+from gateway.domain import version_ids
 from gateway.domain.buckets import get_bucket
 from gateway.domain.listing import MAX_KEYS, ListPage, list_entries, list_versions
 from gateway.s3 import xml
@@ -142,7 +142,7 @@ async def list_object_versions(ctx: S3Request) -> S3Result:
             "InvalidArgument", "A version-id marker cannot be specified without a key marker."
         )
     if version_marker:
-        versions.parse_version_id(version_marker)
+        version_ids.parse_version_id(version_marker)
     await get_bucket(ctx.store, ctx.bucket)
     page = await list_versions(
         ctx.store,

@@ -18,7 +18,7 @@ from gateway.s3.buckets import owner
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import parse_range, read_conditions, write_conditions
 from gateway.s3.listing import encoded_text, max_keys_param, url_encoded
-from gateway.s3.objects import copy_source, new_object
+from gateway.s3.objects import copy_source, copy_source_version, new_object, source_version_header
 from gateway.s3.payload import checksum_headers, declared_in_headers, payload
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
@@ -119,7 +119,7 @@ async def upload_part_copy(ctx: S3Request) -> S3Result:
             "first and last are the zero-based offsets of the first and last bytes to copy",
         )
     upload = await _part_upload(ctx)
-    part = await domain.upload_part_copy(
+    original, part = await domain.upload_part_copy(
         ctx.store,
         ctx.bucket,
         ctx.key,
@@ -128,12 +128,15 @@ async def upload_part_copy(ctx: S3Request) -> S3Result:
         source,
         byte_range,
         read_conditions(headers, prefix="x-amz-copy-source-if-"),
+        copy_source_version(headers["x-amz-copy-source"]),
     )
     document = xml.root("CopyPartResult")
     xml.add(document, "LastModified", xml.iso_time(part.last_modified))
     xml.add(document, "ETag", part.etag)
     _checksum_elements(document, _part_checksums(upload, part))
-    return S3Result(document=document)
+    return S3Result(
+        document=document, headers=await source_version_header(ctx, source[0], original)
+    )
 
 
 def _requested_parts(body: bytes) -> list[domain.RequestedPart]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
-from gateway.domain import mapping, versions
+from gateway.domain import mapping
 from gateway.domain import objects as domain
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import WriteConditions
@@ -33,23 +34,13 @@ from gateway.s3.headers import (
 from gateway.s3.payload import Payload, checksum_headers, payload
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
+from gateway.s3.versioning import VERSION_ID, version_header
 
 MAX_DELETE_KEYS = 1000
 
 
-VERSION_ID = "x-amz-version-id"
-
-
 def _reference(ctx: S3Request, bucket: str, key: str) -> str:
     return mapping.locate(ctx.store.prefix, bucket, key).reference
-
-
-async def version_header(ctx: S3Request, bucket: str, record: ObjectRecord) -> dict[str, str]:
-    """``x-amz-version-id`` for an object of a bucket whose versioning was ever set (``null``
-    for its null version); none for a bucket never versioned, as S3."""
-    if record.version_id is None and versions.status(await get_bucket(ctx.store, bucket)) is None:
-        return {}
-    return {VERSION_ID: record.version}
 
 
 def new_object(
@@ -138,10 +129,16 @@ async def copy_object(ctx: S3Request) -> S3Result:
     xml.add(document, "ETag", record.etag)
     answer = {OCI_REFERENCE: _reference(ctx, ctx.bucket, ctx.key)}
     answer.update(await version_header(ctx, ctx.bucket, record))
-    source_header = await version_header(ctx, source[0], original)
-    if source_header:
-        answer["x-amz-copy-source-version-id"] = source_header[VERSION_ID]
+    answer.update(await source_version_header(ctx, source[0], original))
     return S3Result(document=document, headers=answer)
+
+
+async def source_version_header(
+    ctx: S3Request, bucket: str, original: ObjectRecord
+) -> dict[str, str]:
+    """``x-amz-copy-source-version-id``: the version a copy read (none: never versioned)."""
+    found = await version_header(ctx, bucket, original)
+    return {"x-amz-copy-source-version-id": found[VERSION_ID]} if found else {}
 
 
 def _add_checksums(
@@ -260,28 +257,46 @@ async def delete_objects(ctx: S3Request) -> S3Result:
     if request.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = (request.findtext("Quiet") or "").strip().lower() == "true"
-    keys = [element.findtext("Key") for element in request.findall("Object")]
-    if not keys or len(keys) > MAX_DELETE_KEYS or any(key is None for key in keys):
+    targets = [
+        (element.findtext("Key"), element.findtext("VersionId"))
+        for element in request.findall("Object")
+    ]
+    if not targets or len(targets) > MAX_DELETE_KEYS or any(k is None for k, _ in targets):
         raise S3Error("MalformedXML")
     await get_bucket(ctx.store, ctx.bucket)
     document = xml.root("DeleteResult")
-    for key in keys:
+    for key, version in targets:
         assert key is not None
-        if not await ctx.can("s3:DeleteObject", ctx.bucket, key):
-            failed = xml.add(document, "Error")
-            xml.add(failed, "Key", key)
-            xml.add(failed, "Code", "AccessDenied")
-            xml.add(failed, "Message", "Access Denied")
+        action = "s3:DeleteObject" if version is None else "s3:DeleteObjectVersion"
+        if not await ctx.can(action, ctx.bucket, key):
+            _failed(document, key, version, S3Error("AccessDenied"))
             continue
         try:
-            await domain.delete_object(ctx.store, ctx.bucket, key)
+            deleted = await domain.delete(ctx.store, ctx.bucket, key, version)
         except DomainError as exc:
-            error = from_exception(exc) or S3Error("InternalError")
-            failed = xml.add(document, "Error")
-            xml.add(failed, "Key", key)
-            xml.add(failed, "Code", error.code)
-            xml.add(failed, "Message", error.message)
+            _failed(document, key, version, from_exception(exc) or S3Error("InternalError"))
             continue
         if not quiet:
-            xml.add(xml.add(document, "Deleted"), "Key", key)
+            _deleted(document, key, version, deleted)
     return S3Result(document=document)
+
+
+def _deleted(document: ET.Element, key: str, version: str | None, deleted: domain.Deleted) -> None:
+    """A ``Deleted`` entry as S3 writes it: the version named (if any), and for a delete
+    marker (made now, or the version named) its version id."""
+    entry = xml.add(document, "Deleted")
+    xml.add(entry, "Key", key)
+    if version is not None:
+        xml.add(entry, "VersionId", version)
+    if deleted.delete_marker:
+        xml.add(entry, "DeleteMarker", "true")
+        xml.add(entry, "DeleteMarkerVersionId", deleted.version_id or "")
+
+
+def _failed(document: ET.Element, key: str, version: str | None, error: S3Error) -> None:
+    entry = xml.add(document, "Error")
+    xml.add(entry, "Key", key)
+    if version is not None:
+        xml.add(entry, "VersionId", version)
+    xml.add(entry, "Code", error.code)
+    xml.add(entry, "Message", error.message)

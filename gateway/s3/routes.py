@@ -7,7 +7,7 @@ sub-resource that no route serves answers NotImplemented, never a wrong operatio
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from gateway.policy.decide import listing_condition_keys
@@ -355,6 +355,15 @@ SUBRESOURCES = frozenset(
 )
 
 
+# A sub-resource of one version (``?tagging&versionId=``): decided as IAM's *Version* action.
+VERSION_ACTIONS = {
+    "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+    "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+    "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
+}
+
+
 def match(method: str, target: Target, query: dict[str, str], headers: dict[str, str]) -> Route:
     named = SUBRESOURCES.intersection(query)
     for route in ROUTES:
@@ -366,6 +375,8 @@ def match(method: str, target: Target, query: dict[str, str], headers: dict[str,
             continue
         if named and (route.query is None or route.query not in SUBRESOURCES):
             continue  # a sub-resource no route serves, beside a plain discriminator
+        if "versionId" in query and route.action in VERSION_ACTIONS:
+            return replace(route, action=VERSION_ACTIONS[route.action])
         return route
     if named:
         raise S3Error("NotImplemented", f"The operation ?{sorted(named)[0]} is not implemented.")
@@ -395,7 +406,8 @@ def also_required(
     """A copy (CopyObject, UploadPartCopy) reads its source; a bucket made with a canned ACL
     other than ``private`` sets that ACL, which needs ``s3:PutBucketAcl`` as well
     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, Permissions);
-    GetObjectAttributes needs ``s3:GetObject`` besides ``s3:GetObjectAttributes``
+    GetObjectAttributes needs ``s3:GetObject`` besides ``s3:GetObjectAttributes`` (of a
+    version: ``s3:GetObjectVersion`` and ``s3:GetObjectVersionAttributes``)
     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html)."""
     if route.header == COPY_SOURCE:
         source_bucket, source_key = copy_source(headers[COPY_SOURCE])
@@ -406,6 +418,8 @@ def also_required(
         return (Requirement("s3:PutBucketAcl", bucket, "", "acl"),)
     if route.action == "s3:GetObjectAttributes":
         return (Requirement("s3:GetObject", bucket, key, "get-object"),)
+    if route.action == "s3:GetObjectVersionAttributes":
+        return (Requirement("s3:GetObjectVersion", bucket, key, "get-object"),)
     return ()
 
 

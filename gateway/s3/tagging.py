@@ -26,6 +26,7 @@ from gateway.s3 import xml
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
+from gateway.s3.versioning import version_header
 
 OBJECT_LIMIT = 10
 BUCKET_LIMIT = 50
@@ -141,20 +142,26 @@ async def _document_tags(ctx: S3Request, *, bucket: bool = False) -> dict[str, s
 
 async def get_object_tagging(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html"""
-    return tagging_document(await domain.get_object_tagging(ctx.store, ctx.bucket, ctx.key))
+    version = ctx.query.get("versionId")
+    record = await domain.get_object_tagging(ctx.store, ctx.bucket, ctx.key, version)
+    answer = tagging_document(record.tags)
+    answer.headers.update(await version_header(ctx, ctx.bucket, record))
+    return answer
 
 
 async def put_object_tagging(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html"""
     tags = await _document_tags(ctx)
-    await domain.put_object_tagging(ctx.store, ctx.bucket, ctx.key, tags)
-    return S3Result()
+    version = ctx.query.get("versionId")
+    record = await domain.put_object_tagging(ctx.store, ctx.bucket, ctx.key, tags, version)
+    return S3Result(headers=await version_header(ctx, ctx.bucket, record))
 
 
 async def delete_object_tagging(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html"""
-    await domain.put_object_tagging(ctx.store, ctx.bucket, ctx.key, {})
-    return S3Result(status=204)
+    version = ctx.query.get("versionId")
+    record = await domain.put_object_tagging(ctx.store, ctx.bucket, ctx.key, {}, version)
+    return S3Result(status=204, headers=await version_header(ctx, ctx.bucket, record))
 
 
 async def get_bucket_tagging(ctx: S3Request) -> S3Result:

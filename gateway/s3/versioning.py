@@ -7,12 +7,23 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
 from __future__ import annotations
 
 from gateway.domain import versions
+from gateway.domain.buckets import get_bucket
+from gateway.domain.values import ObjectRecord
 from gateway.s3 import xml
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
 
 STATES = frozenset({versions.ENABLED, versions.SUSPENDED})
+VERSION_ID = "x-amz-version-id"
+
+
+async def version_header(ctx: S3Request, bucket: str, record: ObjectRecord) -> dict[str, str]:
+    """``x-amz-version-id`` for an object of a bucket whose versioning was ever set (``null``
+    for its null version); none for a bucket never versioned, as S3."""
+    if record.version_id is None and versions.status(await get_bucket(ctx.store, bucket)) is None:
+        return {}
+    return {VERSION_ID: record.version}
 
 
 async def put_bucket_versioning(ctx: S3Request) -> S3Result:

@@ -85,6 +85,10 @@ class VersionIndex(Protocol):
         object of another version id becomes noncurrent, one of the same id is replaced."""
         ...
 
+    async def retag_version(self, record: ObjectRecord) -> None:
+        """Replace the ``tags`` and ``tagging`` of one version (``record``), live or not."""
+        ...
+
     async def remove_version(self, bucket: str, key: str, version_id: str | None) -> None:
         """Forget one version; the newest remaining object becomes live if it is the
         newest version."""

@@ -2,8 +2,9 @@
 x every operation of the S3 route table (gateway/s3/routes.py), and two it answers
 NotImplemented, x four bucket policies. Each cell has its exact expected answer: the status
 of success, or 403 AccessDenied; DeleteObjects is decided per key (a 200 whose entry is
-Deleted or an AccessDenied Error). Every cell's audit line (found by the request id) must say
-the same: one line per decision, its action, allow or deny, and the status sent.
+Deleted or an AccessDenied Error; an entry with a VersionId as s3:DeleteObjectVersion).
+Every cell's audit line (found by the request id) must say the same: one line per
+decision, its action, allow or deny, and the status sent.
 
 The expectations are written out here from docs/identity.md, not computed by the gateway's
 own tables: readers list and read, writers also write and create buckets, admins do
@@ -77,8 +78,9 @@ def complete_body(etag: str) -> bytes:
     ).encode()
 
 
-def delete_body(key: str) -> bytes:
-    return f"<Delete><Object><Key>{key}</Key></Object></Delete>".encode()
+def delete_body(key: str, version: str | None = None) -> bytes:
+    named = f"<VersionId>{version}</VersionId>" if version is not None else ""
+    return f"<Delete><Object><Key>{key}</Key>{named}</Object></Delete>".encode()
 
 
 def scratch_policy(scene: Scene) -> bytes:
@@ -157,6 +159,11 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         "s3:GetObject",
         206,
     ),
+    "get_object_version": (  # the null version: the bucket was never versioned
+        lambda c, s: c.call("GET", f"{s.bucket}/{SOURCE}?versionId=null"),
+        "s3:GetObjectVersion",
+        200,
+    ),
     "get_object_tagging": (
         lambda c, s: c.call("GET", f"{s.bucket}/{SOURCE}?tagging"),
         "s3:GetObjectTagging",
@@ -196,6 +203,18 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
             "POST", f"{s.bucket}?delete", delete_body(f"reports/by-{s.label}-copy")
         ),
         "s3:DeleteObject",
+        200,
+    ),
+    "delete_object_version": (
+        lambda c, s: c.call("DELETE", f"{s.mine()}?versionId=null"),
+        "s3:DeleteObjectVersion",
+        204,
+    ),
+    "delete_objects_version": (
+        lambda c, s: c.call(
+            "POST", f"{s.bucket}?delete", delete_body(f"reports/by-{s.label}", "null")
+        ),
+        "s3:DeleteObjectVersion",
         200,
     ),
     "create_upload": (
@@ -352,6 +371,7 @@ READ = {
     "head_object",
     "get_object",
     "get_object_part",
+    "get_object_version",
     "get_object_tagging",
     "get_object_attributes",
     "get_bucket_tagging",
@@ -362,6 +382,8 @@ WRITE = {
     "copy_object",
     "delete_object",
     "delete_objects",
+    "delete_object_version",
+    "delete_objects_version",
     "create_upload",
     "upload_part",
     "upload_part_copy",
@@ -441,7 +463,7 @@ def check_answer(cell: str, response: httpx.Response, allowed: bool, ok: int) ->
         if status != 501 or b"<Code>NotImplemented</Code>" not in body:
             return [f"{cell}: HTTP {status}, expected 501 NotImplemented"]
         return []
-    if operation == "delete_objects":
+    if operation.startswith("delete_objects"):
         entry = b"<Deleted>" if allowed else b"<Code>AccessDenied</Code>"
         if status != 200 or entry not in body:
             return [f"{cell}: HTTP {status} {body[:300]!r}, expected 200 with {entry!r}"]
@@ -473,7 +495,7 @@ def check_audit(
     action = OPERATIONS[operation][1]
     rid = response.headers["x-amz-request-id"]
     mine = [line for line in lines if line["request_id"] == rid]
-    if operation == "delete_objects":
+    if operation.startswith("delete_objects"):
         # The request's own line, then one per key with the key's decision.
         per_key = [line for line in mine if line["resource"].startswith(f"/{BUCKET}/")]
         if len(mine) != 2 or len(per_key) != 1:

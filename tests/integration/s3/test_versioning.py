@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.s3.test_awscli import aws
+from tests.integration.s3.test_policies import key_client
 
 
 def error_of(excinfo):
@@ -206,6 +207,243 @@ def test_list_object_versions_pages_and_prefixes(s3, versioned):
     assert page["IsTruncated"] is True
     assert page["NextKeyMarker"] == "a"
     assert page["NextVersionIdMarker"] == written["a"][1]
+
+
+def test_delete_objects_with_version_ids(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket=versioned, Key="k", Body=b"two")["VersionId"]
+    marker = s3.delete_object(Bucket=versioned, Key="gone")["VersionId"]  # a marker alone
+    s3.put_object(Bucket=versioned, Key="plain", Body=b"p")
+    result = s3.delete_objects(
+        Bucket=versioned,
+        Delete={
+            "Objects": [
+                {"Key": "k", "VersionId": second},
+                {"Key": "gone", "VersionId": marker},
+                {"Key": "plain"},
+                {"Key": "k", "VersionId": "0" * 32},
+                {"Key": "k", "VersionId": "bad"},
+            ]
+        },
+    )
+    deleted = result["Deleted"]
+    assert deleted[0] == {"Key": "k", "VersionId": second}
+    assert deleted[1] == {
+        "Key": "gone",
+        "VersionId": marker,
+        "DeleteMarker": True,
+        "DeleteMarkerVersionId": marker,
+    }
+    assert deleted[2]["Key"] == "plain"
+    assert "VersionId" not in deleted[2]
+    assert deleted[2]["DeleteMarker"] is True
+    new_marker = deleted[2]["DeleteMarkerVersionId"]
+    assert deleted[3] == {"Key": "k", "VersionId": "0" * 32}  # none such: success, as S3
+    assert [(e["Key"], e["VersionId"], e["Code"]) for e in result["Errors"]] == [
+        ("k", "bad", "InvalidArgument")
+    ]
+    assert s3.get_object(Bucket=versioned, Key="k")["VersionId"] == first
+    kinds = {(kind, key, version) for kind, key, version, _ in all_versions(s3, versioned)}
+    assert ("m", "plain", new_marker) in kinds
+    assert not any(key == "gone" for _, key, _ in kinds)
+
+
+def test_delete_objects_in_a_suspended_bucket(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"before")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k"}]})
+    assert result["Deleted"] == [
+        {"Key": "k", "DeleteMarker": True, "DeleteMarkerVersionId": "null"}
+    ]
+    result = s3.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": "null"}]}
+    )
+    assert result["Deleted"] == [
+        {"Key": "k", "VersionId": "null", "DeleteMarker": True, "DeleteMarkerVersionId": "null"}
+    ]
+    assert all_versions(s3, bucket) == []
+
+
+def test_delete_objects_of_a_version_is_decided_as_delete_object_version(gateway, s3, versioned):
+    version = s3.put_object(Bucket=versioned, Key="k", Body=b"x")["VersionId"]
+    cleaner = key_client(
+        gateway,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:DeleteObject",
+                    "Resource": f"arn:aws:s3:::{versioned}/*",
+                }
+            ],
+        },
+    )
+    result = cleaner.delete_objects(
+        Bucket=versioned, Delete={"Objects": [{"Key": "k", "VersionId": version}, {"Key": "k"}]}
+    )
+    assert [(e["Key"], e["VersionId"], e["Code"]) for e in result["Errors"]] == [
+        ("k", version, "AccessDenied")
+    ]
+    assert [d["Key"] for d in result["Deleted"]] == ["k"]
+    assert s3.get_object(Bucket=versioned, Key="k", VersionId=version)["Body"].read() == b"x"
+
+
+def test_tagging_of_a_version(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one", Tagging="at=write")
+    first = first["VersionId"]
+    second = s3.put_object(Bucket=versioned, Key="k", Body=b"two")["VersionId"]
+    old = s3.get_object_tagging(Bucket=versioned, Key="k", VersionId=first)
+    assert old["VersionId"] == first
+    assert old["TagSet"] == [{"Key": "at", "Value": "write"}]
+    put = s3.put_object_tagging(
+        Bucket=versioned,
+        Key="k",
+        VersionId=first,
+        Tagging={"TagSet": [{"Key": "later", "Value": "1"}]},
+    )
+    assert put["VersionId"] == first
+    assert s3.get_object_tagging(Bucket=versioned, Key="k", VersionId=first)["TagSet"] == [
+        {"Key": "later", "Value": "1"}
+    ]
+    current = s3.get_object_tagging(Bucket=versioned, Key="k")
+    assert (current["VersionId"], current["TagSet"]) == (second, [])
+    gone = s3.delete_object_tagging(Bucket=versioned, Key="k", VersionId=first)
+    assert gone["VersionId"] == first
+    assert s3.get_object_tagging(Bucket=versioned, Key="k", VersionId=first)["TagSet"] == []
+    s3.put_object_tagging(
+        Bucket=versioned, Key="k", Tagging={"TagSet": [{"Key": "now", "Value": "2"}]}
+    )
+    assert s3.get_object_tagging(Bucket=versioned, Key="k", VersionId=second)["TagSet"] == [
+        {"Key": "now", "Value": "2"}
+    ]
+    marker = s3.delete_object(Bucket=versioned, Key="k")["VersionId"]
+    for call, extra in [
+        (s3.get_object_tagging, {}),
+        (s3.put_object_tagging, {"Tagging": {"TagSet": []}}),
+        (s3.delete_object_tagging, {}),
+    ]:
+        with pytest.raises(ClientError) as excinfo:
+            call(Bucket=versioned, Key="k", VersionId="0" * 32, **extra)
+        assert error_of(excinfo) == ("NoSuchVersion", 404)
+        with pytest.raises(ClientError) as excinfo:
+            call(Bucket=versioned, Key="k", VersionId=marker, **extra)
+        assert error_of(excinfo) == ("MethodNotAllowed", 405)
+        with pytest.raises(ClientError) as excinfo:
+            call(Bucket=versioned, Key="k", VersionId="bad", **extra)
+        assert error_of(excinfo) == ("InvalidArgument", 400)
+
+
+def test_a_versions_tag_set_goes_with_it(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=versioned, Key="k", Body=b"two")
+    s3.put_object_tagging(
+        Bucket=versioned, Key="k", VersionId=first, Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}
+    )
+    s3.delete_object(Bucket=versioned, Key="k", VersionId=first)  # its tagging goes with it
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object_tagging(Bucket=versioned, Key="k", VersionId=first)
+    assert error_of(excinfo) == ("NoSuchVersion", 404)
+
+
+def test_object_attributes_of_a_version(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=versioned, Key="k", Body=b"three")
+    answer = s3.get_object_attributes(
+        Bucket=versioned, Key="k", VersionId=first, ObjectAttributes=["ObjectSize", "ETag"]
+    )
+    assert answer["VersionId"] == first
+    assert answer["ObjectSize"] == 3
+    assert (
+        s3.get_object_attributes(Bucket=versioned, Key="k", ObjectAttributes=["ObjectSize"])[
+            "ObjectSize"
+        ]
+        == 5
+    )
+    with pytest.raises(ClientError) as excinfo:
+        s3.get_object_attributes(
+            Bucket=versioned, Key="k", VersionId="0" * 32, ObjectAttributes=["ETag"]
+        )
+    assert error_of(excinfo) == ("NoSuchVersion", 404)
+
+
+def test_upload_part_copy_of_a_version(s3, versioned):
+    first = s3.put_object(Bucket=versioned, Key="src", Body=b"old bytes")["VersionId"]
+    latest = s3.put_object(Bucket=versioned, Key="src", Body=b"new bytes")["VersionId"]
+    upload = s3.create_multipart_upload(Bucket=versioned, Key="dst")["UploadId"]
+    copied = s3.upload_part_copy(
+        Bucket=versioned,
+        Key="dst",
+        UploadId=upload,
+        PartNumber=1,
+        CopySource={"Bucket": versioned, "Key": "src", "VersionId": first},
+    )
+    assert copied["CopySourceVersionId"] == first
+    plain = s3.upload_part_copy(
+        Bucket=versioned,
+        Key="dst",
+        UploadId=upload,
+        PartNumber=2,
+        CopySource={"Bucket": versioned, "Key": "src"},
+        CopySourceRange="bytes=0-2",
+    )
+    assert plain["CopySourceVersionId"] == latest
+    marker = s3.delete_object(Bucket=versioned, Key="src")["VersionId"]
+    with pytest.raises(ClientError) as excinfo:
+        s3.upload_part_copy(
+            Bucket=versioned,
+            Key="dst",
+            UploadId=upload,
+            PartNumber=3,
+            CopySource={"Bucket": versioned, "Key": "src", "VersionId": marker},
+        )
+    assert error_of(excinfo) == ("InvalidRequest", 400)
+    with pytest.raises(ClientError) as excinfo:
+        s3.upload_part_copy(
+            Bucket=versioned,
+            Key="dst",
+            UploadId=upload,
+            PartNumber=3,
+            CopySource={"Bucket": versioned, "Key": "src", "VersionId": "0" * 32},
+        )
+    assert error_of(excinfo) == ("NoSuchVersion", 404)
+    parts = [{"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]}]  # the last may be small
+    s3.complete_multipart_upload(
+        Bucket=versioned, Key="dst", UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+    assert s3.get_object(Bucket=versioned, Key="dst")["Body"].read() == b"old bytes"
+
+
+def test_awscli_tagging_of_a_version(s3, aws_env, versioned):
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=versioned, Key="k", Body=b"two")
+    aws(
+        aws_env,
+        "s3api",
+        "put-object-tagging",
+        "--bucket",
+        versioned,
+        "--key",
+        "k",
+        "--version-id",
+        first,
+        "--tagging",
+        "TagSet=[{Key=cli,Value=v1}]",
+    )
+    answer = json.loads(
+        aws(
+            aws_env,
+            "s3api",
+            "get-object-tagging",
+            "--bucket",
+            versioned,
+            "--key",
+            "k",
+            "--version-id",
+            first,
+        )
+    )
+    assert answer == {"VersionId": first, "TagSet": [{"Key": "cli", "Value": "v1"}]}
 
 
 def test_version_routes_need_the_version_actions(s3, versioned):
