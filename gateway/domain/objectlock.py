@@ -119,6 +119,11 @@ def for_write(bucket: BucketRecord, requested: ObjectLock, moment: datetime) -> 
     return requested
 
 
+def keeps(record: ObjectRecord, moment: datetime) -> bool:
+    """Whether Object Lock keeps the version from every delete (a lifecycle expiry's too)."""
+    return record.lock.legal_hold or record.lock.retained(moment)
+
+
 def check_delete(record: ObjectRecord, *, bypass: bool, moment: datetime) -> None:
     """A version under a legal hold, COMPLIANCE retention, or GOVERNANCE retention without
     the bypass, is not removed by anyone."""
