@@ -126,7 +126,12 @@ TABLE: dict[type[Exception], Answer] = {
     d.NoSuchReferrer: Answer("NoSuchKey", NOT_FOUND, "MANIFEST_UNKNOWN", fields=_key),
     d.NoSuchAccessKey: Answer("InvalidAccessKeyId", NOT_FOUND),
     d.NoSuchImage: Answer("NoSuchKey", NOT_FOUND, "MANIFEST_UNKNOWN"),
+    d.ObjectLockConfigurationNotFound: Answer(
+        "ObjectLockConfigurationNotFoundError", NOT_FOUND, fields=_bucket
+    ),
+    d.NoSuchObjectLockConfiguration: Answer("NoSuchObjectLockConfiguration", NOT_FOUND),
     # Conflicts
+    d.InvalidBucketState: Answer("InvalidBucketState", CONFLICT),
     d.BucketAlreadyOwnedByYou: Answer("BucketAlreadyOwnedByYou", CONFLICT, fields=_bucket),
     d.BucketNotEmpty: Answer("BucketNotEmpty", CONFLICT, fields=_bucket),
     d.ObjectChanged: Answer("PreconditionFailed", CONFLICT),
@@ -162,6 +167,7 @@ TABLE: dict[type[Exception], Answer] = {
     d.InvalidPartNumber: Answer("InvalidPartNumber", BAD_REQUEST),
     # Refusals and conditions (the JSON API has no conditional requests: 409 there)
     d.NotSigned: Answer("AccessDenied", Problem(403, "Forbidden"), "DENIED"),
+    d.ObjectLocked: Answer("AccessDenied", Problem(403, "Forbidden"), "DENIED"),
     d.PreconditionFailed: Answer("PreconditionFailed", CONFLICT, fields=_condition),
     d.NotModified: Answer("NotModified", CONFLICT, headers=_validators),
     # The registry port

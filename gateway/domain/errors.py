@@ -87,6 +87,22 @@ class Conflict(DomainError):
     """The request conflicts with the resource's state."""
 
 
+class InvalidBucketState(Conflict):
+    """The request is not valid with the current state of the bucket."""
+
+
+class ObjectLocked(DomainError):
+    """Access Denied because object protected by object lock."""
+
+
+class ObjectLockConfigurationNotFound(NotFound):
+    """Object Lock configuration does not exist for this bucket"""
+
+
+class NoSuchObjectLockConfiguration(NotFound):
+    """The specified object does not have a ObjectLock configuration"""
+
+
 class TooManyAccessKeys(Conflict):
     """The owner has as many keys as allowed: revoke one first. The owner's state, not the
     request, is at fault (IAM's ``LimitExceeded`` is a 409 too)."""

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from gateway.domain import multipart, objects
+from gateway.domain import multipart, objectlock, objects
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import NoSuchBucket, NoSuchUpload
 from gateway.domain.store import Store
@@ -190,8 +190,8 @@ class Sweeper:
         for record in rows:
             last = record.key
             chosen = next((r for r in rules if r.expires(record, moment, self.day)), None)
-            if chosen is None:
-                continue
+            if chosen is None or objectlock.keeps(record, moment):
+                continue  # a locked version is never expired
             if await objects.delete_object(
                 self.store, bucket, record.key, only=record.manifest_digest
             ):

@@ -26,13 +26,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.domain.values import BucketRecord, Layer, ObjectRecord, PartRecord, UploadRecord
+from gateway.domain.values import (
+    NO_LOCK,
+    BucketRecord,
+    Layer,
+    ObjectLock,
+    ObjectRecord,
+    PartRecord,
+    UploadRecord,
+)
 
 OBJECT_ARTIFACT_TYPE = "application/vnd.artifactstore.object.v1"
 BUCKET_ARTIFACT_TYPE = "application/vnd.artifactstore.bucket.v1"
 PART_ARTIFACT_TYPE = "application/vnd.artifactstore.part.v1"
 UPLOAD_ARTIFACT_TYPE = "application/vnd.artifactstore.upload.v1"
 TAGGING_ARTIFACT_TYPE = "application/vnd.artifactstore.tagging.v1"
+LOCK_ARTIFACT_TYPE = "application/vnd.artifactstore.lock.v1"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 LAYER_MEDIA_TYPE = "application/octet-stream"
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
@@ -66,6 +75,7 @@ A_CHECKSUM_TYPE = _NS + "checksum-type"
 A_LENGTH = _NS + "length"
 A_TAGS = _NS + "tags"
 A_VERSION_ID = _NS + "version-id"
+A_LOCK = _NS + "lock"
 DELETE_MARKER_ARTIFACT_TYPE = "application/vnd.artifactstore.delete-marker.v1"
 NULL_VERSION = "null"
 
@@ -160,6 +170,8 @@ def object_manifest(record: ObjectRecord) -> bytes:
         annotations[A_TAGS] = json.dumps(record.tags, sort_keys=True)
     if record.version_id is not None:  # absent: the null version (unversioned: as before)
         annotations[A_VERSION_ID] = record.version_id
+    if not record.lock.empty and record.lock.manifest is None:
+        annotations[A_LOCK] = dump_lock(record.lock)
     return _dump(
         {
             "schemaVersion": 2,
@@ -219,6 +231,7 @@ def parse_object_manifest(manifest: bytes, digest: str) -> ObjectRecord:
             checksums=_string_map(notes.get(A_CHECKSUMS, "{}")),
             tags=_string_map(notes.get(A_TAGS, "{}")),
             version_id=notes.get(A_VERSION_ID),
+            lock=load_lock(notes[A_LOCK]) if A_LOCK in notes else NO_LOCK,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete object manifest: {exc}") from exc
@@ -320,6 +333,75 @@ def parse_tagging_manifest(manifest: bytes) -> FoundTagging:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete tagging manifest: {exc}") from exc
+
+
+def dump_lock(lock: ObjectLock) -> str:
+    """A version's Object Lock state as an annotation: ``{"mode", "retain-until" (RFC 3339,
+    ms), "legal-hold" ("ON"/"OFF")}``, the retention keys absent when it has none."""
+    value = {"legal-hold": "ON" if lock.legal_hold else "OFF"}
+    if lock.mode is not None and lock.until is not None:
+        value |= {"mode": lock.mode, "retain-until": format_time(lock.until)}
+    return json.dumps(value, sort_keys=True)
+
+
+def load_lock(text: str, manifest: str | None = None) -> ObjectLock:
+    value = _string_map(text)
+    until = value.get("retain-until")
+    return ObjectLock(
+        mode=value.get("mode") if until else None,
+        until=parse_time(until) if until else None,
+        legal_hold=value.get("legal-hold") == "ON",
+        manifest=manifest,
+    )
+
+
+def lock_manifest(
+    record: ObjectRecord, subject_size: int, lock: ObjectLock, created: datetime
+) -> bytes:
+    """A version's retention or legal hold changed after its write (PutObjectRetention,
+    PutObjectLegalHold): a referrer of the version's manifest, as a tagging manifest is, so
+    that its digest (which signatures name) stays. The newest one is the version's state."""
+    return _dump(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": LOCK_ARTIFACT_TYPE,
+            "config": EMPTY_DESCRIPTOR,
+            "layers": [EMPTY_DESCRIPTOR],
+            "subject": {
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "digest": record.manifest_digest,
+                "size": subject_size,
+            },
+            "annotations": {
+                A_BUCKET: record.bucket,
+                A_KEY: record.key,
+                A_LOCK: dump_lock(lock),
+                CREATED: format_time(created),
+            },
+        }
+    )
+
+
+@dataclass(frozen=True)
+class FoundLock:
+    """A lock manifest read back: the version's lock state as of ``created``."""
+
+    subject: str
+    lock: ObjectLock
+    created: datetime
+
+
+def parse_lock_manifest(manifest: bytes, digest: str) -> FoundLock:
+    document, notes = _annotations(manifest, LOCK_ARTIFACT_TYPE)
+    try:
+        return FoundLock(
+            subject=document["subject"]["digest"],
+            lock=load_lock(notes[A_LOCK], digest),
+            created=parse_time(notes[CREATED]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotAnObject(f"incomplete lock manifest: {exc}") from exc
 
 
 def _optional(annotations: dict[str, str], name: str, value: str | int | None) -> None:

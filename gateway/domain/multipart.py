@@ -24,7 +24,7 @@ from typing import Any
 
 from awscrt import checksums as crt  # type: ignore[import-untyped]
 
-from gateway.domain import mapping
+from gateway.domain import mapping, objectlock
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import (
     RangeRequest,
@@ -53,7 +53,7 @@ from gateway.domain.objects import (
     stream_blob,
 )
 from gateway.domain.store import Store
-from gateway.domain.values import Layer, ObjectRecord, PartRecord, UploadRecord
+from gateway.domain.values import NO_LOCK, Layer, ObjectRecord, PartRecord, UploadRecord
 
 MAX_PARTS = 10_000
 MAX_PART_SIZE = 5 * 1024**3
@@ -417,6 +417,7 @@ async def complete_multipart_upload(
         metadata=upload.metadata,
         checksums=checksums,
         tags=upload.tags,
+        lock=objectlock.for_write(await get_bucket(store, bucket), NO_LOCK, now()),
     )
     completed = Completed(bucket, key, record.etag, checksums, upload.checksum_type)
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from gateway.domain import mapping, versions
+from gateway.domain import mapping, objectlock, versions
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import (
     RangeRequest,
@@ -38,7 +38,7 @@ from gateway.domain.names import check_key
 from gateway.domain.ports.registry import RegistryDigestInvalid, RegistryError, RegistryNotFound
 from gateway.domain.store import Store
 from gateway.domain.tagging import forget_tagging
-from gateway.domain.values import Layer, ObjectRecord
+from gateway.domain.values import NO_LOCK, Layer, ObjectLock, ObjectRecord
 from gateway.domain.version_ids import named_version, parse_version_id
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -60,6 +60,7 @@ class NewObject:
     checksum_algorithms: tuple[str, ...] = ()
     declared_checksums: Callable[[], dict[str, str]] = dict
     tags: dict[str, str] = field(default_factory=dict)  # x-amz-tagging, validated
+    lock: ObjectLock = NO_LOCK  # x-amz-object-lock-* (a lock bucket's default otherwise)
 
 
 def now() -> datetime:
@@ -200,7 +201,7 @@ async def put_object(
 ) -> ObjectRecord:
     """``size`` None: a body of unknown length, held to the store's largest object."""
     check_key(key)
-    await get_bucket(store, bucket)
+    lock = objectlock.for_write(await get_bucket(store, bucket), new.lock, now())
     if new.conditions.if_none_match is not None or new.conditions.if_match is not None:
         # Fail fast before moving bytes; checked again under the lock before the commit.
         check_write(new.conditions, await store.index.get_object(bucket, key))
@@ -220,6 +221,7 @@ async def put_object(
         metadata=new.metadata,
         checksums={"SHA256": _sha256_b64(reader.sha256_hex), **reader.checksum_values},
         tags=new.tags,
+        lock=lock,
     )
     return await commit(store, record, new.conditions)
 
@@ -380,10 +382,13 @@ class Deleted:
     delete_marker: bool = False
 
 
-async def delete(store: Store, bucket: str, key: str, version: str | None = None) -> Deleted:
+async def delete(
+    store: Store, bucket: str, key: str, version: str | None = None, *, bypass: bool = False
+) -> Deleted:
     """DeleteObject. Without ``version`` (the ``versionId`` parameter as sent) a versioned
     bucket's key gets a delete marker; with it that one version goes for good, and success
-    is answered whether or not it existed (as S3 does).
+    is answered whether or not it existed (as S3 does), unless Object Lock keeps it
+    (``bypass``: the caller may and did ask to bypass GOVERNANCE retention).
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"""
     state = versions.status(await get_bucket(store, bucket))
     check_key(key)
@@ -392,7 +397,13 @@ async def delete(store: Store, bucket: str, key: str, version: str | None = None
         if state is None and version_id is None:
             await delete_object(store, bucket, key)
             return Deleted(mapping.NULL_VERSION)
-        gone = await versions.delete_version(store, bucket, key, version_id)
+        gone = await versions.delete_version(
+            store,
+            bucket,
+            key,
+            version_id,
+            lambda target: objectlock.check_delete(target, bypass=bypass, moment=now()),
+        )
         return Deleted(version, gone is not None and gone.delete_marker)
     if state is None:
         await delete_object(store, bucket, key)
@@ -418,6 +429,8 @@ async def delete_object(store: Store, bucket: str, key: str, *, only: str | None
         current = await store.index.get_object(bucket, key)
         if only is not None and (current is None or current.manifest_digest != only):
             return False
+        if current is not None:  # Object Lock: a locked version is removed by nobody here
+            objectlock.check_delete(current, bypass=False, moment=now())
         doomed = {current.manifest_digest} if current is not None else set()
         with contextlib.suppress(RegistryNotFound):
             tagged = await store.registry.get_manifest(location.repository, location.tag)
@@ -455,6 +468,7 @@ async def copy_object(
     source_conditions: ReadConditions = NO_CONDITIONS,
     conditions: WriteConditions = NO_WRITE_CONDITIONS,
     source_version: str | None = None,
+    lock: ObjectLock = NO_LOCK,
 ) -> tuple[ObjectRecord, ObjectRecord]:
     """Copy by reference: the layers are mounted into the target repository, not re-sent.
     ``tags`` replace the source's tag set (x-amz-tagging-directive: REPLACE); None copies it.
@@ -467,7 +481,7 @@ async def copy_object(
             original = await named_version(store, source[0], source[1], source_version)
     check_copy_source(source_conditions, original)
     await store.supply.gate(store, await get_bucket(store, source[0]), original)
-    await get_bucket(store, bucket)
+    lock = objectlock.for_write(await get_bucket(store, bucket), lock, now())
     if source == (bucket, key) and replace_metadata is None and source_version is None:
         raise InvalidArgument(
             "This copy request is illegal because it is trying to copy an object to itself "
@@ -491,6 +505,7 @@ async def copy_object(
         tags=original.tags if tags is None else tags,
         tagging=None,
         version_id=None,
+        lock=lock,  # the copy's own (S3 does not copy the source's lock)
     )
     return original, await commit(store, record, conditions)
 

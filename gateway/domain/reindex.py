@@ -29,6 +29,7 @@ from gateway.domain.store import Store
 from gateway.domain.supply import referrers
 from gateway.domain.values import (
     BucketRecord,
+    ObjectLock,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -230,8 +231,8 @@ async def reindex(store: Store) -> ReindexReport:
 async def _read_referrers(
     store: Store, records: list[ObjectRecord], limit: asyncio.Semaphore
 ) -> tuple[list[ObjectRecord], list[ReferrerRecord], int]:
-    """Each object's referrer rows, and the object with its newest tag set: one referrers
-    listing per object serves both."""
+    """Each object's referrer rows, and the object with its newest tag set and Object Lock
+    state: one referrers listing per object serves all three."""
 
     async def one(record: ObjectRecord) -> tuple[ObjectRecord, list[ReferrerRecord] | None]:
         repository = mapping.locate(store.prefix, record.bucket, record.key).repository
@@ -239,6 +240,7 @@ async def _read_referrers(
             try:
                 listed = await store.registry.referrers(repository, record.manifest_digest)
                 record = await _newest_tags(store, repository, record, listed)
+                record = await _newest_lock(store, repository, record, listed)
                 return record, await referrers.registry_referrers(
                     store, record.bucket, record.key, record.manifest_digest, descriptors=listed
                 )
@@ -276,3 +278,28 @@ async def _newest_tags(
     if newest is None:
         return record
     return replace(record, tags=dict(sorted(newest[2].items())), tagging=newest[1])
+
+
+async def _newest_lock(
+    store: Store, repository: str, record: ObjectRecord, listed: list[dict[str, Any]]
+) -> ObjectRecord:
+    """The version with the retention and legal hold of its newest lock manifest, if it has
+    any (as for tags: by the time written in it, then by digest)."""
+    newest: tuple[datetime, str, ObjectLock] | None = None
+    for descriptor in listed:
+        digest = descriptor.get("digest")
+        if descriptor.get("artifactType") != mapping.LOCK_ARTIFACT_TYPE:
+            continue
+        if not isinstance(digest, str):
+            continue
+        try:
+            manifest = await store.registry.get_manifest(repository, digest)
+            found = mapping.parse_lock_manifest(manifest.body, digest)
+        except (RegistryNotFound, mapping.NotAnObject) as exc:
+            _skip(repository, digest, exc)
+            continue
+        if found.subject != record.manifest_digest:
+            continue
+        if newest is None or (found.created, digest) > newest[:2]:
+            newest = (found.created, digest, found.lock)
+    return record if newest is None else replace(record, lock=newest[2])

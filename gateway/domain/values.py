@@ -26,6 +26,30 @@ class BucketRecord:
 
 
 @dataclass(frozen=True)
+class ObjectLock:
+    """A version's Object Lock state: its retention (``mode`` GOVERNANCE or COMPLIANCE until
+    ``until``) and its legal hold. ``manifest``: the lock manifest (a referrer of the version)
+    that holds it when it was set after the write; None: it is the one in the version's own
+    manifest (or there is none)."""
+
+    mode: str | None = None
+    until: datetime | None = None
+    legal_hold: bool = False
+    manifest: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.mode is None and not self.legal_hold
+
+    def retained(self, moment: datetime) -> bool:
+        """Whether a retention period still runs at ``moment``."""
+        return self.mode is not None and self.until is not None and self.until > moment
+
+
+NO_LOCK = ObjectLock()
+
+
+@dataclass(frozen=True)
 class ObjectRecord:
     """What the index knows of one live object; rebuilt from its manifest by ``reindex``."""
 
@@ -48,6 +72,7 @@ class ObjectRecord:
     version_id: str | None = None
     # A delete marker (versioned buckets): no bytes, it only makes the key answer 404.
     delete_marker: bool = False
+    lock: ObjectLock = NO_LOCK  # Object Lock retention and legal hold of this version
 
     @property
     def version(self) -> str:

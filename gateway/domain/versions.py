@@ -20,7 +20,10 @@ from datetime import UTC, datetime, timedelta
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket, set_setting
 from gateway.domain.conditions import WriteConditions, check_write
-from gateway.domain.errors import ConditionalRequestConflict
+from gateway.domain.errors import (
+    ConditionalRequestConflict,
+    InvalidBucketState,
+)
 from gateway.domain.locks import KeyBusy
 from gateway.domain.ports.registry import RegistryError
 from gateway.domain.store import Store
@@ -28,6 +31,7 @@ from gateway.domain.tagging import forget_tagging
 from gateway.domain.values import BucketRecord, ObjectRecord
 
 VERSIONING_SETTING = "versioning"  # "Enabled" or "Suspended"; absent: never versioned
+LOCK_SETTING = "object-lock"  # Object Lock's configuration (domain/objectlock.py)
 ENABLED, SUSPENDED = "Enabled", "Suspended"
 
 
@@ -40,8 +44,14 @@ async def get_bucket_versioning(store: Store, bucket: str) -> str | None:
 
 
 async def put_bucket_versioning(store: Store, bucket: str, state: str) -> None:
-    """Enabled or Suspended; a bucket once versioned never returns to unversioned (S3)."""
-    await get_bucket(store, bucket)
+    """Enabled or Suspended; a bucket once versioned never returns to unversioned (S3), and
+    a bucket with Object Lock stays Enabled."""
+    record = await get_bucket(store, bucket)
+    if state != ENABLED and LOCK_SETTING in record.settings:
+        raise InvalidBucketState(
+            "An Object Lock configuration is present on this bucket, so the versioning state "
+            "cannot be changed."
+        )
     await set_setting(store, bucket, VERSIONING_SETTING, state)
 
 
@@ -149,10 +159,21 @@ async def _restore(
             )
 
 
+async def forget_lock(store: Store, repository: str, record: ObjectRecord) -> None:
+    """Best effort: a lock manifest left behind costs space; ``reindex`` reads the newest."""
+    if record.lock.manifest is None:
+        return
+    with contextlib.suppress(RegistryError):
+        await store.registry.remove_referrer(
+            repository, record.manifest_digest, record.lock.manifest
+        )
+
+
 async def _drop(store: Store, repository: str, record: ObjectRecord) -> None:
-    """A version gone for good: its tagging manifest, its manifest, its referrers."""
+    """A version gone for good: its tagging and lock manifests, its manifest, its referrers."""
     if record.tagging is not None:
         await forget_tagging(store, repository, record)
+    await forget_lock(store, repository, record)
     with contextlib.suppress(RegistryError):
         await store.registry.delete_manifest(repository, record.manifest_digest)
     if not record.delete_marker:
@@ -175,21 +196,28 @@ def delete_marker(bucket: str, key: str, moment: datetime) -> ObjectRecord:
 
 
 async def delete_version(
-    store: Store, bucket: str, key: str, version_id: str | None
+    store: Store,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    check: Callable[[ObjectRecord], None] | None = None,
 ) -> ObjectRecord | None:
     """Remove one version for good (DeleteObject with ``versionId``); returns it, or None if
     the key has no such version (S3 answers success all the same). If it was the latest,
     the next newest version becomes the latest (the key's tag moves to it). The registry goes
     first: its manifest (with its version tag, and the key's tag if it was the latest), then
-    the index."""
+    the index. ``check`` may refuse the version found (Object Lock)."""
     async with store.locks.hold((bucket, key)):
         history = await store.index.key_versions(bucket, key)
         target = next((entry for entry in history if entry.version_id == version_id), None)
         if target is None:
             return None
+        if check is not None:
+            check(target)  # Object Lock: raises if the version may not go
         location = mapping.locate(store.prefix, bucket, key)
         if target.tagging is not None:
             await forget_tagging(store, location.repository, target)
+        await forget_lock(store, location.repository, target)
         await store.registry.delete_manifest(location.repository, target.manifest_digest)
         if history[0] is target and len(history) > 1:
             following = await store.registry.get_manifest(

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.domain.values import Layer, ObjectRecord
-from gateway.index.base import Column, Rows, SqlBase, absent, copied, millis
+from gateway.domain.values import NO_LOCK, Layer, ObjectLock, ObjectRecord
+from gateway.index.base import Column, Rows, SqlBase, absent, copied, from_ms, millis, to_ms
 from gateway.index.schema import objects, referrers, versions
 
 
@@ -28,6 +28,31 @@ def _load_layers(rows: list[list[Any]]) -> tuple[Layer, ...]:
     return tuple(Layer(str(row[0]), int(row[1]), row[2] if len(row) > 2 else None) for row in rows)
 
 
+def _dump_lock(lock: ObjectLock) -> dict[str, Any] | None:
+    if lock.empty and lock.manifest is None:
+        return None
+    return {
+        "mode": lock.mode,
+        "until": to_ms(lock.until) if lock.until is not None else None,
+        "hold": lock.legal_hold,
+        "manifest": lock.manifest,
+    }
+
+
+def _load_lock(value: dict[str, Any] | None) -> ObjectLock:
+    if not value:
+        return NO_LOCK
+    until = value.get("until")
+    return ObjectLock(
+        mode=value.get("mode"),
+        until=from_ms(until) if until is not None else None,
+        legal_hold=bool(value.get("hold")),
+        manifest=value.get("manifest"),
+    )
+
+
+LOCK = Column("lock", dump=_dump_lock, load=_load_lock)
+
 object_rows = Rows(
     objects,
     ObjectRecord,
@@ -40,6 +65,7 @@ object_rows = Rows(
     checksums=copied("checksums"),
     tags=copied("tags"),
     delete_marker=absent(),
+    lock=LOCK,
 )
 
 version_rows = Rows(
@@ -56,6 +82,7 @@ version_rows = Rows(
     version_id=Column(
         "version_id", dump=lambda v: v or "null", load=lambda v: None if v == "null" else v
     ),
+    lock=LOCK,
 )
 
 

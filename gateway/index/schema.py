@@ -37,6 +37,8 @@ objects = sa.Table(
     sa.Column("tagging", sa.String(80)),
     # The live version's id; NULL: the null version (buckets never versioned: always) (0006).
     sa.Column("version_id", sa.String(64)),
+    # Object Lock: the version's retention and legal hold (NULL: none) (0007).
+    sa.Column("lock", sa.JSON),
 )
 
 
@@ -56,6 +58,7 @@ def _version_columns() -> list[sa.Column[object]]:
         sa.Column("checksums", sa.JSON, nullable=False),
         sa.Column("tags", sa.JSON, nullable=False),
         sa.Column("tagging", sa.String(80)),
+        sa.Column("lock", sa.JSON),
     ]
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.domain.values import ObjectRecord
+from gateway.domain.values import ObjectLock, ObjectRecord
 from gateway.index.base import SqlBase
-from gateway.index.objects import object_rows, replace_object, version_rows
+from gateway.index.objects import LOCK, object_rows, replace_object, version_rows
 from gateway.index.schema import objects, versions
 
 
@@ -186,3 +186,32 @@ class SqlVersionIndex(SqlBase):
                 sorted(older.get(key, []), key=lambda e: (e.last_modified, e.version), reverse=True)
             )
         return entries
+
+    async def set_lock(
+        self, bucket: str, key: str, version_id: str | None, lock: ObjectLock
+    ) -> bool:
+        value = LOCK.dump(lock)
+        live = (
+            objects.c.version_id.is_(None)
+            if version_id is None
+            else objects.c.version_id == version_id
+        )
+        async with self._engine.begin() as conn:
+            done = await conn.execute(
+                objects.update()
+                .where(objects.c.bucket == bucket, objects.c.key == key, live)
+                .values(lock=value)
+            )
+            if done.rowcount:
+                return True
+            done = await conn.execute(
+                versions.update()
+                .where(
+                    versions.c.bucket == bucket,
+                    versions.c.key == key,
+                    versions.c.version_id == (version_id or "null"),
+                    versions.c.delete_marker.is_(False),
+                )
+                .values(lock=value)
+            )
+            return bool(done.rowcount)

@@ -38,6 +38,9 @@ READER_ACTIONS = (
     "s3:GetObjectAttributes",
     "s3:GetObjectTagging",
     "s3:GetBucketTagging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetObjectRetention",
+    "s3:GetObjectLegalHold",
     GET_REFERRER,
     GET_TRUST,
 )
@@ -46,6 +49,7 @@ WRITER_ACTIONS = (
     "s3:PutObject",
     "s3:PutObjectTagging",
     "s3:DeleteObjectTagging",
+    "s3:PutObjectRetention",  # set or lengthen; shortening GOVERNANCE needs the bypass
     PUT_REFERRER,
     "s3:DeleteObject",
     "s3:DeleteObjectVersion",
@@ -54,7 +58,9 @@ WRITER_ACTIONS = (
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
 )
-ADMIN_ACTIONS = ("s3:*",)  # DeleteBucket, bucket policies, PutBucketTagging (and its delete)...
+# DeleteBucket, bucket policies, PutBucketTagging (and its delete), Object Lock's bucket
+# configuration, legal holds and s3:BypassGovernanceRetention...
+ADMIN_ACTIONS = ("s3:*",)
 
 READER = Wildcards.compile(READER_ACTIONS, ignore_case=True)
 WRITER = Wildcards.compile(WRITER_ACTIONS, ignore_case=True)

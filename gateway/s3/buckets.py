@@ -10,11 +10,12 @@ import re
 from xml.etree.ElementTree import Element
 
 from gateway.domain import buckets as domain
+from gateway.domain import objectlock as domain_lock
 from gateway.domain.buckets import POLICY_SETTING
 from gateway.domain.errors import BucketAlreadyOwnedByYou
 from gateway.policy.decide import canned_acl_policy
 from gateway.policy.public import UnsupportedCannedAcl
-from gateway.s3 import xml
+from gateway.s3 import objectlock, xml
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
@@ -138,6 +139,8 @@ async def create_bucket(ctx: S3Request) -> S3Result:
     acl = ctx.header("x-amz-acl")
     policy = canned_policy(ctx.bucket, acl) if acl else None
     settings = {POLICY_SETTING: policy} if policy else {}
+    if objectlock.bucket_lock_requested(ctx.request.headers):
+        settings |= domain_lock.bucket_settings()
     try:
         await domain.create_bucket(ctx.store, ctx.bucket, settings)
     except BucketAlreadyOwnedByYou:

@@ -54,6 +54,9 @@ TABLE: dict[str, APIError] = {
         403, "The AWS Access Key Id you provided does not exist in our records."
     ),
     "InvalidArgument": APIError(400, "Invalid Argument"),
+    "InvalidBucketState": APIError(
+        409, "The request is not valid with the current state of the bucket."
+    ),
     "InvalidBucketName": APIError(400, "The specified bucket is not valid."),
     "InvalidChunkSizeError": APIError(
         400, "Only the last chunk is allowed to have a size less than 8192 bytes"
@@ -98,6 +101,12 @@ TABLE: dict[str, APIError] = {
     "NoSuchLifecycleConfiguration": APIError(404, "The lifecycle configuration does not exist"),
     "NoSuchCORSConfiguration": APIError(404, "The CORS configuration does not exist"),
     "NoSuchKey": APIError(404, "The specified key does not exist."),
+    "NoSuchObjectLockConfiguration": APIError(
+        404, "The specified object does not have a ObjectLock configuration"
+    ),
+    "ObjectLockConfigurationNotFoundError": APIError(
+        404, "Object Lock configuration does not exist for this bucket"
+    ),
     "NoSuchTagSet": APIError(404, "The TagSet does not exist"),
     "NoSuchVersion": APIError(404, "The specified version does not exist."),
     "NoSuchUpload": APIError(

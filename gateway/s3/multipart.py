@@ -59,12 +59,20 @@ def _upload_checksum_headers(upload: UploadRecord) -> dict[str, str]:
 
 
 async def create_multipart_upload(ctx: S3Request) -> S3Result:
-    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html"""
+    """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
+
+    Object Lock headers are not taken here yet (NotImplemented); the bucket's default
+    retention applies at Complete."""
+    new = new_object(ctx)
+    if not new.lock.empty:
+        raise S3Error(
+            "NotImplemented", "Object Lock headers on CreateMultipartUpload are not implemented."
+        )
     upload = await domain.create_multipart_upload(
         ctx.store,
         ctx.bucket,
         ctx.key,
-        new_object(ctx),
+        new,
         checksum_algorithm=_algorithm(ctx),
         checksum_type=ctx.header("x-amz-checksum-type"),
     )

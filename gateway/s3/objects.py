@@ -17,7 +17,7 @@ from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import WriteConditions
 from gateway.domain.errors import DomainError
 from gateway.domain.values import ObjectRecord
-from gateway.s3 import tagging, xml
+from gateway.s3 import objectlock, tagging, xml
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.headers import (
     OCI_REFERENCE,
@@ -60,6 +60,7 @@ def new_object(
         checksum_algorithms=body.algorithms if body else (),
         declared_checksums=body.declared if body else dict,
         tags=tagging.header_tags(headers),
+        lock=objectlock.write_lock(ctx),
     )
 
 
@@ -123,6 +124,7 @@ async def copy_object(ctx: S3Request) -> S3Result:
         source_conditions=read_conditions(headers, prefix="x-amz-copy-source-if-"),
         conditions=write_conditions(headers),
         source_version=source_version,
+        lock=objectlock.write_lock(ctx),
     )
     document = xml.root("CopyObjectResult")
     xml.add(document, "LastModified", xml.iso_time(record.last_modified))
@@ -187,6 +189,7 @@ async def _open(
     headers.update(referrer_headers(reader.referrers))
     if record.tags:
         headers[tagging.COUNT] = str(len(record.tags))
+    headers.update(objectlock.lock_headers(record.lock))
     whole = requested is None and part_number is None
     _add_checksums(ctx, headers, record, whole=whole)
     apply_overrides(headers, ctx.query)
@@ -236,7 +239,9 @@ async def get_object(ctx: S3Request) -> S3Result:
 
 async def delete_object(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html"""
-    deleted = await domain.delete(ctx.store, ctx.bucket, ctx.key, ctx.query.get("versionId"))
+    version = ctx.query.get("versionId")
+    bypass = version is not None and await objectlock.bypass(ctx)
+    deleted = await domain.delete(ctx.store, ctx.bucket, ctx.key, version, bypass=bypass)
     headers = {VERSION_ID: deleted.version_id} if deleted.version_id is not None else {}
     if deleted.delete_marker:
         headers["x-amz-delete-marker"] = "true"

@@ -18,6 +18,7 @@ from gateway.s3 import (
     lifecycle,
     listing,
     multipart,
+    objectlock,
     objects,
     policies,
     tagging,
@@ -269,6 +270,55 @@ ROUTES: tuple[Route, ...] = (
         "DeleteBucketTagging",
         query="tagging",
     ),
+    # Object Lock (s3/objectlock.py).
+    Route(
+        "GET",
+        "bucket",
+        objectlock.get_object_lock_configuration,
+        "s3:GetBucketObjectLockConfiguration",
+        "GetObjectLockConfiguration",
+        query="object-lock",
+    ),
+    Route(
+        "PUT",
+        "bucket",
+        objectlock.put_object_lock_configuration,
+        "s3:PutBucketObjectLockConfiguration",
+        "PutObjectLockConfiguration",
+        query="object-lock",
+    ),
+    Route(
+        "GET",
+        "object",
+        objectlock.get_object_retention,
+        "s3:GetObjectRetention",
+        "GetObjectRetention",
+        query="retention",
+    ),
+    Route(
+        "PUT",
+        "object",
+        objectlock.put_object_retention,
+        "s3:PutObjectRetention",
+        "PutObjectRetention",
+        query="retention",
+    ),
+    Route(
+        "GET",
+        "object",
+        objectlock.get_object_legal_hold,
+        "s3:GetObjectLegalHold",
+        "GetObjectLegalHold",
+        query="legal-hold",
+    ),
+    Route(
+        "PUT",
+        "object",
+        objectlock.put_object_legal_hold,
+        "s3:PutObjectLegalHold",
+        "PutObjectLegalHold",
+        query="legal-hold",
+    ),
     # A version by its id: decided as the *Version actions, as IAM does.
     Route(
         "GET", "object", objects.get_object, "s3:GetObjectVersion", "GetObject", query="versionId"
@@ -409,18 +459,43 @@ def also_required(
     GetObjectAttributes needs ``s3:GetObject`` besides ``s3:GetObjectAttributes`` (of a
     version: ``s3:GetObjectVersion`` and ``s3:GetObjectVersionAttributes``)
     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html)."""
+    locking = _lock_requirements(route, bucket, key, headers)
     if route.header == COPY_SOURCE:
         source_bucket, source_key = copy_source(headers[COPY_SOURCE])
         versioned = copy_source_version(headers[COPY_SOURCE]) is not None
         action = "s3:GetObjectVersion" if versioned else "s3:GetObject"
-        return (Requirement(action, source_bucket, source_key, "copy-source"),)
+        return (Requirement(action, source_bucket, source_key, "copy-source"), *locking)
+    if locking:
+        return locking
+    needed: list[Requirement] = []
     if route.action == "s3:CreateBucket" and headers.get("x-amz-acl", "private") != "private":
-        return (Requirement("s3:PutBucketAcl", bucket, "", "acl"),)
+        needed.append(Requirement("s3:PutBucketAcl", bucket, "", "acl"))
+    if route.action == "s3:CreateBucket" and objectlock.bucket_lock_requested(headers):
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html, Permissions
+        needed.append(Requirement("s3:PutBucketObjectLockConfiguration", bucket, "", "lock"))
+        needed.append(Requirement("s3:PutBucketVersioning", bucket, "", "versioning"))
+    if needed:
+        return tuple(needed)
     if route.action == "s3:GetObjectAttributes":
         return (Requirement("s3:GetObject", bucket, key, "get-object"),)
     if route.action == "s3:GetObjectVersionAttributes":
         return (Requirement("s3:GetObjectVersion", bucket, key, "get-object"),)
     return ()
+
+
+def _lock_requirements(
+    route: Route, bucket: str, key: str, headers: Mapping[str, str]
+) -> tuple[Requirement, ...]:
+    """A write that sets a retention needs ``s3:PutObjectRetention``, one that sets a legal
+    hold ``s3:PutObjectLegalHold``, as in IAM."""
+    if route.action != "s3:PutObject":
+        return ()
+    needed = []
+    if objectlock.MODE in headers or objectlock.UNTIL in headers:
+        needed.append(Requirement("s3:PutObjectRetention", bucket, key, "retention"))
+    if objectlock.HOLD in headers:
+        needed.append(Requirement("s3:PutObjectLegalHold", bucket, key, "legal-hold"))
+    return tuple(needed)
 
 
 def route_query(route: Route, query: dict[str, str]) -> dict[str, str]:

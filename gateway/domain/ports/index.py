@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from gateway.domain.values import (
     AccessKeyRecord,
     BucketRecord,
+    ObjectLock,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -99,6 +100,13 @@ class VersionIndex(Protocol):
     ) -> list[ObjectRecord]:
         """The versions of up to ``limit`` keys from ``start`` on, whole keys, in key order
         and newest first within a key."""
+        ...
+
+    async def set_lock(
+        self, bucket: str, key: str, version_id: str | None, lock: ObjectLock
+    ) -> bool:
+        """Set one version's Object Lock state (live or not); False if there is no such
+        version."""
         ...
 
 

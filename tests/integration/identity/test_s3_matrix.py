@@ -100,6 +100,15 @@ def scratch_policy(scene: Scene) -> bytes:
 
 
 COPY = {"x-amz-copy-source": f"/{BUCKET}/{SOURCE}"}
+RETENTION = (
+    b"<Retention><Mode>GOVERNANCE</Mode>"
+    b"<RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>"
+)
+HOLD = b"<LegalHold><Status>ON</Status></LegalHold>"
+LOCK = (
+    b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
+    b"</ObjectLockConfiguration>"
+)
 TAGS = b"<Tagging><TagSet><Tag><Key>team</Key><Value>a</Value></Tag></TagSet></Tagging>"
 CORS = (
     b"<CORSConfiguration><CORSRule><AllowedOrigin>https://console.example</AllowedOrigin>"
@@ -190,6 +199,46 @@ OPERATIONS: dict[str, tuple[Request, str, int]] = {
         lambda c, s: c.call("DELETE", f"{s.bucket}/{SOURCE}?tagging"),
         "s3:DeleteObjectTagging",
         204,
+    ),
+    # Object Lock on team-a, which has none: the allowed answer is the refusal S3 gives then.
+    "get_object_lock_configuration": (
+        lambda c, s: c.call("GET", f"{s.bucket}?object-lock"),
+        "s3:GetBucketObjectLockConfiguration",
+        404,
+    ),
+    "get_object_retention": (
+        lambda c, s: c.call("GET", f"{s.bucket}/{SOURCE}?retention"),
+        "s3:GetObjectRetention",
+        400,
+    ),
+    "get_object_legal_hold": (
+        lambda c, s: c.call("GET", f"{s.bucket}/{SOURCE}?legal-hold"),
+        "s3:GetObjectLegalHold",
+        400,
+    ),
+    "put_object_retention": (
+        lambda c, s: c.call(
+            "PUT",
+            f"{s.bucket}/{SOURCE}?retention",
+            RETENTION,
+            extra={"Content-MD5": md5(RETENTION)},
+        ),
+        "s3:PutObjectRetention",
+        400,
+    ),
+    "put_object_legal_hold": (
+        lambda c, s: c.call(
+            "PUT", f"{s.bucket}/{SOURCE}?legal-hold", HOLD, extra={"Content-MD5": md5(HOLD)}
+        ),
+        "s3:PutObjectLegalHold",
+        400,
+    ),
+    "put_object_lock_configuration": (
+        lambda c, s: c.call(
+            "PUT", f"{s.bucket}?object-lock", LOCK, extra={"Content-MD5": md5(LOCK)}
+        ),
+        "s3:PutBucketObjectLockConfiguration",
+        409,
     ),
     "put_object": (lambda c, s: c.call("PUT", s.mine(), b"x"), "s3:PutObject", 200),
     "copy_object": (
@@ -375,6 +424,9 @@ READ = {
     "get_object_tagging",
     "get_object_attributes",
     "get_bucket_tagging",
+    "get_object_lock_configuration",
+    "get_object_retention",
+    "get_object_legal_hold",
     "list_parts",
 }
 WRITE = {
@@ -391,8 +443,11 @@ WRITE = {
     "abort_upload",
     "put_object_tagging",
     "delete_object_tagging",
+    "put_object_retention",
 }
 ADMIN = {
+    "put_object_legal_hold",
+    "put_object_lock_configuration",
     "get_bucket_policy",
     "get_bucket_policy_status",
     "get_bucket_acl",

@@ -42,7 +42,8 @@ def test_sql_index_has_the_index_ports_methods_with_their_parameters():
     with the same parameters (names, kinds, defaults)."""
     ports = [port for port in Index.__mro__ if port.__module__ == Index.__module__]
     names = sorted({name for port in ports for name in vars(port) if not name.startswith("_")})
-    assert len(names) == 38  # 5 + 5 + 6 (versions) + 10 + 4 + 5, and ping, close, replace_all
+    # 5 + 5 + 7 (versions: retag, set_lock) + 10 + 4 + 5, and ping, close, replace_all
+    assert len(names) == 39
 
     def parameters(function: Any) -> list[tuple[str, Any, Any]]:
         return [
@@ -447,6 +448,7 @@ async def test_what_each_table_stores(database_url):
             "tags": {},
             "tagging": None,
             "version_id": None,  # the null version: a bucket never versioned
+            "lock": None,  # no Object Lock state
         }
         common = {
             "bucket": bucket,

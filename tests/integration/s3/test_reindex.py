@@ -5,6 +5,7 @@ import base64
 import hashlib
 import json
 import zlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -342,3 +343,69 @@ def test_reindex_brings_back_versions_and_delete_markers(registry, tmp_path, mon
     assert len(before["versions"]) == 6
     assert len(before["markers"]) == 1
     assert before["listed"] == ["back", "k", "s"]
+
+
+def lock_snapshot(client, bucket):
+    """Each version's retention and legal hold, as HEAD answers them."""
+    found = {}
+    for entry in client.list_object_versions(Bucket=bucket).get("Versions", []):
+        head = client.head_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+        found[(entry["Key"], entry["VersionId"])] = (
+            head.get("ObjectLockMode"),
+            head.get("ObjectLockRetainUntilDate"),
+            head.get("ObjectLockLegalHoldStatus"),
+            head["ETag"],
+        )
+    return found
+
+
+def test_reindex_keeps_object_lock(registry, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    settings = gateway_settings(registry, data, repository_prefix="rx6")
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        client.create_bucket(Bucket="vault", ObjectLockEnabledForBucket=True)
+        client.put_object_lock_configuration(
+            Bucket="vault",
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 2}},
+            },
+        )
+        # Given with the write (in the manifest) and changed after it (lock referrers).
+        first = client.put_object(
+            Bucket="vault",
+            Key="k",
+            Body=b"one",
+            ObjectLockMode="GOVERNANCE",
+            ObjectLockRetainUntilDate=until,
+        )["VersionId"]
+        client.put_object(Bucket="vault", Key="k", Body=b"two", ObjectLockLegalHoldStatus="ON")
+        client.put_object_retention(
+            Bucket="vault",
+            Key="k",
+            VersionId=first,
+            Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until + timedelta(days=1)},
+            BypassGovernanceRetention=True,  # a change of mode
+        )
+        client.put_object_legal_hold(
+            Bucket="vault", Key="k", VersionId=first, LegalHold={"Status": "ON"}
+        )
+        client.put_object_legal_hold(
+            Bucket="vault", Key="k", VersionId=first, LegalHold={"Status": "OFF"}
+        )
+        before = lock_snapshot(client, "vault")
+    (data / "index.db").unlink()
+    for leftover in data.glob("index.db-*"):
+        leftover.unlink()
+    monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", "rx6")
+    assert main(["--data-dir", str(data), "reindex"]) == 0
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        after = lock_snapshot(client, "vault")
+        config = client.get_object_lock_configuration(Bucket="vault")["ObjectLockConfiguration"]
+        assert config["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 2}
+    assert after == before
+    assert before[("k", first)][:3] == ("COMPLIANCE", until + timedelta(days=1), "OFF")
+    assert sorted(v[2] for v in before.values()) == ["OFF", "ON"]

@@ -4,6 +4,7 @@ oracles written from S3's documentation), the stored form, and the sweeper's bou
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -17,7 +18,7 @@ from gateway.domain.lifecycle import Action, Filter, Rule, Sweeper, dumps, loads
 from gateway.domain.objects import NewObject, put_object
 from gateway.domain.store import Store
 from gateway.domain.supply.wing import SupplyChainWing
-from gateway.domain.values import ObjectRecord
+from gateway.domain.values import ObjectLock, ObjectRecord
 from tests.unit.domain.fakes import FakeIndex, FakeRegistry, Faults
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -166,4 +167,25 @@ async def test_nothing_is_due_before_its_day_and_a_newer_write_is_never_expired(
     assert not await lifecycle.objects.delete_object(
         store, "ci-builds", "b/000", only=record.manifest_digest
     )
+    assert await keys(store) == ["b/000", "b/001"]
+
+
+@pytest.mark.anyio
+async def test_a_locked_version_is_never_expired() -> None:
+    store = await filled(4)
+    later = datetime.now(UTC) + timedelta(days=3)
+    locks = {
+        "b/000": ObjectLock(legal_hold=True),
+        "b/001": ObjectLock(mode="COMPLIANCE", until=later + timedelta(days=1)),
+        "b/002": ObjectLock(mode="GOVERNANCE", until=datetime.now(UTC) - timedelta(minutes=1)),
+    }
+    for key, lock in locks.items():
+        record = await store.index.get_object("ci-builds", key)
+        assert isinstance(record, ObjectRecord)
+        await store.index.put_object(replace(record, lock=lock))
+
+    async def report(action: Action) -> None:
+        pass
+
+    assert await Sweeper(store, report).sweep(later) == 2
     assert await keys(store) == ["b/000", "b/001"]

@@ -46,6 +46,7 @@ POLICY_ACTIONS = [
     "s3:PutBucketPolicy",
     "s3:DeleteBucketPolicy",
     "s3:GetBucketPolicyStatus",
+    "s3:BypassGovernanceRetention",  # asked for by handlers, beside the route's action
 ]
 READER = {
     "s3:ListAllMyBuckets",
@@ -61,6 +62,9 @@ READER = {
     "s3:GetObjectTagging",
     "s3:GetBucketTagging",
     "s3:GetObjectReferrer",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetObjectRetention",
+    "s3:GetObjectLegalHold",
 }
 WRITER = READER | {
     "s3:PutObject",
@@ -71,6 +75,7 @@ WRITER = READER | {
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
     "s3:PutObjectReferrer",
+    "s3:PutObjectRetention",
 }
 ALL_ACTIONS = ROUTE_ACTIONS + POLICY_ACTIONS + API_ACTIONS
 GRANTS = {"reader": READER, "writer": WRITER, "admin": set(ALL_ACTIONS)}
@@ -90,6 +95,11 @@ OBJECT_ACTIONS = {
     "s3:DeleteObject",
     "s3:AbortMultipartUpload",
     "s3:ListMultipartUploadParts",
+    "s3:GetObjectRetention",
+    "s3:PutObjectRetention",
+    "s3:GetObjectLegalHold",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
     *API_ACTIONS,
 }
 
