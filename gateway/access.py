@@ -3,6 +3,7 @@ bucket's policy (compiled once per policy text) and asks ``policy.decide``."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -66,15 +67,15 @@ class Authorizer:
         policies that test them."""
         if principal.root:
             return set()
-        texts = [text.lower() for text in principal.policies]
+        texts = list(principal.policies)
         if bucket:
             try:
                 record = await get_bucket(self.store, bucket)
             except NoSuchBucket:
                 record = None
             if record is not None:
-                texts.append(record.settings.get(POLICY_SETTING, "").lower())
-        return {word for word in words if any(word in text for text in texts)}
+                texts.append(record.settings.get(POLICY_SETTING, ""))
+        return {word for text in texts for word in _named(text, words)}
 
     async def bucket_policy(self, bucket: str) -> Policy | None:
         """The bucket's compiled policy (compiled once per policy text), if it has one."""
@@ -98,3 +99,10 @@ class Authorizer:
                 self._policies.clear()
             self._policies[(bucket, text)] = compiled
         return compiled
+
+
+@functools.lru_cache(maxsize=256)
+def _named(text: str, words: tuple[str, ...]) -> frozenset[str]:
+    """Which of ``words`` a policy text names: once per text, not on every request."""
+    lowered = text.lower()
+    return frozenset(word for word in words if word in lowered)

@@ -286,17 +286,21 @@ def parse_version_manifest(manifest: bytes, digest: str) -> ObjectRecord:
         raise NotAnObject(f"incomplete delete marker: {exc}") from exc
 
 
-def tagging_manifest(
-    record: ObjectRecord, subject_size: int, tags: dict[str, str], created: datetime
+def _state_manifest(
+    artifact_type: str,
+    record: ObjectRecord,
+    subject_size: int,
+    note: tuple[str, str],
+    created: datetime,
 ) -> bytes:
-    """An object's tag set changed after its write (PutObjectTagging, DeleteObjectTagging):
-    a referrer of the object's manifest, so that the object's manifest, digest and ETag stay
-    as they are (signatures and SBOMs name that digest). The newest one is the tag set."""
+    """State of a version that changes after its write (tags, Object Lock), as a referrer of
+    the version's manifest: the version's own manifest, digest and ETag stay as they are
+    (signatures and SBOMs name that digest). The newest one is the state."""
     return _dump(
         {
             "schemaVersion": 2,
             "mediaType": MANIFEST_MEDIA_TYPE,
-            "artifactType": TAGGING_ARTIFACT_TYPE,
+            "artifactType": artifact_type,
             "config": EMPTY_DESCRIPTOR,
             "layers": [EMPTY_DESCRIPTOR],
             "subject": {
@@ -307,11 +311,19 @@ def tagging_manifest(
             "annotations": {
                 A_BUCKET: record.bucket,
                 A_KEY: record.key,
-                A_TAGS: json.dumps(tags, sort_keys=True),
+                note[0]: note[1],
                 CREATED: format_time(created),
             },
         }
     )
+
+
+def tagging_manifest(
+    record: ObjectRecord, subject_size: int, tags: dict[str, str], created: datetime
+) -> bytes:
+    """An object's tag set changed after its write (PutObjectTagging, DeleteObjectTagging)."""
+    note = (A_TAGS, json.dumps(tags, sort_keys=True))
+    return _state_manifest(TAGGING_ARTIFACT_TYPE, record, subject_size, note, created)
 
 
 @dataclass(frozen=True)
@@ -359,28 +371,9 @@ def lock_manifest(
     record: ObjectRecord, subject_size: int, lock: ObjectLock, created: datetime
 ) -> bytes:
     """A version's retention or legal hold changed after its write (PutObjectRetention,
-    PutObjectLegalHold): a referrer of the version's manifest, as a tagging manifest is, so
-    that its digest (which signatures name) stays. The newest one is the version's state."""
-    return _dump(
-        {
-            "schemaVersion": 2,
-            "mediaType": MANIFEST_MEDIA_TYPE,
-            "artifactType": LOCK_ARTIFACT_TYPE,
-            "config": EMPTY_DESCRIPTOR,
-            "layers": [EMPTY_DESCRIPTOR],
-            "subject": {
-                "mediaType": MANIFEST_MEDIA_TYPE,
-                "digest": record.manifest_digest,
-                "size": subject_size,
-            },
-            "annotations": {
-                A_BUCKET: record.bucket,
-                A_KEY: record.key,
-                A_LOCK: dump_lock(lock),
-                CREATED: format_time(created),
-            },
-        }
-    )
+    PutObjectLegalHold)."""
+    note = (A_LOCK, dump_lock(lock))
+    return _state_manifest(LOCK_ARTIFACT_TYPE, record, subject_size, note, created)
 
 
 @dataclass(frozen=True)

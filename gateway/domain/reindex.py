@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from gateway.domain import mapping
 from gateway.domain.ports.registry import RegistryError, RegistryNotFound
@@ -29,7 +29,6 @@ from gateway.domain.store import Store
 from gateway.domain.supply import referrers
 from gateway.domain.values import (
     BucketRecord,
-    ObjectLock,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -239,8 +238,7 @@ async def _read_referrers(
         async with limit:
             try:
                 listed = await store.registry.referrers(repository, record.manifest_digest)
-                record = await _newest_tags(store, repository, record, listed)
-                record = await _newest_lock(store, repository, record, listed)
+                record = await _newest_state(store, repository, record, listed)
                 return record, await referrers.registry_referrers(
                     store, record.bucket, record.key, record.manifest_digest, descriptors=listed
                 )
@@ -253,53 +251,66 @@ async def _read_referrers(
     return [record for record, _ in found], rows, sum(1 for _, rows in found if rows is None)
 
 
-async def _newest_tags(
-    store: Store, repository: str, record: ObjectRecord, listed: list[dict[str, Any]]
-) -> ObjectRecord:
-    """The object with the tag set of its newest tagging manifest, if it has any (by the
-    time written in it; then by digest, so that two of the same millisecond agree)."""
-    newest: tuple[datetime, str, dict[str, str]] | None = None
+class _State(Protocol):
+    @property
+    def subject(self) -> str: ...
+    @property
+    def created(self) -> datetime: ...
+
+
+_S = TypeVar("_S", bound=_State)
+
+
+async def _newest(
+    store: Store,
+    repository: str,
+    record: ObjectRecord,
+    listed: list[dict[str, Any]],
+    artifact_type: str,
+    parse: Callable[[bytes, str], _S],
+) -> tuple[str, _S] | None:
+    """The newest state manifest (tags, Object Lock) of ``artifact_type`` about the record's
+    manifest, with its digest: by the time written in it, then by digest, so that two of the
+    same millisecond agree."""
+    newest: tuple[datetime, str, _S] | None = None
     for descriptor in listed:
         digest = descriptor.get("digest")
-        if descriptor.get("artifactType") != mapping.TAGGING_ARTIFACT_TYPE:
-            continue
-        if not isinstance(digest, str):
+        if descriptor.get("artifactType") != artifact_type or not isinstance(digest, str):
             continue
         try:
             manifest = await store.registry.get_manifest(repository, digest)
-            found = mapping.parse_tagging_manifest(manifest.body)
+            found = parse(manifest.body, digest)
         except (RegistryNotFound, mapping.NotAnObject) as exc:
             _skip(repository, digest, exc)
             continue
         if found.subject != record.manifest_digest:
             continue
         if newest is None or (found.created, digest) > newest[:2]:
-            newest = (found.created, digest, found.tags)
-    if newest is None:
-        return record
-    return replace(record, tags=dict(sorted(newest[2].items())), tagging=newest[1])
+            newest = (found.created, digest, found)
+    return None if newest is None else (newest[1], newest[2])
 
 
-async def _newest_lock(
+async def _newest_state(
     store: Store, repository: str, record: ObjectRecord, listed: list[dict[str, Any]]
 ) -> ObjectRecord:
-    """The version with the retention and legal hold of its newest lock manifest, if it has
-    any (as for tags: by the time written in it, then by digest)."""
-    newest: tuple[datetime, str, ObjectLock] | None = None
-    for descriptor in listed:
-        digest = descriptor.get("digest")
-        if descriptor.get("artifactType") != mapping.LOCK_ARTIFACT_TYPE:
-            continue
-        if not isinstance(digest, str):
-            continue
-        try:
-            manifest = await store.registry.get_manifest(repository, digest)
-            found = mapping.parse_lock_manifest(manifest.body, digest)
-        except (RegistryNotFound, mapping.NotAnObject) as exc:
-            _skip(repository, digest, exc)
-            continue
-        if found.subject != record.manifest_digest:
-            continue
-        if newest is None or (found.created, digest) > newest[:2]:
-            newest = (found.created, digest, found.lock)
-    return record if newest is None else replace(record, lock=newest[2])
+    """The record with the tag set and the Object Lock state of its newest state manifests."""
+    tagging = await _newest(
+        store,
+        repository,
+        record,
+        listed,
+        mapping.TAGGING_ARTIFACT_TYPE,
+        lambda body, _: mapping.parse_tagging_manifest(body),
+    )
+    if tagging is not None:
+        tags = dict(sorted(tagging[1].tags.items()))
+        record = replace(record, tags=tags, tagging=tagging[0])
+    lock = await _newest(
+        store,
+        repository,
+        record,
+        listed,
+        mapping.LOCK_ARTIFACT_TYPE,
+        mapping.parse_lock_manifest,
+    )
+    return record if lock is None else replace(record, lock=lock[1].lock)

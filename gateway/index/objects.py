@@ -53,36 +53,26 @@ def _load_lock(value: dict[str, Any] | None) -> ObjectLock:
 
 LOCK = Column("lock", dump=_dump_lock, load=_load_lock)
 
-object_rows = Rows(
-    objects,
-    ObjectRecord,
-    last_modified=millis("last_modified_ms"),
-    layers=Column(
+# What a live object's row and an older version's row share.
+_VERSION_COLUMNS: dict[str, Column] = {
+    "last_modified": millis("last_modified_ms"),
+    "layers": Column(
         "layers", dump=lambda layers: [_dump_layer(x) for x in layers], load=_load_layers
     ),
-    headers=copied("headers"),
-    metadata=copied("metadata"),
-    checksums=copied("checksums"),
-    tags=copied("tags"),
-    delete_marker=absent(),
-    lock=LOCK,
-)
-
+    "headers": copied("headers"),
+    "metadata": copied("metadata"),
+    "checksums": copied("checksums"),
+    "tags": copied("tags"),
+    "lock": LOCK,
+}
+object_rows = Rows(objects, ObjectRecord, **_VERSION_COLUMNS, delete_marker=absent())
 version_rows = Rows(
     versions,
     ObjectRecord,
-    last_modified=millis("last_modified_ms"),
-    layers=Column(
-        "layers", dump=lambda layers: [_dump_layer(x) for x in layers], load=_load_layers
-    ),
-    headers=copied("headers"),
-    metadata=copied("metadata"),
-    checksums=copied("checksums"),
-    tags=copied("tags"),
+    **_VERSION_COLUMNS,
     version_id=Column(
         "version_id", dump=lambda v: v or "null", load=lambda v: None if v == "null" else v
     ),
-    lock=LOCK,
 )
 
 

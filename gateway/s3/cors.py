@@ -13,6 +13,7 @@ from gateway.domain import cors as domain
 from gateway.domain.cors import CorsRule
 from gateway.s3 import xml
 from gateway.s3.errors import S3Error
+from gateway.s3.payload import checked_small_body
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
 
@@ -53,7 +54,7 @@ def parse_configuration(body: bytes) -> list[CorsRule]:
 
 
 async def put_bucket_cors(ctx: S3Request) -> S3Result:
-    body = await ctx.read_small_body(MAX_CORS_BODY)
+    body = await checked_small_body(ctx, MAX_CORS_BODY, required=False)
     await domain.put_bucket_cors(ctx.store, ctx.bucket, parse_configuration(body))
     return S3Result()
 

@@ -24,6 +24,7 @@ from gateway.domain import tagging as domain
 from gateway.domain.store import Store
 from gateway.s3 import xml
 from gateway.s3.errors import S3Error
+from gateway.s3.payload import checked_small_body
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
 from gateway.s3.versioning import version_header
@@ -137,7 +138,8 @@ def tagging_document(tags: Mapping[str, str]) -> S3Result:
 
 
 async def _document_tags(ctx: S3Request, *, bucket: bool = False) -> dict[str, str]:
-    return check_tags(parse_document(await ctx.read_small_body(xml.MAX_XML_BODY)), bucket=bucket)
+    body = await checked_small_body(ctx, xml.MAX_XML_BODY, required=False)
+    return check_tags(parse_document(body), bucket=bucket)
 
 
 async def get_object_tagging(ctx: S3Request) -> S3Result:
