@@ -55,7 +55,8 @@ def test_unsupported_signature_version_is_refused(gateway, bucket):
 
 
 @pytest.mark.parametrize(
-    "query", ["object-lock", "publicAccessBlock", "torrent", "replication", "website", "encryption"]
+    "query",
+    ["ownershipControls", "publicAccessBlock", "torrent", "replication", "website", "encryption"],
 )
 def test_unknown_operations_are_not_implemented(gateway, bucket, query):
     response = send("GET", f"{gateway.url}/{bucket}?{query}")
