@@ -12,6 +12,7 @@ from gateway.domain.buckets import POLICY_SETTING, get_bucket
 from gateway.domain.errors import NoSuchBucket
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
+from gateway.observability import metrics
 from gateway.policy.decide import AccessContext, Decision, decide
 from gateway.policy.document import Policy, parse_bucket_policy
 from gateway.policy.errors import MalformedPolicy
@@ -44,7 +45,10 @@ class Authorizer:
             condition_keys=condition_keys or {},
         )
         policy = None if principal.root else await self.bucket_policy(bucket)
-        return decide(principal, action, bucket or None, key or None, context, policy)
+        decision = decide(principal, action, bucket or None, key or None, context, policy)
+        outcome = "allow" if decision.allowed else "deny"
+        metrics.AUTHZ_DECISIONS.labels(action, outcome, basis(decision.rule)).inc()
+        return decision
 
     async def may_learn_missing_keys(
         self, principal: Principal, bucket: str, *, source_ip: str | None, secure: bool
@@ -106,3 +110,10 @@ def _named(text: str, words: tuple[str, ...]) -> frozenset[str]:
     """Which of ``words`` a policy text names: once per text, not on every request."""
     lowered = text.lower()
     return frozenset(word for word in words if word in lowered)
+
+
+def basis(rule: str) -> str:
+    """What kind of rule decided, without the names in it (a metric label): ``role``,
+    ``bucket-policy``, ``default-deny``; a refusal's ``deny:<kind>:...`` gives ``<kind>``."""
+    kind, _, rest = rule.partition(":")
+    return rest.partition(":")[0] if kind == "deny" else kind

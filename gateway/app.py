@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,6 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from prometheus_fastapi_instrumentator import Instrumentator
+from prometheus_fastapi_instrumentator.metrics import Info
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
@@ -36,6 +39,7 @@ from gateway.domain.supply import receipts
 from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
 from gateway.index.store import SqlIndex
+from gateway.observability import metrics
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path
 from gateway.oci.token_endpoint import TokenEndpoint
@@ -87,8 +91,10 @@ async def sweep_uploads(store: Store, settings: Settings) -> None:
         try:
             aborted = await expire_uploads(store, lifetime)
             if aborted:
+                metrics.SWEEP_ACTIONS.labels("uploads", "abort").inc(aborted)
                 log.info("aborted %d expired multipart uploads", aborted)
         except Exception:  # the sweeper must outlive a passing registry or index error
+            metrics.SWEEP_FAILURES.labels("uploads").inc()
             log.exception("multipart upload sweep failed")
         await asyncio.sleep(settings.upload_sweep_seconds)
 
@@ -119,6 +125,7 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
             status=204,
         )
         audit.write(record)
+        metrics.SWEEP_ACTIONS.labels("lifecycle", action.kind).inc()
 
     sweeper = Sweeper(store, report, day=timedelta(seconds=settings.lifecycle_day_seconds))
     while True:
@@ -127,17 +134,22 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
             if done:
                 log.info("lifecycle: %d objects expired or uploads aborted", done)
         except Exception:  # the sweeper must outlive a passing registry or index error
+            metrics.SWEEP_FAILURES.labels("lifecycle").inc()
             log.exception("lifecycle sweep failed")
         await asyncio.sleep(settings.lifecycle_sweep_seconds)
 
 
+JwksCheck = Callable[[], Awaitable[tuple[bool, str]]]
+
+
 def identity_providers(
     settings: Settings, keyring: Keyring
-) -> tuple[TokenCheck | None, WebIdentitySts | None]:
+) -> tuple[TokenCheck | None, WebIdentitySts | None, JwksCheck | None]:
     """Bearer tokens from the configured Keycloak realm; STS for it and any extra (CI)
-    issuers. Two verifiers, so that a CI system's token works only through STS."""
+    issuers. Two verifiers, so that a CI system's token works only through STS. The third:
+    whether the realm's signing keys are known (the readiness probe)."""
     if not settings.oidc_issuer:
-        return None, None
+        return None, None, None
     keycloak = Issuer(
         settings.oidc_issuer,
         settings.oidc_audience,
@@ -153,14 +165,14 @@ def identity_providers(
         for item in json.loads(settings.sts_extra_issuers or "[]")
     ]
     leeway, cooldown = settings.oidc_leeway_seconds, settings.oidc_jwks_cooldown_seconds
-    bearer = TokenVerifier([keycloak], leeway=leeway, cooldown=cooldown).bearer
+    verifier = TokenVerifier([keycloak], leeway=leeway, cooldown=cooldown)
     sts = WebIdentitySts(
         TokenVerifier([keycloak, *extra], leeway=leeway, cooldown=cooldown).web_identity,
         keyring,
         max_duration=settings.sts_max_duration_seconds,
         policy_check=parse_identity_policy,
     )
-    return bearer, sts
+    return verifier.bearer, sts, functools.partial(verifier.keys_ready, keycloak.issuer)
 
 
 def front_door(
@@ -218,6 +230,7 @@ class Gateway:
         self.store: Store | None = None
         self.s3: S3App | None = None
         self.oci: OciApp | None = None
+        self.jwks_ready: JwksCheck | None = None  # set when Keycloak is configured
         self.api = FastAPI(
             title="Artifact Store",
             version="0.1.0",
@@ -247,6 +260,7 @@ class Gateway:
         ):
             self.api.add_exception_handler(kind, self._problem)
         self.api.openapi = self.openapi  # type: ignore[method-assign]
+        Instrumentator().add(measure_api).instrument(self.api)
 
     def openapi(self) -> dict[str, Any]:
         if self.api.openapi_schema is None:
@@ -262,7 +276,7 @@ class Gateway:
             self.store.index,
         )
         self.audit = AuditLog(self.settings.audit_sink())
-        bearer, web_identity = identity_providers(self.settings, keyring)
+        bearer, web_identity, self.jwks_ready = identity_providers(self.settings, keyring)
         access = Authorizer(self.store)
         self.s3 = S3App(
             self.settings,
@@ -320,11 +334,13 @@ class Gateway:
         return host.lower().endswith(f".{domain}")
 
     async def livez(self) -> dict[str, str]:
-        """The process is up."""
+        """The process is up. Kept for compatibility: probes belong on the management port
+        (``management_port``), which answers ``/livez`` there."""
         return {"status": "ok"}
 
     async def readyz(self) -> dict[str, str]:
-        """The registry and the index answer."""
+        """The registry and the index answer. Kept for compatibility: the management port's
+        ``/readyz`` checks more (an index write, the JWKS) and names each check."""
         assert self.store is not None
         await self.store.registry.ping()
         await self.store.index.ping()
@@ -339,7 +355,30 @@ class Gateway:
             assert self.s3 is not None
             await self.s3(scope, receive, send)
             return
-        await self.api(scope, receive, send)
+        if scope["type"] != "http":
+            await self.api(scope, receive, send)
+            return
+        in_flight = metrics.HTTP_IN_FLIGHT.labels(metrics.API)
+        in_flight.inc()
+        try:
+            await self.api(scope, receive, send)
+        finally:
+            in_flight.dec()
+
+
+def measure_api(info: Info) -> None:
+    """The JSON API's requests in the gateway's HTTP metrics (prometheus-fastapi-instrumentator
+    times them), named by the endpoint (``list_referrers``); bytes as Content-Length says."""
+    route = info.request.scope.get("route")
+    response_length = info.response.headers.get("content-length") if info.response else None
+    metrics.observe_request(
+        metrics.API,
+        getattr(route, "name", None) or metrics.UNROUTED,
+        info.response.status_code if info.response else 0,
+        info.modified_duration,
+        int(info.request.headers.get("content-length") or 0),
+        int(response_length or 0),
+    )
 
 
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

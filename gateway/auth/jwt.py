@@ -37,6 +37,7 @@ import jwt
 
 from gateway.auth.errors import AuthError
 from gateway.domain.values import Principal
+from gateway.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,14 @@ class _KeySet:
         self,
         url: str,
         *,
+        issuer: str,
         cooldown: float,
         max_age: float,
         transport: httpx.AsyncBaseTransport | None,
         clock: Callable[[], float],
     ) -> None:
         self.url = url
+        self.issuer = issuer  # names it in the metrics
         self.cooldown = cooldown
         self.max_age = max_age
         self.transport = transport
@@ -123,6 +126,7 @@ class _KeySet:
         self.keys: dict[tuple[str, str], jwt.PyJWK] = {}
         self.fetched_at: float | None = None  # of the last attempt, successful or not
         self.failed = False
+        self.error = ""  # why the last fetch failed
         self.lock = asyncio.Lock()
 
     def _age(self) -> float:
@@ -140,6 +144,21 @@ class _KeySet:
                 raise KeysUnavailable("signing keys unavailable")
             raise InvalidToken("unknown signing key")
         return self._prepared(kid, jwk, alg)
+
+    async def ready(self) -> tuple[bool, str]:
+        """Whether signing keys are known, fetching them first if none are (at most once per
+        cool-down, as for an unknown ``kid``), and a word on it."""
+        if not self.jwks or self._age() >= self.max_age:
+            async with self.lock:
+                age = self._age()
+                if (not self.jwks and age >= self.cooldown) or age >= self.max_age:
+                    await self._refresh()
+        if self.jwks:
+            stale = f"; the last refresh failed: {self.error}" if self.failed else ""
+            return True, f"{len(self.jwks)} signing keys from {self.url}{stale}"
+        if self.failed:
+            return False, f"no signing keys: fetching {self.url} failed: {self.error}"
+        return False, f"no signing keys published at {self.url}"
 
     def _prepared(self, kid: str, jwk: dict[str, Any], alg: str) -> jwt.PyJWK:
         cached = self.keys.get((kid, alg))
@@ -162,9 +181,12 @@ class _KeySet:
             jwks = await self._fetch()
         except (httpx.HTTPError, ValueError) as error:
             self.failed = True
+            self.error = str(error) or error.__class__.__name__
+            metrics.JWKS_REFRESHES.labels(self.issuer, "failed").inc()
             log.warning("JWKS fetch from %s failed: %s", self.url, error)
             return
         self.failed = False
+        metrics.JWKS_REFRESHES.labels(self.issuer, "ok").inc()
         if jwks != self.jwks:
             self.jwks = jwks
             self.keys.clear()
@@ -251,6 +273,7 @@ class TokenVerifier:
         self._keys = {
             issuer.issuer: _KeySet(
                 issuer.jwks_url,
+                issuer=issuer.issuer,
                 cooldown=cooldown,
                 max_age=max(max_age, cooldown),
                 transport=transport,
@@ -258,6 +281,11 @@ class TokenVerifier:
             )
             for issuer in issuers
         }
+
+    async def keys_ready(self, issuer: str) -> tuple[bool, str]:
+        """Whether ``issuer``'s signing keys are known (fetched now if not yet): the
+        readiness probe's JWKS check."""
+        return await self._keys[issuer].ready()
 
     async def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, once every check has passed; else ``InvalidToken``."""

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.access import Authorizer
 from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.domain.store import Store
 from gateway.domain.supply.referrers import pushed_elsewhere
+from gateway.observability import metrics
 from gateway.oci import catalog, routes
 from gateway.oci.challenge import TOKEN_PATH, bearer_challenge
 from gateway.oci.errors import OciError, denied, unauthorized, unavailable
@@ -64,10 +66,36 @@ class OciApp:
         self.tokens, self.access, self.audit, self.service = tokens, access, audit, service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         request = Request(scope, receive)
         if scope["path"] == TOKEN_PATH:
-            await self.tokens(request, send)
+            await self.token(request, send, started)
             return
+        in_flight = metrics.HTTP_IN_FLIGHT.labels(metrics.OCI)
+        in_flight.inc()
+        try:
+            await self.serve(request, send, started)
+        finally:
+            in_flight.dec()
+
+    async def token(self, request: Request, send: Send, started: float) -> None:
+        """The registry token endpoint, measured as the ``Token`` operation."""
+        status = 0
+
+        async def noting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.tokens(request, noting)
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.observe_request(metrics.OCI, "Token", status, elapsed, 0, 0)
+
+    async def serve(self, request: Request, send: Send, started: float) -> None:
+        scope, receive = request.scope, request.receive
         endpoint = routes.endpoint(request.method, scope["path"])
         client = scope.get("client")
         record = AuditRecord.of(
@@ -104,8 +132,17 @@ class OciApp:
             response.headers[REQUEST_ID] = exchange.record.request_id
             await response(scope, receive, send)
         finally:
-            exchange.record.bytes_in = exchange.received
-            self.audit.write(exchange.record)
+            record = exchange.record
+            record.bytes_in = exchange.received
+            self.audit.write(record)
+            metrics.observe_request(
+                metrics.OCI,
+                record.operation if record.operation != "-" else metrics.UNROUTED,
+                record.status,
+                time.perf_counter() - started,
+                record.bytes_in,
+                record.bytes_out,
+            )
 
     def challenge(
         self, request: Request, scope: str | None = None, error: str | None = None

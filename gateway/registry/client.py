@@ -10,8 +10,10 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -27,6 +29,7 @@ from gateway.domain.ports.registry import (
     RegistryRejected,
     RegistryUnavailable,
 )
+from gateway.observability import metrics
 from gateway.registry.blobcache import BlobCache, CachedBlob, recorded
 from gateway.registry.blobfetch import BlobFetcher
 
@@ -42,6 +45,8 @@ MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 EMPTY_BLOB = b"{}"  # the OCI empty descriptor's blob: what probes the upload flow
 _TRANSPORT_ERRORS = (httpx.TransportError,)
+# What a measured request ends with when no answer came (blobfetch raises the latter).
+_NO_ANSWER = (httpx.TransportError, RegistryUnavailable)
 # What a connection that died under a request raises (not a timeout: the registry may be busy).
 _RETRIABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError)
 PAGE = 1000
@@ -86,6 +91,38 @@ def _index_manifests(body: bytes) -> list[dict[str, Any]]:
     except (ValueError, AttributeError):
         return []
     return [item for item in manifests if isinstance(item, dict)]
+
+
+class _Measured:
+    """One registry request's duration (until its answer's headers) and outcome, under its
+    call name: a bounded label, never the URL. A request that ends without an answer and
+    without a transport error (cancelled, or the gateway's own client stopped sending the
+    body) is ``aborted``: nothing the registry did."""
+
+    __slots__ = ("call", "started", "status")
+
+    def __init__(self, call: str) -> None:
+        self.call = call
+        self.status: int | None = None
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> _Measured:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        _trace: TracebackType | None,
+    ) -> None:
+        if error is not None:
+            outcome = "transport_error" if isinstance(error, _NO_ANSWER) else "aborted"
+        elif self.status is None:
+            return  # nothing was asked (the fast blob path handed the request back)
+        else:
+            outcome = metrics.status_class(self.status)
+        metrics.REGISTRY_DURATION.labels(self.call).observe(time.perf_counter() - self.started)
+        metrics.REGISTRY_REQUESTS.labels(self.call, outcome).inc()
 
 
 class BlobStream:
@@ -239,7 +276,7 @@ class RegistryClient:
         under it: a pooled keep-alive connection the registry (or a proxy before it) closed
         meanwhile fails the next request that takes it. Never after a timeout."""
         try:
-            return await self._client.request(method, url, **kwargs)
+            return await self._attempt(method, url, what, **kwargs)
         except _RETRIABLE as exc:
             if not replayable:
                 raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
@@ -247,9 +284,15 @@ class RegistryClient:
         except _TRANSPORT_ERRORS as exc:
             raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
         try:
-            return await self._client.request(method, url, **kwargs)
+            return await self._attempt(method, url, what, **kwargs)
         except _TRANSPORT_ERRORS as exc:
             raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
+
+    async def _attempt(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        with _Measured(what) as measured:
+            response = await self._client.request(method, url, **kwargs)
+            measured.status = response.status_code
+        return response
 
     async def ping(self) -> None:
         await self._request("GET", "/v2/", "ping")
@@ -431,7 +474,9 @@ class RegistryClient:
         path = f"/v2/{repository}/blobs/{digest}"
         fetcher = self._fetcher
         if fetcher is not None and fetcher.enabled:
-            fast = await fetcher.open(path, byte_range)
+            with _Measured("get blob") as measured:
+                fast = await fetcher.open(path, byte_range)
+                measured.status = fast.status if fast is not None else None
             if fast is not None:
                 try:
                     if fast.status >= 400:
@@ -447,7 +492,9 @@ class RegistryClient:
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
         request = self._client.build_request("GET", path, headers=headers)
         try:
-            response = await self._client.send(request, stream=True, follow_redirects=True)
+            with _Measured("get blob") as measured:
+                response = await self._client.send(request, stream=True, follow_redirects=True)
+                measured.status = response.status_code
         except _TRANSPORT_ERRORS as exc:
             raise RegistryUnavailable(f"get blob: {exc}") from exc
         try:

@@ -14,6 +14,7 @@ Each layer reads and fills the request's ``Exchange``, kept in the ASGI scope.
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,7 @@ from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
+from gateway.observability import metrics
 from gateway.policy.decide import Decision
 from gateway.s3 import tagging
 from gateway.s3.crossorigin import CrossOrigin
@@ -42,6 +44,8 @@ from gateway.sts import endpoint as sts
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway.s3")
+# The operations whose bodies are objects' bytes, for the transfers-in-flight gauge.
+TRANSFERS = {"PutObject": "upload", "UploadPart": "upload", "GetObject": "download"}
 
 
 def _has_body(request: Request) -> bool:
@@ -75,6 +79,7 @@ class StsFirst:
             except S3Error:
                 bucket = key = "-"  # not STS: the S3 layers answer the bad path
             if target_of(bucket, key) == "service":
+                started = time.perf_counter()
                 rid = request_id()
                 response = await sts.handle(
                     request,
@@ -86,18 +91,23 @@ class StsFirst:
                 )
                 response.headers["x-amzn-requestid"] = rid
                 await response(scope, receive, send)
+                elapsed = time.perf_counter() - started
+                sent = len(response.body)
+                metrics.observe_request(metrics.S3, "STS", response.status_code, elapsed, 0, sent)
                 return
         await self.app(scope, receive, send)
 
 
 class Audited:
     """Gives the request its id and Exchange, counts the bytes in and out, names the id in
-    the answer's headers, and writes the request's audit line once the answer is sent."""
+    the answer's headers, and writes the request's audit line and metrics once the answer is
+    sent."""
 
     def __init__(self, app: ASGIApp, audit: AuditLog) -> None:
         self.app, self.audit = app, audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         client = scope.get("client")
         rid = request_id()
         upstream = receive
@@ -131,12 +141,24 @@ class Audited:
                 record.bytes_out += len(message.get("body", b""))
             await send(message)
 
+        in_flight = metrics.HTTP_IN_FLIGHT.labels(metrics.S3)
+        in_flight.inc()
         try:
             await self.app(scope, counting_receive, counting_send)
         finally:
-            if exchange.audit is not None:
-                exchange.audit.bytes_in = exchange.received
-                self.audit.write(exchange.audit)
+            in_flight.dec()
+            record = exchange.audit
+            if record is not None:
+                record.bytes_in = exchange.received
+                self.audit.write(record)
+            metrics.observe_request(
+                metrics.S3,
+                exchange.route.operation if exchange.route else metrics.UNROUTED,
+                record.status if record else 0,
+                time.perf_counter() - started,
+                exchange.received,
+                record.bytes_out if record else 0,
+            )
 
 
 class S3Errors:
@@ -345,8 +367,18 @@ class Endpoint:
             credential=credential,
             can=can,
         )
-        response = render(await route.handler(context))
-        await response(scope, receive, send)
+        direction = TRANSFERS.get(route.operation)
+        if direction is None:
+            response = render(await route.handler(context))
+            await response(scope, receive, send)
+            return
+        transfers = metrics.TRANSFERS_IN_FLIGHT.labels(direction)
+        transfers.inc()
+        try:
+            response = render(await route.handler(context))
+            await response(scope, receive, send)
+        finally:
+            transfers.dec()
 
 
 class S3App:

@@ -14,15 +14,18 @@ PACKAGE = "gateway"
 # Top to bottom: a package may import its own layer's and lower layers' packages, never a
 # higher one's. Arrows inside one layer are allowed as long as they make no cycle.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("composition root", frozenset({"__main__", "app", "serving"})),
+    ("composition root", frozenset({"__main__", "app", "management", "serving"})),
     ("protocol edge", frozenset({"s3", "sts", "api", "oci", "error_table"})),
     ("settings", frozenset({"config"})),
     ("identity and decision", frozenset({"access", "audit", "auth", "policy"})),
     ("domain", frozenset({"domain"})),
+    # Metrics every layer reports to; it imports nothing of the gateway.
+    ("observability", frozenset({"observability"})),
 )
-# The ports' adapters: they import only the domain (its ports and values), and only the
-# composition root imports them.
+# The ports' adapters: they import only the domain (its ports and values) and observability,
+# and only the composition root imports them.
 ADAPTERS = frozenset({"index", "registry"})
+ADAPTER_IMPORTS = frozenset({"domain", "observability"})
 ROOT = LAYERS[0][1]
 # What the domain must never import: web frameworks, HTTP clients, SQL.
 DOMAIN_FORBIDDEN_EXTERNAL = frozenset({"starlette", "fastapi", "httpx", "httpcore", "sqlalchemy"})

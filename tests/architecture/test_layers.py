@@ -26,7 +26,7 @@ def edges(graph: grimp.ImportGraph) -> dict[str, set[str]]:
 
 def allowed(source: str, target: str) -> bool:
     if source in layers.ADAPTERS:
-        return target == "domain"
+        return target in layers.ADAPTER_IMPORTS
     if target in layers.ADAPTERS:
         return source in layers.ROOT
     return layers.rank(source) <= layers.rank(target)

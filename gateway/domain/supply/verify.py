@@ -26,6 +26,7 @@ from gateway.domain.supply.receipts import RECEIPT_KEY_NAME
 from gateway.domain.supply.state import state_of
 from gateway.domain.supply.trust import Trust, TrustedKey, settings_of
 from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
+from gateway.observability import metrics
 
 COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -299,11 +300,18 @@ async def verdict_of(
     if not fresh:
         cached = state_of(store).verdicts.get(record.manifest_digest, trust.fingerprint)
         if isinstance(cached, Verdict):
+            _count("object", cached.signed, cached=True)
             return replace(cached, cached=True)
     verdict = await _compute(store, record, trust)
     verdicts = state_of(store).verdicts
     verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
+    _count("object", verdict.signed, cached=False)
     return verdict
+
+
+def _count(subject: str, signed: bool, *, cached: bool) -> None:
+    outcome = "signed" if signed else "unsigned"
+    metrics.VERIFY_VERDICTS.labels(subject, outcome, "true" if cached else "false").inc()
 
 
 async def verify(store: Store, bucket: str, key: str, *, fresh: bool = False) -> Verdict:
@@ -380,6 +388,7 @@ async def verify_image(
     if not fresh:
         cached = verdicts.get(digest, trust.fingerprint)
         if isinstance(cached, ImageVerdict) and cached.repository == repository:
+            _count("image", cached.signed, cached=True)
             return replace(cached, reference=reference, cached=True)
     by_kind = _by_kind(await _image_referrers(store, repository, digest))
     subject = signatures.Subject(digest, None)
@@ -396,4 +405,5 @@ async def verify_image(
         reason=None if judged.signed else _why_not(judged.signatures),
     )
     verdicts.put(digest, trust.fingerprint, verdict, admits=verdict.signed)
+    _count("image", verdict.signed, cached=False)
     return verdict

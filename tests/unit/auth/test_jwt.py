@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 
 from gateway.auth.errors import AuthError
 from gateway.auth.jwt import (
@@ -612,3 +613,58 @@ def test_a_verified_token_is_remembered_for_a_minute(jwks, rsa_private, monkeypa
     assert checks.count(True) == verified_once + 1
     # A different token (even one byte) is checked on its own and refused.
     assert refused(verifier, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+
+
+# --- readiness and metrics ---------------------------------------------------------------------
+
+
+def refreshes(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "artifact_store_jwks_refreshes_total", {"issuer": ISSUER, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+def test_keys_ready_fetches_the_jwks_once_and_counts_it(jwks) -> None:
+    verifier, _ = make(jwks)
+    before = refreshes("ok")
+    known, detail = asyncio.run(verifier.keys_ready(ISSUER))
+    assert known
+    assert detail == f"1 signing keys from {JWKS_URL}"
+    assert asyncio.run(verifier.keys_ready(ISSUER))[0]
+    assert jwks.requests == 1  # known keys are not fetched again for the probe
+    assert refreshes("ok") == before + 1
+
+
+def test_keys_ready_says_why_not_and_retries_after_the_cooldown(jwks) -> None:
+    jwks.down = True
+    verifier, clock = make(jwks, cooldown=30)
+    before = refreshes("failed")
+    known, detail = asyncio.run(verifier.keys_ready(ISSUER))
+    assert not known
+    assert detail.startswith(f"no signing keys: fetching {JWKS_URL} failed: connection refused")
+    assert refreshes("failed") == before + 1
+    jwks.down = False
+    assert not asyncio.run(verifier.keys_ready(ISSUER))[0]  # within the cool-down
+    assert jwks.requests == 1
+    clock.now += 31
+    assert asyncio.run(verifier.keys_ready(ISSUER))[0]
+    assert jwks.requests == 2
+
+
+def test_keys_ready_reports_a_failed_refresh_while_the_old_keys_still_work(jwks) -> None:
+    verifier, clock = make(jwks, cooldown=30, max_age=600)
+    assert asyncio.run(verifier.keys_ready(ISSUER))[0]
+    jwks.down = True
+    clock.now += 601  # the set is due to be read again
+    known, detail = asyncio.run(verifier.keys_ready(ISSUER))
+    assert known
+    assert detail.endswith("; the last refresh failed: connection refused")
+
+
+def test_an_empty_jwks_is_not_ready() -> None:
+    verifier, _ = make(Jwks())
+    assert asyncio.run(verifier.keys_ready(ISSUER)) == (
+        False,
+        f"no signing keys published at {JWKS_URL}",
+    )

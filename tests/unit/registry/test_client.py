@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.domain.ports.registry import (
     RegistryDigestInvalid,
@@ -743,3 +744,75 @@ async def test_streamed_bodies_and_timeouts_are_never_retried():
     async with registry(slow) as (client, _):
         with pytest.raises(RegistryUnavailable):
             await client.blob_exists("s3/b/aa", DIGEST)
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+
+def registry_requests(call: str, outcome: str) -> float:
+    labels = {"call": call, "outcome": outcome}
+    return REGISTRY.get_sample_value("artifact_store_registry_requests_total", labels) or 0.0
+
+
+def registry_timed(call: str) -> float:
+    name = "artifact_store_registry_request_duration_seconds_count"
+    return REGISTRY.get_sample_value(name, {"call": call}) or 0.0
+
+
+@pytest.mark.anyio
+async def test_each_request_is_counted_by_call_and_outcome() -> None:
+    """By call name, never the URL; every attempt counts (a retried one twice)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/":
+            return httpx.Response(200)
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        if "/blobs/" in request.url.path:
+            return httpx.Response(200, content=chunks(b"bl", b"ob"))
+        raise httpx.ConnectError("Connection refused")
+
+    calls = [("ping", "2xx"), ("head blob", "4xx"), ("get blob", "2xx")]
+    calls += [("get manifest", "transport_error")]
+    before = {call: registry_requests(*call) for call in calls}
+    timed = {call: registry_timed(call) for call, _ in calls}
+    async with registry(handler) as (client, _):
+        await client.ping()
+        assert not await client.blob_exists("s3/b/aa", DIGEST)
+        async with client.open_blob("s3/b/aa", DIGEST) as blob:
+            assert b"".join([chunk async for chunk in blob]) == b"blob"
+        with pytest.raises(RegistryUnavailable):
+            await client.get_manifest("s3/b/aa", "o-1")
+    moved = {call: registry_requests(*call) - before[call] for call in calls}
+    assert moved == {
+        ("ping", "2xx"): 1,
+        ("head blob", "4xx"): 1,
+        ("get blob", "2xx"): 1,
+        ("get manifest", "transport_error"): 2,  # a refused connection is tried once more
+    }
+    assert {call: registry_timed(call) - timed[call] for call, _ in calls} == {
+        "ping": 1,
+        "head blob": 1,
+        "get blob": 1,
+        "get manifest": 2,
+    }
+
+
+@pytest.mark.anyio
+async def test_a_body_the_gateway_stops_sending_is_aborted_not_a_registry_error() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"first"
+        raise ValueError("the S3 client went away")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(202, headers={"Location": STATE})
+
+    before = registry_requests("upload blob", "aborted")
+    failures = registry_requests("upload blob", "transport_error")
+    async with registry(handler) as (client, _):
+        with pytest.raises(ValueError, match="went away"):
+            await client.push_blob(
+                "s3/b/aa", body(), None, digest=None, final_digest=lambda: DIGEST
+            )
+    assert registry_requests("upload blob", "aborted") == before + 1
+    assert registry_requests("upload blob", "transport_error") == failures
