@@ -47,7 +47,7 @@ class Authorizer:
         policy = None if principal.root else await self.bucket_policy(bucket)
         decision = decide(principal, action, bucket or None, key or None, context, policy)
         outcome = "allow" if decision.allowed else "deny"
-        metrics.AUTHZ_DECISIONS.labels(action, outcome, basis(decision.rule)).inc()
+        metrics.child(metrics.AUTHZ_DECISIONS, action, outcome, basis(decision.rule)).inc()
         return decision
 
     async def may_learn_missing_keys(

@@ -91,10 +91,10 @@ async def sweep_uploads(store: Store, settings: Settings) -> None:
         try:
             aborted = await expire_uploads(store, lifetime)
             if aborted:
-                metrics.SWEEP_ACTIONS.labels("uploads", "abort").inc(aborted)
+                metrics.child(metrics.SWEEP_ACTIONS, "uploads", "abort").inc(aborted)
                 log.info("aborted %d expired multipart uploads", aborted)
         except Exception:  # the sweeper must outlive a passing registry or index error
-            metrics.SWEEP_FAILURES.labels("uploads").inc()
+            metrics.child(metrics.SWEEP_FAILURES, "uploads").inc()
             log.exception("multipart upload sweep failed")
         await asyncio.sleep(settings.upload_sweep_seconds)
 
@@ -125,7 +125,7 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
             status=204,
         )
         audit.write(record)
-        metrics.SWEEP_ACTIONS.labels("lifecycle", action.kind).inc()
+        metrics.child(metrics.SWEEP_ACTIONS, "lifecycle", action.kind).inc()
 
     sweeper = Sweeper(store, report, day=timedelta(seconds=settings.lifecycle_day_seconds))
     while True:
@@ -134,7 +134,7 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
             if done:
                 log.info("lifecycle: %d objects expired or uploads aborted", done)
         except Exception:  # the sweeper must outlive a passing registry or index error
-            metrics.SWEEP_FAILURES.labels("lifecycle").inc()
+            metrics.child(metrics.SWEEP_FAILURES, "lifecycle").inc()
             log.exception("lifecycle sweep failed")
         await asyncio.sleep(settings.lifecycle_sweep_seconds)
 
@@ -358,7 +358,7 @@ class Gateway:
         if scope["type"] != "http":
             await self.api(scope, receive, send)
             return
-        in_flight = metrics.HTTP_IN_FLIGHT.labels(metrics.API)
+        in_flight = metrics.child(metrics.HTTP_IN_FLIGHT, metrics.API)
         in_flight.inc()
         try:
             await self.api(scope, receive, send)

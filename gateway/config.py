@@ -146,6 +146,20 @@ class Settings(BaseSettings):
         "keyless signatures are verified against, for buckets whose trust names keyless "
         "identities without a root of their own. Nothing is fetched from the network.",
     )
+    # Observability: the management listener (/metrics, /livez, /readyz, /startupz).
+    management_host: str = Field(
+        "127.0.0.1",
+        description="Address of the management port; keep it off the users' network (the "
+        "chart exposes it in-cluster only).",
+    )
+    management_port: int | None = Field(
+        9100,
+        description="The management port: Prometheus /metrics and the /livez, /readyz and "
+        "/startupz probes. 0 or None: no management listener.",
+    )
+    readiness_timeout_seconds: float = Field(
+        2.0, gt=0, description="How long each /readyz check may take before it counts as failed."
+    )
     log_level: str = "info"
     audit_log: str = Field(
         "",
@@ -182,6 +196,17 @@ class Settings(BaseSettings):
         if self.audit_log == "off":
             return None
         return self.audit_log or str(self.data_dir / "audit.log")
+
+    def management_listener(self) -> tuple[str, int] | None:
+        """Where the management port listens, or None when it is off."""
+        if not self.management_port:
+            return None
+        return self.management_host, self.management_port
+
+    def metrics_directory(self) -> Path:
+        """Where worker processes keep their metrics for /metrics to add up (prometheus_client
+        multiprocess mode; ``workers`` > 1 only)."""
+        return self.data_dir / "metrics"
 
     def receipt_key_path(self) -> Path:
         return self.receipt_key_file or self.data_dir / "receipt.key"

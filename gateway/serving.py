@@ -18,21 +18,24 @@ import multiprocessing.connection
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
 import uvicorn
 import uvloop
 
-from gateway.app import create_app
+from gateway.app import Gateway, create_app
 from gateway.config import Settings
 from gateway.domain.supply import receipts
 from gateway.index.store import SqlIndex
+from gateway.management import Management
+from gateway.observability import exposition
 
 
 class _Companion(uvicorn.Server):
-    """A second listener (HTTPS) on the same app: the main server owns signals and lifespan."""
+    """A second listener (HTTPS, management) in the same process: the main server owns
+    signals and lifespan."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -62,9 +65,31 @@ def _shared_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
+def management_server(
+    settings: Settings, app: Gateway, started: Callable[[], bool]
+) -> uvicorn.Server | None:
+    """The management listener (management.py), or None when ``management_port`` is off.
+    Probes and scrapes every few seconds would drown the access log: it keeps none."""
+    listener = settings.management_listener()
+    if listener is None:
+        return None
+    host, port = listener
+    config = uvicorn.Config(
+        Management(app, started),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="off",
+        http="httptools",
+    )
+    return _Companion(config)
+
+
 async def serve(settings: Settings, worker: int | None = None) -> None:
     """Serve S3 on ``port``, and on ``tls_port`` over HTTPS when configured; as ``worker``
-    (0, 1, ...) of several processes, on ports they share."""
+    (0, 1, ...) of several processes, on ports they share. The management port opens first,
+    so that its probes answer (not yet started, not ready) while the index migrates."""
     app = create_app(settings, sweep=worker in (None, 0))
     common: dict[str, Any] = {
         "host": settings.host,
@@ -88,19 +113,32 @@ async def serve(settings: Settings, worker: int | None = None) -> None:
                 )
             )
         )
-    main = _Main(uvicorn.Config(app, port=settings.port, lifespan="on", **common), companions)
+    config = uvicorn.Config(app, port=settings.port, lifespan="on", **common)
+    main = _Main(config, list(companions))  # the management listener joins them below
     ports = [settings.port, *([settings.tls_port] if settings.tls_port is not None else [])]
     sockets = [
         [_shared_listener(settings.host, port)] if worker is not None else None for port in ports
     ]
-    tasks = [asyncio.create_task(main.serve(sockets=sockets[0]))]
-    while not main.started and not tasks[0].done():  # noqa: ASYNC110 - uvicorn has a flag only
+    early: list[asyncio.Task[None]] = []
+    management = management_server(settings, app, lambda: main.started)
+    if management is not None:
+        main.companions.append(management)
+        listener = settings.management_listener()
+        shared = [_shared_listener(*listener)] if worker is not None and listener else None
+        early.append(asyncio.create_task(management.serve(sockets=shared)))
+    first = asyncio.create_task(main.serve(sockets=sockets[0]))
+    while not main.started and not first.done():  # noqa: ASYNC110 - uvicorn has a flag only
         await asyncio.sleep(0.05)
-    tasks += [
+    later = [
         asyncio.create_task(companion.serve(sockets=listeners))
         for companion, listeners in zip(companions, sockets[1:], strict=True)
     ]
-    await asyncio.gather(*tasks)
+    try:
+        await first
+    finally:  # the S3 listener ended (or never started): the others end with it
+        for companion in main.companions:
+            companion.should_exit = True
+        await asyncio.gather(*early, *later)
 
 
 def _prepare(settings: Settings) -> None:
@@ -128,8 +166,10 @@ def _worker(settings: Settings, number: int) -> None:
 def serve_workers(settings: Settings) -> int:
     """Run ``settings.workers`` gateway processes and wait. A signal stops them all,
     gracefully; a worker that dies on its own stops the rest too (exit 1), so that the
-    supervisor of the deployment (Kubernetes, systemd) restarts the whole."""
+    supervisor of the deployment (Kubernetes, systemd) restarts the whole. Their metrics add
+    up in a directory they share (observability/exposition.py)."""
     _prepare(settings)
+    exposition.share(settings.metrics_directory())
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(target=_worker, args=(settings, number), name=f"gateway-worker-{number}")
@@ -153,6 +193,8 @@ def serve_workers(settings: Settings) -> int:
         multiprocessing.connection.wait([process.sentinel for process in running])
         for process in [p for p in running if not p.is_alive()]:
             running.remove(process)
+            if process.pid is not None:
+                exposition.process_gone(process.pid)
             if not stopping:
                 logging.getLogger("gateway").error(
                     "%s exited with %s: stopping the other workers", process.name, process.exitcode

@@ -19,6 +19,10 @@ from tests.fixtures.servers import RunningGateway, serve
 
 ACCESS_KEY = "test-root"
 SECRET_KEY = "test-root-secret"
+# Gateways the tests start as processes inherit this: no management listener on the fixed
+# default port 9100, which concurrent test runs on one machine would fight over. Tests of
+# the management port give theirs a free port.
+os.environ["ARTIFACT_STORE_MANAGEMENT_PORT"] = "0"
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -36,9 +36,10 @@ def _timed(call: str, method: Call) -> Call:
         except DomainError:
             raise
         except Exception:
-            metrics.INDEX_ERRORS.labels(call).inc()
+            metrics.child(metrics.INDEX_ERRORS, call).inc()
             raise
         finally:
-            metrics.INDEX_DURATION.labels(call).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.child(metrics.INDEX_DURATION, call).observe(elapsed)
 
     return timed

@@ -152,3 +152,12 @@ referrers = sa.Table(
     sa.Column("predicate_type", sa.String(255)),
     sa.Index("referrers_by_subject", "bucket", "key", "subject", "kind"),
 )
+
+# One row per probe name, rewritten by every readiness check (``/readyz`` on the management
+# port): a committed write proves the index takes writes, not only reads (0008).
+health = sa.Table(
+    "health",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("checked_ms", sa.BigInteger, nullable=False),
+)

@@ -7,11 +7,13 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from gateway.domain.values import (
@@ -22,11 +24,13 @@ from gateway.domain.values import (
     UploadRecord,
 )
 from gateway.index.access_keys import SqlAccessKeyIndex
+from gateway.index.base import to_ms
 from gateway.index.buckets import SqlBucketIndex, bucket_rows
+from gateway.index.measured import measured
 from gateway.index.migrate import upgrade
 from gateway.index.objects import SqlObjectIndex, object_rows, version_rows
 from gateway.index.referrers import SqlReferrerIndex, referrer_rows
-from gateway.index.schema import buckets, objects, parts, referrers, uploads, versions
+from gateway.index.schema import buckets, health, objects, parts, referrers, uploads, versions
 from gateway.index.uploads import LIVE, SqlUploadIndex, part_rows, upload_rows
 from gateway.index.versions import SqlVersionIndex
 
@@ -43,6 +47,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@measured
 class SqlIndex(
     SqlBucketIndex,
     SqlObjectIndex,
@@ -71,6 +76,19 @@ class SqlIndex(
     async def ping(self) -> None:
         async with self._engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
+
+    async def write_probe(self, name: str) -> None:
+        """Rewrite the health table's row ``name`` and commit (an upsert, so that probes of
+        several processes never collide)."""
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        checked = to_ms(datetime.now(UTC))
+        statement = (
+            dialect.insert(health)
+            .values(name=name, checked_ms=checked)
+            .on_conflict_do_update(index_elements=[health.c.name], set_={"checked_ms": checked})
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(statement)
 
     async def replace_all(
         self,

@@ -47,6 +47,12 @@ class SqlUploadIndex(SqlBase):
             row = (await conn.execute(query)).first()
         return upload_rows.record(row) if row else None
 
+    async def count_live_uploads(self) -> int:
+        async with self._engine.connect() as conn:
+            return int(
+                await conn.scalar(sa.select(sa.func.count()).select_from(uploads).where(LIVE)) or 0
+            )
+
     async def completed_upload(self, upload_id: str) -> dict[str, Any] | None:
         """What a completed upload answered, for a repeated CompleteMultipartUpload."""
         query = sa.select(uploads.c.result).where(

@@ -71,7 +71,7 @@ class OciApp:
         if scope["path"] == TOKEN_PATH:
             await self.token(request, send, started)
             return
-        in_flight = metrics.HTTP_IN_FLIGHT.labels(metrics.OCI)
+        in_flight = metrics.child(metrics.HTTP_IN_FLIGHT, metrics.OCI)
         in_flight.inc()
         try:
             await self.serve(request, send, started)

@@ -121,8 +121,10 @@ class _Measured:
             return  # nothing was asked (the fast blob path handed the request back)
         else:
             outcome = metrics.status_class(self.status)
-        metrics.REGISTRY_DURATION.labels(self.call).observe(time.perf_counter() - self.started)
-        metrics.REGISTRY_REQUESTS.labels(self.call, outcome).inc()
+        metrics.child(metrics.REGISTRY_DURATION, self.call).observe(
+            time.perf_counter() - self.started
+        )
+        metrics.child(metrics.REGISTRY_REQUESTS, self.call, outcome).inc()
 
 
 class BlobStream:

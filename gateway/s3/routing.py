@@ -141,7 +141,7 @@ class Audited:
                 record.bytes_out += len(message.get("body", b""))
             await send(message)
 
-        in_flight = metrics.HTTP_IN_FLIGHT.labels(metrics.S3)
+        in_flight = metrics.child(metrics.HTTP_IN_FLIGHT, metrics.S3)
         in_flight.inc()
         try:
             await self.app(scope, counting_receive, counting_send)
@@ -372,7 +372,7 @@ class Endpoint:
             response = render(await route.handler(context))
             await response(scope, receive, send)
             return
-        transfers = metrics.TRANSFERS_IN_FLIGHT.labels(direction)
+        transfers = metrics.child(metrics.TRANSFERS_IN_FLIGHT, direction)
         transfers.inc()
         try:
             response = render(await route.handler(context))

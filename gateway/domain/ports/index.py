@@ -119,6 +119,10 @@ class UploadIndex(Protocol):
 
     async def completed_upload(self, upload_id: str) -> dict[str, Any] | None: ...
 
+    async def count_live_uploads(self) -> int:
+        """How many uploads are in flight (neither completed nor aborted): a metric."""
+        ...
+
     async def put_part(self, upload_id: str, part: PartRecord) -> PartRecord | None:
         """Record a part; returns the one of the same number it replaced. NoSuchUpload if
         the upload ended meanwhile."""
@@ -186,6 +190,11 @@ class Index(
     BucketIndex, ObjectIndex, VersionIndex, UploadIndex, AccessKeyIndex, ReferrerIndex, Protocol
 ):
     async def ping(self) -> None: ...
+
+    async def write_probe(self, name: str) -> None:
+        """Write one row of the health table and commit: whether the index takes writes
+        (the readiness probe), which a read alone does not tell."""
+        ...
 
     async def close(self) -> None: ...
 

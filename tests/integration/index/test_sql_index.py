@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,7 +30,15 @@ from gateway.domain.values import (
 from gateway.index import migrate
 from gateway.index.base import Rows, millis
 from gateway.index.migrate import MIGRATIONS
-from gateway.index.schema import access_keys, buckets, objects, parts, referrers, uploads
+from gateway.index.schema import (
+    access_keys,
+    buckets,
+    health,
+    objects,
+    parts,
+    referrers,
+    uploads,
+)
 from gateway.index.store import SqlIndex
 from tests.fixtures.postgres import postgres_server
 
@@ -42,8 +51,9 @@ def test_sql_index_has_the_index_ports_methods_with_their_parameters():
     with the same parameters (names, kinds, defaults)."""
     ports = [port for port in Index.__mro__ if port.__module__ == Index.__module__]
     names = sorted({name for port in ports for name in vars(port) if not name.startswith("_")})
-    # 5 + 5 + 7 (versions: retag, set_lock) + 10 + 4 + 5, and ping, close, replace_all
-    assert len(names) == 39
+    # 5 + 5 + 7 (versions: retag, set_lock) + 11 (uploads: count_live_uploads) + 4 + 5, and
+    # ping, write_probe, close, replace_all
+    assert len(names) == 41
 
     def parameters(function: Any) -> list[tuple[str, Any, Any]]:
         return [
@@ -238,8 +248,10 @@ async def test_uploads_and_parts(database_url):
     try:
         bucket = "u" + str(abs(hash(database_url)) % 10**8)
         await index.create_bucket(BucketRecord(bucket, datetime(2026, 1, 1, tzinfo=UTC)))
+        elsewhere = await index.count_live_uploads()  # other tests' (one PostgreSQL server)
         for upload_id, key in [("01", "b"), ("02", "a/1"), ("03", "b"), ("04", "c")]:
             await index.create_upload(upload(bucket, key, upload_id, hour=int(upload_id)))
+        assert await index.count_live_uploads() == elsewhere + 4
         assert await index.get_upload("01") == upload(bucket, "b", "01", hour=1)
 
         assert await index.put_part("01", part(2)) is None
@@ -268,8 +280,10 @@ async def test_uploads_and_parts(database_url):
         with pytest.raises(NoSuchUpload):
             await index.put_part("01", part(3))
 
+        assert await index.count_live_uploads() == elsewhere + 3  # completed: not in flight
         await index.put_part("03", part(1))
         assert [p.part_number for p in await index.delete_upload("03")] == [1]
+        assert await index.count_live_uploads() == elsewhere + 2
         with pytest.raises(NoSuchUpload):
             await index.delete_upload("03")
 
@@ -286,6 +300,29 @@ async def test_uploads_and_parts(database_url):
         assert await index.get_upload("02") is None
         assert await index.list_parts("04") == []
     finally:
+        await index.close()
+
+
+@pytest.mark.anyio
+async def test_the_readiness_probe_commits_one_row_per_name(database_url):
+    """An upsert: probes of several processes at once never collide on the key, and the
+    write is committed (another connection sees it)."""
+    name = "probe-" + str(abs(hash(database_url)) % 10**8)
+    index = await SqlIndex.open(database_url)
+    other = create_async_engine(database_url)
+    try:
+        await asyncio.gather(*(index.write_probe(name) for _ in range(8)))
+        query = sa.select(health.c.checked_ms).where(health.c.name == name)
+        async with other.connect() as conn:
+            first = (await conn.execute(query)).scalars().all()
+        assert len(first) == 1
+        await asyncio.sleep(0.01)
+        await index.write_probe(name)
+        async with other.connect() as conn:
+            (second,) = (await conn.execute(query)).scalars().all()
+        assert second > first[0]
+    finally:
+        await other.dispose()
         await index.close()
 
 
