@@ -9,6 +9,7 @@ tests read deltas of series only their own requests move.
 
 from __future__ import annotations
 
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -325,3 +326,26 @@ def test_a_taken_management_port_stops_the_gateway(
                 env={"ARTIFACT_STORE_MANAGEMENT_PORT": str(port)},
             )
     assert "address already in use" in str(caught.value)
+
+
+def test_the_dashboards_zot_metrics_are_what_zot_exports(registry: RunningRegistry) -> None:
+    """The second scrape target: Zot's metrics extension, behind the gateway's credentials
+    (the accessControl ``metrics`` users of Zot's configuration)."""
+    if registry.kind != "zot":
+        pytest.fail("Zot's /metrics needs Zot (not the distribution fallback)")
+    dashboard = (
+        Path(__file__).resolve().parents[2] / "docs/grafana/artifact-store.json"
+    ).read_text()
+    wanted = set(re.findall(r"zot_[a-z_]+", dashboard)) - {"zot_job"}  # a variable
+    assert wanted
+    with registry.http() as direct:
+        direct.get("/v2/")  # at least one request, so that the request series exist
+        answer = direct.get("/metrics")
+    assert answer.status_code == 200
+    exported = {
+        sample.name
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+    assert wanted <= exported
+    assert httpx.get(f"{registry.url}/metrics").status_code == 401  # not for anyone
