@@ -76,10 +76,17 @@ def main(argv: list[str] | None = None) -> int:
         if settings.root_secret() == DEFAULT_ROOT_SECRET_KEY
         else "(configured)"
     )
+    management = settings.management_listener()
     print(
         f"Artifact Store on http://{settings.host}:{settings.port}"
         f"  registry {settings.registry_url}\n"
-        f"  root access key: {settings.root_access_key}   secret: {secret}",
+        f"  root access key: {settings.root_access_key}   secret: {secret}"
+        + (
+            f"\n  metrics and probes: http://{management[0]}:{management[1]}/metrics"
+            " (/livez /readyz /startupz)"
+            if management
+            else ""
+        ),
         flush=True,
     )
     if settings.workers > 1:

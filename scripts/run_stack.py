@@ -25,6 +25,12 @@ def main() -> int:
     defaults = Settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=defaults.port, help="S3 port (9000)")
+    parser.add_argument(
+        "--management-port",
+        type=int,
+        default=defaults.management_port or 0,
+        help="metrics and probes (9100; 0: none)",
+    )
     parser.add_argument("--data-dir", default=str(defaults.data_dir), help="data directory")
     parser.add_argument("--registry-port", type=int, default=None, help="registry port (free)")
     parser.add_argument(
@@ -45,6 +51,7 @@ def main() -> int:
         **registry.env(),
         "ARTIFACT_STORE_DATA_DIR": str(data),
         "ARTIFACT_STORE_PORT": str(args.port),
+        "ARTIFACT_STORE_MANAGEMENT_PORT": str(args.management_port),
     }
     if args.tls_port:
         cert, key = data / "tls" / "cert.pem", data / "tls" / "key.pem"

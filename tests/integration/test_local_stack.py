@@ -31,7 +31,7 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_stack_starts_serves_and_stops(tmp_path, stop):
-    port = free_port()
+    port, management = free_port(), free_port()
     env = {
         **os.environ,
         "ARTIFACT_STORE_ROOT_ACCESS_KEY": ACCESS_KEY,
@@ -44,6 +44,8 @@ def test_stack_starts_serves_and_stops(tmp_path, stop):
             str(ROOT / "scripts" / "run_stack.py"),
             "--port",
             str(port),
+            "--management-port",
+            str(management),
             "--data-dir",
             str(tmp_path / "data"),
         ],
@@ -64,10 +66,12 @@ def test_stack_starts_serves_and_stops(tmp_path, stop):
         client.put_object(Bucket="demo", Key="file", Body=b"right after start")
         assert client.get_object(Bucket="demo", Key="file")["Body"].read() == b"right after start"
         assert (tmp_path / "data" / "index.db").exists()
+        assert httpx.get(f"http://127.0.0.1:{management}/readyz").status_code == 200
         process.send_signal(stop)
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, output
         assert "stopped gateway and registry" in output
+        assert f"metrics and probes: http://127.0.0.1:{management}/metrics" in output
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{registry_url}/v2/", timeout=2)
         with pytest.raises(httpx.TransportError):
