@@ -119,3 +119,16 @@ def test_secrets_are_not_shown() -> None:
 def test_database_url_replaces_the_sqlite_default() -> None:
     url = "postgresql+asyncpg://gw@db/index"
     assert load_settings(database_url=url).index_url == url
+
+
+def test_the_management_port_is_on_by_default_and_zero_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings()
+    assert settings.management_listener() == ("127.0.0.1", 9100)
+    assert settings.metrics_directory() == Path(".data") / "metrics"
+    monkeypatch.setenv(PREFIX + "MANAGEMENT_PORT", "0")
+    assert load_settings().management_listener() is None
+    monkeypatch.setenv(PREFIX + "MANAGEMENT_HOST", "0.0.0.0")
+    monkeypatch.setenv(PREFIX + "MANAGEMENT_PORT", "9191")
+    assert load_settings().management_listener() == ("0.0.0.0", 9191)

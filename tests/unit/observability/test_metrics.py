@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,8 +33,18 @@ def test_every_metric_is_named_artifact_store_what_unit() -> None:
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(0, "5xx"), (101, "1xx"), (200, "2xx"), (206, "2xx"), (304, "3xx"), (404, "4xx")]
-    + [(499, "4xx"), (500, "5xx"), (503, "5xx"), (999, "5xx")],
+    [
+        (0, "5xx"),
+        (101, "1xx"),
+        (200, "2xx"),
+        (206, "2xx"),
+        (304, "3xx"),
+        (404, "4xx"),
+        (499, "4xx"),
+        (500, "5xx"),
+        (503, "5xx"),
+        (999, "5xx"),
+    ],
 )
 def test_status_class(status: int, expected: str) -> None:
     assert metrics.status_class(status) == expected
