@@ -1,4 +1,5 @@
-"""Bucket lifecycle rules and the sweep that applies them, so CI buckets clean themselves.
+"""Bucket lifecycle rules, so CI buckets clean themselves: what a rule selects and what it
+does to a key's versions (``plan``); domain/sweeper.py applies them in the background.
 
 A rule selects versions by key prefix, tags and size (a delete marker has neither tags nor
 size, so only a rule without tag and size conditions selects it) and:
@@ -12,9 +13,10 @@ size, so only a rule without tag and size conditions selects it) and:
   expired object delete markers with Days/Date);
 - removes such an expired object delete marker as soon as it is one
   (``ExpiredObjectDeleteMarker``);
-- removes noncurrent versions (delete markers among them) ``NoncurrentDays`` after they
-  became noncurrent: the creation of the next newer version, rounded up as above; with
-  ``NewerNoncurrentVersions`` N, the N newest noncurrent versions stay, due or not;
+- removes noncurrent versions ``NoncurrentDays`` after they became noncurrent: the creation
+  of the next newer version, rounded up as above; with ``NewerNoncurrentVersions`` N, the N
+  newest noncurrent versions stay, due or not. A noncurrent delete marker counts as a
+  noncurrent version (S3 does not say; our reading);
 - aborts multipart uploads left incomplete for a number of days.
 
 A version Object Lock keeps is never removed (a delete marker may still be put over it, as

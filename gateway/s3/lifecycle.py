@@ -1,7 +1,7 @@
 """Bucket lifecycle at the S3 edge: Put/Get/DeleteBucketLifecycleConfiguration.
 
 The XML is checked as S3 checks it and kept as the domain's rules (in the bucket's record,
-so ``reindex`` brings it back); a sweeper in the gateway applies it (domain/lifecycle.py).
+so ``reindex`` brings it back); a sweeper in the gateway applies it (domain/sweeper.py).
 Transitions have nowhere to go (one storage class) and are refused, never silently dropped.
 
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
