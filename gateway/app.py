@@ -27,7 +27,7 @@ from gateway.auth.password import PasswordLogin
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
 from gateway.domain.errors import DomainError
-from gateway.domain.lifecycle import Action, Sweeper
+from gateway.domain.lifecycle import ABORT, EXPIRE, MARKER, NONCURRENT
 from gateway.domain.locks import KeyLocks
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.ports.registry import RegistryUnavailable
@@ -35,6 +35,7 @@ from gateway.domain.store import Store
 from gateway.domain.supply import receipts
 from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
+from gateway.domain.sweeper import Action, Sweeper
 from gateway.index.store import SqlIndex
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path
@@ -93,10 +94,16 @@ async def sweep_uploads(store: Store, settings: Settings) -> None:
         await asyncio.sleep(settings.upload_sweep_seconds)
 
 
-# The operation names S3's server access logs give lifecycle actions.
+# The operation names S3's server access logs give lifecycle actions (a permanent removal
+# is S3.EXPIRE.OBJECT, a delete marker put over the current version S3.CREATE.DELETEMARKER),
+# with the IAM action a client would need to do the same.
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-and-other-bucket-config.html
 LIFECYCLE_OPERATIONS = {
-    "expire": ("S3.EXPIRE.OBJECT", "s3:DeleteObject"),
-    "abort": ("S3.DELETE.UPLOAD", "s3:AbortMultipartUpload"),
+    (EXPIRE, False): ("S3.EXPIRE.OBJECT", "s3:DeleteObject"),
+    (EXPIRE, True): ("S3.CREATE.DELETEMARKER", "s3:DeleteObject"),
+    (NONCURRENT, False): ("S3.EXPIRE.OBJECT", "s3:DeleteObjectVersion"),
+    (MARKER, False): ("S3.EXPIRE.OBJECT", "s3:DeleteObjectVersion"),
+    (ABORT, False): ("S3.DELETE.UPLOAD", "s3:AbortMultipartUpload"),
 }
 
 
@@ -104,7 +111,7 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
     """Apply the buckets' lifecycle rules now and then, each action one audit line."""
 
     async def report(action: Action) -> None:
-        operation, decided = LIFECYCLE_OPERATIONS[action.kind]
+        operation, decided = LIFECYCLE_OPERATIONS[action.kind, action.marker]
         record = AuditRecord(
             request_id=new_request_id(),
             principal="lifecycle",
@@ -125,7 +132,7 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
         try:
             done = await sweeper.sweep()
             if done:
-                log.info("lifecycle: %d objects expired or uploads aborted", done)
+                log.info("lifecycle: %d versions expired or removed, or uploads aborted", done)
         except Exception:  # the sweeper must outlive a passing registry or index error
             log.exception("lifecycle sweep failed")
         await asyncio.sleep(settings.lifecycle_sweep_seconds)

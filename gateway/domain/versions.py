@@ -82,14 +82,19 @@ async def commit(
     conditions: WriteConditions,
     state: str,
     write: Callable[[ObjectRecord], Awaitable[None]] | None = None,
+    check: Callable[[list[ObjectRecord]], None] | None = None,
 ) -> ObjectRecord:
     """Make ``record`` (an object or a delete marker) the key's latest version in a bucket
     whose versioning is ``state``: Enabled gives it a new version id and keeps every version
-    before it; Suspended makes it the null version, replacing the previous null version."""
+    before it; Suspended makes it the null version, replacing the previous null version.
+    ``check`` may refuse the write, given the key's versions as they are under its lock (a
+    lifecycle expiry re-judges the key it saw)."""
     location = mapping.locate(store.prefix, record.bucket, record.key)
     version_id = new_version_id() if state == ENABLED else None
     async with write_lock(store, record.bucket, record.key, conditions):
         history = await store.index.key_versions(record.bucket, record.key)
+        if check is not None:
+            check(history)
         latest = history[0] if history else None
         check_write(conditions, latest if latest and not latest.delete_marker else None)
         moment = record.last_modified
@@ -200,20 +205,21 @@ async def delete_version(
     bucket: str,
     key: str,
     version_id: str | None,
-    check: Callable[[ObjectRecord], None] | None = None,
+    check: Callable[[ObjectRecord, list[ObjectRecord]], None] | None = None,
 ) -> ObjectRecord | None:
     """Remove one version for good (DeleteObject with ``versionId``); returns it, or None if
     the key has no such version (S3 answers success all the same). If it was the latest,
     the next newest version becomes the latest (the key's tag moves to it). The registry goes
     first: its manifest (with its version tag, and the key's tag if it was the latest), then
-    the index. ``check`` may refuse the version found (Object Lock)."""
+    the index. ``check`` may refuse the version found, given the key's versions as they are
+    under its lock (Object Lock; a lifecycle expiry re-judges the key it saw)."""
     async with store.locks.hold((bucket, key)):
         history = await store.index.key_versions(bucket, key)
         target = next((entry for entry in history if entry.version_id == version_id), None)
         if target is None:
             return None
         if check is not None:
-            check(target)  # Object Lock: raises if the version may not go
+            check(target, history)  # raises if the version may not go
         location = mapping.locate(store.prefix, bucket, key)
         if target.tagging is not None:
             await forget_tagging(store, location.repository, target)
