@@ -26,6 +26,7 @@ from gateway.domain.supply.receipts import RECEIPT_KEY_NAME
 from gateway.domain.supply.state import state_of
 from gateway.domain.supply.trust import Trust, TrustedKey, settings_of
 from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
+from gateway.domain.version_ids import named_version
 
 COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -272,7 +273,7 @@ async def _judge(store: Store, ctx: _Context, by_kind: dict[str, list[ReferrerRe
 
 
 async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
-    by_kind = _by_kind(await referrers.list_referrers(store, record.bucket, record.key))
+    by_kind = _by_kind(await referrers.referrers_of(store, record))  # this version's own
     needs_digest = by_kind[types.SIGNATURE] or by_kind[types.ATTESTATION]
     sha256 = await _sha256(store, record) if needs_digest else digests.known_sha256(record)
     repository = mapping.locate(store.prefix, record.bucket, record.key).repository
@@ -306,12 +307,19 @@ async def verdict_of(
     return verdict
 
 
-async def verify(store: Store, bucket: str, key: str, *, fresh: bool = False) -> Verdict:
-    """The verdict on the object's current version."""
+async def verify(
+    store: Store, bucket: str, key: str, *, version: str | None = None, fresh: bool = False
+) -> Verdict:
+    """The verdict on the object's current version, or on its version ``version`` (a
+    ``versionId`` as sent)."""
     bucket_record = await get_bucket(store, bucket)
-    record = await store.index.get_object(bucket, key)
-    if record is None:
-        raise NoSuchKey()
+    if version is not None:
+        record = await named_version(store, bucket, key, version)
+    else:
+        found = await store.index.get_object(bucket, key)
+        if found is None:
+            raise NoSuchKey()
+        record = found
     return await verdict_of(store, bucket_record, record, fresh=fresh)
 
 

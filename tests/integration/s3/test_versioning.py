@@ -485,3 +485,34 @@ def test_awscli_versioning(s3, aws_env, bucket):
     with open(target, "rb") as handle:
         assert handle.read() == b"one"
     empty(s3, bucket)
+
+
+def test_complete_multipart_upload_answers_the_version_it_made(s3, bucket):
+    """x-amz-version-id: none in a bucket never versioned, the new version's id when Enabled,
+    null when Suspended; completing again answers the same."""
+
+    def complete(key: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"p")[
+            "ETag"
+        ]
+        parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+        first = s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload, MultipartUpload=parts
+        )
+        again = s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload, MultipartUpload=parts
+        )
+        return first, again
+
+    first, again = complete("plain")
+    assert "VersionId" not in first
+    assert "VersionId" not in again
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    first, again = complete("k")
+    assert first["VersionId"] == again["VersionId"]
+    assert first["VersionId"] == s3.head_object(Bucket=bucket, Key="k")["VersionId"] != "null"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    first, again = complete("k")
+    assert first["VersionId"] == again["VersionId"] == "null"
+    empty(s3, bucket)
