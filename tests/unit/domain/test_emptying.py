@@ -319,6 +319,41 @@ async def test_a_refusal_met_in_the_removal_stops_it_and_says_what_is_left(world
     assert (await world.rows())["objects"] == 2
 
 
+async def test_an_upload_completed_after_the_survey_goes_as_the_object_it_became(world: World):
+    store = world.store()
+    await plain(store, count=2)
+
+    class Completing(Referee):
+        async def may(self, item: Item) -> bool:
+            if item.kind == "bucket":
+                return await super().may(item)
+            if item.kind == "uploads":  # the client completes it once the survey saw it
+                assert item.upload_id is not None
+                parts = await world.index.list_parts(item.upload_id)
+                await multipart.complete_multipart_upload(
+                    store,
+                    BUCKET,
+                    item.key,
+                    item.upload_id,
+                    [multipart.RequestedPart(1, parts[0].etag)],
+                    conditions=objects.NO_WRITE_CONDITIONS,
+                    declared={},
+                    min_part_size=1,
+                )
+            return await super().may(item)
+
+    referee = Completing()
+    progress = await delete_bucket_recursive(store, BUCKET, referee)
+    assert progress.deleted.as_dict() == {
+        "objects": 3,
+        "versions": 0,
+        "delete_markers": 0,
+        "uploads": 0,
+    }
+    assert ("s3:DeleteObject", "big", "removed") in referee.lines
+    await assert_gone(world)
+
+
 async def test_content_arriving_during_the_removal_takes_another_round(world: World):
     store = world.store()
     await plain(store, count=2)
