@@ -19,7 +19,8 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.api import keys, presign, problems, referrers, trust, tus, verify
+from gateway.api import buckets, keys, presign, problems, referrers, trust, tus, verify
+from gateway.api.deletions import Deletions
 from gateway.audit import AuditLog, AuditRecord, new_request_id
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
@@ -245,6 +246,7 @@ class Gateway:
         self.api.include_router(referrers.router)
         self.api.include_router(trust.router)
         self.api.include_router(verify.router)
+        self.api.include_router(buckets.router)
         for kind in (
             problems.ApiError,
             DomainError,
@@ -289,6 +291,7 @@ class Gateway:
         self.api.state.check_policy = parse_identity_policy
         self.api.state.access = access
         self.api.state.audit = self.audit
+        self.api.state.deletions = Deletions(self.settings.bucket_deletion_wait_seconds)
         sweepers = []
         if self.sweep:
             sweepers = [

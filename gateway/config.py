@@ -146,6 +146,14 @@ class Settings(BaseSettings):
         "keyless signatures are verified against, for buckets whose trust names keyless "
         "identities without a root of their own. Nothing is fetched from the network.",
     )
+    # Recursive bucket deletion (DELETE /_artifacts/buckets/{bucket}?recursive=true).
+    bucket_deletion_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a recursive bucket deletion is waited for before the answer: "
+        "done within it, 200 with what was deleted; otherwise 202 and the job goes on in the "
+        "background (its progress at /_artifacts/buckets/{bucket}/deletion). 0: always 202.",
+    )
     log_level: str = "info"
     audit_log: str = Field(
         "",

@@ -91,6 +91,13 @@ def _range(exc: d.InvalidRange, _resource: str) -> dict[str, str]:
     return {"RangeRequested": "", "ActualObjectSize": str(exc.size)}
 
 
+def _refused(exc: d.ContentRefused) -> dict[str, Any]:
+    members: dict[str, Any] = {"refused": exc.refused, "locked": exc.locked, "keys": list(exc.keys)}
+    if exc.left:
+        members["left"] = dict(exc.left)
+    return members
+
+
 @dataclass(frozen=True)
 class Answer:
     """How one error class is answered on each protocol."""
@@ -104,6 +111,8 @@ class Answer:
     headers: Callable[[Any], dict[str, str]] = field(default=lambda _exc: {})
     # What every protocol says instead of the error's own message (which may name internals).
     message: str | None = None
+    # Extension members of the RFC 7807 problem (the JSON API), from the error's attributes.
+    extensions: Callable[[Any], dict[str, Any]] = field(default=lambda _exc: {})
 
 
 TABLE: dict[type[Exception], Answer] = {
@@ -168,6 +177,10 @@ TABLE: dict[type[Exception], Answer] = {
     # Refusals and conditions (the JSON API has no conditional requests: 409 there)
     d.NotSigned: Answer("AccessDenied", Problem(403, "Forbidden"), "DENIED"),
     d.ObjectLocked: Answer("AccessDenied", Problem(403, "Forbidden"), "DENIED"),
+    # S3 answers a locked version's delete with AccessDenied too; only the JSON API raises it.
+    d.ContentRefused: Answer(
+        "AccessDenied", Problem(403, "Forbidden"), "DENIED", extensions=_refused
+    ),
     d.PreconditionFailed: Answer("PreconditionFailed", CONFLICT, fields=_condition),
     d.NotModified: Answer("NotModified", CONFLICT, headers=_validators),
     # The registry port

@@ -474,3 +474,23 @@ class FakeIndex:
         for upload_id, part in part_records:
             if upload_id in live:
                 self.parts.setdefault(upload_id, {})[part.part_number] = part
+
+
+class CountedIndex:
+    """A real index (``SqlIndex`` over SQLite) whose every call first steps the shared
+    ``Faults``, as ``FakeIndex``'s do: for operations whose index semantics (versions,
+    uploads' listing, bucket deletion) the dicts above do not model."""
+
+    def __init__(self, inner: Any, faults: Faults) -> None:
+        self._inner, self._faults = inner, faults
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+        if name.startswith("_") or not callable(method):
+            return method
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self._faults.step("index", name)
+            return await method(*args, **kwargs)
+
+        return counted
