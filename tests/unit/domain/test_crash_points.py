@@ -61,6 +61,7 @@ from gateway.domain.store import Store
 from gateway.domain.supply import referrer_mapping as types
 from gateway.domain.supply import referrers
 from gateway.domain.supply.wing import SupplyChainWing
+from gateway.domain.values import ObjectRecord
 from tests.fixtures.supply_chain import dump, sigstore_bundle
 from tests.unit.domain.fakes import Crash, FakeIndex, FakeRegistry, Faults, Mode
 from tests.unit.registry.test_client import chunks
@@ -207,16 +208,11 @@ async def inconsistencies(world: World) -> list[str]:
     problems: list[str] = []
     if index.buckets != rebuilt.buckets:
         problems.append(f"buckets: index {index.buckets}, registry {rebuilt.buckets}")
-    for where in sorted(index.objects.keys() | rebuilt.objects.keys()):
-        row, found = index.objects.get(where), rebuilt.objects.get(where)
-        if row != found:
-            problems.append(
-                f"object {'/'.join(where)}: the index row names "
-                f"{row.manifest_digest if row else 'nothing'}, the registry's tag "
-                f"{found.manifest_digest if found else 'nothing'}"
-            )
+    problems += rows_apart("object", index.objects, rebuilt.objects)
+    problems += rows_apart("version", index.versions, rebuilt.versions)
+    for where, row in sorted(index.objects.items()):
+        if rebuilt.objects.get(where) != row:
             continue
-        assert row is not None
         current = (row.bucket, row.key, row.manifest_digest)
         mine = set(await index.list_referrers(*current))
         theirs = set(await rebuilt.list_referrers(*current))
@@ -225,14 +221,6 @@ async def inconsistencies(world: World) -> list[str]:
                 f"referrers of {'/'.join(where)}: only in the index "
                 f"{sorted(r.digest for r in mine - theirs)}, only in the registry "
                 f"{sorted(r.digest for r in theirs - mine)}"
-            )
-    for version in sorted(index.versions.keys() | rebuilt.versions.keys()):
-        kept, tagged = index.versions.get(version), rebuilt.versions.get(version)
-        if kept != tagged:
-            problems.append(
-                f"version {'/'.join(version)}: the index row names "
-                f"{kept.manifest_digest if kept else 'nothing'}, the registry's tag "
-                f"{tagged.manifest_digest if tagged else 'nothing'}"
             )
     problems.extend(untagged_versions(world))
     live = {i: u for i, u in index.uploads.items() if not u.completed}
@@ -243,6 +231,22 @@ async def inconsistencies(world: World) -> list[str]:
     rebuilt_parts = {i: rebuilt.parts.get(i, {}) for i in rebuilt_live}
     if parts != rebuilt_parts:
         problems.append(f"parts: index {parts}, registry {rebuilt_parts}")
+    return problems
+
+
+def rows_apart(
+    kind: str, rows: dict[Any, ObjectRecord], rebuilt: dict[Any, ObjectRecord]
+) -> list[str]:
+    """Where the index's rows (objects or versions) differ from those ``reindex`` rebuilt."""
+    problems = []
+    for where in sorted(rows.keys() | rebuilt.keys()):
+        row, found = rows.get(where), rebuilt.get(where)
+        if row != found:
+            problems.append(
+                f"{kind} {'/'.join(where)}: the index row names "
+                f"{row.manifest_digest if row else 'nothing'}, the registry's tag "
+                f"{found.manifest_digest if found else 'nothing'}"
+            )
     return problems
 
 

@@ -154,13 +154,11 @@ PREFIXES = st.text(ALPHABET, max_size=2)
 DELIMITERS = st.sampled_from(["", "/", "a", "/a"])
 
 
+LISTED = {"versions": histories(), "prefix": PREFIXES, "delimiter": DELIMITERS}
+
+
 @settings(max_examples=150, deadline=None)
-@given(
-    versions=histories(),
-    prefix=PREFIXES,
-    delimiter=DELIMITERS,
-    max_keys=st.integers(1, 4),
-)
+@given(**LISTED, max_keys=st.integers(1, 4))
 def test_paging_with_the_next_markers_lists_everything_once_in_order(
     lister: Lister, versions: dict[str, History], prefix: str, delimiter: str, max_keys: int
 ) -> None:
@@ -192,12 +190,7 @@ def test_paging_with_the_next_markers_lists_everything_once_in_order(
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    versions=histories(),
-    prefix=PREFIXES,
-    delimiter=DELIMITERS,
-    at=st.integers(0, 40),
-)
+@given(**LISTED, at=st.integers(0, 40))
 def test_resuming_after_any_item_lists_exactly_the_items_after_it(
     lister: Lister, versions: dict[str, History], prefix: str, delimiter: str, at: int
 ) -> None:
@@ -216,13 +209,7 @@ def test_resuming_after_any_item_lists_exactly_the_items_after_it(
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    versions=histories(),
-    prefix=PREFIXES,
-    delimiter=DELIMITERS,
-    key_marker=st.text(ALPHABET, max_size=4),
-    max_keys=st.integers(0, 6),
-)
+@given(**LISTED, key_marker=st.text(ALPHABET, max_size=4), max_keys=st.integers(0, 6))
 def test_a_key_marker_alone_starts_after_every_version_of_that_key(
     lister: Lister,
     versions: dict[str, History],
