@@ -61,12 +61,13 @@ def _condition(exc: d.PreconditionFailed, _resource: str) -> dict[str, str]:
 
 
 def _validators(exc: d.NotModified) -> dict[str, str]:
-    """What a 304 still carries (RFC 9110 §15.4.5; S3 sends ETag and Last-Modified)."""
+    """What a 304 still carries (RFC 9110 §15.4.5; S3 sends ETag and Last-Modified): the
+    validators, and the Cache-Control and Expires a 200 would have carried."""
     headers = {"ETag": exc.etag} if exc.etag else {}
     if exc.last_modified is not None:
         moment = exc.last_modified.astimezone(UTC).replace(microsecond=0)
         headers["Last-Modified"] = format_datetime(moment, usegmt=True)
-    return headers
+    return {**headers, **exc.caching}
 
 
 def _version(exc: d.NoSuchVersion, resource: str) -> dict[str, str]:

@@ -265,8 +265,15 @@ class PreconditionFailed(DomainError):
 class NotModified(DomainError):
     """Not Modified"""
 
-    def __init__(self, etag: str = "", last_modified: datetime | None = None) -> None:
+    def __init__(
+        self,
+        etag: str = "",
+        last_modified: datetime | None = None,
+        caching: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
-        # A 304 still names the version the client already has (RFC 9110 §15.4.5).
+        # A 304 still names the version the client already has, and carries the
+        # Cache-Control and Expires a 200 would (RFC 9110 §15.4.5), to refresh its cache.
         self.etag = etag
         self.last_modified = last_modified
+        self.caching = dict(caching or {})

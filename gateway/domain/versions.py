@@ -5,7 +5,8 @@ tag ``v-<hex sha256(key)>-<version id>``; the key's ``o-`` tag names the latest 
 object or delete marker (``mapping.version_tag``). A bucket whose versioning was never set
 writes exactly as before (no version tag, no version annotation, the same manifests).
 Registry first, the index commit is visibility, as for every write: the new manifest goes
-under its version tag and the key's tag, then the index makes it the latest version.
+under the key's tag and its version tag, then the index makes it the latest version; a
+failure anywhere there (the process alive) takes the new manifest back (``_restore``).
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
 """
 
@@ -110,16 +111,18 @@ async def commit(
             await store.registry.ensure_blob(
                 location.repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST
             )
-        await store.registry.push_manifest(
-            location.repository,
-            mapping.version_tag(record.key, version_id),
-            body,
-            mapping.MANIFEST_MEDIA_TYPE,
-        )
-        await store.registry.push_manifest(
-            location.repository, location.tag, body, mapping.MANIFEST_MEDIA_TYPE
-        )
         try:
+            # The key's tag first: a process that dies before the version tag leaves only
+            # the key's tag on the new manifest, which the next write of the key moves.
+            await store.registry.push_manifest(
+                location.repository, location.tag, body, mapping.MANIFEST_MEDIA_TYPE
+            )
+            await store.registry.push_manifest(
+                location.repository,
+                mapping.version_tag(record.key, version_id),
+                body,
+                mapping.MANIFEST_MEDIA_TYPE,
+            )
             await (write or store.index.put_version)(record)
         except Exception:
             await _restore(store, location, record, latest, replaced)
@@ -150,9 +153,9 @@ async def _restore(
     latest: ObjectRecord | None,
     replaced: list[ObjectRecord],
 ) -> None:
-    """The index refused the commit: drop the new manifest (and its tags) and give the
-    tags back to the versions that had them, so a ``reindex`` never publishes a write the
-    client was told failed. Best effort, as ``objects._untag``."""
+    """A push of the new manifest's tags or the index commit failed: drop the new manifest
+    (and its tags) and give the tags back to the versions that had them, so a ``reindex``
+    never publishes a write the client was told failed. Best effort, as ``objects._untag``."""
     with contextlib.suppress(RegistryError):
         await store.registry.delete_manifest(location.repository, pushed.manifest_digest)
         for old in replaced:

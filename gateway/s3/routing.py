@@ -14,6 +14,7 @@ Each layer reads and fills the request's ``Exchange``, kept in the ASGI scope.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,7 @@ from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
+from gateway.policy.conditions import ContextValues
 from gateway.policy.decide import Decision
 from gateway.s3 import tagging
 from gateway.s3.crossorigin import CrossOrigin
@@ -259,7 +261,7 @@ class Authorized:
             decision = Decision(True, "per-key")
         else:
             mentions = await self.access.policy_mentions(principal, bucket, tagging.TAG_CONDITIONS)
-            keys = route_query(route, query)
+            keys: dict[str, ContextValues] = {**route_query(route, query)}
             if mentions:
                 keys |= await tagging.condition_keys(
                     self.access.store, route.operation, route.action, bucket, key, request, mentions
@@ -287,7 +289,7 @@ async def decide(
     bucket: str,
     key: str,
     request: Request,
-    condition_keys: dict[str, str],
+    condition_keys: Mapping[str, ContextValues],
 ) -> Decision:
     client = request.scope.get("client")
     return await access.decide(
