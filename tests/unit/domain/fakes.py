@@ -310,22 +310,6 @@ class FakeIndex:
         self._step("get_object")
         return self.objects.get((bucket, key))
 
-    async def get_version(
-        self, bucket: str, key: str, version_id: str | None
-    ) -> ObjectRecord | None:
-        self._step("get_version")
-        live = self.objects.get((bucket, key))
-        if live is not None and live.version_id == version_id:
-            return live
-        return next(
-            (
-                r
-                for r in self.version_rows
-                if (r.bucket, r.key, r.version_id) == (bucket, key, version_id)
-            ),
-            None,
-        )
-
     async def get_object_counted(
         self, bucket: str, key: str, kinds: tuple[str, ...]
     ) -> tuple[ObjectRecord, dict[str, int]] | None:
