@@ -35,6 +35,7 @@ from gateway.domain.store import Store
 from gateway.domain.supply import receipts
 from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
+from gateway.drain import Drain
 from gateway.index.store import SqlIndex
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path
@@ -46,6 +47,7 @@ from gateway.registry.blobcache import BlobCache
 from gateway.registry.blobfetch import BlobFetcher
 from gateway.registry.client import RegistryClient
 from gateway.s3.routing import S3App
+from gateway.shedding import Draining, Limiter, Overloaded
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway")
@@ -170,6 +172,7 @@ def front_door(
     bearer: TokenCheck | None,
     access: Authorizer,
     audit: AuditLog,
+    limiter: Limiter,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
     fast = None
@@ -195,6 +198,7 @@ def front_door(
         access=access,
         audit=audit,
         service=settings.registry_service,
+        limiter=limiter,
     )
     closers: list[Callable[[], Awaitable[None]]] = [upstream.aclose]
     if password is not None:
@@ -218,6 +222,8 @@ class Gateway:
         self.store: Store | None = None
         self.s3: S3App | None = None
         self.oci: OciApp | None = None
+        self.limiter = Limiter(settings.max_inflight_requests, settings.shed_retry_after_seconds)
+        self.drain = Drain(self._dispatch)
         self.api = FastAPI(
             title="Artifact Store",
             version="0.1.0",
@@ -242,6 +248,8 @@ class Gateway:
             problems.ApiError,
             DomainError,
             RegistryUnavailable,
+            Overloaded,
+            Draining,
             RequestValidationError,
             HTTPException,
         ):
@@ -272,8 +280,11 @@ class Gateway:
             web_identity=web_identity,
             audit=self.audit,
             access=access,
+            limiter=self.limiter,
         )
-        oci, closers = front_door(self.settings, self.store, keyring, bearer, access, self.audit)
+        oci, closers = front_door(
+            self.settings, self.store, keyring, bearer, access, self.audit, self.limiter
+        )
         self.oci = oci
         self.api.state.store = self.store
         self.api.state.keyring = keyring
@@ -282,6 +293,7 @@ class Gateway:
         self.api.state.check_policy = parse_identity_policy
         self.api.state.access = access
         self.api.state.audit = self.audit
+        self.api.state.limiter = self.limiter
         sweepers = []
         if self.sweep:
             sweepers = [
@@ -291,6 +303,9 @@ class Gateway:
         try:
             yield
         finally:
+            # Requests cut or cancelled at shutdown unwind first, on open ports.
+            if not await self.drain.settled(self.settings.drain_grace_seconds):
+                log.warning("closing with %d requests still in flight", self.drain.in_flight)
             for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -331,6 +346,9 @@ class Gateway:
         return {"status": "ok"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.drain(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_oci_path(scope["path"]) and not self._virtual(scope):
             assert self.oci is not None
             await self.oci(scope, receive, send)
