@@ -45,7 +45,9 @@ from gateway.oci.upstream import Upstream
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.blobcache import BlobCache
 from gateway.registry.blobfetch import BlobFetcher
+from gateway.registry.circuit import Circuit
 from gateway.registry.client import RegistryClient
+from gateway.registry.retries import RetryBudget
 from gateway.s3.routing import S3App
 from gateway.shedding import Draining, Limiter, Overloaded
 from gateway.sts.web_identity import WebIdentitySts
@@ -53,12 +55,22 @@ from gateway.sts.web_identity import WebIdentitySts
 log = logging.getLogger("gateway")
 
 
-async def open_store(settings: Settings) -> Store:
+def registry_circuit(settings: Settings) -> Circuit:
+    """The process's one circuit towards the registry: the port and ``/v2/`` share it."""
+    return Circuit(settings.registry_circuit_failures, settings.registry_circuit_cooldown_seconds)
+
+
+async def open_store(settings: Settings, circuit: Circuit | None = None) -> Store:
     cache = BlobCache(int(settings.blob_cache_mib * 1024 * 1024))
     registry = RegistryClient(
         settings.registry_url,
         auth=settings.registry_auth(),
         blob_cache=cache if cache.capacity > 0 else None,
+        timeout=settings.registry_timeout_seconds,
+        connect_timeout=settings.registry_connect_timeout_seconds,
+        attempts=settings.registry_retry_attempts,
+        budget=RetryBudget(ratio=settings.registry_retry_budget_ratio),
+        circuit=circuit,
     )
     index = await SqlIndex.open(settings.index_url)
     # Worker processes of one gateway share the data directory: a key's writers take turns
@@ -173,12 +185,22 @@ def front_door(
     access: Authorizer,
     audit: AuditLog,
     limiter: Limiter,
+    circuit: Circuit,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
     fast = None
+    connect = settings.registry_connect_timeout_seconds
     if BlobFetcher.usable(settings.registry_url):
-        fast = BlobFetcher(settings.registry_url, auth=settings.registry_auth())
-    upstream = Upstream(settings.registry_url, settings.registry_auth(), fast_blobs=fast)
+        fast = BlobFetcher(
+            settings.registry_url, auth=settings.registry_auth(), connect_timeout=connect
+        )
+    upstream = Upstream(
+        settings.registry_url,
+        settings.registry_auth(),
+        fast_blobs=fast,
+        connect_timeout=connect,
+        breaker=circuit,
+    )
     tokens = RegistryTokens(
         settings.credentials_keys()[0], settings.registry_service, settings.registry_token_seconds
     )
@@ -263,7 +285,8 @@ class Gateway:
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        self.store = await open_store(self.settings)
+        circuit = registry_circuit(self.settings)
+        self.store = await open_store(self.settings, circuit)
         keyring = Keyring(
             (self.settings.root_access_key, self.settings.root_secret()),
             Sealer(self.settings.credentials_keys()),
@@ -283,7 +306,7 @@ class Gateway:
             limiter=self.limiter,
         )
         oci, closers = front_door(
-            self.settings, self.store, keyring, bearer, access, self.audit, self.limiter
+            self.settings, self.store, keyring, bearer, access, self.audit, self.limiter, circuit
         )
         self.oci = oci
         self.api.state.store = self.store

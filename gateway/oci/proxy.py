@@ -257,7 +257,8 @@ class OciApp:
             )
         except RegistryUnreachable as exc:
             log.warning("registry unreachable for GET %s: %s", request.url.path, exc)
-            raise unavailable("The registry cannot be reached; retry later.") from None
+            message = "The registry cannot be reached; retry later."
+            raise unavailable(message, exc.retry_after) from None
 
     async def forward(
         self, request: Request, query: bytes, body: AsyncIterator[bytes] | bytes | None
@@ -269,7 +270,8 @@ class OciApp:
             )
         except RegistryUnreachable as exc:
             log.warning("registry unreachable for %s %s: %s", request.method, request.url.path, exc)
-            raise unavailable("The registry cannot be reached; retry later.") from None
+            message = "The registry cannot be reached; retry later."
+            raise unavailable(message, exc.retry_after) from None
         if answer.status == 401:  # the gateway's own credentials: never the caller's fault
             await answer.aclose()
             log.error("the registry refused the gateway's credentials")
