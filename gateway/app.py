@@ -37,6 +37,7 @@ from gateway.domain.supply import receipts
 from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
 from gateway.domain.sweeper import Action, Sweeper
+from gateway.drain import Drain
 from gateway.index.store import SqlIndex
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path
@@ -46,19 +47,32 @@ from gateway.oci.upstream import Upstream
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.blobcache import BlobCache
 from gateway.registry.blobfetch import BlobFetcher
+from gateway.registry.circuit import Circuit
 from gateway.registry.client import RegistryClient
+from gateway.registry.retries import RetryBudget
 from gateway.s3.routing import S3App
+from gateway.shedding import Draining, Limiter, Overloaded
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway")
 
 
-async def open_store(settings: Settings) -> Store:
+def registry_circuit(settings: Settings) -> Circuit:
+    """The process's one circuit towards the registry: the port and ``/v2/`` share it."""
+    return Circuit(settings.registry_circuit_failures, settings.registry_circuit_cooldown_seconds)
+
+
+async def open_store(settings: Settings, circuit: Circuit | None = None) -> Store:
     cache = BlobCache(int(settings.blob_cache_mib * 1024 * 1024))
     registry = RegistryClient(
         settings.registry_url,
         auth=settings.registry_auth(),
         blob_cache=cache if cache.capacity > 0 else None,
+        timeout=settings.registry_timeout_seconds,
+        connect_timeout=settings.registry_connect_timeout_seconds,
+        attempts=settings.registry_retry_attempts,
+        budget=RetryBudget(ratio=settings.registry_retry_budget_ratio),
+        circuit=circuit,
     )
     index = await SqlIndex.open(settings.index_url)
     # Worker processes of one gateway share the data directory: a key's writers take turns
@@ -178,12 +192,23 @@ def front_door(
     bearer: TokenCheck | None,
     access: Authorizer,
     audit: AuditLog,
+    limiter: Limiter,
+    circuit: Circuit,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
     fast = None
+    connect = settings.registry_connect_timeout_seconds
     if BlobFetcher.usable(settings.registry_url):
-        fast = BlobFetcher(settings.registry_url, auth=settings.registry_auth())
-    upstream = Upstream(settings.registry_url, settings.registry_auth(), fast_blobs=fast)
+        fast = BlobFetcher(
+            settings.registry_url, auth=settings.registry_auth(), connect_timeout=connect
+        )
+    upstream = Upstream(
+        settings.registry_url,
+        settings.registry_auth(),
+        fast_blobs=fast,
+        connect_timeout=connect,
+        breaker=circuit,
+    )
     tokens = RegistryTokens(
         settings.credentials_keys()[0], settings.registry_service, settings.registry_token_seconds
     )
@@ -203,6 +228,7 @@ def front_door(
         access=access,
         audit=audit,
         service=settings.registry_service,
+        limiter=limiter,
     )
     closers: list[Callable[[], Awaitable[None]]] = [upstream.aclose]
     if password is not None:
@@ -226,6 +252,8 @@ class Gateway:
         self.store: Store | None = None
         self.s3: S3App | None = None
         self.oci: OciApp | None = None
+        self.limiter = Limiter(settings.max_inflight_requests, settings.shed_retry_after_seconds)
+        self.drain = Drain(self._dispatch)
         self.api = FastAPI(
             title="Artifact Store",
             version="0.1.0",
@@ -251,6 +279,8 @@ class Gateway:
             problems.ApiError,
             DomainError,
             RegistryUnavailable,
+            Overloaded,
+            Draining,
             RequestValidationError,
             HTTPException,
         ):
@@ -264,7 +294,8 @@ class Gateway:
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        self.store = await open_store(self.settings)
+        circuit = registry_circuit(self.settings)
+        self.store = await open_store(self.settings, circuit)
         keyring = Keyring(
             (self.settings.root_access_key, self.settings.root_secret()),
             Sealer(self.settings.credentials_keys()),
@@ -281,8 +312,11 @@ class Gateway:
             web_identity=web_identity,
             audit=self.audit,
             access=access,
+            limiter=self.limiter,
         )
-        oci, closers = front_door(self.settings, self.store, keyring, bearer, access, self.audit)
+        oci, closers = front_door(
+            self.settings, self.store, keyring, bearer, access, self.audit, self.limiter, circuit
+        )
         self.oci = oci
         self.api.state.store = self.store
         self.api.state.keyring = keyring
@@ -292,6 +326,7 @@ class Gateway:
         self.api.state.access = access
         self.api.state.audit = self.audit
         self.api.state.deletions = Deletions(self.settings.bucket_deletion_wait_seconds)
+        self.api.state.limiter = self.limiter
         sweepers = []
         if self.sweep:
             sweepers = [
@@ -301,6 +336,9 @@ class Gateway:
         try:
             yield
         finally:
+            # Requests cut or cancelled at shutdown unwind first, on open ports.
+            if not await self.drain.settled(self.settings.drain_grace_seconds):
+                log.warning("closing with %d requests still in flight", self.drain.in_flight)
             for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -341,6 +379,9 @@ class Gateway:
         return {"status": "ok"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.drain(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_oci_path(scope["path"]) and not self._virtual(scope):
             assert self.oci is not None
             await self.oci(scope, receive, send)

@@ -154,6 +154,62 @@ class Settings(BaseSettings):
         "done within it, 200 with what was deleted; otherwise 202 and the job goes on in the "
         "background (its progress at /_artifacts/buckets/{bucket}/deletion). 0: always 202.",
     )
+    # -- Load shedding, drain and registry faults (issue 15, items 4 and 5; docs/operations.md)
+    max_inflight_requests: int = Field(
+        128,
+        ge=0,
+        description="Data requests (object reads and writes, OCI blob and manifest transfers, "
+        "tus appends) one gateway process serves at once; one more is refused at once with "
+        "503 (S3 SlowDown) and Retry-After instead of waiting. 0: no cap.",
+    )
+    shed_retry_after_seconds: int = Field(
+        1, ge=1, description="The Retry-After of a request refused by the cap."
+    )
+    drain_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM: how long requests in flight may still run (new connections "
+        "are refused at once); then uploads still receiving are cut (503, nothing of them "
+        "stored) and downloads still sending are ended. Keep it under the orchestrator's "
+        "grace period (Kubernetes: 30 s) minus drain_grace_seconds.",
+    )
+    drain_grace_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="After the cut, how long a request may take to finish what it was "
+        "committing before it is cancelled and the process exits.",
+    )
+    registry_timeout_seconds: float = Field(
+        300.0, gt=0, description="Longest wait for the registry's answer (or its next bytes)."
+    )
+    registry_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a connection to the registry."
+    )
+    registry_retry_attempts: int = Field(
+        4,
+        ge=1,
+        description="Tries of a registry call that is safe to repeat (reads, manifest puts, "
+        "deletes by digest; never a streamed body) after a transient failure, the first "
+        "included; jittered exponential pauses between them.",
+    )
+    registry_retry_budget_ratio: float = Field(
+        0.1,
+        ge=0,
+        description="Retries a process may add, as a fraction of its registry calls (plus one "
+        "a second and a burst of 20), so that a registry outage is not multiplied by retries.",
+    )
+    registry_circuit_failures: int = Field(
+        5,
+        ge=1,
+        description="Consecutive registry calls that found it unreachable (connection errors, "
+        "timeouts, 502/503/504) that open the circuit: calls then fail at once with 503.",
+    )
+    registry_circuit_cooldown_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long the circuit stays open before one probe call may try the "
+        "registry again (half-open); its success closes the circuit.",
+    )
     log_level: str = "info"
     audit_log: str = Field(
         "",

@@ -21,8 +21,9 @@ from typing import Any
 from gateway.domain import errors as d
 from gateway.domain.ports.registry import RegistryUnavailable
 from gateway.domain.resumable import OffsetMismatch
+from gateway.shedding import Draining, Overloaded
 
-RETRY_AFTER = {"Retry-After": "5"}
+RETRY_AFTER = 5  # seconds, when the registry is unavailable and no better guess is known
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,25 @@ TABLE: dict[type[Exception], Answer] = {
         "ServiceUnavailable",
         Problem(503, "Service Unavailable"),
         None,  # the distribution spec has no code for it: the 503 says it
-        headers=lambda _exc: dict(RETRY_AFTER),
+        headers=lambda exc: {"Retry-After": str(exc.retry_after or RETRY_AFTER)},
         message="The storage backend is unavailable; retry later.",
+    ),
+    # The cap on data requests in flight (shedding.py); OCI: 503 and distribution's own
+    # UNAVAILABLE, not the spec's 429 TOOMANYREQUESTS, which says one client asked too often.
+    Overloaded: Answer(
+        "SlowDown",
+        Problem(503, "Service Unavailable"),
+        "UNAVAILABLE",
+        headers=lambda exc: {"Retry-After": str(exc.retry_after)},
+        message="Please reduce your request rate.",
+    ),
+    # An upload still receiving when the drain deadline passed (gateway/drain.py).
+    Draining: Answer(
+        "ServiceUnavailable",
+        Problem(503, "Service Unavailable"),
+        "UNAVAILABLE",
+        headers=lambda exc: {"Retry-After": str(exc.retry_after), "Connection": "close"},
+        message="The server is shutting down; retry the request.",
     ),
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -25,7 +26,7 @@ from typing import Any
 import uvicorn
 import uvloop
 
-from gateway.app import create_app
+from gateway.app import Gateway, create_app
 from gateway.config import Settings
 from gateway.domain.supply import receipts
 from gateway.index.store import SqlIndex
@@ -40,14 +41,27 @@ class _Companion(uvicorn.Server):
 
 
 class _Main(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, companions: list[uvicorn.Server]) -> None:
+    """The listener that owns signals and the lifespan, and starts the drain (drain.py).
+
+    SIGTERM is a request to stop, answered by a graceful drain and exit status 0: uvicorn
+    would raise the signal again once done, and the process would die of it (status 143)."""
+
+    def __init__(
+        self, config: uvicorn.Config, companions: list[uvicorn.Server], gateway: Gateway
+    ) -> None:
         super().__init__(config)
-        self.companions = companions
+        self.companions, self.gateway = companions, gateway
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM:
+            self._captured_signals.remove(sig)
         for companion in self.companions:
             companion.should_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.gateway.drain.begin(self.gateway.settings.drain_seconds)
+        await super().shutdown(sockets)
 
 
 def _shared_listener(host: str, port: int) -> socket.socket:
@@ -70,7 +84,11 @@ async def serve(settings: Settings, worker: int | None = None) -> None:
         "host": settings.host,
         "log_level": settings.log_level,
         "http": "httptools",
-        "timeout_graceful_shutdown": 10,
+        # The drain cuts what still moves bytes at drain_seconds (drain.py); what is still
+        # running drain_grace_seconds later is cancelled.
+        "timeout_graceful_shutdown": math.ceil(
+            settings.drain_seconds + settings.drain_grace_seconds
+        ),
     }
     companions: list[uvicorn.Server] = []
     if settings.tls_port is not None:
@@ -88,7 +106,7 @@ async def serve(settings: Settings, worker: int | None = None) -> None:
                 )
             )
         )
-    main = _Main(uvicorn.Config(app, port=settings.port, lifespan="on", **common), companions)
+    main = _Main(uvicorn.Config(app, port=settings.port, lifespan="on", **common), companions, app)
     ports = [settings.port, *([settings.tls_port] if settings.tls_port is not None else [])]
     sockets = [
         [_shared_listener(settings.host, port)] if worker is not None else None for port in ports

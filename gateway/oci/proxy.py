@@ -5,6 +5,8 @@
     route          routes.py: which endpoint, which repository, pull/push/delete
     decide         resources.py: the repository as a bucket-like resource, the S3 action,
                    the same ``Authorizer`` as S3; a token's scopes narrow it further
+    shed           a blob or manifest transfer over the process's cap of data requests:
+                   503 UNAVAILABLE with Retry-After at once (gateway/shedding.py)
     forward        upstream.py: streamed both ways, the registry's answer as it is
     audit          one line per request, named by the endpoint's operation
 
@@ -33,11 +35,16 @@ from gateway.oci.login import Caller, Login, LoginFailed
 from gateway.oci.resources import Resource, resource_of
 from gateway.oci.token_endpoint import TokenEndpoint
 from gateway.oci.upstream import Answer, RegistryUnreachable, Upstream
+from gateway.shedding import Draining, Limiter, Overloaded
 
 log = logging.getLogger("gateway.oci")
 MAX_MANIFEST = 4 * 1024 * 1024  # Zot's own cap
 REQUEST_ID = "x-request-id"  # names the request's audit line
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
+# The endpoints that move blob or manifest bytes: each holds a slot of the cap while it runs.
+DATA_OPERATIONS = frozenset(
+    {"GetBlob", "GetManifest", "PutManifest", "PatchBlobUpload", "PutBlobUpload"}
+)
 READ_ONLY = (
     "Repositories of S3 objects are read-only through /v2/: only referrers (a manifest with "
     "a subject, pushed by digest, and its blobs) may be added."
@@ -59,9 +66,11 @@ class OciApp:
         access: Authorizer,
         audit: AuditLog,
         service: str,
+        limiter: Limiter | None = None,
     ) -> None:
         self.store, self.upstream, self.login = store, upstream, login
         self.tokens, self.access, self.audit, self.service = tokens, access, audit, service
+        self.limiter = limiter or Limiter(0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -95,7 +104,13 @@ class OciApp:
                 record.resource,
                 operation=record.operation,
             )
-            await self.dispatch(exchange, endpoint, caller)
+            try:
+                await self.dispatch(exchange, endpoint, caller)
+            except Draining as exc:  # cut by the drain deadline (gateway/drain.py)
+                if exchange.started:
+                    raise
+                headers = {"Retry-After": str(exc.retry_after), "Connection": "close"}
+                raise OciError(503, "UNAVAILABLE", str(exc), headers) from None
         except OciError as exc:
             if exchange.started:
                 raise
@@ -164,6 +179,24 @@ class OciApp:
             if caller.principal.anonymous:
                 raise unauthorized("Authentication required.", self.challenge(request, scope))
             raise denied(f"{caller.principal.name} may not {access} {repository}.")
+        if endpoint.operation not in DATA_OPERATIONS and not (
+            endpoint.operation == "StartBlobUpload" and exchange.has_body  # a monolithic push
+        ):
+            await self.transfer(exchange, endpoint, resource, caller)
+            return
+        try:
+            async with self.limiter.slot("oci"):
+                await self.transfer(exchange, endpoint, resource, caller)
+        except Overloaded as exc:  # raised on entry only: nothing was sent
+            headers = {"Retry-After": str(exc.retry_after)}
+            raise OciError(503, "UNAVAILABLE", str(exc), headers) from None
+
+    async def transfer(
+        self, exchange: _Exchange, endpoint: routes.Endpoint, resource: Resource, caller: Caller
+    ) -> None:
+        """Forward the request and relay the registry's answer (a referrer's manifest to an
+        S3 object's repository checked first)."""
+        request, record = exchange.request, exchange.record
         manifest: bytes | None = None
         if resource.s3_objects and endpoint.operation == "PutManifest":
             manifest = await _small_body(exchange)
@@ -224,7 +257,8 @@ class OciApp:
             )
         except RegistryUnreachable as exc:
             log.warning("registry unreachable for GET %s: %s", request.url.path, exc)
-            raise unavailable("The registry cannot be reached; retry later.") from None
+            message = "The registry cannot be reached; retry later."
+            raise unavailable(message, exc.retry_after) from None
 
     async def forward(
         self, request: Request, query: bytes, body: AsyncIterator[bytes] | bytes | None
@@ -236,7 +270,8 @@ class OciApp:
             )
         except RegistryUnreachable as exc:
             log.warning("registry unreachable for %s %s: %s", request.method, request.url.path, exc)
-            raise unavailable("The registry cannot be reached; retry later.") from None
+            message = "The registry cannot be reached; retry later."
+            raise unavailable(message, exc.retry_after) from None
         if answer.status == 401:  # the gateway's own credentials: never the caller's fault
             await answer.aclose()
             log.error("the registry refused the gateway's credentials")
@@ -303,6 +338,11 @@ class _Exchange:
         self.request, self.record, self._send = request, record, send
         self.received = 0
         self.started = False
+
+    @property
+    def has_body(self) -> bool:
+        headers = self.request.headers
+        return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
 
     def body(self) -> AsyncIterator[bytes] | None:
         headers = self.request.headers

@@ -6,6 +6,7 @@
     S3Errors        any exception before the answer started -> an S3 error document
     Authenticated   who is asking (auth/requests.py), bucket and key from the URL
     Authorized      the route (routes.py), the decision, what else the request needs
+    Limited         a data request over the process's cap: 503 SlowDown (limited.py)
     Endpoint        the handler, and the one renderer of its result (result.py)
 
 Each layer reads and fills the request's ``Exchange``, kept in the ASGI scope.
@@ -36,10 +37,12 @@ from gateway.s3 import tagging
 from gateway.s3.crossorigin import CrossOrigin
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.exchange import EXCHANGE, Exchange, exchange_of, split, target_of, virtual_host
+from gateway.s3.limited import Limited
 from gateway.s3.request import S3Request
 from gateway.s3.result import render
 from gateway.s3.routes import also_required, match, route_query
 from gateway.s3.xml import error_document
+from gateway.shedding import Limiter
 from gateway.sts import endpoint as sts
 from gateway.sts.web_identity import WebIdentitySts
 
@@ -363,8 +366,10 @@ class S3App:
         web_identity: WebIdentitySts | None = None,
         audit: AuditLog | None = None,
         access: Authorizer | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings, self.store = settings, store
+        self.limiter = limiter or Limiter(0)
         self.audit = audit or AuditLog(None)
         self.access = access or Authorizer(store)
         self.app: ASGIApp = StsFirst(
@@ -372,7 +377,10 @@ class S3App:
                 CrossOrigin(
                     S3Errors(
                         Authenticated(
-                            Authorized(Endpoint(store, self.access, self.audit), self.access),
+                            Authorized(
+                                Limited(Endpoint(store, self.access, self.audit), self.limiter),
+                                self.access,
+                            ),
                             settings,
                             keyring,
                             bearer,
