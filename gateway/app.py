@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -16,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access import Authorizer
 from gateway.api import keys, presign, problems, referrers, trust, tus, verify
@@ -36,6 +37,8 @@ from gateway.domain.supply import receipts
 from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
 from gateway.index.store import SqlIndex
+from gateway.observability import tracing
+from gateway.observability.requests import Observed
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path
 from gateway.oci.token_endpoint import TokenEndpoint
@@ -49,6 +52,8 @@ from gateway.s3.routing import S3App
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway")
+REQUEST_ID = "x-request-id"  # names the request id on /v2/ and the JSON API
+S3_REQUEST_ID = "x-amz-request-id"  # ...and on S3 (added by s3/routing.py's Audited)
 
 
 async def open_store(settings: Settings) -> Store:
@@ -57,6 +62,7 @@ async def open_store(settings: Settings) -> Store:
         settings.registry_url,
         auth=settings.registry_auth(),
         blob_cache=cache if cache.capacity > 0 else None,
+        traced=tracing.wanted(settings.tracing, os.environ),
     )
     index = await SqlIndex.open(settings.index_url)
     # Worker processes of one gateway share the data directory: a key's writers take turns
@@ -172,10 +178,13 @@ def front_door(
     audit: AuditLog,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
+    traced = tracing.wanted(settings.tracing, os.environ)
     fast = None
     if BlobFetcher.usable(settings.registry_url):
-        fast = BlobFetcher(settings.registry_url, auth=settings.registry_auth())
-    upstream = Upstream(settings.registry_url, settings.registry_auth(), fast_blobs=fast)
+        fast = BlobFetcher(settings.registry_url, auth=settings.registry_auth(), traced=traced)
+    upstream = Upstream(
+        settings.registry_url, settings.registry_auth(), fast_blobs=fast, traced=traced
+    )
     tokens = RegistryTokens(
         settings.credentials_keys()[0], settings.registry_service, settings.registry_token_seconds
     )
@@ -246,7 +255,19 @@ class Gateway:
             HTTPException,
         ):
             self.api.add_exception_handler(kind, self._problem)
+        self.api.add_exception_handler(Exception, self._internal)
         self.api.openapi = self.openapi  # type: ignore[method-assign]
+        self.traced = tracing.wanted(settings.tracing, os.environ)
+        if self.traced:
+            tracing.trace_fastapi(self.api)
+        # Each protocol's requests: an id, a context for the log lines, an access line, and
+        # (traced) a server span; the S3 layers name the id in their own headers.
+        api: ASGIApp = tracing.fresh(self.api) if self.traced else self.api
+        self.entries: dict[str, ASGIApp] = {
+            "s3": Observed(self._traced(self._s3), "s3", S3_REQUEST_ID, adds_header=False),
+            "oci": Observed(self._traced(self._oci), "oci", REQUEST_ID),
+            "api": Observed(api, "api", REQUEST_ID),
+        }
 
     def openapi(self) -> dict[str, Any]:
         if self.api.openapi_schema is None:
@@ -309,6 +330,14 @@ class Gateway:
             answer.headers["Allow"] = ", ".join(allowed_methods(request))
         return answer
 
+    @staticmethod
+    async def _internal(_request: Request, _exc: Exception) -> Response:
+        """A failure of the gateway's own: a problem too (Starlette then re-raises the
+        exception, and the server logs it with the request's id)."""
+        return problems.problem(
+            500, "Internal Server Error", "The server failed; the request id names its log lines."
+        )
+
     def _virtual(self, scope: Scope) -> bool:
         """A virtual-hosted-style S3 request (``bucket.<domain>``): its path is a key, even
         one under ``v2/``."""
@@ -330,16 +359,26 @@ class Gateway:
         await self.store.index.ping()
         return {"status": "ok"}
 
+    def _traced(self, app: ASGIApp) -> ASGIApp:
+        return tracing.traced(app) if self.traced else app
+
+    async def _s3(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.s3 is not None
+        await self.s3(scope, receive, send)
+
+    async def _oci(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.oci is not None
+        await self.oci(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_oci_path(scope["path"]) and not self._virtual(scope):
-            assert self.oci is not None
-            await self.oci(scope, receive, send)
-            return
-        if scope["type"] == "http" and not scope["path"].startswith("/_artifacts"):
-            assert self.s3 is not None
-            await self.s3(scope, receive, send)
-            return
-        await self.api(scope, receive, send)
+        if scope["type"] != "http":  # the lifespan
+            await self.api(scope, receive, send)
+        elif is_oci_path(scope["path"]) and not self._virtual(scope):
+            await self.entries["oci"](scope, receive, send)
+        elif not scope["path"].startswith("/_artifacts"):
+            await self.entries["s3"](scope, receive, send)
+        else:
+            await self.entries["api"](scope, receive, send)
 
 
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
