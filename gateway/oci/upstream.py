@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from gateway.domain.ports.registry import RegistryUnavailable
 
@@ -93,6 +94,7 @@ class Upstream:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 3600.0,
         fast_blobs: FastBlobs | None = None,
+        traced: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._fast = fast_blobs
@@ -104,6 +106,8 @@ class Upstream:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
+        if traced:  # a client span per forwarded request, and its traceparent to the registry
+            HTTPXClientInstrumentor.instrument_client(self._client)
 
     async def aclose(self) -> None:
         if self._fast is not None:

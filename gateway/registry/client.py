@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, RequestInfo
+from opentelemetry.trace import Span
 
 from gateway.domain.ports.registry import (
     Blob,
@@ -28,7 +30,7 @@ from gateway.domain.ports.registry import (
     RegistryUnavailable,
 )
 from gateway.registry.blobcache import BlobCache, CachedBlob, recorded
-from gateway.registry.blobfetch import BlobFetcher
+from gateway.registry.blobfetch import CALL, BlobFetcher
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -51,6 +53,15 @@ _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 # How a registry refuses a manifest that names a blob it does not have (Zot: MANIFEST_INVALID).
 _MISSING_BLOB_CODES = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_INVALID"})
 log = logging.getLogger("gateway.registry")
+
+
+async def _name_span(span: Span, request: RequestInfo) -> None:
+    """A registry call's span is named by what it does (``registry push manifest``), not by
+    its method alone."""
+    call = (request.extensions or {}).get(CALL)
+    if call and span.is_recording():
+        span.update_name(f"registry {call}")
+        span.set_attribute(CALL, call)
 
 
 def referrers_tag(digest: str) -> str:
@@ -182,6 +193,7 @@ class RegistryClient:
         timeout: float = 300.0,
         fast_blobs: bool = True,
         blob_cache: BlobCache | None = None,
+        traced: bool = False,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -191,6 +203,8 @@ class RegistryClient:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
+        if traced:  # a client span per call, and its traceparent to the registry
+            HTTPXClientInstrumentor.instrument_client(self._client, request_hook=_name_span)
         # (repository, digest) -> bytes of the small blobs ensure_blob made sure of.
         self._has_blob: dict[tuple[str, str], bytes] = {}
         self._ensuring: dict[tuple[str, str], asyncio.Future[None]] = {}
@@ -198,7 +212,7 @@ class RegistryClient:
         # Whether the registry takes a blob in its opening POST (None: not known yet).
         self._single_post: bool | None = None
         self._fetcher = (
-            BlobFetcher(base_url, auth=auth, timeout=timeout)
+            BlobFetcher(base_url, auth=auth, timeout=timeout, traced=traced)
             if fast_blobs and transport is None and BlobFetcher.usable(base_url)
             else None
         )
@@ -238,6 +252,7 @@ class RegistryClient:
         """Send once; a replayable request is sent again at once when the connection failed
         under it: a pooled keep-alive connection the registry (or a proxy before it) closed
         meanwhile fails the next request that takes it. Never after a timeout."""
+        kwargs["extensions"] = {CALL: what}
         try:
             return await self._client.request(method, url, **kwargs)
         except _RETRIABLE as exc:
@@ -445,7 +460,9 @@ class RegistryClient:
                     await fast.aclose()
                 return
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
-        request = self._client.build_request("GET", path, headers=headers)
+        request = self._client.build_request(
+            "GET", path, headers=headers, extensions={CALL: "get blob"}
+        )
         try:
             response = await self._client.send(request, stream=True, follow_redirects=True)
         except _TRANSPORT_ERRORS as exc:
