@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access import Authorizer
 from gateway.api import keys, presign, problems, referrers, trust, tus, verify
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.password import PasswordLogin
@@ -38,6 +38,7 @@ from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
 from gateway.index.store import SqlIndex
 from gateway.observability import tracing
+from gateway.observability.context import new_request_id
 from gateway.observability.requests import Observed
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path

@@ -97,17 +97,17 @@ def provider(env: Mapping[str, str]) -> TracerProvider:
     return made
 
 
-def _sanitize_captured_headers() -> None:
-    """httpx's instrumentation reads the sanitized header names from the environment only."""
-    present = get_custom_headers(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS)
-    os.environ[OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS] = ",".join(
-        dict.fromkeys([*present, *SENSITIVE_HEADERS])
-    )
-
-
 def sanitized_headers() -> list[str]:
+    """The headers whose values a captured-headers attribute never shows: the operator's
+    (``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS``) and ours."""
     present = get_custom_headers(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS)
     return list(dict.fromkeys([*present, *SENSITIVE_HEADERS]))
+
+
+def _sanitize_captured_headers() -> None:
+    """httpx's instrumentation reads the sanitized header names from the environment only."""
+    variable = OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS
+    os.environ[variable] = ",".join(sanitized_headers())
 
 
 def redact_query(query: str) -> str:
