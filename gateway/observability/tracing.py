@@ -17,26 +17,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-)
-from opentelemetry.util.http import (
-    OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS,
-    get_custom_headers,
-)
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.observability.context import current
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+# The SDK, the instrumentations and the exporter are imported where tracing is switched on:
+# a gateway that does not trace does not load them.
 
 SERVICE = "artifact-store"
 # Query parameters whose values are credentials: SigV4 and SigV2 presigned URLs' signatures,
@@ -52,6 +45,7 @@ SENSITIVE_HEADERS = (
     "x-amz-security-token",
 )
 _NO_EVENT_SPANS: list[Any] = ["receive", "send"]  # one span per request, not per body piece
+SANITIZE_FIELDS = "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS"
 
 
 def wanted(setting: bool, environ: Mapping[str, str]) -> bool:
@@ -80,13 +74,21 @@ def provider(env: Mapping[str, str]) -> TracerProvider:
     HTTP/protobuf; ``console``), sampler by ``OTEL_TRACES_SAMPLER``, resource by
     ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` (service.name defaults to
     ``artifact-store``). The OTLP exporter reads its own ``OTEL_EXPORTER_OTLP_*`` variables."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SimpleSpanProcessor,
+    )
+
     resource = Resource.create()
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: SERVICE}))
     made = TracerProvider(resource=resource)
     names = env.get("OTEL_TRACES_EXPORTER", "otlp") or "otlp"
     for name in (part.strip().lower() for part in names.split(",")):
-        if name == "otlp":  # imported here: protobuf and the exporter only when exporting
+        if name == "otlp":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             made.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -100,14 +102,13 @@ def provider(env: Mapping[str, str]) -> TracerProvider:
 def sanitized_headers() -> list[str]:
     """The headers whose values a captured-headers attribute never shows: the operator's
     (``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS``) and ours."""
-    present = get_custom_headers(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS)
-    return list(dict.fromkeys([*present, *SENSITIVE_HEADERS]))
+    present = [name.strip() for name in os.environ.get(SANITIZE_FIELDS, "").split(",")]
+    return list(dict.fromkeys([*(name for name in present if name), *SENSITIVE_HEADERS]))
 
 
 def _sanitize_captured_headers() -> None:
     """httpx's instrumentation reads the sanitized header names from the environment only."""
-    variable = OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS
-    os.environ[variable] = ",".join(sanitized_headers())
+    os.environ[SANITIZE_FIELDS] = ",".join(sanitized_headers())
 
 
 def redact_query(query: str) -> str:
@@ -157,6 +158,8 @@ def _span_details(scope: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def traced(app: ASGIApp) -> ASGIApp:
     """``app`` (the S3 or OCI edge) inside a server span per request."""
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
     return fresh(
         OpenTelemetryMiddleware(
             app,
@@ -186,6 +189,8 @@ def fresh(app: ASGIApp) -> ASGIApp:
 
 def trace_fastapi(app: Any) -> None:
     """The JSON API's spans, named by route template (``GET /_artifacts/verify/{bucket}``)."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
     FastAPIInstrumentor.instrument_app(
         app,
         server_request_hook=server_request_hook,

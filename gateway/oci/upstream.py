@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from gateway.domain.ports.registry import RegistryUnavailable
 
@@ -107,6 +106,8 @@ class Upstream:
             follow_redirects=False,
         )
         if traced:  # a client span per forwarded request, and its traceparent to the registry
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
             HTTPXClientInstrumentor.instrument_client(self._client)
 
     async def aclose(self) -> None:

@@ -12,12 +12,10 @@ import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, RequestInfo
-from opentelemetry.trace import Span
 
 from gateway.domain.ports.registry import (
     Blob,
@@ -52,6 +50,10 @@ TRANSIENT_PAUSES = (0.05, 0.1, 0.2, 0.4)
 _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 # How a registry refuses a manifest that names a blob it does not have (Zot: MANIFEST_INVALID).
 _MISSING_BLOB_CODES = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_INVALID"})
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.httpx import RequestInfo
+    from opentelemetry.trace import Span
+
 log = logging.getLogger("gateway.registry")
 
 
@@ -204,6 +206,8 @@ class RegistryClient:
             follow_redirects=False,
         )
         if traced:  # a client span per call, and its traceparent to the registry
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
             HTTPXClientInstrumentor.instrument_client(self._client, request_hook=_name_span)
         # (repository, digest) -> bytes of the small blobs ensure_blob made sure of.
         self._has_blob: dict[tuple[str, str], bytes] = {}
