@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -16,12 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access import Authorizer
 from gateway.api import buckets, keys, presign, problems, referrers, trust, tus, verify
 from gateway.api.deletions import Deletions
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.password import PasswordLogin
@@ -39,6 +40,9 @@ from gateway.domain.supply.wing import SupplyChainWing
 from gateway.domain.sweeper import Action, Sweeper
 from gateway.drain import Drain
 from gateway.index.store import SqlIndex
+from gateway.observability import tracing
+from gateway.observability.context import new_request_id
+from gateway.observability.requests import Observed
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path
 from gateway.oci.token_endpoint import TokenEndpoint
@@ -55,6 +59,8 @@ from gateway.shedding import Draining, Limiter, Overloaded
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway")
+REQUEST_ID = "x-request-id"  # names the request id on /v2/ and the JSON API
+S3_REQUEST_ID = "x-amz-request-id"  # ...and on S3 (added by s3/routing.py's Audited)
 
 
 def registry_circuit(settings: Settings) -> Circuit:
@@ -73,6 +79,7 @@ async def open_store(settings: Settings, circuit: Circuit | None = None) -> Stor
         attempts=settings.registry_retry_attempts,
         budget=RetryBudget(ratio=settings.registry_retry_budget_ratio),
         circuit=circuit,
+        traced=tracing.wanted(settings.tracing, os.environ),
     )
     index = await SqlIndex.open(settings.index_url)
     # Worker processes of one gateway share the data directory: a key's writers take turns
@@ -196,11 +203,15 @@ def front_door(
     circuit: Circuit,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
+    traced = tracing.wanted(settings.tracing, os.environ)
     fast = None
     connect = settings.registry_connect_timeout_seconds
     if BlobFetcher.usable(settings.registry_url):
         fast = BlobFetcher(
-            settings.registry_url, auth=settings.registry_auth(), connect_timeout=connect
+            settings.registry_url,
+            auth=settings.registry_auth(),
+            connect_timeout=connect,
+            traced=traced,
         )
     upstream = Upstream(
         settings.registry_url,
@@ -208,6 +219,7 @@ def front_door(
         fast_blobs=fast,
         connect_timeout=connect,
         breaker=circuit,
+        traced=traced,
     )
     tokens = RegistryTokens(
         settings.credentials_keys()[0], settings.registry_service, settings.registry_token_seconds
@@ -285,7 +297,19 @@ class Gateway:
             HTTPException,
         ):
             self.api.add_exception_handler(kind, self._problem)
+        self.api.add_exception_handler(Exception, self._internal)
         self.api.openapi = self.openapi  # type: ignore[method-assign]
+        self.traced = tracing.wanted(settings.tracing, os.environ)
+        if self.traced:
+            tracing.trace_fastapi(self.api)
+        # Each protocol's requests: an id, a context for the log lines, an access line, and
+        # (traced) a server span; the S3 layers name the id in their own headers.
+        api: ASGIApp = tracing.fresh(self.api) if self.traced else self.api
+        self.entries: dict[str, ASGIApp] = {
+            "s3": Observed(self._traced(self._s3), "s3", S3_REQUEST_ID, adds_header=False),
+            "oci": Observed(self._traced(self._oci), "oci", REQUEST_ID),
+            "api": Observed(api, "api", REQUEST_ID),
+        }
 
     def openapi(self) -> dict[str, Any]:
         if self.api.openapi_schema is None:
@@ -357,6 +381,14 @@ class Gateway:
             answer.headers["Allow"] = ", ".join(allowed_methods(request))
         return answer
 
+    @staticmethod
+    async def _internal(_request: Request, _exc: Exception) -> Response:
+        """A failure of the gateway's own: a problem too (Starlette then re-raises the
+        exception, and the server logs it with the request's id)."""
+        return problems.problem(
+            500, "Internal Server Error", "The server failed; the request id names its log lines."
+        )
+
     def _virtual(self, scope: Scope) -> bool:
         """A virtual-hosted-style S3 request (``bucket.<domain>``): its path is a key, even
         one under ``v2/``."""
@@ -378,19 +410,29 @@ class Gateway:
         await self.store.index.ping()
         return {"status": "ok"}
 
+    def _traced(self, app: ASGIApp) -> ASGIApp:
+        return tracing.traced(app) if self.traced else app
+
+    async def _s3(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.s3 is not None
+        await self.s3(scope, receive, send)
+
+    async def _oci(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.oci is not None
+        await self.oci(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.drain(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_oci_path(scope["path"]) and not self._virtual(scope):
-            assert self.oci is not None
-            await self.oci(scope, receive, send)
-            return
-        if scope["type"] == "http" and not scope["path"].startswith("/_artifacts"):
-            assert self.s3 is not None
-            await self.s3(scope, receive, send)
-            return
-        await self.api(scope, receive, send)
+        if scope["type"] != "http":  # the lifespan
+            await self.api(scope, receive, send)
+        elif is_oci_path(scope["path"]) and not self._virtual(scope):
+            await self.entries["oci"](scope, receive, send)
+        elif not scope["path"].startswith("/_artifacts"):
+            await self.entries["s3"](scope, receive, send)
+        else:
+            await self.entries["api"](scope, receive, send)
 
 
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

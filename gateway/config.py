@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -210,12 +210,31 @@ class Settings(BaseSettings):
         description="How long the circuit stays open before one probe call may try the "
         "registry again (half-open); its success closes the circuit.",
     )
-    log_level: str = "info"
+    # Logs and traces (docs/operations.md, "Logs" and "Traces").
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info",
+        description="Level of the service log; a registry call's own line shows at debug.",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="The service log's lines: JSON objects, or text; auto: text on a "
+        "terminal (the local stack), JSON anywhere else (containers).",
+    )
+    tracing: bool = Field(
+        False,
+        description="Trace requests with OpenTelemetry even without OTEL_* variables (which "
+        "turn tracing on by themselves: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER).",
+    )
     audit_log: str = Field(
         "",
         description="Where the audit log (one JSON line per access decision) goes: a file "
         "path, '-' for standard output, 'off' for nowhere; default: data_dir/audit.log.",
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(

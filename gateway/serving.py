@@ -30,6 +30,7 @@ from gateway.app import Gateway, create_app
 from gateway.config import Settings
 from gateway.domain.supply import receipts
 from gateway.index.store import SqlIndex
+from gateway.observability import logs, tracing
 
 
 class _Companion(uvicorn.Server):
@@ -79,10 +80,17 @@ def _shared_listener(host: str, port: int) -> socket.socket:
 async def serve(settings: Settings, worker: int | None = None) -> None:
     """Serve S3 on ``port``, and on ``tls_port`` over HTTPS when configured; as ``worker``
     (0, 1, ...) of several processes, on ports they share."""
+    if tracing.wanted(settings.tracing, os.environ):
+        tracing.start_exporting()
     app = create_app(settings, sweep=worker in (None, 0))
     common: dict[str, Any] = {
         "host": settings.host,
         "log_level": settings.log_level,
+        # The root logger's handler (configure_logging) writes uvicorn's lines too; the
+        # request's access line is the gateway's own (observability/requests.py): uvicorn's
+        # would show the query string, which is a credential in a presigned URL.
+        "log_config": None,
+        "access_log": False,
         "http": "httptools",
         # The drain cuts what still moves bytes at drain_seconds (drain.py); what is still
         # running drain_grace_seconds later is cancelled.
@@ -183,6 +191,4 @@ def serve_workers(settings: Settings) -> int:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)

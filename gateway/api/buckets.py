@@ -23,10 +23,10 @@ from gateway.api.deletions import AuditedReferee, Deletions, Job, State
 from gateway.api.identity import caller
 from gateway.api.problems import AUTH, MEDIA_TYPE, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
-from gateway.audit import new_request_id
 from gateway.domain import buckets, emptying
 from gateway.domain.errors import BucketNotEmpty
 from gateway.domain.values import Principal
+from gateway.observability.context import request_id
 
 router = APIRouter(prefix="/_artifacts/buckets", tags=["buckets"])
 Caller = Annotated[Principal, Depends(caller)]
@@ -150,7 +150,7 @@ async def delete_bucket(
         request.app.state.audit,
         who,
         bucket,
-        new_request_id(),
+        request_id(),
         request.client.host if request.client else None,
         request.url.scheme == "https",
     )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from gateway.error_table import answer_for
+from gateway.observability.context import current
 
 CHECKSUM_MISMATCH = 460  # tus checksum extension's own status
 TUS_VERSION = "1.0.0"
@@ -28,6 +29,11 @@ class Problem(BaseModel):
     title: str = Field(description="The status's reason phrase (or tus's own).")
     status: int = Field(description="The HTTP status, repeated.")
     detail: str = Field(description="What went wrong with this request.")
+    request_id: str | None = Field(
+        None,
+        description="The request's id (an extension member), as in its `x-request-id` header "
+        "and the service and audit logs' lines.",
+    )
 
 
 # Statuses most routes share; a route adds its own with ``problem_responses``.
@@ -101,10 +107,14 @@ def problem(
     headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> Response:
-    """RFC 7807. Every answer carries ``Tus-Resumable`` too: tus clients read it on errors,
-    other clients ignore it."""
+    """RFC 7807, with the request's id as an extension member. Every answer carries
+    ``Tus-Resumable`` too: tus clients read it on errors, other clients ignore it."""
+    body = ApiError(status, title, detail, extensions=extensions).document()
+    context = current()
+    if context is not None:
+        body["request_id"] = context.request_id
     return JSONResponse(
-        ApiError(status, title, detail, extensions=extensions).document(),
+        body,
         status_code=status,
         media_type=MEDIA_TYPE,
         headers={"Tus-Resumable": TUS_VERSION, **(headers or {})},

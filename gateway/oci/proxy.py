@@ -25,9 +25,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.domain.store import Store
 from gateway.domain.supply.referrers import pushed_elsewhere
+from gateway.observability.context import note, request_id
 from gateway.oci import catalog, routes
 from gateway.oci.challenge import TOKEN_PATH, bearer_challenge
 from gateway.oci.errors import OciError, denied, unauthorized, unavailable
@@ -39,7 +40,6 @@ from gateway.shedding import Draining, Limiter, Overloaded
 
 log = logging.getLogger("gateway.oci")
 MAX_MANIFEST = 4 * 1024 * 1024  # Zot's own cap
-REQUEST_ID = "x-request-id"  # names the request's audit line
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 # The endpoints that move blob or manifest bytes: each holds a slot of the cap while it runs.
 DATA_OPERATIONS = frozenset(
@@ -79,8 +79,10 @@ class OciApp:
             return
         endpoint = routes.endpoint(request.method, scope["path"])
         client = scope.get("client")
+        if endpoint is not None:
+            note(operation=endpoint.operation)
         record = AuditRecord.of(
-            new_request_id(),
+            request_id(),
             None,
             client[0] if client else None,
             "-",
@@ -96,6 +98,7 @@ class OciApp:
                 if exc.unavailable:
                     raise unavailable(exc.message) from None
                 raise unauthorized(exc.message, self.challenge(request)) from None
+            note(principal=caller.principal.name)
             exchange.record = record = AuditRecord.of(
                 record.request_id,
                 caller.principal,
@@ -116,7 +119,6 @@ class OciApp:
                 raise
             exchange.record.status = exc.status
             response = exc.response(request.method)
-            response.headers[REQUEST_ID] = exchange.record.request_id
             await response(scope, receive, send)
         finally:
             exchange.record.bytes_in = exchange.received
@@ -357,7 +359,6 @@ class _Exchange:
                 yield chunk
 
     async def answer(self, response: Response) -> None:
-        response.headers[REQUEST_ID] = self.record.request_id
         self.record.status = response.status_code
         self.record.bytes_out = len(response.body)
         self.started = True
@@ -374,11 +375,8 @@ class _Exchange:
                     "type": "http.response.start",
                     "status": answer.status,
                     "headers": [
-                        *(
-                            (name.lower().encode("latin-1"), value.encode("latin-1"))
-                            for name, value in answer.headers
-                        ),
-                        (REQUEST_ID.encode(), self.record.request_id.encode()),
+                        (name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in answer.headers
                     ],
                 }
             )

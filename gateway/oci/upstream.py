@@ -119,6 +119,7 @@ class Upstream:
         connect_timeout: float = 5.0,
         fast_blobs: FastBlobs | None = None,
         breaker: Breaker | None = None,
+        traced: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._fast = fast_blobs
@@ -131,6 +132,10 @@ class Upstream:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
+        if traced:  # a client span per forwarded request, and its traceparent to the registry
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor.instrument_client(self._client)
 
     async def aclose(self) -> None:
         if self._fast is not None:

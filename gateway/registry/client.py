@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -30,7 +30,7 @@ from gateway.domain.ports.registry import (
     RegistryUnavailable,
 )
 from gateway.registry.blobcache import BlobCache, CachedBlob, recorded
-from gateway.registry.blobfetch import BlobFetcher
+from gateway.registry.blobfetch import CALL, BlobFetcher
 from gateway.registry.circuit import Circuit, Unbroken
 from gateway.registry.retries import (
     REFUSED,
@@ -61,7 +61,20 @@ PAUSE = wait_random_exponential(multiplier=0.1, max=2.0)
 T = TypeVar("T")
 # How a registry refuses a manifest that names a blob it does not have (Zot: MANIFEST_INVALID).
 _MISSING_BLOB_CODES = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_INVALID"})
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.httpx import RequestInfo
+    from opentelemetry.trace import Span
+
 log = logging.getLogger("gateway.registry")
+
+
+async def _name_span(span: Span, request: RequestInfo) -> None:
+    """A registry call's span is named by what it does (``registry push manifest``), not by
+    its method alone."""
+    call = (request.extensions or {}).get(CALL)
+    if call and span.is_recording():
+        span.update_name(f"registry {call}")
+        span.set_attribute(CALL, call)
 
 
 def referrers_tag(digest: str) -> str:
@@ -193,6 +206,7 @@ class RegistryClient:
         budget: RetryBudget | None = None,
         circuit: Circuit | Unbroken | None = None,
         pause: wait_base | None = None,
+        traced: bool = False,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -202,6 +216,10 @@ class RegistryClient:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
+        if traced:  # a client span per call, and its traceparent to the registry
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor.instrument_client(self._client, request_hook=_name_span)
         # (repository, digest) -> bytes of the small blobs ensure_blob made sure of.
         self._has_blob: dict[tuple[str, str], bytes] = {}
         self._ensuring: dict[tuple[str, str], asyncio.Future[None]] = {}
@@ -209,7 +227,13 @@ class RegistryClient:
         # Whether the registry takes a blob in its opening POST (None: not known yet).
         self._single_post: bool | None = None
         self._fetcher = (
-            BlobFetcher(base_url, auth=auth, timeout=timeout, connect_timeout=connect_timeout)
+            BlobFetcher(
+                base_url,
+                auth=auth,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                traced=traced,
+            )
             if fast_blobs and transport is None and BlobFetcher.usable(base_url)
             else None
         )
@@ -274,6 +298,7 @@ class RegistryClient:
     async def _attempt(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
         """Send once through the circuit; an answer >= 400 raises its RegistryError."""
         ticket = self.circuit.admit(call_name(what))
+        kwargs["extensions"] = {CALL: what}  # names the call's span when traced
         try:
             response = await self._client.request(method, url, **kwargs)
         except _TRANSPORT_ERRORS as exc:
@@ -509,7 +534,9 @@ class RegistryClient:
                     await fast.aclose()
                 raise _error(fast.status, content, "get blob")
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
-        request = self._client.build_request("GET", path, headers=headers)
+        request = self._client.build_request(
+            "GET", path, headers=headers, extensions={CALL: "get blob"}
+        )
         try:
             response = await self._client.send(request, stream=True, follow_redirects=True)
         except _TRANSPORT_ERRORS as exc:

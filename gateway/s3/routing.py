@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.errors import AuthError
 from gateway.auth.jwt import TokenCheck
 from gateway.auth.keyring import Keyring
@@ -31,6 +31,7 @@ from gateway.config import Settings
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
+from gateway.observability.context import annotate, note, request_id
 from gateway.policy.conditions import ContextValues
 from gateway.policy.decide import Decision
 from gateway.s3 import tagging
@@ -52,10 +53,6 @@ log = logging.getLogger("gateway.s3")
 def _has_body(request: Request) -> bool:
     length = request.headers.get("content-length", "0")
     return length != "0" or "transfer-encoding" in request.headers
-
-
-def request_id() -> str:
-    return new_request_id()
 
 
 class StsFirst:
@@ -232,6 +229,9 @@ class Authenticated:
             bucket if virtual_host(self.settings, request) else None,
             self.bearer,
         )
+        note(principal=exchange.principal.name)
+        if bucket:  # the path names them already: no more is told than the URL attribute
+            annotate({"aws.s3.bucket": bucket, **({"aws.s3.key": key} if key else {})})
         await self.app(scope, receive, send)
 
 
@@ -251,6 +251,7 @@ class Authorized:
         headers = dict(request.headers)
         route = match(request.method, target_of(bucket, key), query, headers)
         exchange.route = route
+        note(operation=route.operation)
         audit = AuditRecord.of(
             exchange.request_id,
             principal,

@@ -19,6 +19,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("settings", frozenset({"config"})),
     ("identity and decision", frozenset({"access", "audit", "auth", "policy"})),
     ("domain", frozenset({"domain"})),
+    # The request's context for log lines, and tracing: the edges and the root note into it.
+    ("cross-cutting", frozenset({"observability"})),
 )
 # The ports' adapters: they import only the domain (its ports and values), and only the
 # composition root imports them.

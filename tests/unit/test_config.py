@@ -119,3 +119,13 @@ def test_secrets_are_not_shown() -> None:
 def test_database_url_replaces_the_sqlite_default() -> None:
     url = "postgresql+asyncpg://gw@db/index"
     assert load_settings(database_url=url).index_url == url
+
+
+def test_log_level_and_format_are_checked() -> None:
+    assert Settings(log_level="INFO").log_level == "info"
+    with pytest.raises(ValidationError):
+        Settings(log_level="trace")  # uvicorn's trace level would log whole requests
+    with pytest.raises(ValidationError):
+        Settings(log_format="yaml")
+    assert Settings().log_format == "auto"
+    assert Settings().tracing is False

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Self
 
+from opentelemetry import trace
+
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import DomainError, NoSuchBucket, NoSuchImage, NoSuchKey, NotSigned
@@ -32,6 +34,7 @@ COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 COSIGN_SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 KEY, KEYLESS, RECEIPT = "key", "keyless", "receipt"
+tracer = trace.get_tracer(__name__)  # a no-op unless the process traces (observability/)
 
 
 @dataclass(frozen=True)
@@ -296,15 +299,32 @@ async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
 async def verdict_of(
     store: Store, bucket: BucketRecord, record: ObjectRecord, *, fresh: bool = False
 ) -> Verdict:
-    trust = settings_of(bucket.settings, state_of(store).trusted_root)
-    if not fresh:
-        cached = state_of(store).verdicts.get(record.manifest_digest, trust.fingerprint)
-        if isinstance(cached, Verdict):
-            return replace(cached, cached=True)
-    verdict = await _compute(store, record, trust)
-    verdicts = state_of(store).verdicts
-    verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
-    return verdict
+    with tracer.start_as_current_span("verify") as span:
+        trust = settings_of(bucket.settings, state_of(store).trusted_root)
+        verdict = None
+        if not fresh:
+            cached = state_of(store).verdicts.get(record.manifest_digest, trust.fingerprint)
+            if isinstance(cached, Verdict):
+                verdict = replace(cached, cached=True)
+        if verdict is None:
+            verdict = await _compute(store, record, trust)
+            verdicts = state_of(store).verdicts
+            verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
+        _describe(span, verdict.cached, verdict.signed, len(verdict.signatures))
+        return verdict
+
+
+def _describe(span: trace.Span, cached: bool, signed: bool, signatures: int) -> None:
+    """The verify span's outcome: from the cache or computed (the referrers read and each
+    signature checked appear as its children), and the verdict."""
+    if span.is_recording():
+        span.set_attributes(
+            {
+                "artifact_store.verify.cached": cached,
+                "artifact_store.verify.signed": signed,
+                "artifact_store.verify.signatures": signatures,
+            }
+        )
 
 
 async def verify(
@@ -373,6 +393,15 @@ async def verify_image(
 ) -> ImageVerdict:
     """The verdict on ``repository:reference`` (a tag or a digest). Image signatures cover the
     manifest (``cosign sign`` signs the manifest digest), so that is the subject."""
+    with tracer.start_as_current_span("verify") as span:
+        verdict = await _verify_image(store, repository, reference, trust_bucket, fresh=fresh)
+        _describe(span, verdict.cached, verdict.signed, len(verdict.signatures))
+        return verdict
+
+
+async def _verify_image(
+    store: Store, repository: str, reference: str, trust_bucket: str, *, fresh: bool
+) -> ImageVerdict:
     try:
         settings = (await get_bucket(store, trust_bucket)).settings
         applied: str | None = trust_bucket
