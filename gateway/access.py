@@ -13,6 +13,7 @@ from gateway.domain.errors import NoSuchBucket
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.observability import metrics
+from gateway.policy.conditions import ContextValues
 from gateway.policy.decide import AccessContext, Decision, decide
 from gateway.policy.document import Policy, parse_bucket_policy
 from gateway.policy.errors import MalformedPolicy
@@ -36,7 +37,7 @@ class Authorizer:
         *,
         source_ip: str | None,
         secure: bool,
-        condition_keys: Mapping[str, str] | None = None,
+        condition_keys: Mapping[str, ContextValues] | None = None,
     ) -> Decision:
         context = AccessContext(
             now=datetime.now(UTC),

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,18 +20,19 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from prometheus_fastapi_instrumentator.metrics import Info
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.api import keys, presign, problems, referrers, trust, tus, verify
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.api import buckets, keys, presign, problems, referrers, trust, tus, verify
+from gateway.api.deletions import Deletions
+from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
 from gateway.auth.keyring import Keyring
 from gateway.auth.password import PasswordLogin
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
 from gateway.domain.errors import DomainError
-from gateway.domain.lifecycle import Action, Sweeper
+from gateway.domain.lifecycle import ABORT, EXPIRE, MARKER, NONCURRENT
 from gateway.domain.locks import KeyLocks
 from gateway.domain.multipart import expire_uploads
 from gateway.domain.ports.registry import RegistryUnavailable
@@ -38,8 +40,12 @@ from gateway.domain.store import Store
 from gateway.domain.supply import receipts
 from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
+from gateway.domain.sweeper import Action, Sweeper
+from gateway.drain import Drain
 from gateway.index.store import SqlIndex
-from gateway.observability import metrics
+from gateway.observability import metrics, tracing
+from gateway.observability.context import new_request_id
+from gateway.observability.requests import Observed
 from gateway.oci.login import Login
 from gateway.oci.proxy import OciApp, is_oci_path
 from gateway.oci.token_endpoint import TokenEndpoint
@@ -48,19 +54,35 @@ from gateway.oci.upstream import Upstream
 from gateway.policy.document import parse_identity_policy
 from gateway.registry.blobcache import BlobCache
 from gateway.registry.blobfetch import BlobFetcher
+from gateway.registry.circuit import Circuit
 from gateway.registry.client import RegistryClient
+from gateway.registry.retries import RetryBudget
 from gateway.s3.routing import S3App
+from gateway.shedding import Draining, Limiter, Overloaded
 from gateway.sts.web_identity import WebIdentitySts
 
 log = logging.getLogger("gateway")
+REQUEST_ID = "x-request-id"  # names the request id on /v2/ and the JSON API
+S3_REQUEST_ID = "x-amz-request-id"  # ...and on S3 (added by s3/routing.py's Audited)
 
 
-async def open_store(settings: Settings) -> Store:
+def registry_circuit(settings: Settings) -> Circuit:
+    """The process's one circuit towards the registry: the port and ``/v2/`` share it."""
+    return Circuit(settings.registry_circuit_failures, settings.registry_circuit_cooldown_seconds)
+
+
+async def open_store(settings: Settings, circuit: Circuit | None = None) -> Store:
     cache = BlobCache(int(settings.blob_cache_mib * 1024 * 1024))
     registry = RegistryClient(
         settings.registry_url,
         auth=settings.registry_auth(),
         blob_cache=cache if cache.capacity > 0 else None,
+        timeout=settings.registry_timeout_seconds,
+        connect_timeout=settings.registry_connect_timeout_seconds,
+        attempts=settings.registry_retry_attempts,
+        budget=RetryBudget(ratio=settings.registry_retry_budget_ratio),
+        circuit=circuit,
+        traced=tracing.wanted(settings.tracing, os.environ),
     )
     index = await SqlIndex.open(settings.index_url)
     # Worker processes of one gateway share the data directory: a key's writers take turns
@@ -99,10 +121,16 @@ async def sweep_uploads(store: Store, settings: Settings) -> None:
         await asyncio.sleep(settings.upload_sweep_seconds)
 
 
-# The operation names S3's server access logs give lifecycle actions.
+# The operation names S3's server access logs give lifecycle actions (a permanent removal
+# is S3.EXPIRE.OBJECT, a delete marker put over the current version S3.CREATE.DELETEMARKER),
+# with the IAM action a client would need to do the same.
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-and-other-bucket-config.html
 LIFECYCLE_OPERATIONS = {
-    "expire": ("S3.EXPIRE.OBJECT", "s3:DeleteObject"),
-    "abort": ("S3.DELETE.UPLOAD", "s3:AbortMultipartUpload"),
+    (EXPIRE, False): ("S3.EXPIRE.OBJECT", "s3:DeleteObject"),
+    (EXPIRE, True): ("S3.CREATE.DELETEMARKER", "s3:DeleteObject"),
+    (NONCURRENT, False): ("S3.EXPIRE.OBJECT", "s3:DeleteObjectVersion"),
+    (MARKER, False): ("S3.EXPIRE.OBJECT", "s3:DeleteObjectVersion"),
+    (ABORT, False): ("S3.DELETE.UPLOAD", "s3:AbortMultipartUpload"),
 }
 
 
@@ -110,7 +138,7 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
     """Apply the buckets' lifecycle rules now and then, each action one audit line."""
 
     async def report(action: Action) -> None:
-        operation, decided = LIFECYCLE_OPERATIONS[action.kind]
+        operation, decided = LIFECYCLE_OPERATIONS[action.kind, action.marker]
         record = AuditRecord(
             request_id=new_request_id(),
             principal="lifecycle",
@@ -132,7 +160,7 @@ async def sweep_lifecycle(store: Store, settings: Settings, audit: AuditLog) -> 
         try:
             done = await sweeper.sweep()
             if done:
-                log.info("lifecycle: %d objects expired or uploads aborted", done)
+                log.info("lifecycle: %d versions expired or removed, or uploads aborted", done)
         except Exception:  # the sweeper must outlive a passing registry or index error
             metrics.child(metrics.SWEEP_FAILURES, "lifecycle").inc()
             log.exception("lifecycle sweep failed")
@@ -182,12 +210,28 @@ def front_door(
     bearer: TokenCheck | None,
     access: Authorizer,
     audit: AuditLog,
+    limiter: Limiter,
+    circuit: Circuit,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
+    traced = tracing.wanted(settings.tracing, os.environ)
     fast = None
+    connect = settings.registry_connect_timeout_seconds
     if BlobFetcher.usable(settings.registry_url):
-        fast = BlobFetcher(settings.registry_url, auth=settings.registry_auth())
-    upstream = Upstream(settings.registry_url, settings.registry_auth(), fast_blobs=fast)
+        fast = BlobFetcher(
+            settings.registry_url,
+            auth=settings.registry_auth(),
+            connect_timeout=connect,
+            traced=traced,
+        )
+    upstream = Upstream(
+        settings.registry_url,
+        settings.registry_auth(),
+        fast_blobs=fast,
+        connect_timeout=connect,
+        breaker=circuit,
+        traced=traced,
+    )
     tokens = RegistryTokens(
         settings.credentials_keys()[0], settings.registry_service, settings.registry_token_seconds
     )
@@ -207,6 +251,7 @@ def front_door(
         access=access,
         audit=audit,
         service=settings.registry_service,
+        limiter=limiter,
     )
     closers: list[Callable[[], Awaitable[None]]] = [upstream.aclose]
     if password is not None:
@@ -231,6 +276,8 @@ class Gateway:
         self.s3: S3App | None = None
         self.oci: OciApp | None = None
         self.jwks_ready: JwksCheck | None = None  # set when Keycloak is configured
+        self.limiter = Limiter(settings.max_inflight_requests, settings.shed_retry_after_seconds)
+        self.drain = Drain(self._dispatch)
         self.api = FastAPI(
             title="Artifact Store",
             version="0.1.0",
@@ -251,16 +298,31 @@ class Gateway:
         self.api.include_router(referrers.router)
         self.api.include_router(trust.router)
         self.api.include_router(verify.router)
+        self.api.include_router(buckets.router)
         for kind in (
             problems.ApiError,
             DomainError,
             RegistryUnavailable,
+            Overloaded,
+            Draining,
             RequestValidationError,
             HTTPException,
         ):
             self.api.add_exception_handler(kind, self._problem)
+        self.api.add_exception_handler(Exception, self._internal)
         self.api.openapi = self.openapi  # type: ignore[method-assign]
         Instrumentator().add(measure_api).instrument(self.api)
+        self.traced = tracing.wanted(settings.tracing, os.environ)
+        if self.traced:
+            tracing.trace_fastapi(self.api)
+        # Each protocol's requests: an id, a context for the log lines, an access line, and
+        # (traced) a server span; the S3 layers name the id in their own headers.
+        api: ASGIApp = tracing.fresh(self.api) if self.traced else self.api
+        self.entries: dict[str, ASGIApp] = {
+            "s3": Observed(self._traced(self._s3), "s3", S3_REQUEST_ID, adds_header=False),
+            "oci": Observed(self._traced(self._oci), "oci", REQUEST_ID),
+            "api": Observed(api, "api", REQUEST_ID),
+        }
 
     def openapi(self) -> dict[str, Any]:
         if self.api.openapi_schema is None:
@@ -269,7 +331,8 @@ class Gateway:
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        self.store = await open_store(self.settings)
+        circuit = registry_circuit(self.settings)
+        self.store = await open_store(self.settings, circuit)
         keyring = Keyring(
             (self.settings.root_access_key, self.settings.root_secret()),
             Sealer(self.settings.credentials_keys()),
@@ -286,8 +349,11 @@ class Gateway:
             web_identity=web_identity,
             audit=self.audit,
             access=access,
+            limiter=self.limiter,
         )
-        oci, closers = front_door(self.settings, self.store, keyring, bearer, access, self.audit)
+        oci, closers = front_door(
+            self.settings, self.store, keyring, bearer, access, self.audit, self.limiter, circuit
+        )
         self.oci = oci
         self.api.state.store = self.store
         self.api.state.keyring = keyring
@@ -296,6 +362,8 @@ class Gateway:
         self.api.state.check_policy = parse_identity_policy
         self.api.state.access = access
         self.api.state.audit = self.audit
+        self.api.state.deletions = Deletions(self.settings.bucket_deletion_wait_seconds)
+        self.api.state.limiter = self.limiter
         sweepers = []
         if self.sweep:
             sweepers = [
@@ -305,6 +373,9 @@ class Gateway:
         try:
             yield
         finally:
+            # Requests cut or cancelled at shutdown unwind first, on open ports.
+            if not await self.drain.settled(self.settings.drain_grace_seconds):
+                log.warning("closing with %d requests still in flight", self.drain.in_flight)
             for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -322,6 +393,14 @@ class Gateway:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             answer.headers["Allow"] = ", ".join(allowed_methods(request))
         return answer
+
+    @staticmethod
+    async def _internal(_request: Request, _exc: Exception) -> Response:
+        """A failure of the gateway's own: a problem too (Starlette then re-raises the
+        exception, and the server logs it with the request's id)."""
+        return problems.problem(
+            500, "Internal Server Error", "The server failed; the request id names its log lines."
+        )
 
     def _virtual(self, scope: Scope) -> bool:
         """A virtual-hosted-style S3 request (``bucket.<domain>``): its path is a key, even
@@ -346,24 +425,34 @@ class Gateway:
         await self.store.index.ping()
         return {"status": "ok"}
 
+    def _traced(self, app: ASGIApp) -> ASGIApp:
+        return tracing.traced(app) if self.traced else app
+
+    async def _s3(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.s3 is not None
+        await self.s3(scope, receive, send)
+
+    async def _oci(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.oci is not None
+        await self.oci(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_oci_path(scope["path"]) and not self._virtual(scope):
-            assert self.oci is not None
-            await self.oci(scope, receive, send)
-            return
-        if scope["type"] == "http" and not scope["path"].startswith("/_artifacts"):
-            assert self.s3 is not None
-            await self.s3(scope, receive, send)
-            return
-        if scope["type"] != "http":
+        await self.drain(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # the lifespan
             await self.api(scope, receive, send)
-            return
-        in_flight = metrics.child(metrics.HTTP_IN_FLIGHT, metrics.API)
-        in_flight.inc()
-        try:
-            await self.api(scope, receive, send)
-        finally:
-            in_flight.dec()
+        elif is_oci_path(scope["path"]) and not self._virtual(scope):
+            await self.entries["oci"](scope, receive, send)
+        elif not scope["path"].startswith("/_artifacts"):
+            await self.entries["s3"](scope, receive, send)
+        else:
+            in_flight = metrics.child(metrics.HTTP_IN_FLIGHT, metrics.API)
+            in_flight.inc()
+            try:
+                await self.entries["api"](scope, receive, send)
+            finally:
+                in_flight.dec()
 
 
 def measure_api(info: Info) -> None:

@@ -13,18 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.domain.values import Principal
-
-
-def new_request_id() -> str:
-    """The id a response carries and its audit line names (16 hex digits)."""
-    return secrets.token_hex(8).upper()
 
 
 @dataclass

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -160,12 +160,95 @@ class Settings(BaseSettings):
     readiness_timeout_seconds: float = Field(
         2.0, gt=0, description="How long each /readyz check may take before it counts as failed."
     )
-    log_level: str = "info"
+    # Recursive bucket deletion (DELETE /_artifacts/buckets/{bucket}?recursive=true).
+    bucket_deletion_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a recursive bucket deletion is waited for before the answer: "
+        "done within it, 200 with what was deleted; otherwise 202 and the job goes on in the "
+        "background (its progress at /_artifacts/buckets/{bucket}/deletion). 0: always 202.",
+    )
+    # -- Load shedding, drain and registry faults (issue 15, items 4 and 5; docs/operations.md)
+    max_inflight_requests: int = Field(
+        128,
+        ge=0,
+        description="Data requests (object reads and writes, OCI blob and manifest transfers, "
+        "tus appends) one gateway process serves at once; one more is refused at once with "
+        "503 (S3 SlowDown) and Retry-After instead of waiting. 0: no cap.",
+    )
+    shed_retry_after_seconds: int = Field(
+        1, ge=1, description="The Retry-After of a request refused by the cap."
+    )
+    drain_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM: how long requests in flight may still run (new connections "
+        "are refused at once); then uploads still receiving are cut (503, nothing of them "
+        "stored) and downloads still sending are ended. Keep it under the orchestrator's "
+        "grace period (Kubernetes: 30 s) minus drain_grace_seconds.",
+    )
+    drain_grace_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="After the cut, how long a request may take to finish what it was "
+        "committing before it is cancelled and the process exits.",
+    )
+    registry_timeout_seconds: float = Field(
+        300.0, gt=0, description="Longest wait for the registry's answer (or its next bytes)."
+    )
+    registry_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for a connection to the registry."
+    )
+    registry_retry_attempts: int = Field(
+        4,
+        ge=1,
+        description="Tries of a registry call that is safe to repeat (reads, manifest puts, "
+        "deletes by digest; never a streamed body) after a transient failure, the first "
+        "included; jittered exponential pauses between them.",
+    )
+    registry_retry_budget_ratio: float = Field(
+        0.1,
+        ge=0,
+        description="Retries a process may add, as a fraction of its registry calls (plus one "
+        "a second and a burst of 20), so that a registry outage is not multiplied by retries.",
+    )
+    registry_circuit_failures: int = Field(
+        5,
+        ge=1,
+        description="Consecutive registry calls that found it unreachable (connection errors, "
+        "timeouts, 502/503/504) that open the circuit: calls then fail at once with 503.",
+    )
+    registry_circuit_cooldown_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long the circuit stays open before one probe call may try the "
+        "registry again (half-open); its success closes the circuit.",
+    )
+    # Logs and traces (docs/operations.md, "Logs" and "Traces").
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info",
+        description="Level of the service log; a registry call's own line shows at debug.",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="The service log's lines: JSON objects, or text; auto: text on a "
+        "terminal (the local stack), JSON anywhere else (containers).",
+    )
+    tracing: bool = Field(
+        False,
+        description="Trace requests with OpenTelemetry even without OTEL_* variables (which "
+        "turn tracing on by themselves: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER).",
+    )
     audit_log: str = Field(
         "",
         description="Where the audit log (one JSON line per access decision) goes: a file "
         "path, '-' for standard output, 'off' for nowhere; default: data_dir/audit.log.",
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(

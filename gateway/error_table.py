@@ -21,8 +21,9 @@ from typing import Any
 from gateway.domain import errors as d
 from gateway.domain.ports.registry import RegistryUnavailable
 from gateway.domain.resumable import OffsetMismatch
+from gateway.shedding import Draining, Overloaded
 
-RETRY_AFTER = {"Retry-After": "5"}
+RETRY_AFTER = 5  # seconds, when the registry is unavailable and no better guess is known
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,13 @@ def _condition(exc: d.PreconditionFailed, _resource: str) -> dict[str, str]:
 
 
 def _validators(exc: d.NotModified) -> dict[str, str]:
-    """What a 304 still carries (RFC 9110 §15.4.5; S3 sends ETag and Last-Modified)."""
+    """What a 304 still carries (RFC 9110 §15.4.5; S3 sends ETag and Last-Modified): the
+    validators, and the Cache-Control and Expires a 200 would have carried."""
     headers = {"ETag": exc.etag} if exc.etag else {}
     if exc.last_modified is not None:
         moment = exc.last_modified.astimezone(UTC).replace(microsecond=0)
         headers["Last-Modified"] = format_datetime(moment, usegmt=True)
-    return headers
+    return {**headers, **exc.caching}
 
 
 def _version(exc: d.NoSuchVersion, resource: str) -> dict[str, str]:
@@ -91,6 +93,13 @@ def _range(exc: d.InvalidRange, _resource: str) -> dict[str, str]:
     return {"RangeRequested": "", "ActualObjectSize": str(exc.size)}
 
 
+def _refused(exc: d.ContentRefused) -> dict[str, Any]:
+    members: dict[str, Any] = {"refused": exc.refused, "locked": exc.locked, "keys": list(exc.keys)}
+    if exc.left:
+        members["left"] = dict(exc.left)
+    return members
+
+
 @dataclass(frozen=True)
 class Answer:
     """How one error class is answered on each protocol."""
@@ -104,6 +113,8 @@ class Answer:
     headers: Callable[[Any], dict[str, str]] = field(default=lambda _exc: {})
     # What every protocol says instead of the error's own message (which may name internals).
     message: str | None = None
+    # Extension members of the RFC 7807 problem (the JSON API), from the error's attributes.
+    extensions: Callable[[Any], dict[str, Any]] = field(default=lambda _exc: {})
 
 
 TABLE: dict[type[Exception], Answer] = {
@@ -168,6 +179,10 @@ TABLE: dict[type[Exception], Answer] = {
     # Refusals and conditions (the JSON API has no conditional requests: 409 there)
     d.NotSigned: Answer("AccessDenied", Problem(403, "Forbidden"), "DENIED"),
     d.ObjectLocked: Answer("AccessDenied", Problem(403, "Forbidden"), "DENIED"),
+    # S3 answers a locked version's delete with AccessDenied too; only the JSON API raises it.
+    d.ContentRefused: Answer(
+        "AccessDenied", Problem(403, "Forbidden"), "DENIED", extensions=_refused
+    ),
     d.PreconditionFailed: Answer("PreconditionFailed", CONFLICT, fields=_condition),
     d.NotModified: Answer("NotModified", CONFLICT, headers=_validators),
     # The registry port
@@ -175,8 +190,25 @@ TABLE: dict[type[Exception], Answer] = {
         "ServiceUnavailable",
         Problem(503, "Service Unavailable"),
         None,  # the distribution spec has no code for it: the 503 says it
-        headers=lambda _exc: dict(RETRY_AFTER),
+        headers=lambda exc: {"Retry-After": str(exc.retry_after or RETRY_AFTER)},
         message="The storage backend is unavailable; retry later.",
+    ),
+    # The cap on data requests in flight (shedding.py); OCI: 503 and distribution's own
+    # UNAVAILABLE, not the spec's 429 TOOMANYREQUESTS, which says one client asked too often.
+    Overloaded: Answer(
+        "SlowDown",
+        Problem(503, "Service Unavailable"),
+        "UNAVAILABLE",
+        headers=lambda exc: {"Retry-After": str(exc.retry_after)},
+        message="Please reduce your request rate.",
+    ),
+    # An upload still receiving when the drain deadline passed (gateway/drain.py).
+    Draining: Answer(
+        "ServiceUnavailable",
+        Problem(503, "Service Unavailable"),
+        "UNAVAILABLE",
+        headers=lambda exc: {"Retry-After": str(exc.retry_after), "Connection": "close"},
+        message="The server is shutting down; retry the request.",
     ),
 }
 

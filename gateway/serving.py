@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -30,7 +31,7 @@ from gateway.config import Settings
 from gateway.domain.supply import receipts
 from gateway.index.store import SqlIndex
 from gateway.management import Management
-from gateway.observability import exposition
+from gateway.observability import exposition, logs, tracing
 
 
 class _Companion(uvicorn.Server):
@@ -43,14 +44,27 @@ class _Companion(uvicorn.Server):
 
 
 class _Main(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, companions: list[uvicorn.Server]) -> None:
+    """The listener that owns signals and the lifespan, and starts the drain (drain.py).
+
+    SIGTERM is a request to stop, answered by a graceful drain and exit status 0: uvicorn
+    would raise the signal again once done, and the process would die of it (status 143)."""
+
+    def __init__(
+        self, config: uvicorn.Config, companions: list[uvicorn.Server], gateway: Gateway
+    ) -> None:
         super().__init__(config)
-        self.companions = companions
+        self.companions, self.gateway = companions, gateway
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM:
+            self._captured_signals.remove(sig)
         for companion in self.companions:
             companion.should_exit = True
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.gateway.drain.begin(self.gateway.settings.drain_seconds)
+        await super().shutdown(sockets)
 
 
 def _shared_listener(host: str, port: int) -> socket.socket:
@@ -90,12 +104,23 @@ async def serve(settings: Settings, worker: int | None = None) -> None:
     """Serve S3 on ``port``, and on ``tls_port`` over HTTPS when configured; as ``worker``
     (0, 1, ...) of several processes, on ports they share. The management port opens first,
     so that its probes answer (not yet started, not ready) while the index migrates."""
+    if tracing.wanted(settings.tracing, os.environ):
+        tracing.start_exporting()
     app = create_app(settings, sweep=worker in (None, 0))
     common: dict[str, Any] = {
         "host": settings.host,
         "log_level": settings.log_level,
+        # The root logger's handler (configure_logging) writes uvicorn's lines too; the
+        # request's access line is the gateway's own (observability/requests.py): uvicorn's
+        # would show the query string, which is a credential in a presigned URL.
+        "log_config": None,
+        "access_log": False,
         "http": "httptools",
-        "timeout_graceful_shutdown": 10,
+        # The drain cuts what still moves bytes at drain_seconds (drain.py); what is still
+        # running drain_grace_seconds later is cancelled.
+        "timeout_graceful_shutdown": math.ceil(
+            settings.drain_seconds + settings.drain_grace_seconds
+        ),
     }
     companions: list[uvicorn.Server] = []
     if settings.tls_port is not None:
@@ -114,7 +139,7 @@ async def serve(settings: Settings, worker: int | None = None) -> None:
             )
         )
     config = uvicorn.Config(app, port=settings.port, lifespan="on", **common)
-    main = _Main(config, list(companions))  # the management listener joins them below
+    main = _Main(config, list(companions), app)  # the management listener joins them below
     ports = [settings.port, *([settings.tls_port] if settings.tls_port is not None else [])]
     sockets = [
         [_shared_listener(settings.host, port)] if worker is not None else None for port in ports
@@ -207,6 +232,4 @@ def serve_workers(settings: Settings) -> int:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)

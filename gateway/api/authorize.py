@@ -11,9 +11,10 @@ from fastapi import Request
 from gateway.access import Authorizer
 from gateway.api.identity import CHALLENGE
 from gateway.api.problems import ApiError, as_problem
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.values import Principal
+from gateway.observability.context import request_id
 
 
 def _source_ip(request: Request) -> str | None:
@@ -46,7 +47,7 @@ async def authorized(
     it is a 403 like a refusal."""
     audit: AuditLog = request.app.state.audit
     record = AuditRecord.of(
-        new_request_id(),
+        request_id(),
         who,
         _source_ip(request),
         action,

@@ -14,12 +14,19 @@ from gateway.api.state import keyring_of
 from gateway.auth.errors import AuthError
 from gateway.auth.jwt import TokenCheck
 from gateway.domain.values import ANONYMOUS, Principal
+from gateway.observability.context import note
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="artifact-store", Basic realm="artifact-store"'}
 
 
 async def caller(request: Request) -> Principal:
     """The authenticated caller; 401 without credentials, 403 with wrong ones."""
+    who = await _caller(request)
+    note(principal=who.name)
+    return who
+
+
+async def _caller(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
@@ -51,5 +58,6 @@ async def reader(request: Request) -> Principal:
     public-read bucket's referrers); one with credentials must authenticate, never falling
     back to anonymous."""
     if "authorization" not in request.headers:
+        note(principal=ANONYMOUS.name)
         return ANONYMOUS
     return await caller(request)

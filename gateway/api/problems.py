@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from gateway.error_table import answer_for
+from gateway.observability.context import current
 
 CHECKSUM_MISMATCH = 460  # tus checksum extension's own status
 TUS_VERSION = "1.0.0"
@@ -28,6 +29,11 @@ class Problem(BaseModel):
     title: str = Field(description="The status's reason phrase (or tus's own).")
     status: int = Field(description="The HTTP status, repeated.")
     detail: str = Field(description="What went wrong with this request.")
+    request_id: str | None = Field(
+        None,
+        description="The request's id (an extension member), as in its `x-request-id` header "
+        "and the service and audit logs' lines.",
+    )
 
 
 # Statuses most routes share; a route adds its own with ``problem_responses``.
@@ -66,44 +72,83 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class ApiError(Exception):
+    """A problem to answer; ``extensions`` are its extra members (RFC 7807 §3.2)."""
+
     def __init__(
-        self, status: int, title: str, detail: str = "", headers: dict[str, str] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail or title
         self.headers = headers or {}
+        self.extensions = extensions or {}
+
+    def document(self) -> dict[str, Any]:
+        """The problem's body."""
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extensions,
+        }
 
 
 def problem(
-    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
-    """RFC 7807. Every answer carries ``Tus-Resumable`` too: tus clients read it on errors,
-    other clients ignore it."""
+    """RFC 7807, with the request's id as an extension member. Every answer carries
+    ``Tus-Resumable`` too: tus clients read it on errors, other clients ignore it."""
+    body = ApiError(status, title, detail, extensions=extensions).document()
+    context = current()
+    if context is not None:
+        body["request_id"] = context.request_id
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        body,
         status_code=status,
         media_type=MEDIA_TYPE,
         headers={"Tus-Resumable": TUS_VERSION, **(headers or {})},
     )
 
 
-def as_problem(exc: Exception) -> Response | None:
-    """The RFC 7807 answer of a known error; None for anything else (a 500)."""
+def problem_of(exc: Exception) -> ApiError | None:
+    """A known error as the problem it is answered with; None for anything else (a 500)."""
     if isinstance(exc, RequestValidationError):
         where = "; ".join(
             f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', '')}"
             for error in exc.errors()
         )
-        return problem(422, "Unprocessable Content", where or "The request is not valid.")
+        return ApiError(422, "Unprocessable Content", where or "The request is not valid.")
     if isinstance(exc, ApiError):
-        return problem(exc.status, exc.title, exc.detail, exc.headers)
+        return exc
     if isinstance(exc, HTTPException):  # the router's own 404 and 405
         title = HTTPStatus(exc.status_code).phrase
-        return problem(exc.status_code, title, str(exc.detail), dict(exc.headers or {}))
+        return ApiError(exc.status_code, title, str(exc.detail), dict(exc.headers or {}))
     answer = answer_for(exc)
     if answer is None:
         return None
-    detail = answer.message or str(exc)
-    return problem(answer.problem.status, answer.problem.title, detail, answer.headers(exc))
+    return ApiError(
+        answer.problem.status,
+        answer.problem.title,
+        answer.message or str(exc),
+        answer.headers(exc),
+        answer.extensions(exc),
+    )
+
+
+def as_problem(exc: Exception) -> Response | None:
+    """The RFC 7807 answer of a known error; None for anything else (a 500)."""
+    known = problem_of(exc)
+    if known is None:
+        return None
+    return problem(known.status, known.title, known.detail, known.headers, known.extensions)

@@ -1,10 +1,13 @@
 """Signatures, SBOMs and attestations of objects under ``/_artifacts/referrers``: attach one
 (checked on the way in), list them, fetch one, remove one. Each is an OCI referrer of the
-object's manifest (``domain/referrer_mapping.py``), so oras and cosign see them too.
+object's manifest (``domain/referrer_mapping.py``), so oras and cosign see them too. Each
+route acts on the object's current version, or on the one ``versionId`` names (a signature
+stays with the bytes it signed).
 
 Writers attach (``s3:PutObjectReferrer``), readers list and fetch (``s3:GetObjectReferrer``),
-admins remove (``s3:DeleteObjectReferrer``): the same decision as S3 requests, one audit line
-each.
+admins remove (``s3:DeleteObjectReferrer``); with ``versionId``, the *Version* actions
+(``s3:GetObjectVersionReferrer``...), as S3 decides ``?tagging&versionId=``. The same decision
+as S3 requests, one audit line each.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from gateway.api.authorize import authorized
 from gateway.api.identity import caller, reader
 from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
+from gateway.api.versions import BAD_VERSION, MARKER, VersionId, no_marker, version_action
 from gateway.domain.errors import IncompleteBody
 from gateway.domain.supply import referrer_mapping as types
 from gateway.domain.supply import referrers
@@ -43,7 +47,7 @@ DOCUMENT_MEDIA_TYPES = sorted({media for accepted in types.ACCEPTED.values() for
 STORED_MEDIA_TYPES = sorted(
     {document.media_type for accepted in types.ACCEPTED.values() for document in accepted.values()}
 )
-MISSING = {404: "No such bucket, key or referrer."}
+MISSING = {404: "No such bucket, key, version or referrer."}
 
 
 class ReferrerInfo(BaseModel):
@@ -111,13 +115,15 @@ async def _document(request: Request) -> bytes:
         AUTH,
         UNAVAILABLE,
         {
-            400: "The document is not valid; `detail` names the failing path.",
+            400: "The document is not valid (`detail` names the failing path), or "
+            "`versionId` cannot be a version id.",
             403: "Wrong credentials, or the caller may not attach to this object.",
-            404: "No such bucket or key.",
-            409: "The object was replaced while attaching; retry.",
+            404: "No such bucket, key or version.",
+            409: "The object was replaced (or the version deleted) while attaching; retry.",
             413: "The document is too large.",
             415: "The media type does not fit the kind.",
         },
+        MARKER,
     ),
 )
 async def attach(
@@ -127,17 +133,24 @@ async def attach(
     key: Key,
     kind: Kind,
     who: Caller,
+    version: VersionId = None,
     # The body's media type, stated by ``requestBody`` above.
     content_type: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> ReferrerInfo:
-    async with authorized(request, who, PUT_REFERRER, bucket, key) as audit:
+    async with authorized(
+        request, who, version_action(PUT_REFERRER, version), bucket, key
+    ) as audit:
         body = await _document(request)
         audit.bytes_in = len(body)
-        record = await referrers.attach(store_of(request), bucket, key, kind, content_type, body)
+        with no_marker():
+            record = await referrers.attach(
+                store_of(request), bucket, key, kind, content_type, body, version=version
+            )
         audit.status = 201
-    response.headers["Location"] = (
-        f"/_artifacts/referrers/{quote(bucket)}/{record.digest}?key={quote(key, safe='')}"
-    )
+    location = f"/_artifacts/referrers/{quote(bucket)}/{record.digest}?key={quote(key, safe='')}"
+    if version is not None:
+        location += f"&versionId={quote(version, safe='')}"
+    response.headers["Location"] = location
     return ReferrerInfo.model_validate(record)
 
 
@@ -145,7 +158,13 @@ async def attach(
     "/{bucket}",
     response_model=list[ReferrerInfo],
     summary="List the signatures, SBOMs and attestations of an object",
-    responses=problem_responses(AUTH, UNAVAILABLE, {404: "No such bucket or key."}),
+    responses=problem_responses(
+        AUTH,
+        UNAVAILABLE,
+        BAD_VERSION,
+        {404: "No such bucket, key or version."},
+        MARKER,
+    ),
 )
 async def list_referrers(
     request: Request,
@@ -154,11 +173,20 @@ async def list_referrers(
     who: Reader,
     kind: Kind | None = None,
     artifact_type: str | None = None,
+    version: VersionId = None,
 ) -> list[ReferrerInfo]:
-    async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
-        found = await referrers.list_referrers(
-            store_of(request), bucket, key, kind=kind, artifact_type=artifact_type
-        )
+    async with authorized(
+        request, who, version_action(GET_REFERRER, version), bucket, key
+    ) as audit:
+        with no_marker():
+            found = await referrers.list_referrers(
+                store_of(request),
+                bucket,
+                key,
+                version=version,
+                kind=kind,
+                artifact_type=artifact_type,
+            )
         audit.status = 200
     return [ReferrerInfo.model_validate(record) for record in found]
 
@@ -176,14 +204,24 @@ async def list_referrers(
                 for media in STORED_MEDIA_TYPES
             },
         },
-        **problem_responses(AUTH, UNAVAILABLE, MISSING),
+        **problem_responses(AUTH, UNAVAILABLE, BAD_VERSION, MISSING, MARKER),
     },
 )
 async def fetch_referrer(
-    request: Request, bucket: str, digest: Digest, key: Key, who: Reader
+    request: Request,
+    bucket: str,
+    digest: Digest,
+    key: Key,
+    who: Reader,
+    version: VersionId = None,
 ) -> Response:
-    async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
-        document = await referrers.fetch(store_of(request), bucket, key, digest)
+    async with authorized(
+        request, who, version_action(GET_REFERRER, version), bucket, key
+    ) as audit:
+        with no_marker():
+            document = await referrers.fetch(
+                store_of(request), bucket, key, digest, version=version
+            )
         audit.status, audit.bytes_out = 200, len(document.body)
     return Response(
         document.body,
@@ -201,12 +239,20 @@ async def fetch_referrer(
     status_code=204,
     response_class=Response,
     summary="Remove one referrer (admins)",
-    responses=problem_responses(AUTH, UNAVAILABLE, MISSING),
+    responses=problem_responses(AUTH, UNAVAILABLE, BAD_VERSION, MISSING, MARKER),
 )
 async def remove_referrer(
-    request: Request, bucket: str, digest: Digest, key: Key, who: Caller
+    request: Request,
+    bucket: str,
+    digest: Digest,
+    key: Key,
+    who: Caller,
+    version: VersionId = None,
 ) -> Response:
-    async with authorized(request, who, DELETE_REFERRER, bucket, key) as audit:
-        await referrers.remove(store_of(request), bucket, key, digest)
+    async with authorized(
+        request, who, version_action(DELETE_REFERRER, version), bucket, key
+    ) as audit:
+        with no_marker():
+            await referrers.remove(store_of(request), bucket, key, digest, version=version)
         audit.status = 204
     return Response(status_code=204)

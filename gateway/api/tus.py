@@ -31,7 +31,7 @@ from gateway.api.problems import (
     ApiError,
     problem_responses,
 )
-from gateway.api.state import store_of
+from gateway.api.state import limiter_of, store_of
 from gateway.domain import resumable
 from gateway.domain.errors import IncompleteBody, NoSuchUpload
 from gateway.domain.objects import NewObject
@@ -283,6 +283,9 @@ async def head(
                 415: f"The body is not `{OFFSET_TYPE}`.",
                 CHECKSUM_MISMATCH: "The body does not match `Upload-Checksum` (tus's own "
                 "status); nothing is appended.",
+                503: "The registry is unavailable, the process serves its cap of data requests "
+                "already, or it is shutting down; retry after `Retry-After` seconds (HEAD first "
+                "for the offset).",
             },
         ),
     },
@@ -317,14 +320,10 @@ async def patch(
         checksum_algorithms=(flexible[0],) if flexible else (),
         declared_checksums=(lambda: {flexible[0]: flexible[1]}) if flexible else dict,
     )
-    state = await resumable.append(
-        store_of(request),
-        upload_id,
-        offset,
-        _body(request),
-        length,
-        new,
-    )
+    async with limiter_of(request).slot("api"):  # over the cap: 503 before a byte is read
+        state = await resumable.append(
+            store_of(request), upload_id, offset, _body(request), length, new
+        )
     return Response(status_code=204, headers=_headers(**{"Upload-Offset": str(state.offset)}))
 
 

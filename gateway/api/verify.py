@@ -1,6 +1,7 @@
 """The verdict on an object, under ``/_artifacts/verify/{bucket}?key=K``: its signatures (which
 verify, over which digest, by which trusted key or keyless identity), its SBOMs (present and
-valid) and its attestations (predicate types). Readers may ask (``s3:GetObjectReferrer``).
+valid) and its attestations (predicate types). Readers may ask (``s3:GetObjectReferrer``; of
+a version named by ``versionId``, ``s3:GetObjectVersionReferrer``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from gateway.api.authorize import authorized
 from gateway.api.identity import reader
 from gateway.api.problems import AUTH, UNAVAILABLE, ApiError, problem_responses
 from gateway.api.state import store_of
+from gateway.api.versions import BAD_VERSION, MARKER, VersionId, no_marker, version_action
 from gateway.domain.supply import verify
 from gateway.domain.values import Principal
 from gateway.oci.resources import parse_image, resource_of
@@ -80,7 +82,9 @@ class VerdictInfo(BaseModel):
     "/{bucket}",
     response_model=VerdictInfo,
     summary="The verdict on an object: signatures, SBOMs, attestations",
-    responses=problem_responses(AUTH, UNAVAILABLE, {404: "No such bucket or key."}),
+    responses=problem_responses(
+        AUTH, UNAVAILABLE, BAD_VERSION, {404: "No such bucket, key or version."}, MARKER
+    ),
 )
 async def verdict(
     request: Request,
@@ -88,9 +92,17 @@ async def verdict(
     key: Annotated[str, Query(min_length=1, description="The object's key.")],
     who: Reader,
     fresh: Annotated[bool, Query(description="Compute anew instead of the cached one.")] = False,
+    version: VersionId = None,
 ) -> VerdictInfo:
-    async with authorized(request, who, GET_REFERRER, bucket, key) as audit:
-        found = await verify.verify(store_of(request), bucket, key, fresh=fresh)
+    """The verdict on the object's current version, or on the one `versionId` names (its own
+    referrers: what a `GET ?versionId=` of a `require-signature` bucket is judged by)."""
+    async with authorized(
+        request, who, version_action(GET_REFERRER, version), bucket, key
+    ) as audit:
+        with no_marker():
+            found = await verify.verify(
+                store_of(request), bucket, key, version=version, fresh=fresh
+            )
         audit.status = 200
     return VerdictInfo.model_validate({**asdict(found), "sbom_valid": found.sbom_valid})
 

@@ -54,6 +54,14 @@ def etag_matches(header: str, etag: str, *, weak: bool = True) -> bool:
     return "*" in tags or etag.strip('"') in tags
 
 
+CACHING = ("Cache-Control", "Expires")  # the stored headers a 304 carries too
+
+
+def _not_modified(record: ObjectRecord) -> NotModified:
+    caching = {name: record.headers[name] for name in CACHING if name in record.headers}
+    return NotModified(record.etag, record.last_modified, caching)
+
+
 def _seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
@@ -70,9 +78,9 @@ def check_read(conditions: ReadConditions, record: ObjectRecord) -> None:
         raise PreconditionFailed("If-Unmodified-Since")
     if conditions.if_none_match is not None:
         if etag_matches(conditions.if_none_match, record.etag):
-            raise NotModified(record.etag, record.last_modified)
+            raise _not_modified(record)
     elif conditions.if_modified_since is not None and modified <= conditions.if_modified_since:
-        raise NotModified(record.etag, record.last_modified)
+        raise _not_modified(record)
 
 
 COPY_SOURCE = "x-amz-copy-source-"

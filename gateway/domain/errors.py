@@ -13,6 +13,7 @@ maps them to RFC 7807 problems. Hierarchy::
      |                 EntityTooSmall, EntityTooLarge, InvalidPart, InvalidPartOrder,
      |                 InvalidPartNumber, InvalidRequest, InvalidTrust
      +-- NotSigned (a require-signature bucket refuses to hand the object out)
+     +-- ObjectLocked, ContentRefused (a recursive bucket deletion meets what it may not delete)
      +-- PreconditionFailed, NotModified
      +-- DeleteMarkerVersion (GET/HEAD of a delete marker by its version id: 405)
 """
@@ -93,6 +94,34 @@ class InvalidBucketState(Conflict):
 
 class ObjectLocked(DomainError):
     """Access Denied because object protected by object lock."""
+
+
+class ContentRefused(DomainError):
+    """A recursive bucket deletion met content the caller may not delete, or versions Object
+    Lock keeps: it stops there and the bucket stays. ``keys`` names some of them; ``left``
+    counts what the bucket still holds, by kind, when known."""
+
+    def __init__(
+        self,
+        *,
+        refused: int = 0,
+        locked: int = 0,
+        keys: tuple[str, ...] = (),
+        left: dict[str, int] | None = None,
+        detail: str = "",
+    ) -> None:
+        reasons = []
+        if refused:
+            reasons.append(f"{refused} the caller may not delete")
+        if locked:
+            reasons.append(f"{locked} kept by Object Lock")
+        super().__init__(
+            detail
+            or f"The bucket holds content that cannot be deleted ({' and '.join(reasons)}); "
+            "the bucket stays."
+        )
+        self.refused, self.locked, self.keys = refused, locked, keys
+        self.left = dict(left or {})
 
 
 class ObjectLockConfigurationNotFound(NotFound):
@@ -236,8 +265,15 @@ class PreconditionFailed(DomainError):
 class NotModified(DomainError):
     """Not Modified"""
 
-    def __init__(self, etag: str = "", last_modified: datetime | None = None) -> None:
+    def __init__(
+        self,
+        etag: str = "",
+        last_modified: datetime | None = None,
+        caching: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
-        # A 304 still names the version the client already has (RFC 9110 §15.4.5).
+        # A 304 still names the version the client already has, and carries the
+        # Cache-Control and Expires a 200 would (RFC 9110 §15.4.5), to refresh its cache.
         self.etag = etag
         self.last_modified = last_modified
+        self.caching = dict(caching or {})

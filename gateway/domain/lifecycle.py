@@ -1,26 +1,39 @@
-"""Bucket lifecycle rules and the sweep that applies them, so CI buckets clean themselves.
+"""Bucket lifecycle rules, so CI buckets clean themselves: what a rule selects and what it
+does to a key's versions (``plan``); domain/sweeper.py applies them in the background.
 
-A rule selects objects by prefix, tags and size, and expires them a number of days after
-their creation (rounded up to the next day boundary, as S3 rounds to midnight UTC) or on a
-date; it also aborts multipart uploads left incomplete for a number of days. Expiry of
-noncurrent versions is kept with the rule for when versioning exists; with one live version
-per key there is nothing for it to act on.
+A rule selects versions by key prefix, tags and size (a delete marker has neither tags nor
+size, so only a rule without tag and size conditions selects it) and:
 
-https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html
-https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecyclemgmt-expire-general-considerations.html
+- expires the current version a number of days after its creation (rounded up to the next
+  day boundary, as S3 rounds to midnight UTC) or on a date. A bucket never versioned loses
+  the object; a versioning-Enabled bucket gets a delete marker (the version becomes
+  noncurrent), a Suspended one a null delete marker (replacing the null version). A key
+  whose current version is already a delete marker is left alone, unless that marker is
+  all the key has left and is itself as old as the rule says: then it goes (S3 cleans up
+  expired object delete markers with Days/Date);
+- removes such an expired object delete marker as soon as it is one
+  (``ExpiredObjectDeleteMarker``);
+- removes noncurrent versions ``NoncurrentDays`` after they became noncurrent: the creation
+  of the next newer version, rounded up as above; with ``NewerNoncurrentVersions`` N, the N
+  newest noncurrent versions stay, due or not. A noncurrent delete marker counts as a
+  noncurrent version (S3 does not say; our reading);
+- aborts multipart uploads left incomplete for a number of days.
+
+A version Object Lock keeps is never removed (a delete marker may still be put over it, as
+S3 does). https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from gateway.domain import multipart, objectlock, objects
+from gateway.domain import objectlock, versions
 from gateway.domain.buckets import get_bucket
-from gateway.domain.errors import NoSuchBucket, NoSuchUpload
 from gateway.domain.store import Store
 from gateway.domain.values import ObjectRecord
 
@@ -46,6 +59,14 @@ class Filter:
             return False
         return self.size_less_than is None or size < self.size_less_than
 
+    def selects_version(self, record: ObjectRecord) -> bool:
+        """A version by its own tags and size; a delete marker has neither, so a condition
+        on tags or size never selects one (S3 does not document it; this is our reading)."""
+        if record.delete_marker:
+            sized = self.size_greater_than is not None or self.size_less_than is not None
+            return record.key.startswith(self.prefix) and not self.tags and not sized
+        return self.selects(record.key, record.size, record.tags)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -54,7 +75,7 @@ class Rule:
     filter: Filter = field(default_factory=Filter)
     expiration_days: int | None = None
     expiration_date: datetime | None = None
-    expired_object_delete_marker: bool = False  # for versioning: no delete markers yet
+    expired_object_delete_marker: bool = False
     noncurrent_days: int | None = None
     newer_noncurrent_versions: int | None = None
     abort_incomplete_days: int | None = None
@@ -68,10 +89,45 @@ class Rule:
         return _next_boundary(created + self.expiration_days * day, day)
 
     def expires(self, record: ObjectRecord, moment: datetime, day: timedelta = DAY) -> bool:
-        if not self.enabled or not self.filter.selects(record.key, record.size, record.tags):
+        """Whether the current version ``record`` is due (a delete marker: whether it has
+        aged past Days or Date, which removes it once it is all its key has left)."""
+        if not self.enabled or not self.filter.selects_version(record):
             return False
         due = self.expiry(record.last_modified, day)
         return due is not None and due <= moment
+
+    def removes_marker(self, marker: ObjectRecord, moment: datetime, day: timedelta = DAY) -> bool:
+        """Whether an expired object delete marker (all its key has left) goes: at once with
+        ``ExpiredObjectDeleteMarker``, else when Days or Date would expire it."""
+        if self.enabled and self.expired_object_delete_marker:
+            return self.filter.selects_version(marker)
+        return self.expires(marker, moment, day)
+
+    def expires_noncurrent(
+        self,
+        version: ObjectRecord,
+        since: datetime,
+        newer: int,
+        moment: datetime,
+        day: timedelta = DAY,
+    ) -> bool:
+        """Whether a version noncurrent ``since`` (its successor's creation), with ``newer``
+        noncurrent versions newer than it, is due for removal."""
+        if not self.enabled or self.noncurrent_days is None:
+            return False
+        if self.newer_noncurrent_versions is not None and newer < self.newer_noncurrent_versions:
+            return False
+        if not self.filter.selects_version(version):
+            return False
+        return _next_boundary(since + self.noncurrent_days * day, day) <= moment
+
+    @property
+    def acts_on_versions(self) -> bool:
+        """Whether the rule has anything to do to a key of a versioned bucket."""
+        current = self.expiration_days is not None or self.expiration_date is not None
+        return self.enabled and (
+            current or self.expired_object_delete_marker or self.noncurrent_days is not None
+        )
 
     def aborts_before(self, moment: datetime, day: timedelta = DAY) -> datetime | None:
         """Incomplete uploads of this rule's prefix begun before this are due for abort:
@@ -137,91 +193,64 @@ def expiration(
     return min(dues) if dues else None
 
 
-@dataclass(frozen=True)
-class Action:
-    """One thing a sweep did: what, where and under which rule (for the audit log)."""
+# What a sweep does: the kinds of its actions.
+EXPIRE = "expire"  # the current version: deleted, or hidden by a new delete marker
+NONCURRENT = "expire-noncurrent"  # a noncurrent version, removed for good
+MARKER = "remove-marker"  # an expired object delete marker, removed for good
+ABORT = "abort"  # an incomplete multipart upload
 
-    kind: str  # "expire" (an object) or "abort" (an incomplete upload)
-    bucket: str
-    key: str
+
+@dataclass(frozen=True)
+class Due:
+    """One thing the rules do to one version of a key of a versioned bucket."""
+
+    kind: str  # EXPIRE (a delete marker goes over it), NONCURRENT or MARKER
+    version: ObjectRecord
     rule: str
 
 
-Report = Callable[[Action], Awaitable[None]]
-
-
-@dataclass
-class Sweeper:
-    """Applies every bucket's rules, at most ``budget`` actions and ``page`` index rows per
-    bucket and pass. It resumes each bucket's object scan where the last pass stopped, so a
-    bucket of millions of keys is covered over several passes without one long stall; after
-    a restart it starts over, which is harmless: expiring is idempotent."""
-
-    store: Store
-    report: Report
-    day: timedelta = DAY
-    budget: int = 1000
-    page: int = 1000
-    cursors: dict[str, str] = field(default_factory=dict)
-
-    async def sweep(self, moment: datetime | None = None) -> int:
-        moment = moment or datetime.now(UTC)
-        done = 0
-        for bucket in await self.store.index.list_buckets():
-            text = bucket.settings.get(LIFECYCLE_SETTING)
-            if not text:
-                self.cursors.pop(bucket.name, None)
-                continue
-            rules = loads(text)
-            try:
-                done += await self._objects(bucket.name, rules, moment)
-                done += await self._uploads(bucket.name, rules, moment)
-            except NoSuchBucket:  # deleted meanwhile
-                self.cursors.pop(bucket.name, None)
-        return done
-
-    async def _objects(self, bucket: str, rules: list[Rule], moment: datetime) -> int:
-        if not any(r.enabled and (r.expiration_days or r.expiration_date) for r in rules):
-            return 0
-        rows = await self.store.index.scan(
-            bucket, self.cursors.get(bucket, ""), inclusive=False, limit=self.page
+def plan(
+    rules: list[Rule],
+    history: list[ObjectRecord],
+    moment: datetime,
+    day: timedelta = DAY,
+    state: str = versions.ENABLED,
+) -> list[Due]:
+    """What ``rules`` do at ``moment`` to a key of a bucket whose versioning is ``state``,
+    given its versions newest first, in the order to do it: noncurrent versions oldest
+    first (so each one's successor, which dates it, is still there when it goes), then the
+    current version. The first enabled rule (in the configuration's order) that acts names
+    the action. A version Object Lock keeps is never removed."""
+    if not history:
+        return []
+    steps: list[Due] = []
+    for index in range(len(history) - 1, 0, -1):
+        version, successor = history[index], history[index - 1]
+        if objectlock.keeps(version, moment):
+            continue
+        newer = index - 1  # the noncurrent versions newer than this one
+        since = successor.last_modified
+        chosen = next(
+            (r for r in rules if r.expires_noncurrent(version, since, newer, moment, day)), None
         )
-        done, last = 0, None
-        for record in rows:
-            last = record.key
-            chosen = next((r for r in rules if r.expires(record, moment, self.day)), None)
-            if chosen is None or objectlock.keeps(record, moment):
-                continue  # a locked version is never expired
-            if await objects.delete_object(
-                self.store, bucket, record.key, only=record.manifest_digest
-            ):
-                await self.report(Action("expire", bucket, record.key, chosen.id))
-                done += 1
-            if done >= self.budget:
-                break
-        if last is None or (last == rows[-1].key and len(rows) < self.page):
-            self.cursors.pop(bucket, None)  # the end: the next pass starts over
-        else:
-            self.cursors[bucket] = last
-        return done
+        if chosen is not None:
+            steps.append(Due(NONCURRENT, version, chosen.id))
+    current = history[0]
+    if current.delete_marker:
+        if len(steps) == len(history) - 1:  # nothing else left: an expired object delete marker
+            chosen = next((r for r in rules if r.removes_marker(current, moment, day)), None)
+            if chosen is not None:
+                steps.append(Due(MARKER, current, chosen.id))
+        return steps
+    chosen = next((r for r in rules if r.expires(current, moment, day)), None)
+    if chosen is not None and not _replaces_locked(history, moment, state):
+        steps.append(Due(EXPIRE, current, chosen.id))
+    return steps
 
-    async def _uploads(self, bucket: str, rules: list[Rule], moment: datetime) -> int:
-        done = 0
-        for rule in rules:
-            before = rule.aborts_before(moment, self.day)
-            if before is None:
-                continue
-            for upload in await self.store.index.stale_uploads(before):
-                if upload.bucket != bucket or not upload.key.startswith(rule.filter.prefix):
-                    continue
-                if done >= self.budget:
-                    return done
-                try:
-                    await multipart.abort_multipart_upload(
-                        self.store, bucket, upload.key, upload.upload_id
-                    )
-                except NoSuchUpload:  # completed or aborted meanwhile
-                    continue
-                await self.report(Action("abort", bucket, upload.key, rule.id))
-                done += 1
-        return done
+
+def _replaces_locked(history: list[ObjectRecord], moment: datetime, state: str) -> bool:
+    """A Suspended bucket's delete marker replaces the key's null version for good; not one
+    Object Lock keeps (Enabled: the marker goes over a locked version, which stays)."""
+    return state != versions.ENABLED and any(
+        entry.version_id is None and objectlock.keeps(entry, moment) for entry in history
+    )

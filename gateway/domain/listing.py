@@ -4,12 +4,14 @@ The result is defined by a plain model (tests/unit/domain/test_listing.py checks
 hypothesis): take every key under ``prefix``; roll each key that has ``delimiter`` after the
 prefix up into its common prefix; sort the distinct entries; return the first ``max_keys``
 entries strictly greater than ``after``. Resuming after the last entry returned therefore
-always advances and never skips or repeats anything.
+always advances and never skips or repeats anything. ListObjectVersions is the same walk
+over every version of each key (a key's versions newest first), resumable inside a key.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway.domain.store import Store
@@ -43,6 +45,86 @@ def successor(text: str) -> str | None:
     return None
 
 
+Scan = Callable[[str, bool, int], Awaitable[list[ObjectRecord]]]
+"""(start, inclusive, limit) -> the records of up to ``limit`` keys from ``start`` on, in key
+order, a key's records together (``ObjectIndex.scan``, ``VersionIndex.scan_versions``)."""
+
+
+@dataclass
+class _Walk:
+    """What one page's walk gathered: records (each with whether it is the first its key
+    gave: its newest version), common prefixes, and the last of either."""
+
+    entries: list[tuple[ObjectRecord, bool]] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    truncated: bool = False
+    last: ObjectRecord | str | None = None
+
+    def room(self, max_keys: int) -> bool:
+        """Whether one more item fits; if not, there is more to list: truncated."""
+        self.truncated = len(self.entries) + len(self.prefixes) == max_keys
+        return not self.truncated
+
+
+async def _walk(
+    scan: Scan,
+    *,
+    prefix: str,
+    delimiter: str,
+    after: str | None,
+    max_keys: int,
+    version_marker: str = "",
+) -> _Walk:
+    """The first ``max_keys`` items (records, and common prefixes ``delimiter`` folds keys
+    into) under ``prefix`` after ``after``: after all of its records, or with
+    ``version_marker``, after that one of its versions. The index is read in batches of at
+    most ``max_keys + 1`` keys; a common prefix is skipped over, not read through."""
+    walk = _Walk()
+    if max_keys <= 0:
+        return walk
+    cursor, inclusive, skipping = prefix, True, False
+    if after is not None and after >= prefix:
+        # With a version marker, ``after``'s own versions are read and skipped up to it.
+        cursor, inclusive, skipping = after, bool(version_marker), bool(version_marker)
+    batch_size = min(max_keys + 1, MAX_KEYS + 1)
+    while True:
+        batch = await scan(cursor, inclusive, batch_size)
+        if not batch:
+            return walk
+        rescan, previous = False, None
+        for record in batch:
+            key = record.key
+            first, previous = key != previous, key
+            if not key.startswith(prefix):
+                return walk  # past the prefix's range: keys are sorted
+            if skipping and key == after:
+                skipping = record.version != version_marker
+                continue
+            skipping = False
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if cut < 0:
+                if not walk.room(max_keys):
+                    return walk
+                walk.entries.append((record, first))
+                walk.last = record
+                continue
+            common = key[: cut + len(delimiter)]
+            if after is None or common > after:
+                if not walk.room(max_keys):
+                    return walk
+                walk.prefixes.append(common)
+                walk.last = common
+            following = successor(common)
+            if following is None:
+                return walk  # every key left starts with this common prefix
+            cursor, inclusive, rescan = following, True, True
+            break
+        if not rescan:
+            if len({record.key for record in batch}) < batch_size:
+                return walk
+            cursor, inclusive = batch[-1].key, False
+
+
 async def list_entries(
     store: Store,
     bucket: str,
@@ -52,46 +134,12 @@ async def list_entries(
     after: str | None = None,
     max_keys: int = MAX_KEYS,
 ) -> ListPage:
-    page = ListPage()
-    if max_keys <= 0:
-        return page
-    cursor, inclusive = prefix, True
-    if after is not None and after >= prefix:
-        cursor, inclusive = after, False
-    batch_size = min(max_keys + 1, MAX_KEYS + 1)
-    while True:
-        batch = await store.index.scan(bucket, cursor, inclusive=inclusive, limit=batch_size)
-        if not batch:
-            return page
-        rescan = False
-        for record in batch:
-            key = record.key
-            if not key.startswith(prefix):
-                return page  # past the prefix's range: keys are sorted
-            cut = key.find(delimiter, len(prefix)) if delimiter else -1
-            if cut < 0:
-                if page.count == max_keys:
-                    page.truncated = True
-                    return page
-                page.objects.append(record)
-                page.last = key
-                continue
-            common = key[: cut + len(delimiter)]
-            if after is None or common > after:
-                if page.count == max_keys:
-                    page.truncated = True
-                    return page
-                page.prefixes.append(common)
-                page.last = common
-            following = successor(common)
-            if following is None:
-                return page  # every key left starts with this common prefix
-            cursor, inclusive, rescan = following, True, True
-            break
-        if not rescan:
-            if len(batch) < batch_size:
-                return page
-            cursor, inclusive = batch[-1].key, False
+    async def scan(start: str, inclusive: bool, limit: int) -> list[ObjectRecord]:
+        return await store.index.scan(bucket, start, inclusive=inclusive, limit=limit)
+
+    walk = await _walk(scan, prefix=prefix, delimiter=delimiter, after=after, max_keys=max_keys)
+    last = walk.last.key if isinstance(walk.last, ObjectRecord) else walk.last
+    return ListPage([record for record, _ in walk.entries], walk.prefixes, walk.truncated, last)
 
 
 @dataclass
@@ -125,57 +173,21 @@ async def list_versions(
     Resumes after ``key_marker`` (all its versions), or, with ``version_marker``, after that
     version of ``key_marker``.
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html"""
-    page = VersionPage()
-    if max_keys <= 0:
-        return page
-    after = key_marker or None
-    cursor, inclusive = prefix, True
-    skipping = False  # inside key_marker, before version_marker
-    if after is not None and after >= prefix:
-        cursor, inclusive = after, bool(version_marker)
-        skipping = bool(version_marker)
-    batch_size = min(max_keys + 1, MAX_KEYS + 1)
-    while True:
-        batch = await store.index.scan_versions(
-            bucket, cursor, inclusive=inclusive, limit=batch_size
-        )
-        if not batch:
-            return page
-        rescan, previous = False, None
-        for record in batch:
-            key = record.key
-            latest = key != previous
-            previous = key
-            if not key.startswith(prefix):
-                return page
-            if skipping:
-                if key != after:
-                    skipping = False
-                else:
-                    if record.version == version_marker:
-                        skipping = False
-                    continue
-            cut = key.find(delimiter, len(prefix)) if delimiter else -1
-            if cut < 0:
-                if page.count == max_keys:
-                    page.truncated = True
-                    return page
-                page.entries.append((record, latest))
-                page.next_key, page.next_version = key, record.version
-                continue
-            common = key[: cut + len(delimiter)]
-            if after is None or common > after:
-                if page.count == max_keys:
-                    page.truncated = True
-                    return page
-                page.prefixes.append(common)
-                page.next_key, page.next_version = common, None
-            following = successor(common)
-            if following is None:
-                return page
-            cursor, inclusive, rescan = following, True, True
-            break
-        if not rescan:
-            if len({record.key for record in batch}) < batch_size:
-                return page
-            cursor, inclusive = batch[-1].key, False
+
+    async def scan(start: str, inclusive: bool, limit: int) -> list[ObjectRecord]:
+        return await store.index.scan_versions(bucket, start, inclusive=inclusive, limit=limit)
+
+    walk = await _walk(
+        scan,
+        prefix=prefix,
+        delimiter=delimiter,
+        after=key_marker or None,
+        max_keys=max_keys,
+        version_marker=version_marker,
+    )
+    page = VersionPage(walk.entries, walk.prefixes, walk.truncated)
+    if isinstance(walk.last, ObjectRecord):
+        page.next_key, page.next_version = walk.last.key, walk.last.version
+    else:
+        page.next_key = walk.last
+    return page

@@ -419,6 +419,8 @@ def upload_manifest(record: UploadRecord) -> bytes:
     _optional(annotations, A_LENGTH, record.length)
     if record.tags:
         annotations[A_TAGS] = json.dumps(record.tags, sort_keys=True)
+    if not record.lock.empty:
+        annotations[A_LOCK] = dump_lock(record.lock)
     return _dump(
         {
             "schemaVersion": 2,
@@ -446,6 +448,7 @@ def parse_upload_manifest(manifest: bytes) -> UploadRecord:
             checksum_type=notes.get(A_CHECKSUM_TYPE),
             length=int(length) if length is not None else None,
             tags=_string_map(notes.get(A_TAGS, "{}")),
+            lock=load_lock(notes[A_LOCK]) if A_LOCK in notes else NO_LOCK,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise NotAnObject(f"incomplete upload manifest: {exc}") from exc

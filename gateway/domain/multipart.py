@@ -24,7 +24,7 @@ from typing import Any
 
 from awscrt import checksums as crt  # type: ignore[import-untyped]
 
-from gateway.domain import mapping, objectlock
+from gateway.domain import mapping, objectlock, versions
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import (
     RangeRequest,
@@ -53,7 +53,7 @@ from gateway.domain.objects import (
     stream_blob,
 )
 from gateway.domain.store import Store
-from gateway.domain.values import NO_LOCK, Layer, ObjectRecord, PartRecord, UploadRecord
+from gateway.domain.values import Layer, ObjectRecord, PartRecord, UploadRecord
 
 MAX_PARTS = 10_000
 MAX_PART_SIZE = 5 * 1024**3
@@ -81,6 +81,7 @@ class Completed:
     etag: str
     checksums: dict[str, str]
     checksum_type: str | None
+    version: str | None = None  # x-amz-version-id (``null`` too); None: never versioned
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +90,7 @@ class Completed:
             "etag": self.etag,
             "checksums": self.checksums,
             "checksum_type": self.checksum_type,
+            "version": self.version,
         }
 
     @classmethod
@@ -99,6 +101,7 @@ class Completed:
             etag=value["etag"],
             checksums=dict(value["checksums"]),
             checksum_type=value["checksum_type"],
+            version=value.get("version"),  # absent from answers kept before versioning
         )
 
 
@@ -139,7 +142,9 @@ async def create_multipart_upload(
     length: int | None = None,
 ) -> UploadRecord:
     check_key(key)
-    await get_bucket(store, bucket)
+    # Lock headers on a bucket without Object Lock are refused now, as PutObject's are; the
+    # bucket's default retention is applied at Complete, to the version it makes.
+    objectlock.for_write(await get_bucket(store, bucket), new.lock, now())
     upload = UploadRecord(
         upload_id=new_upload_id(),
         bucket=bucket,
@@ -151,6 +156,7 @@ async def create_multipart_upload(
         checksum_type=checksum_type_for(checksum_algorithm, checksum_type),
         length=length,
         tags=new.tags,
+        lock=new.lock,
     )
     repository = mapping.locate(store.prefix, bucket, key).repository
     await store.registry.ensure_blob(repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST)
@@ -388,7 +394,7 @@ async def complete_multipart_upload(
     ``object_size`` (``x-amz-checksum-type``, ``x-amz-mp-object-size``) are checks the client
     may ask for: the upload's type and the parts' total size."""
     check_key(key)
-    await get_bucket(store, bucket)
+    bucket_record = await get_bucket(store, bucket)
     upload = await store.index.get_upload(upload_id)
     if upload is None or upload.bucket != bucket or upload.key != key:
         done = await store.index.completed_upload(upload_id)
@@ -417,11 +423,15 @@ async def complete_multipart_upload(
         metadata=upload.metadata,
         checksums=checksums,
         tags=upload.tags,
-        lock=objectlock.for_write(await get_bucket(store, bucket), NO_LOCK, now()),
+        # The lock CreateMultipartUpload asked for, else the bucket's default retention.
+        lock=objectlock.for_write(bucket_record, upload.lock, now()),
     )
     completed = Completed(bucket, key, record.etag, checksums, upload.checksum_type)
+    versioned = versions.status(bucket_record) is not None
 
     async def write(record: ObjectRecord) -> None:
+        nonlocal completed  # the version id is the commit's
+        completed = replace(completed, version=record.version if versioned else None)
         await store.index.complete_upload(upload_id, record, completed.to_json())
 
     await commit(store, record, conditions, write)

@@ -402,7 +402,7 @@ async def delete(
             bucket,
             key,
             version_id,
-            lambda target: objectlock.check_delete(target, bypass=bypass, moment=now()),
+            lambda target, _: objectlock.check_delete(target, bypass=bypass, moment=now()),
         )
         return Deleted(version, gone is not None and gone.delete_marker)
     if state is None:

@@ -106,6 +106,7 @@ class UploadRecord:
     checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT
     length: int | None = None  # the whole object's, when declared up front (tus)
     tags: dict[str, str] = field(default_factory=dict)  # x-amz-tagging, for the object
+    lock: ObjectLock = NO_LOCK  # x-amz-object-lock-*, for the object (Complete applies it)
     completed: bool = False
 
 

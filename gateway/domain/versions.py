@@ -5,7 +5,8 @@ tag ``v-<hex sha256(key)>-<version id>``; the key's ``o-`` tag names the latest 
 object or delete marker (``mapping.version_tag``). A bucket whose versioning was never set
 writes exactly as before (no version tag, no version annotation, the same manifests).
 Registry first, the index commit is visibility, as for every write: the new manifest goes
-under its version tag and the key's tag, then the index makes it the latest version.
+under the key's tag and its version tag, then the index makes it the latest version; a
+failure anywhere there (the process alive) takes the new manifest back (``_restore``).
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
 """
 
@@ -82,14 +83,19 @@ async def commit(
     conditions: WriteConditions,
     state: str,
     write: Callable[[ObjectRecord], Awaitable[None]] | None = None,
+    check: Callable[[list[ObjectRecord]], None] | None = None,
 ) -> ObjectRecord:
     """Make ``record`` (an object or a delete marker) the key's latest version in a bucket
     whose versioning is ``state``: Enabled gives it a new version id and keeps every version
-    before it; Suspended makes it the null version, replacing the previous null version."""
+    before it; Suspended makes it the null version, replacing the previous null version.
+    ``check`` may refuse the write, given the key's versions as they are under its lock (a
+    lifecycle expiry re-judges the key it saw)."""
     location = mapping.locate(store.prefix, record.bucket, record.key)
     version_id = new_version_id() if state == ENABLED else None
     async with write_lock(store, record.bucket, record.key, conditions):
         history = await store.index.key_versions(record.bucket, record.key)
+        if check is not None:
+            check(history)
         latest = history[0] if history else None
         check_write(conditions, latest if latest and not latest.delete_marker else None)
         moment = record.last_modified
@@ -105,16 +111,18 @@ async def commit(
             await store.registry.ensure_blob(
                 location.repository, mapping.EMPTY_BLOB, mapping.EMPTY_DIGEST
             )
-        await store.registry.push_manifest(
-            location.repository,
-            mapping.version_tag(record.key, version_id),
-            body,
-            mapping.MANIFEST_MEDIA_TYPE,
-        )
-        await store.registry.push_manifest(
-            location.repository, location.tag, body, mapping.MANIFEST_MEDIA_TYPE
-        )
         try:
+            # The key's tag first: a process that dies before the version tag leaves only
+            # the key's tag on the new manifest, which the next write of the key moves.
+            await store.registry.push_manifest(
+                location.repository, location.tag, body, mapping.MANIFEST_MEDIA_TYPE
+            )
+            await store.registry.push_manifest(
+                location.repository,
+                mapping.version_tag(record.key, version_id),
+                body,
+                mapping.MANIFEST_MEDIA_TYPE,
+            )
             await (write or store.index.put_version)(record)
         except Exception:
             await _restore(store, location, record, latest, replaced)
@@ -145,9 +153,9 @@ async def _restore(
     latest: ObjectRecord | None,
     replaced: list[ObjectRecord],
 ) -> None:
-    """The index refused the commit: drop the new manifest (and its tags) and give the
-    tags back to the versions that had them, so a ``reindex`` never publishes a write the
-    client was told failed. Best effort, as ``objects._untag``."""
+    """A push of the new manifest's tags or the index commit failed: drop the new manifest
+    (and its tags) and give the tags back to the versions that had them, so a ``reindex``
+    never publishes a write the client was told failed. Best effort, as ``objects._untag``."""
     with contextlib.suppress(RegistryError):
         await store.registry.delete_manifest(location.repository, pushed.manifest_digest)
         for old in replaced:
@@ -200,20 +208,21 @@ async def delete_version(
     bucket: str,
     key: str,
     version_id: str | None,
-    check: Callable[[ObjectRecord], None] | None = None,
+    check: Callable[[ObjectRecord, list[ObjectRecord]], None] | None = None,
 ) -> ObjectRecord | None:
     """Remove one version for good (DeleteObject with ``versionId``); returns it, or None if
     the key has no such version (S3 answers success all the same). If it was the latest,
     the next newest version becomes the latest (the key's tag moves to it). The registry goes
     first: its manifest (with its version tag, and the key's tag if it was the latest), then
-    the index. ``check`` may refuse the version found (Object Lock)."""
+    the index. ``check`` may refuse the version found, given the key's versions as they are
+    under its lock (Object Lock; a lifecycle expiry re-judges the key it saw)."""
     async with store.locks.hold((bucket, key)):
         history = await store.index.key_versions(bucket, key)
         target = next((entry for entry in history if entry.version_id == version_id), None)
         if target is None:
             return None
         if check is not None:
-            check(target)  # Object Lock: raises if the version may not go
+            check(target, history)  # raises if the version may not go
         location = mapping.locate(store.prefix, bucket, key)
         if target.tagging is not None:
             await forget_tagging(store, location.repository, target)

@@ -90,6 +90,7 @@ uploads = sa.Table(
     sa.Column("checksum_type", sa.String(16)),
     sa.Column("length", sa.BigInteger),  # declared up front by a resumable (tus) upload
     sa.Column("tags", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("lock", sa.JSON),  # x-amz-object-lock-* of CreateMultipartUpload (0008)
     sa.Column("completed_ms", sa.BigInteger),
     sa.Column("result", sa.JSON),
     sa.Index("uploads_by_key", "bucket", "key", "upload_id"),

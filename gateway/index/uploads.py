@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from gateway.domain.errors import NoSuchUpload
 from gateway.domain.values import ObjectRecord, PartRecord, UploadRecord
 from gateway.index.base import Column, Rows, SqlBase, copied, millis, to_ms
-from gateway.index.objects import replace_object
+from gateway.index.objects import LOCK, replace_object
 from gateway.index.schema import parts, uploads
 
 LIVE = uploads.c.completed_ms.is_(None)
@@ -26,6 +26,7 @@ upload_rows = Rows(
     headers=copied("headers"),
     metadata=copied("metadata"),
     tags=copied("tags"),
+    lock=LOCK,
     completed=Column("completed_ms", load=lambda ms: ms is not None, written=False),
 )
 # A part's row also holds its upload's id: ``part_rows.row(part, upload_id=...)``.

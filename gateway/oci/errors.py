@@ -42,5 +42,5 @@ def denied(message: str) -> OciError:
     return OciError(403, "DENIED", message)
 
 
-def unavailable(message: str) -> OciError:
-    return OciError(503, "UNAVAILABLE", message, {"Retry-After": "1"})
+def unavailable(message: str, retry_after: int | None = None) -> OciError:
+    return OciError(503, "UNAVAILABLE", message, {"Retry-After": str(retry_after or 1)})

@@ -5,6 +5,8 @@
     route          routes.py: which endpoint, which repository, pull/push/delete
     decide         resources.py: the repository as a bucket-like resource, the S3 action,
                    the same ``Authorizer`` as S3; a token's scopes narrow it further
+    shed           a blob or manifest transfer over the process's cap of data requests:
+                   503 UNAVAILABLE with Retry-After at once (gateway/shedding.py)
     forward        upstream.py: streamed both ways, the registry's answer as it is
     audit          one line per request, named by the endpoint's operation
 
@@ -24,10 +26,11 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.domain.store import Store
 from gateway.domain.supply.referrers import pushed_elsewhere
 from gateway.observability import metrics
+from gateway.observability.context import note, request_id
 from gateway.oci import catalog, routes
 from gateway.oci.challenge import TOKEN_PATH, bearer_challenge
 from gateway.oci.errors import OciError, denied, unauthorized, unavailable
@@ -35,11 +38,15 @@ from gateway.oci.login import Caller, Login, LoginFailed
 from gateway.oci.resources import Resource, resource_of
 from gateway.oci.token_endpoint import TokenEndpoint
 from gateway.oci.upstream import Answer, RegistryUnreachable, Upstream
+from gateway.shedding import Draining, Limiter, Overloaded
 
 log = logging.getLogger("gateway.oci")
 MAX_MANIFEST = 4 * 1024 * 1024  # Zot's own cap
-REQUEST_ID = "x-request-id"  # names the request's audit line
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
+# The endpoints that move blob or manifest bytes: each holds a slot of the cap while it runs.
+DATA_OPERATIONS = frozenset(
+    {"GetBlob", "GetManifest", "PutManifest", "PatchBlobUpload", "PutBlobUpload"}
+)
 READ_ONLY = (
     "Repositories of S3 objects are read-only through /v2/: only referrers (a manifest with "
     "a subject, pushed by digest, and its blobs) may be added."
@@ -61,9 +68,11 @@ class OciApp:
         access: Authorizer,
         audit: AuditLog,
         service: str,
+        limiter: Limiter | None = None,
     ) -> None:
         self.store, self.upstream, self.login = store, upstream, login
         self.tokens, self.access, self.audit, self.service = tokens, access, audit, service
+        self.limiter = limiter or Limiter(0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -98,8 +107,10 @@ class OciApp:
         scope, receive = request.scope, request.receive
         endpoint = routes.endpoint(request.method, scope["path"])
         client = scope.get("client")
+        if endpoint is not None:
+            note(operation=endpoint.operation)
         record = AuditRecord.of(
-            new_request_id(),
+            request_id(),
             None,
             client[0] if client else None,
             "-",
@@ -115,6 +126,7 @@ class OciApp:
                 if exc.unavailable:
                     raise unavailable(exc.message) from None
                 raise unauthorized(exc.message, self.challenge(request)) from None
+            note(principal=caller.principal.name)
             exchange.record = record = AuditRecord.of(
                 record.request_id,
                 caller.principal,
@@ -123,13 +135,18 @@ class OciApp:
                 record.resource,
                 operation=record.operation,
             )
-            await self.dispatch(exchange, endpoint, caller)
+            try:
+                await self.dispatch(exchange, endpoint, caller)
+            except Draining as exc:  # cut by the drain deadline (gateway/drain.py)
+                if exchange.started:
+                    raise
+                headers = {"Retry-After": str(exc.retry_after), "Connection": "close"}
+                raise OciError(503, "UNAVAILABLE", str(exc), headers) from None
         except OciError as exc:
             if exchange.started:
                 raise
             exchange.record.status = exc.status
             response = exc.response(request.method)
-            response.headers[REQUEST_ID] = exchange.record.request_id
             await response(scope, receive, send)
         finally:
             record = exchange.record
@@ -201,6 +218,24 @@ class OciApp:
             if caller.principal.anonymous:
                 raise unauthorized("Authentication required.", self.challenge(request, scope))
             raise denied(f"{caller.principal.name} may not {access} {repository}.")
+        if endpoint.operation not in DATA_OPERATIONS and not (
+            endpoint.operation == "StartBlobUpload" and exchange.has_body  # a monolithic push
+        ):
+            await self.transfer(exchange, endpoint, resource, caller)
+            return
+        try:
+            async with self.limiter.slot("oci"):
+                await self.transfer(exchange, endpoint, resource, caller)
+        except Overloaded as exc:  # raised on entry only: nothing was sent
+            headers = {"Retry-After": str(exc.retry_after)}
+            raise OciError(503, "UNAVAILABLE", str(exc), headers) from None
+
+    async def transfer(
+        self, exchange: _Exchange, endpoint: routes.Endpoint, resource: Resource, caller: Caller
+    ) -> None:
+        """Forward the request and relay the registry's answer (a referrer's manifest to an
+        S3 object's repository checked first)."""
+        request, record = exchange.request, exchange.record
         manifest: bytes | None = None
         if resource.s3_objects and endpoint.operation == "PutManifest":
             manifest = await _small_body(exchange)
@@ -261,7 +296,8 @@ class OciApp:
             )
         except RegistryUnreachable as exc:
             log.warning("registry unreachable for GET %s: %s", request.url.path, exc)
-            raise unavailable("The registry cannot be reached; retry later.") from None
+            message = "The registry cannot be reached; retry later."
+            raise unavailable(message, exc.retry_after) from None
 
     async def forward(
         self, request: Request, query: bytes, body: AsyncIterator[bytes] | bytes | None
@@ -273,7 +309,8 @@ class OciApp:
             )
         except RegistryUnreachable as exc:
             log.warning("registry unreachable for %s %s: %s", request.method, request.url.path, exc)
-            raise unavailable("The registry cannot be reached; retry later.") from None
+            message = "The registry cannot be reached; retry later."
+            raise unavailable(message, exc.retry_after) from None
         if answer.status == 401:  # the gateway's own credentials: never the caller's fault
             await answer.aclose()
             log.error("the registry refused the gateway's credentials")
@@ -341,6 +378,11 @@ class _Exchange:
         self.received = 0
         self.started = False
 
+    @property
+    def has_body(self) -> bool:
+        headers = self.request.headers
+        return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+
     def body(self) -> AsyncIterator[bytes] | None:
         headers = self.request.headers
         if "content-length" not in headers and "transfer-encoding" not in headers:
@@ -354,7 +396,6 @@ class _Exchange:
                 yield chunk
 
     async def answer(self, response: Response) -> None:
-        response.headers[REQUEST_ID] = self.record.request_id
         self.record.status = response.status_code
         self.record.bytes_out = len(response.body)
         self.started = True
@@ -371,11 +412,8 @@ class _Exchange:
                     "type": "http.response.start",
                     "status": answer.status,
                     "headers": [
-                        *(
-                            (name.lower().encode("latin-1"), value.encode("latin-1"))
-                            for name, value in answer.headers
-                        ),
-                        (REQUEST_ID.encode(), self.record.request_id.encode()),
+                        (name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in answer.headers
                     ],
                 }
             )

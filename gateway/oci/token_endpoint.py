@@ -22,8 +22,9 @@ from starlette.responses import Response
 from starlette.types import Send
 
 from gateway.access import Authorizer
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.domain.values import Principal
+from gateway.observability.context import note, request_id
 from gateway.oci import routes
 from gateway.oci.errors import OciError, unavailable
 from gateway.oci.login import Caller, Login, LoginFailed
@@ -58,9 +59,11 @@ class TokenEndpoint:
     async def __call__(self, request: Request, send: Send) -> None:
         client = request.scope.get("client")
         source_ip = client[0] if client else None
-        record = AuditRecord.of(new_request_id(), None, source_ip, "-", "/v2/token", OPERATION)
+        record = AuditRecord.of(request_id(), None, source_ip, "-", "/v2/token", OPERATION)
+        note(operation=OPERATION)
         try:
             caller, scopes = await self._caller_and_scopes(request)
+            note(principal=caller.principal.name)
             record = AuditRecord.of(
                 record.request_id, caller.principal, source_ip, "-", "/v2/token", OPERATION
             )
@@ -124,7 +127,7 @@ class TokenEndpoint:
         for access in sorted(wanted):
             action = resource.action(access)  # type: ignore[arg-type]
             line = AuditRecord.of(
-                new_request_id(),
+                request_id(),
                 who,
                 source_ip,
                 action or f"oci:{access}",

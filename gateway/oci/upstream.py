@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -60,6 +60,28 @@ class FastBlobs(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Breaker(Protocol):
+    """The registry's circuit (``registry/circuit.py``): ``admit`` raises
+    RegistryUnavailable while it is open; ``record`` takes whether the registry answered."""
+
+    def admit(self, call: str) -> object: ...
+
+    def record(self, ticket: Any, ok: bool | None) -> None: ...
+
+
+class _Unbroken:
+    def admit(self, call: str) -> object:
+        return None
+
+    def record(self, ticket: Any, ok: bool | None) -> None:
+        return None
+
+
+# Answers that say the registry (or a proxy before it) is not there: they count against the
+# circuit, and pass to the client as they are.
+_UNREACHABLE = frozenset({502, 503, 504})
+
+
 @dataclass
 class Answer:
     """The registry's answer; whoever takes it streams ``body`` and calls ``aclose``."""
@@ -81,7 +103,9 @@ class Answer:
 
 
 class RegistryUnreachable(Exception):
-    pass
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Upstream:
@@ -92,23 +116,37 @@ class Upstream:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 3600.0,
+        connect_timeout: float = 5.0,
         fast_blobs: FastBlobs | None = None,
+        breaker: Breaker | None = None,
+        traced: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._fast = fast_blobs
+        self._breaker = breaker or _Unbroken()
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=auth,
             transport=transport,
-            timeout=httpx.Timeout(timeout, connect=5.0),
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
+        if traced:  # a client span per forwarded request, and its traceparent to the registry
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor.instrument_client(self._client)
 
     async def aclose(self) -> None:
         if self._fast is not None:
             await self._fast.aclose()
         await self._client.aclose()
+
+    def _admit(self, call: str) -> object:
+        try:
+            return self._breaker.admit(call)
+        except RegistryUnavailable as exc:  # the circuit is open: fail at once
+            raise RegistryUnreachable(str(exc), retry_after=exc.retry_after) from exc
 
     async def get_blob(self, path: str, headers: list[tuple[str, str]]) -> Answer | None:
         """A blob GET on the fast path, when it can take it: no condition, at most a simple
@@ -125,12 +163,19 @@ class Upstream:
                 if simple is None:
                     return None
                 byte_range = (int(simple[1]), int(simple[2]))
+        ticket = self._admit("proxy_get_blob")
         try:
             blob = await self._fast.open(path, byte_range)
         except RegistryUnavailable as exc:
+            self._breaker.record(ticket, False)
             raise RegistryUnreachable(str(exc)) from exc
+        except BaseException:
+            self._breaker.record(ticket, None)
+            raise
         if blob is None:
+            self._breaker.record(ticket, None)
             return None
+        self._breaker.record(ticket, blob.status not in _UNREACHABLE)
         kept = [(name, value) for name, value in blob.headers.items() if _passes(name)]
         return Answer(blob.status, kept, _unreachable_on_break(blob), blob.aclose)
 
@@ -146,10 +191,16 @@ class Upstream:
         forwarded = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
         url = httpx.URL(self.base_url + path, query=query)
         request = self._client.build_request(method, url, headers=forwarded, content=body)
+        ticket = self._admit("proxy")
         try:
             response = await self._client.send(request, stream=True)
         except httpx.TransportError as exc:
+            self._breaker.record(ticket, False)
             raise RegistryUnreachable(f"{exc.__class__.__name__}: {exc}") from exc
+        except BaseException:
+            self._breaker.record(ticket, None)
+            raise
+        self._breaker.record(ticket, response.status_code not in _UNREACHABLE)
         kept = [
             (name, value.replace(self.base_url, "") if name.lower() in _URL_HEADERS else value)
             for name, value in response.headers.multi_items()

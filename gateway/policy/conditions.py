@@ -62,6 +62,8 @@ KEYS: dict[str, KeyType] = {
     "s3:prefix": "string",
     "s3:delimiter": "string",
     "s3:max-keys": "numeric",
+    # The tag keys a write carries (many values: ForAnyValue:/ForAllValues: test the set).
+    "s3:requestobjecttagkeys": "string",
     "aws:username": "string",
     "aws:userid": "string",
     "aws:principaltype": "string",

@@ -52,7 +52,7 @@ class AccessContext:
     now: datetime  # a naive time is taken as UTC
     source_ip: str | IPv4Address | IPv6Address | None = None
     secure_transport: bool = False
-    condition_keys: Mapping[str, str] = field(default_factory=dict)
+    condition_keys: Mapping[str, ContextValues] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

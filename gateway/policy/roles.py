@@ -5,8 +5,10 @@ Action names are those of the S3 route table (``gateway.s3.routes``): HeadBucket
 those of the JSON API's referrers (``gateway.api.referrers``): attach a signature, SBOM or
 attestation is ``s3:PutObjectReferrer``, list or fetch them ``s3:GetObjectReferrer``, remove
 one ``s3:DeleteObjectReferrer`` (admins only); the verdict on an object is
-``s3:GetObjectReferrer``; reading a bucket's trust ``s3:GetBucketTrust``, setting or removing
-it ``s3:PutBucketTrust`` (admins only).
+``s3:GetObjectReferrer``; of a version named by its ``versionId``, each is the *Version*
+action (``s3:GetObjectVersionReferrer``...), as IAM decides ``?tagging&versionId=``; reading
+a bucket's trust ``s3:GetBucketTrust``, setting or removing it ``s3:PutBucketTrust`` (admins
+only).
 Roles apply to every bucket; a group ``/buckets/<bucket>/<readers|writers|admins>`` grants
 the same sets on its bucket only.
 """
@@ -19,7 +21,16 @@ from gateway.policy.patterns import Wildcards
 GET_REFERRER = "s3:GetObjectReferrer"
 PUT_REFERRER = "s3:PutObjectReferrer"
 DELETE_REFERRER = "s3:DeleteObjectReferrer"
-REFERRER_ACTIONS = (GET_REFERRER, PUT_REFERRER, DELETE_REFERRER)
+# The same of a version named by its ``versionId``.
+GET_VERSION_REFERRER = "s3:GetObjectVersionReferrer"
+PUT_VERSION_REFERRER = "s3:PutObjectVersionReferrer"
+DELETE_VERSION_REFERRER = "s3:DeleteObjectVersionReferrer"
+VERSION_REFERRER = {
+    GET_REFERRER: GET_VERSION_REFERRER,
+    PUT_REFERRER: PUT_VERSION_REFERRER,
+    DELETE_REFERRER: DELETE_VERSION_REFERRER,
+}
+REFERRER_ACTIONS = (GET_REFERRER, PUT_REFERRER, DELETE_REFERRER, *VERSION_REFERRER.values())
 # Who the bucket trusts to sign (``/_artifacts/trust``): readers may see it, admins set it.
 GET_TRUST = "s3:GetBucketTrust"
 PUT_TRUST = "s3:PutBucketTrust"
@@ -42,6 +53,7 @@ READER_ACTIONS = (
     "s3:GetObjectRetention",
     "s3:GetObjectLegalHold",
     GET_REFERRER,
+    GET_VERSION_REFERRER,
     GET_TRUST,
 )
 WRITER_ACTIONS = (
@@ -51,6 +63,7 @@ WRITER_ACTIONS = (
     "s3:DeleteObjectTagging",
     "s3:PutObjectRetention",  # set or lengthen; shortening GOVERNANCE needs the bypass
     PUT_REFERRER,
+    PUT_VERSION_REFERRER,
     "s3:DeleteObject",
     "s3:DeleteObjectVersion",
     "s3:PutObjectVersionTagging",

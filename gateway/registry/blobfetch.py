@@ -24,16 +24,20 @@ import asyncio
 import base64
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import suppress
 from typing import cast
 from urllib.parse import quote, urlsplit
 
 import httptools
+from opentelemetry import propagate, trace
 
 from gateway.domain.ports.registry import RegistryUnavailable
 
 log = logging.getLogger(__name__)
+# What names a registry call: an httpx request extension (registry/client.py) and a span
+# attribute.
+CALL = "artifact_store.registry.call"
 
 PIECE = 1 << 20  # largest piece handed to the reader (and the socket read buffer)
 QUEUED = 1  # finished pieces that may wait for the reader before reading pauses
@@ -271,9 +275,12 @@ class _Connection(asyncio.BufferedProtocol):
 class FastBlob:
     """An open blob download on the fast path: same surface as ``client.BlobStream``."""
 
-    def __init__(self, fetcher: BlobFetcher, conn: _Connection) -> None:
+    def __init__(
+        self, fetcher: BlobFetcher, conn: _Connection, span: trace.Span | None = None
+    ) -> None:
         self._fetcher = fetcher
         self._conn = conn
+        self._span = span  # traced: the download's span, ended with it
         self._released = False
         self.status = conn.status
         self.headers = conn.headers
@@ -309,6 +316,8 @@ class FastBlob:
         if not self._released:
             self._released = True
             self._fetcher.release(self._conn)
+            if self._span is not None:
+                self._span.end()
 
 
 class BlobFetcher:
@@ -323,6 +332,7 @@ class BlobFetcher:
         connect_timeout: float = 5.0,
         max_connections: int = 200,
         max_idle: int = MAX_IDLE,
+        traced: bool = False,
     ) -> None:
         if not self.usable(base_url):
             raise ValueError(f"the fast blob path cannot serve {base_url!r}")
@@ -343,6 +353,10 @@ class BlobFetcher:
         self._active = 0
         self._idle: list[_Connection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Traced: a client span per download (httpx's instrumentation does not see this path)
+        # and its traceparent in the request.
+        self._tracer = trace.get_tracer(__name__) if traced else None
+        self._base_url = base_url.rstrip("/")
 
     @staticmethod
     def usable(base_url: str) -> bool:
@@ -360,10 +374,17 @@ class BlobFetcher:
             and not parts.fragment
         )
 
-    def request_bytes(self, path: str, byte_range: tuple[int, int] | None) -> bytes:
+    def request_bytes(
+        self,
+        path: str,
+        byte_range: tuple[int, int] | None,
+        extra: Mapping[str, str] | None = None,
+    ) -> bytes:
         target = quote(self._prefix + path, safe=_PATH_SAFE)
-        extra = f"Range: bytes={byte_range[0]}-{byte_range[1]}\r\n" if byte_range else ""
-        return f"GET {target} HTTP/1.1\r\n{self._fixed_headers}{extra}\r\n".encode("latin-1")
+        lines = [f"Range: bytes={byte_range[0]}-{byte_range[1]}"] if byte_range else []
+        lines += [f"{name}: {value}" for name, value in (extra or {}).items()]
+        more = "".join(f"{line}\r\n" for line in lines)
+        return f"GET {target} HTTP/1.1\r\n{self._fixed_headers}{more}\r\n".encode("latin-1")
 
     async def open(self, path: str, byte_range: tuple[int, int] | None = None) -> FastBlob | None:
         """GET ``path``; ``None`` when the answer is one for httpx (see the module doc).
@@ -373,7 +394,40 @@ class BlobFetcher:
         """
         if self._active >= self._max_connections:
             return None
-        request = self.request_bytes(path, byte_range)
+        if self._tracer is None:
+            return await self._open(path, byte_range, None, None)
+        span = self._tracer.start_span(
+            "registry get blob",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "GET",
+                "url.full": self._base_url + path,
+                "server.address": self._host,
+                "server.port": self._port,
+                CALL: "get blob",
+            },
+        )
+        headers: dict[str, str] = {}
+        propagate.inject(headers, context=trace.set_span_in_context(span))
+        try:
+            blob = await self._open(path, byte_range, headers, span)
+        except BaseException as exc:
+            span.record_exception(exc)
+            span.set_status(trace.StatusCode.ERROR)
+            span.end()
+            raise
+        if blob is None:
+            span.end()
+        return blob
+
+    async def _open(
+        self,
+        path: str,
+        byte_range: tuple[int, int] | None,
+        headers: Mapping[str, str] | None,
+        span: trace.Span | None,
+    ) -> FastBlob | None:
+        request = self.request_bytes(path, byte_range, headers)
         fresh = False
         while True:
             conn, reused = await self._acquire(fresh)
@@ -393,6 +447,10 @@ class BlobFetcher:
                 continue
             raise RegistryUnavailable(f"get blob: {_describe(conn.failure)}") from conn.failure
         status = conn.status
+        if span is not None:
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(trace.StatusCode.ERROR)
         if status < 200 or 300 <= status < 400 or status == 401:
             conn.close()
             if 300 <= status < 400:
@@ -400,7 +458,7 @@ class BlobFetcher:
                 log.info("the registry redirects blob downloads (%d): fast path off", status)
             return None
         self._active += 1
-        return FastBlob(self, conn)
+        return FastBlob(self, conn, span)
 
     def release(self, conn: _Connection) -> None:
         self._active -= 1

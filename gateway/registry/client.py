@@ -11,13 +11,15 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState
+from tenacity.wait import wait_base, wait_random_exponential
 
 from gateway.domain.ports.registry import (
     Blob,
@@ -31,7 +33,17 @@ from gateway.domain.ports.registry import (
 )
 from gateway.observability import metrics
 from gateway.registry.blobcache import BlobCache, CachedBlob, recorded
-from gateway.registry.blobfetch import BlobFetcher
+from gateway.registry.blobfetch import CALL, BlobFetcher
+from gateway.registry.circuit import Circuit, Unbroken
+from gateway.registry.retries import (
+    REFUSED,
+    RETRIES,
+    RetryBudget,
+    call_name,
+    repeatable,
+    transient,
+    unreachable,
+)
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -45,17 +57,29 @@ MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 EMPTY_BLOB = b"{}"  # the OCI empty descriptor's blob: what probes the upload flow
 _TRANSPORT_ERRORS = (httpx.TransportError,)
-# What a measured request ends with when no answer came (blobfetch raises the latter).
-_NO_ANSWER = (httpx.TransportError, RegistryUnavailable)
-# What a connection that died under a request raises (not a timeout: the registry may be busy).
-_RETRIABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError)
 PAGE = 1000
-# Pauses before trying a replayable request again after a transient answer (see _transient).
-TRANSIENT_PAUSES = (0.05, 0.1, 0.2, 0.4)
-_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+# The pause before try n+1 of a repeatable call: random (full jitter) up to 0.1 * 2**(n-1) s,
+# at most 2 s; with 4 tries at most 0.7 s in all, about 0.35 s on average.
+PAUSE = wait_random_exponential(multiplier=0.1, max=2.0)
+T = TypeVar("T")
 # How a registry refuses a manifest that names a blob it does not have (Zot: MANIFEST_INVALID).
 _MISSING_BLOB_CODES = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_INVALID"})
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.httpx import RequestInfo
+    from opentelemetry.trace import Span
+
+# What a measured request ends with when no answer came (blobfetch raises the latter).
+_NO_ANSWER = (httpx.TransportError, RegistryUnavailable)
 log = logging.getLogger("gateway.registry")
+
+
+async def _name_span(span: Span, request: RequestInfo) -> None:
+    """A registry call's span is named by what it does (``registry push manifest``), not by
+    its method alone."""
+    call = (request.extensions or {}).get(CALL)
+    if call and span.is_recording():
+        span.update_name(f"registry {call}")
+        span.set_attribute(CALL, call)
 
 
 def referrers_tag(digest: str) -> str:
@@ -163,15 +187,6 @@ def _with_digest(location: str, digest: str) -> str:
     return f"{location}{'&' if '?' in location else '?'}digest={quote(digest, safe='')}"
 
 
-def _transient(method: str, url: str, error: RegistryError) -> bool:
-    """A registry's 500/502/503/504, or DIGEST_INVALID for a manifest: the gateway computes
-    a manifest's digest from the very bytes it sends, so that answer can only be the
-    registry's own passing trouble (a blob link read while it was rewritten)."""
-    if isinstance(error, RegistryUnavailable):
-        return error.status in _TRANSIENT_STATUSES
-    return isinstance(error, RegistryDigestInvalid) and method == "PUT" and "/manifests/" in url
-
-
 def _error_from(response: httpx.Response, what: str) -> RegistryError:
     try:
         content = response.content
@@ -210,6 +225,10 @@ class RegistryClient:
     Blob downloads from an ``http://`` registry take a faster path of their own
     (``blobfetch.BlobFetcher``) unless ``fast_blobs`` is false or a ``transport`` is given;
     it hands anything unusual (redirects, auth challenges) back to httpx.
+
+    Every attempt passes the ``circuit`` (circuit.py); a repeatable call is tried up to
+    ``attempts`` times after transient failures, with jittered exponential pauses
+    (``pause``, a tenacity wait), as the ``budget`` allows (retries.py).
     """
 
     def __init__(
@@ -219,17 +238,27 @@ class RegistryClient:
         auth: tuple[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 300.0,
+        connect_timeout: float = 5.0,
         fast_blobs: bool = True,
         blob_cache: BlobCache | None = None,
+        attempts: int = 4,
+        budget: RetryBudget | None = None,
+        circuit: Circuit | Unbroken | None = None,
+        pause: wait_base | None = None,
+        traced: bool = False,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             auth=auth,
             transport=transport,
-            timeout=httpx.Timeout(timeout, connect=5.0),
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
             follow_redirects=False,
         )
+        if traced:  # a client span per call, and its traceparent to the registry
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor.instrument_client(self._client, request_hook=_name_span)
         # (repository, digest) -> bytes of the small blobs ensure_blob made sure of.
         self._has_blob: dict[tuple[str, str], bytes] = {}
         self._ensuring: dict[tuple[str, str], asyncio.Future[None]] = {}
@@ -237,10 +266,19 @@ class RegistryClient:
         # Whether the registry takes a blob in its opening POST (None: not known yet).
         self._single_post: bool | None = None
         self._fetcher = (
-            BlobFetcher(base_url, auth=auth, timeout=timeout)
+            BlobFetcher(
+                base_url,
+                auth=auth,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                traced=traced,
+            )
             if fast_blobs and transport is None and BlobFetcher.usable(base_url)
             else None
         )
+        self._attempts, self._pause = attempts, pause or PAUSE
+        self._budget = budget or RetryBudget()
+        self.circuit = circuit or Unbroken()
 
     async def aclose(self) -> None:
         if self._fetcher is not None:
@@ -248,53 +286,74 @@ class RegistryClient:
         await self._client.aclose()
 
     async def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        """One registry request, and what makes it survive a registry's passing trouble.
-
-        A request whose body can be sent again (none, or bytes) is tried again after a
-        transient answer (see :func:`_transient`), after growing pauses (0.75 s in all): a
-        registry can fail one of several requests that touch the same blob at once
-        (distribution's filesystem store answers 500 to a HEAD, or DIGEST_INVALID to a
-        manifest, while another request rewrites that blob's link). A streamed body is gone
-        once sent, so it is never sent again."""
-        replayable = not isinstance(kwargs.get("content"), AsyncIterable)
-        pauses = iter(TRANSIENT_PAUSES)
-        while True:
-            response = await self._send(method, url, what, replayable, **kwargs)
-            if response.status_code < 400:
-                return response
-            error = _error_from(response, what)
-            if not replayable or not _transient(method, url, error):
-                raise error
-            pause = next(pauses, None)
-            if pause is None:  # still in trouble: the caller's client may retry later
-                raise RegistryUnavailable(str(error), status=error.status, code=error.code)
-            log.warning("%s: %s; trying again in %.2f s", what, error, pause)
-            await asyncio.sleep(pause)
-
-    async def _send(
-        self, method: str, url: str, what: str, replayable: bool, **kwargs: Any
-    ) -> httpx.Response:
-        """Send once; a replayable request is sent again at once when the connection failed
-        under it: a pooled keep-alive connection the registry (or a proxy before it) closed
-        meanwhile fails the next request that takes it. Never after a timeout."""
-        try:
+        """One registry call: sent once, or -- when repeatable -- tried again after transient
+        failures (retries.py). A registry can fail one of several requests that touch the
+        same blob at once (distribution's filesystem store answers 500 to a HEAD, or
+        DIGEST_INVALID to a manifest, while another request rewrites that blob's link); a
+        keep-alive connection the registry closed meanwhile fails the next request that
+        takes it. What still fails after the last try is RegistryUnavailable: the caller's
+        client may retry later."""
+        if not repeatable(method, url, kwargs.get("content")):
             return await self._attempt(method, url, what, **kwargs)
-        except _RETRIABLE as exc:
-            if not replayable:
-                raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
-            log.warning("%s: %s %s; retrying once", what, exc.__class__.__name__, exc)
-        except _TRANSPORT_ERRORS as exc:
-            raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
+        return await self._retried(
+            what, method, url, lambda: self._attempt(method, url, what, **kwargs)
+        )
+
+    async def _retried(
+        self, what: str, method: str, url: str, attempt: Callable[[], Awaitable[T]]
+    ) -> T:
+        self._budget.deposit()
+        call = call_name(what)
+
+        def worth(state: RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome is not None else None
+            if error is None or not transient(error, method, url):
+                return False
+            if state.attempt_number >= self._attempts:
+                return False
+            if not self._budget.withdraw():
+                REFUSED.labels(call).inc()
+                return False
+            return True
+
+        def before_sleep(state: RetryCallState) -> None:
+            RETRIES.labels(call).inc()
+            error = state.outcome.exception() if state.outcome is not None else None
+            pause = state.next_action.sleep if state.next_action is not None else 0.0
+            log.debug("%s: %s; trying again in %.2f s", what, error, pause)
+
         try:
-            return await self._attempt(method, url, what, **kwargs)
-        except _TRANSPORT_ERRORS as exc:
-            raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
+            async for trying in AsyncRetrying(
+                retry=worth, wait=self._pause, before_sleep=before_sleep, reraise=True
+            ):
+                with trying:
+                    return await attempt()
+        except RegistryDigestInvalid as exc:  # still refused: the registry's trouble
+            if not transient(exc, method, url):
+                raise
+            raise RegistryUnavailable(str(exc), status=exc.status, code=exc.code) from exc
+        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     async def _attempt(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        with _Measured(what) as measured:
-            response = await self._client.request(method, url, **kwargs)
-            measured.status = response.status_code
-        return response
+        """Send once through the circuit; an answer >= 400 raises its RegistryError."""
+        ticket = self.circuit.admit(call_name(what))
+        kwargs["extensions"] = {CALL: what}  # names the call's span when traced
+        try:
+            with _Measured(what) as measured:
+                response = await self._client.request(method, url, **kwargs)
+                measured.status = response.status_code
+        except _TRANSPORT_ERRORS as exc:
+            self.circuit.record(ticket, False)
+            raise RegistryUnavailable(f"{what}: {exc.__class__.__name__} {exc}") from exc
+        except BaseException:
+            self.circuit.record(ticket, None)
+            raise
+        if response.status_code < 400:
+            self.circuit.record(ticket, True)
+            return response
+        error = _error_from(response, what)
+        self.circuit.record(ticket, not unreachable(error))
+        raise error
 
     async def ping(self) -> None:
         await self._request("GET", "/v2/", "ping")
@@ -473,39 +532,67 @@ class RegistryClient:
     async def _open_blob(
         self, repository: str, digest: str, byte_range: tuple[int, int] | None
     ) -> AsyncIterator[Blob]:
+        """The blob's answer, opened through the circuit and tried again (a GET is
+        repeatable) until its head arrives; once bytes flow, a break is the caller's."""
         path = f"/v2/{repository}/blobs/{digest}"
+        blob, close = await self._retried(
+            "get blob", "GET", path, lambda: self._open_attempt(path, byte_range)
+        )
+        try:
+            yield blob
+        finally:
+            await close()
+
+    async def _open_attempt(
+        self, path: str, byte_range: tuple[int, int] | None
+    ) -> tuple[Blob, Callable[[], Awaitable[None]]]:
+        ticket = self.circuit.admit("get_blob")
+        try:
+            opened = await self._open_once(path, byte_range)
+        except RegistryError as exc:
+            self.circuit.record(ticket, not unreachable(exc))
+            raise
+        except BaseException:
+            self.circuit.record(ticket, None)
+            raise
+        self.circuit.record(ticket, True)
+        return opened
+
+    async def _open_once(
+        self, path: str, byte_range: tuple[int, int] | None
+    ) -> tuple[Blob, Callable[[], Awaitable[None]]]:
         fetcher = self._fetcher
         if fetcher is not None and fetcher.enabled:
             with _Measured("get blob") as measured:
                 fast = await fetcher.open(path, byte_range)
                 measured.status = fast.status if fast is not None else None
             if fast is not None:
+                if fast.status < 400:
+                    return fast, fast.aclose
                 try:
-                    if fast.status >= 400:
-                        try:
-                            content = await fast.read_small()
-                        except RegistryUnavailable:
-                            content = b""
-                        raise _error(fast.status, content, "get blob")
-                    yield fast
+                    content = await fast.read_small()
+                except RegistryUnavailable:
+                    content = b""
                 finally:
                     await fast.aclose()
-                return
+                raise _error(fast.status, content, "get blob")
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
-        request = self._client.build_request("GET", path, headers=headers)
+        request = self._client.build_request(
+            "GET", path, headers=headers, extensions={CALL: "get blob"}
+        )
         try:
             with _Measured("get blob") as measured:
                 response = await self._client.send(request, stream=True, follow_redirects=True)
                 measured.status = response.status_code
         except _TRANSPORT_ERRORS as exc:
             raise RegistryUnavailable(f"get blob: {exc}") from exc
-        try:
-            if response.status_code >= 400:
+        if response.status_code >= 400:
+            try:
                 await response.aread()
-                raise _error_from(response, "get blob")
-            yield BlobStream(response)
-        finally:
-            await response.aclose()
+            finally:
+                await response.aclose()
+            raise _error_from(response, "get blob")
+        return BlobStream(response), response.aclose
 
     # -- manifests ---------------------------------------------------------------------------
 

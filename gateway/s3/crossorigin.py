@@ -25,6 +25,7 @@ from gateway.domain.cors import CorsRule, first_match, rules_of
 from gateway.domain.errors import NoSuchBucket
 from gateway.domain.store import Store
 from gateway.domain.values import ANONYMOUS
+from gateway.observability.context import note
 from gateway.s3.errors import S3Error
 from gateway.s3.exchange import exchange_of, split
 from gateway.s3.xml import error_document
@@ -108,6 +109,7 @@ class CrossOrigin:
         """An ``OPTIONS`` request, answered by the first rule that allows its origin, the
         method it announces and every header it announces; no signature is looked at."""
         exchange = exchange_of(scope)
+        note(operation="PreflightCors")
         exchange.audit = audit = AuditRecord.of(
             exchange.request_id,
             ANONYMOUS,

@@ -125,6 +125,7 @@ TABLE: dict[str, APIError] = {
         403, "The difference between the request time and the server's time is too large."
     ),
     "ServiceUnavailable": APIError(503, "Please reduce your request rate."),
+    "SlowDown": APIError(503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": APIError(
         403,
         "The request signature we calculated does not match the signature you provided. "

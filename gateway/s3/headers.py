@@ -9,7 +9,7 @@ import re
 
 from starlette.datastructures import Headers
 
-from gateway.domain.conditions import RangeRequest, ReadConditions, WriteConditions
+from gateway.domain.conditions import CACHING, RangeRequest, ReadConditions, WriteConditions
 from gateway.domain.values import ObjectRecord
 from gateway.s3 import mailsafe
 from gateway.s3.errors import S3Error
@@ -151,3 +151,13 @@ def apply_overrides(headers: dict[str, str], query: dict[str, str]) -> None:
     for parameter, header in OVERRIDES.items():
         if parameter in query:
             headers[header] = query[parameter]
+
+
+def caching_overrides(query: dict[str, str]) -> dict[str, str]:
+    """The Cache-Control and Expires the ``response-*`` parameters ask for: a 304 carries
+    them as the 200 to the same request would (RFC 9110 §15.4.5)."""
+    return {
+        header: query[parameter]
+        for parameter, header in OVERRIDES.items()
+        if header in CACHING and parameter in query
+    }

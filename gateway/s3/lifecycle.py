@@ -1,7 +1,7 @@
 """Bucket lifecycle at the S3 edge: Put/Get/DeleteBucketLifecycleConfiguration.
 
 The XML is checked as S3 checks it and kept as the domain's rules (in the bucket's record,
-so ``reindex`` brings it back); a sweeper in the gateway applies it (domain/lifecycle.py).
+so ``reindex`` brings it back); a sweeper in the gateway applies it (domain/sweeper.py).
 Transitions have nowhere to go (one storage class) and are refused, never silently dropped.
 
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
@@ -24,6 +24,7 @@ from gateway.s3.result import S3Result
 
 MAX_RULES = 1000
 MAX_ID = 255
+MAX_NEWER_NONCURRENT = 100  # "You can specify up to 100 noncurrent versions to retain"
 UNSUPPORTED = ("Transition", "NoncurrentVersionTransition", "Transitions")
 
 
@@ -116,6 +117,8 @@ def _rule(element: Element) -> Rule:
         date = _date(text) if text is not None else None
         marker = expiration.findtext("ExpiredObjectDeleteMarker")
         if sum(x is not None for x in (days, date, marker)) != 1:
+            raise S3Error("MalformedXML")  # ExpiredObjectDeleteMarker goes alone
+        if marker is not None and marker.strip().lower() not in {"true", "false"}:
             raise S3Error("MalformedXML")
         if marker is not None and chosen.tags:
             raise _invalid("ExpiredObjectDeleteMarker cannot be specified with a Tag filter.")
@@ -125,6 +128,8 @@ def _rule(element: Element) -> Rule:
         newer = _count(noncurrent_element, "NewerNoncurrentVersions", "NewerNoncurrentVersions")
         if noncurrent is None:
             raise S3Error("MalformedXML")
+        if newer is not None and newer > MAX_NEWER_NONCURRENT:
+            raise _invalid(f"'NewerNoncurrentVersions' must be at most {MAX_NEWER_NONCURRENT}")
     abort_element = element.find("AbortIncompleteMultipartUpload")
     if abort_element is not None:
         abort = _count(abort_element, "DaysAfterInitiation", "AbortIncompleteMultipartUpload")

@@ -22,6 +22,7 @@ from gateway.s3.objects import copy_source, copy_source_version, new_object, sou
 from gateway.s3.payload import checksum_headers, declared_in_headers, payload
 from gateway.s3.request import S3Request
 from gateway.s3.result import S3Result
+from gateway.s3.versioning import VERSION_ID
 
 MAX_PARTS_LISTED = 1000
 
@@ -61,18 +62,14 @@ def _upload_checksum_headers(upload: UploadRecord) -> dict[str, str]:
 async def create_multipart_upload(ctx: S3Request) -> S3Result:
     """https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
 
-    Object Lock headers are not taken here yet (NotImplemented); the bucket's default
-    retention applies at Complete."""
-    new = new_object(ctx)
-    if not new.lock.empty:
-        raise S3Error(
-            "NotImplemented", "Object Lock headers on CreateMultipartUpload are not implemented."
-        )
+    Object Lock headers (checked as PutObject's, and needing the same permissions: the route
+    table's ``_lock_requirements``) are kept with the upload and given to the version
+    Complete makes; without them, the bucket's default retention applies there."""
     upload = await domain.create_multipart_upload(
         ctx.store,
         ctx.bucket,
         ctx.key,
-        new,
+        new_object(ctx),
         checksum_algorithm=_algorithm(ctx),
         checksum_type=ctx.header("x-amz-checksum-type"),
     )
@@ -206,7 +203,8 @@ async def complete_multipart_upload(ctx: S3Request) -> S3Result:
     _checksum_elements(document, completed.checksums)
     if completed.checksum_type:
         xml.add(document, "ChecksumType", completed.checksum_type)
-    return S3Result(document=document)
+    version = {VERSION_ID: completed.version} if completed.version is not None else {}
+    return S3Result(document=document, headers=version)
 
 
 async def abort_multipart_upload(ctx: S3Request) -> S3Result:

@@ -13,13 +13,14 @@ from gateway.domain import mapping
 from gateway.domain import objects as domain
 from gateway.domain.buckets import get_bucket
 from gateway.domain.conditions import WriteConditions
-from gateway.domain.errors import DomainError
+from gateway.domain.errors import DomainError, NotModified
 from gateway.domain.values import ObjectRecord
 from gateway.s3 import objectlock, tagging, xml
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.headers import (
     OCI_REFERENCE,
     apply_overrides,
+    caching_overrides,
     content_md5,
     object_headers,
     parse_range,
@@ -172,16 +173,20 @@ async def _open(
     """What GetObject and HeadObject share: lookup, conditions, range and headers."""
     part_number = _part_number(ctx)
     requested = parse_range(ctx.header("range"))
-    record, reader = await domain.get_object(
-        ctx.store,
-        ctx.bucket,
-        ctx.key,
-        read_conditions(ctx.request.headers),
-        requested,
-        part_number,
-        download=download,
-        version=ctx.query.get("versionId"),
-    )
+    try:
+        record, reader = await domain.get_object(
+            ctx.store,
+            ctx.bucket,
+            ctx.key,
+            read_conditions(ctx.request.headers),
+            requested,
+            part_number,
+            download=download,
+            version=ctx.query.get("versionId"),
+        )
+    except NotModified as exc:
+        exc.caching.update(caching_overrides(ctx.query))
+        raise
     headers = object_headers(record, _reference(ctx, ctx.bucket, ctx.key))
     headers.update(await version_header(ctx, ctx.bucket, record))
     headers.update(referrer_headers(reader.referrers))

@@ -6,6 +6,7 @@
     S3Errors        any exception before the answer started -> an S3 error document
     Authenticated   who is asking (auth/requests.py), bucket and key from the URL
     Authorized      the route (routes.py), the decision, what else the request needs
+    Limited         a data request over the process's cap: 503 SlowDown (limited.py)
     Endpoint        the handler, and the one renderer of its result (result.py)
 
 Each layer reads and fills the request's ``Exchange``, kept in the ASGI scope.
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.audit import AuditLog, AuditRecord, new_request_id
+from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.errors import AuthError
 from gateway.auth.jwt import TokenCheck
 from gateway.auth.keyring import Keyring
@@ -31,15 +33,19 @@ from gateway.domain.errors import NoSuchKey
 from gateway.domain.store import Store
 from gateway.domain.values import Principal
 from gateway.observability import metrics
+from gateway.observability.context import annotate, note, request_id
+from gateway.policy.conditions import ContextValues
 from gateway.policy.decide import Decision
 from gateway.s3 import tagging
 from gateway.s3.crossorigin import CrossOrigin
 from gateway.s3.errors import S3Error, from_exception
 from gateway.s3.exchange import EXCHANGE, Exchange, exchange_of, split, target_of, virtual_host
+from gateway.s3.limited import Limited
 from gateway.s3.request import S3Request
 from gateway.s3.result import render
 from gateway.s3.routes import also_required, match, route_query
 from gateway.s3.xml import error_document
+from gateway.shedding import Limiter
 from gateway.sts import endpoint as sts
 from gateway.sts.web_identity import WebIdentitySts
 
@@ -51,10 +57,6 @@ TRANSFERS = {"PutObject": "upload", "UploadPart": "upload", "GetObject": "downlo
 def _has_body(request: Request) -> bool:
     length = request.headers.get("content-length", "0")
     return length != "0" or "transfer-encoding" in request.headers
-
-
-def request_id() -> str:
-    return new_request_id()
 
 
 class StsFirst:
@@ -249,6 +251,9 @@ class Authenticated:
             bucket if virtual_host(self.settings, request) else None,
             self.bearer,
         )
+        note(principal=exchange.principal.name)
+        if bucket:  # the path names them already: no more is told than the URL attribute
+            annotate({"aws.s3.bucket": bucket, **({"aws.s3.key": key} if key else {})})
         await self.app(scope, receive, send)
 
 
@@ -268,6 +273,7 @@ class Authorized:
         headers = dict(request.headers)
         route = match(request.method, target_of(bucket, key), query, headers)
         exchange.route = route
+        note(operation=route.operation)
         audit = AuditRecord.of(
             exchange.request_id,
             principal,
@@ -281,7 +287,7 @@ class Authorized:
             decision = Decision(True, "per-key")
         else:
             mentions = await self.access.policy_mentions(principal, bucket, tagging.TAG_CONDITIONS)
-            keys = route_query(route, query)
+            keys: dict[str, ContextValues] = {**route_query(route, query)}
             if mentions:
                 keys |= await tagging.condition_keys(
                     self.access.store, route.operation, route.action, bucket, key, request, mentions
@@ -309,7 +315,7 @@ async def decide(
     bucket: str,
     key: str,
     request: Request,
-    condition_keys: dict[str, str],
+    condition_keys: Mapping[str, ContextValues],
 ) -> Decision:
     client = request.scope.get("client")
     return await access.decide(
@@ -393,8 +399,10 @@ class S3App:
         web_identity: WebIdentitySts | None = None,
         audit: AuditLog | None = None,
         access: Authorizer | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings, self.store = settings, store
+        self.limiter = limiter or Limiter(0)
         self.audit = audit or AuditLog(None)
         self.access = access or Authorizer(store)
         self.app: ASGIApp = StsFirst(
@@ -402,7 +410,10 @@ class S3App:
                 CrossOrigin(
                     S3Errors(
                         Authenticated(
-                            Authorized(Endpoint(store, self.access, self.audit), self.access),
+                            Authorized(
+                                Limited(Endpoint(store, self.access, self.audit), self.limiter),
+                                self.access,
+                            ),
                             settings,
                             keyring,
                             bearer,

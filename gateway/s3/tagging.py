@@ -1,6 +1,6 @@
 """Tags at the S3 edge: Get/Put/DeleteObjectTagging, Get/Put/DeleteBucketTagging, the
 ``x-amz-tagging`` header of writes, and the tag condition keys policies test
-(``s3:ExistingObjectTag/<key>``, ``s3:RequestObjectTag/<key>``).
+(``s3:ExistingObjectTag/<key>``, ``s3:RequestObjectTag/<key>``, ``s3:RequestObjectTagKeys``).
 
 Limits and answers as S3 gives them: at most 10 tags per object and 50 per bucket
 (``BadRequest``), keys of 1-128 and values of 0-256 characters matching
@@ -22,6 +22,7 @@ from starlette.requests import Request
 
 from gateway.domain import tagging as domain
 from gateway.domain.store import Store
+from gateway.policy.conditions import ContextValues
 from gateway.s3 import xml
 from gateway.s3.errors import S3Error
 from gateway.s3.payload import checked_small_body
@@ -37,7 +38,9 @@ COUNT = "x-amz-tagging-count"
 EXTRA = frozenset("_.:/=+-@")
 EXISTING = "s3:ExistingObjectTag/"
 REQUEST = "s3:RequestObjectTag/"
-TAG_CONDITIONS = ("existingobjecttag", "requestobjecttag")  # as policies name them, lowered
+REQUEST_KEYS = "s3:RequestObjectTagKeys"
+# As policies name them, lowered ("requestobjecttag" is in "requestobjecttagkeys" too).
+TAG_CONDITIONS = ("existingobjecttag", "requestobjecttag")
 # Object actions that policies may condition on the object's current tags.
 EXISTING_TAG_ACTIONS = frozenset(
     {"s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"}
@@ -204,12 +207,13 @@ async def condition_keys(
     key: str,
     request: Request,
     mentions: set[str],
-) -> dict[str, str]:
+) -> dict[str, ContextValues]:
     """The tag condition keys of a request, for the policies that test them (``mentions``:
     which of ``existingobjecttag`` and ``requestobjecttag`` the policies in play name).
     PutObjectTagging's tags are in its small body, read here once (Starlette keeps it for the
-    handler)."""
-    keys: dict[str, str] = {}
+    handler). ``s3:RequestObjectTagKeys`` holds the request's tag keys, one value each (absent
+    when it carries none, as ``RequestObjectTag/<key>`` is for a key it does not carry)."""
+    keys: dict[str, ContextValues] = {}
     if "existingobjecttag" in mentions and action in EXISTING_TAG_ACTIONS and key:
         existing = await domain.existing_tags(store, bucket, key)
         keys.update({EXISTING + name: value for name, value in (existing or {}).items()})
@@ -226,4 +230,6 @@ async def condition_keys(
             body = await request.body()
             requested = _lenient(lambda: check_tags(parse_document(body)))
     keys.update({REQUEST + name: value for name, value in requested.items()})
+    if requested:
+        keys[REQUEST_KEYS] = tuple(requested)
     return keys

@@ -17,11 +17,13 @@ from starlette.responses import Response
 from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.keyring import Keyring
 from gateway.auth.requests import signed_request
+from gateway.observability.context import note
 from gateway.sts import caller_identity, web_identity
 from gateway.sts.web_identity import StsError, WebIdentitySts
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 MAX_FORM = 64 * 1024
+SERVED = ("AssumeRoleWithWebIdentity", "GetCallerIdentity")
 
 
 def error(code: str, message: str, status: int, request_id: str) -> Response:
@@ -69,6 +71,8 @@ async def handle(
     record = AuditRecord.of(request_id, None, source_ip, f"sts:{action}", "/", operation=action)
     record.bytes_in = len(body)
     try:
+        if action in SERVED:
+            note(operation=action)
         if action == "AssumeRoleWithWebIdentity":
             if sts is None:
                 return error(
@@ -79,6 +83,7 @@ async def handle(
                 )
             session = await sts.assume(form)
             record.principal, record.auth = session.principal.name, "web-identity"
+            note(principal=record.principal)
             record.decision, record.rule = "allow", "web-identity"
             answer = Response(web_identity.response(session, request_id), media_type="text/xml")
         elif action == "GetCallerIdentity" and keyring is not None:
@@ -86,6 +91,7 @@ async def handle(
                 signed_request(request), body, keyring, max_skew
             )
             record.principal, record.auth = caller.name, caller.method
+            note(principal=record.principal)
             record.access_key = caller.access_key
             record.decision, record.rule = "allow", "authenticated"
             identity = caller_identity.identity_of(caller)

@@ -14,12 +14,13 @@ PACKAGE = "gateway"
 # Top to bottom: a package may import its own layer's and lower layers' packages, never a
 # higher one's. Arrows inside one layer are allowed as long as they make no cycle.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("composition root", frozenset({"__main__", "app", "management", "serving"})),
-    ("protocol edge", frozenset({"s3", "sts", "api", "oci", "error_table"})),
+    ("composition root", frozenset({"__main__", "app", "management", "serving", "drain"})),
+    ("protocol edge", frozenset({"s3", "sts", "api", "oci", "error_table", "shedding"})),
     ("settings", frozenset({"config"})),
     ("identity and decision", frozenset({"access", "audit", "auth", "policy"})),
     ("domain", frozenset({"domain"})),
-    # Metrics every layer reports to; it imports nothing of the gateway.
+    # Metrics every layer reports to, the request's context for log lines, and tracing:
+    # they import nothing else of the gateway.
     ("observability", frozenset({"observability"})),
 )
 # The ports' adapters: they import only the domain (its ports and values) and observability,

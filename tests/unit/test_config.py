@@ -132,3 +132,13 @@ def test_the_management_port_is_on_by_default_and_zero_turns_it_off(
     monkeypatch.setenv(PREFIX + "MANAGEMENT_HOST", "0.0.0.0")
     monkeypatch.setenv(PREFIX + "MANAGEMENT_PORT", "9191")
     assert load_settings().management_listener() == ("0.0.0.0", 9191)
+
+
+def test_log_level_and_format_are_checked() -> None:
+    assert Settings(log_level="INFO").log_level == "info"
+    with pytest.raises(ValidationError):
+        Settings(log_level="trace")  # uvicorn's trace level would log whole requests
+    with pytest.raises(ValidationError):
+        Settings(log_format="yaml")
+    assert Settings().log_format == "auto"
+    assert Settings().tracing is False

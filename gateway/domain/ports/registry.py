@@ -27,7 +27,19 @@ class RegistryError(Exception):
 
 
 class RegistryUnavailable(RegistryError):
-    pass
+    """``retry_after``: seconds after which trying again may help (the circuit's cool-down
+    left), when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
 
 
 class RegistryNotFound(RegistryError):

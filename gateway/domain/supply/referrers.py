@@ -1,15 +1,18 @@
-"""Signatures, SBOMs and attestations of objects: OCI referrers of the object's manifest.
+"""Signatures, SBOMs and attestations of objects: OCI referrers of one version's manifest.
 
-The document is checked first (``documents.py``: nothing is stored when it fails), then its
-blob goes to the object's repository, then, under the key's lock (so the object cannot change
-meanwhile), the referrer manifest is pushed (``referrer_mapping.py``: normative) and the index
-row commits. Listing and the counts on GET/HEAD (``objects.get_object``, in the same query as
-the object's row) read the index only, and only rows whose subject is the object's current
-manifest: an overwritten object has no referrers (those of the old version
-are forgotten by ``forget``, called when the version goes).
+Each function acts on the key's current version, or on the version a ``versionId`` names
+(``version``, as sent: ``version_ids.named_version``), so a signature stays with the bytes it
+signed. The document is checked first (``documents.py``: nothing is stored when it fails),
+then its blob goes to the object's repository, then, under the key's lock (so the version
+cannot change or go meanwhile), the referrer manifest is pushed (``referrer_mapping.py``:
+normative) and the index row commits. Listing and the counts on GET/HEAD
+(``objects.get_object``, in the same query as the object's row) read the index only, and
+only rows whose subject is that version's manifest: an overwritten object of an unversioned
+bucket has no referrers (those of the old version are forgotten by ``forget``, called when
+the version goes); a versioned bucket's older versions keep theirs.
 
 Referrers other tools attach (``oras attach``, ``cosign sign``) reach the index through
-``discover``: it asks the registry for the referrers of the object's current manifest (the
+``discover``: it asks the registry for the referrers of the version's manifest (the
 referrers API, or the fallback tag), reads each manifest the index does not know and records
 the ones ``referrer_mapping.read_referrer`` recognises, under the key's lock as ``attach``
 does. It runs on every list, on a fetch or removal of a digest the index does not know, and
@@ -36,6 +39,7 @@ from gateway.domain.supply import documents
 from gateway.domain.supply import referrer_mapping as types
 from gateway.domain.supply.state import state_of
 from gateway.domain.values import ObjectRecord, ReferrerRecord
+from gateway.domain.version_ids import named_version
 
 log = logging.getLogger(__name__)
 # Bigger documents, and every CycloneDX one (its schema validator loads on first use, and
@@ -51,12 +55,26 @@ class Document:
     body: bytes
 
 
-async def _object(store: Store, bucket: str, key: str) -> ObjectRecord:
+async def _object(store: Store, bucket: str, key: str, version: str | None) -> ObjectRecord:
+    """The key's current version, or the one ``version`` names (NoSuchVersion; a delete
+    marker, which has no referrers: DeleteMarkerVersion, as S3 answers one)."""
+    if version is not None:
+        return await named_version(store, bucket, key, version)
     await get_bucket(store, bucket)
     record = await store.index.get_object(bucket, key)
     if record is None:
         raise NoSuchKey()
     return record
+
+
+async def _still_there(store: Store, target: ObjectRecord, *, current: bool) -> bool:
+    """Under the key's lock: whether ``target`` is still the key's current version
+    (``current``), or else still one of its versions."""
+    if current:
+        found = await store.index.get_object(target.bucket, target.key)
+    else:
+        found = await store.index.get_version(target.bucket, target.key, target.version_id)
+    return found is not None and found.manifest_digest == target.manifest_digest
 
 
 async def subject_size(store: Store, record: ObjectRecord) -> int:
@@ -82,12 +100,14 @@ async def attach(
     content_type: str | None,
     body: bytes,
     *,
+    version: str | None = None,
     expected: str | None = None,
 ) -> ReferrerRecord:
     """Check ``body`` as a ``kind`` document sent as ``content_type`` and attach it to the
-    object's current version (only if that is the manifest ``expected``, when given)."""
+    object's current version, or to its version ``version`` (only if that is the manifest
+    ``expected``, when given)."""
     document_type = types.document_type(kind, content_type)
-    target = await _object(store, bucket, key)
+    target = await _object(store, bucket, key, version)
     if expected is not None and target.manifest_digest != expected:
         raise ObjectChanged()
     if len(body) > THREAD_THRESHOLD or document_type.artifact_type == types.CYCLONEDX_JSON:
@@ -125,8 +145,7 @@ async def attach(
         predicate_type=facts.predicate_type,
     )
     async with store.locks.hold((bucket, key)):
-        current = await store.index.get_object(bucket, key)
-        if current is None or current.manifest_digest != target.manifest_digest:
+        if not await _still_there(store, target, current=version is None):
             raise ObjectChanged()
         async with store.locks.hold(_subject_lock(repository, record.subject)):
             same = await _attached_already(store, record)
@@ -274,9 +293,9 @@ async def registry_referrers(
 
 
 async def discover(store: Store, target: ObjectRecord) -> list[ReferrerRecord]:
-    """Record the referrers of the object's current manifest that other tools attached
-    (those the index does not know yet); returns what it recorded. Best effort: when the
-    registry cannot list them, nothing changes."""
+    """Record the referrers of the version's manifest that other tools attached (those the
+    index does not know yet); returns what it recorded. Best effort: when the registry
+    cannot list them, nothing changes."""
     bucket, key, subject = target.bucket, target.key, target.manifest_digest
 
     async def known() -> frozenset[str]:
@@ -288,10 +307,9 @@ async def discover(store: Store, target: ObjectRecord) -> list[ReferrerRecord]:
         if not await listed(store, repository, subject, await known()):
             return []
         # Read under the key's lock, as attach and remove hold it: a referrer removed
-        # meanwhile is not brought back, and the object cannot change under the rows.
+        # meanwhile is not brought back, and the version cannot go under the rows.
         async with store.locks.hold((bucket, key)):
-            current = await store.index.get_object(bucket, key)
-            if current is None or current.manifest_digest != subject:
+            if not await _still_there(store, target, current=False):
                 return []
             found = await registry_referrers(store, bucket, key, subject, known=await known())
             for record in found:
@@ -309,20 +327,34 @@ async def list_referrers(
     bucket: str,
     key: str,
     *,
+    version: str | None = None,
     kind: str | None = None,
     artifact_type: str | None = None,
 ) -> list[ReferrerRecord]:
-    """The referrers of the object's current version, oldest first: those the index knows and
-    those other tools attached (``discover``)."""
-    target = await _object(store, bucket, key)
+    """The referrers of the object's current version (or of its version ``version``), oldest
+    first: those the index knows and those other tools attached (``discover``)."""
+    target = await _object(store, bucket, key, version)
+    return await referrers_of(store, target, kind=kind, artifact_type=artifact_type)
+
+
+async def referrers_of(
+    store: Store,
+    target: ObjectRecord,
+    *,
+    kind: str | None = None,
+    artifact_type: str | None = None,
+) -> list[ReferrerRecord]:
+    """The referrers of one version the caller has found (the verdict's), as listed above."""
     await discover(store, target)
     return await store.index.list_referrers(
-        bucket, key, target.manifest_digest, kind=kind, artifact_type=artifact_type
+        target.bucket, target.key, target.manifest_digest, kind=kind, artifact_type=artifact_type
     )
 
 
-async def _referrer(store: Store, bucket: str, key: str, digest: str) -> ReferrerRecord:
-    target = await _object(store, bucket, key)
+async def _referrer(
+    store: Store, bucket: str, key: str, digest: str, version: str | None
+) -> ReferrerRecord:
+    target = await _object(store, bucket, key, version)
     found = await store.index.get_referrer(bucket, key, target.manifest_digest, digest)
     if found is None and await discover(store, target):
         found = await store.index.get_referrer(bucket, key, target.manifest_digest, digest)
@@ -331,9 +363,12 @@ async def _referrer(store: Store, bucket: str, key: str, digest: str) -> Referre
     return found
 
 
-async def fetch(store: Store, bucket: str, key: str, digest: str) -> Document:
-    """One referrer's document, byte for byte as attached."""
-    record = await _referrer(store, bucket, key, digest)
+async def fetch(
+    store: Store, bucket: str, key: str, digest: str, *, version: str | None = None
+) -> Document:
+    """One referrer's document (of the current version, or of ``version``), byte for byte
+    as attached."""
+    record = await _referrer(store, bucket, key, digest, version)
     repository = mapping.locate(store.prefix, bucket, key).repository
     pieces: list[bytes] = []
     async with store.registry.open_blob(repository, record.blob_digest) as blob:
@@ -342,10 +377,12 @@ async def fetch(store: Store, bucket: str, key: str, digest: str) -> Document:
     return Document(record, b"".join(pieces))
 
 
-async def remove(store: Store, bucket: str, key: str, digest: str) -> ReferrerRecord:
-    """Forget one referrer (the index row first: it is gone at once), then take it out of
-    the registry (the fallback index, then its manifest)."""
-    record = await _referrer(store, bucket, key, digest)
+async def remove(
+    store: Store, bucket: str, key: str, digest: str, *, version: str | None = None
+) -> ReferrerRecord:
+    """Forget one referrer (of the current version, or of ``version``): the index row first
+    (it is gone at once), then the registry's (the fallback index, then its manifest)."""
+    record = await _referrer(store, bucket, key, digest, version)
     repository = mapping.locate(store.prefix, bucket, key).repository
     async with store.locks.hold((bucket, key)):
         if not await store.index.delete_referrer(bucket, key, digest):

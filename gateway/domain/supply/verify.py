@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Self
 
+from opentelemetry import trace
+
 from gateway.domain import mapping
 from gateway.domain.buckets import get_bucket
 from gateway.domain.errors import DomainError, NoSuchBucket, NoSuchImage, NoSuchKey, NotSigned
@@ -26,12 +28,14 @@ from gateway.domain.supply.receipts import RECEIPT_KEY_NAME
 from gateway.domain.supply.state import state_of
 from gateway.domain.supply.trust import Trust, TrustedKey, settings_of
 from gateway.domain.values import BucketRecord, ObjectRecord, ReferrerRecord
+from gateway.domain.version_ids import named_version
 from gateway.observability import metrics
 
 COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 COSIGN_SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 KEY, KEYLESS, RECEIPT = "key", "keyless", "receipt"
+tracer = trace.get_tracer(__name__)  # a no-op unless the process traces (observability/)
 
 
 @dataclass(frozen=True)
@@ -273,7 +277,7 @@ async def _judge(store: Store, ctx: _Context, by_kind: dict[str, list[ReferrerRe
 
 
 async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
-    by_kind = _by_kind(await referrers.list_referrers(store, record.bucket, record.key))
+    by_kind = _by_kind(await referrers.referrers_of(store, record))  # this version's own
     needs_digest = by_kind[types.SIGNATURE] or by_kind[types.ATTESTATION]
     sha256 = await _sha256(store, record) if needs_digest else digests.known_sha256(record)
     repository = mapping.locate(store.prefix, record.bucket, record.key).repository
@@ -296,17 +300,20 @@ async def _compute(store: Store, record: ObjectRecord, trust: Trust) -> Verdict:
 async def verdict_of(
     store: Store, bucket: BucketRecord, record: ObjectRecord, *, fresh: bool = False
 ) -> Verdict:
-    trust = settings_of(bucket.settings, state_of(store).trusted_root)
-    if not fresh:
-        cached = state_of(store).verdicts.get(record.manifest_digest, trust.fingerprint)
-        if isinstance(cached, Verdict):
-            _count("object", cached.signed, cached=True)
-            return replace(cached, cached=True)
-    verdict = await _compute(store, record, trust)
-    verdicts = state_of(store).verdicts
-    verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
-    _count("object", verdict.signed, cached=False)
-    return verdict
+    with tracer.start_as_current_span("verify") as span:
+        trust = settings_of(bucket.settings, state_of(store).trusted_root)
+        verdict = None
+        if not fresh:
+            cached = state_of(store).verdicts.get(record.manifest_digest, trust.fingerprint)
+            if isinstance(cached, Verdict):
+                verdict = replace(cached, cached=True)
+        if verdict is None:
+            verdict = await _compute(store, record, trust)
+            verdicts = state_of(store).verdicts
+            verdicts.put(record.manifest_digest, trust.fingerprint, verdict, admits=verdict.signed)
+        _count("object", verdict.signed, cached=verdict.cached)
+        _describe(span, verdict.cached, verdict.signed, len(verdict.signatures))
+        return verdict
 
 
 def _count(subject: str, signed: bool, *, cached: bool) -> None:
@@ -314,12 +321,32 @@ def _count(subject: str, signed: bool, *, cached: bool) -> None:
     metrics.VERIFY_VERDICTS.labels(subject, outcome, "true" if cached else "false").inc()
 
 
-async def verify(store: Store, bucket: str, key: str, *, fresh: bool = False) -> Verdict:
-    """The verdict on the object's current version."""
+def _describe(span: trace.Span, cached: bool, signed: bool, signatures: int) -> None:
+    """The verify span's outcome: from the cache or computed (the referrers read and each
+    signature checked appear as its children), and the verdict."""
+    if span.is_recording():
+        span.set_attributes(
+            {
+                "artifact_store.verify.cached": cached,
+                "artifact_store.verify.signed": signed,
+                "artifact_store.verify.signatures": signatures,
+            }
+        )
+
+
+async def verify(
+    store: Store, bucket: str, key: str, *, version: str | None = None, fresh: bool = False
+) -> Verdict:
+    """The verdict on the object's current version, or on its version ``version`` (a
+    ``versionId`` as sent)."""
     bucket_record = await get_bucket(store, bucket)
-    record = await store.index.get_object(bucket, key)
-    if record is None:
-        raise NoSuchKey()
+    if version is not None:
+        record = await named_version(store, bucket, key, version)
+    else:
+        found = await store.index.get_object(bucket, key)
+        if found is None:
+            raise NoSuchKey()
+        record = found
     return await verdict_of(store, bucket_record, record, fresh=fresh)
 
 
@@ -373,6 +400,15 @@ async def verify_image(
 ) -> ImageVerdict:
     """The verdict on ``repository:reference`` (a tag or a digest). Image signatures cover the
     manifest (``cosign sign`` signs the manifest digest), so that is the subject."""
+    with tracer.start_as_current_span("verify") as span:
+        verdict = await _verify_image(store, repository, reference, trust_bucket, fresh=fresh)
+        _describe(span, verdict.cached, verdict.signed, len(verdict.signatures))
+        return verdict
+
+
+async def _verify_image(
+    store: Store, repository: str, reference: str, trust_bucket: str, *, fresh: bool
+) -> ImageVerdict:
     try:
         settings = (await get_bucket(store, trust_bucket)).settings
         applied: str | None = trust_bucket

@@ -35,7 +35,11 @@ from tests.integration.api.test_referrers import (
     listed,
     object_manifest,
     url,
+    version_manifest,
 )
+from tests.integration.s3.test_versioning import versioned
+
+__all__ = ["versioned"]  # the fixture, imported for this module's tests
 
 COSIGN_PASSWORD = "interop-test"
 SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
@@ -380,6 +384,30 @@ def test_the_verdict_recognises_cosign_sign_and_attest_and_oras_sboms(
     assert attestation["covers"] == "manifest"
     assert [(s["artifact_type"], s["valid"]) for s in found["sboms"]] == [(CDX, True)]
     assert s3.get_object(Bucket=bucket, Key=KEY)["Body"].read() == CONTENT
+
+
+def test_cosign_sign_of_an_earlier_version_lets_that_version_out(
+    gateway, registry, s3, versioned, cosign_key, cosign_env
+):
+    """cosign signs one version's manifest (by digest, as its v- tag names it): the gateway
+    lists that signature under the version's id and hands that version out of a
+    require-signature bucket, and only that version."""
+    key, public = cosign_key
+    older = s3.put_object(Bucket=versioned, Key=KEY, Body=CONTENT)["VersionId"]
+    s3.put_object(Bucket=versioned, Key=KEY, Body=b"the next release")
+    _trust(gateway, versioned, public, require_signature=True)
+    repository, subject = version_manifest(registry, s3, versioned, older)
+    host = registry.url.removeprefix("http://")
+    _cosign("sign", key, f"{host}/{repository}@{subject}", cosign_env)
+
+    [signature] = listed(gateway, versioned, versionId=older)
+    assert (signature["kind"], signature["subject"]) == ("signature", subject)
+    assert listed(gateway, versioned) == []
+    got = s3.get_object(Bucket=versioned, Key=KEY, VersionId=older)
+    assert got["Body"].read() == CONTENT
+    with pytest.raises(ClientError) as refused:
+        s3.get_object(Bucket=versioned, Key=KEY)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
 
 
 def test_cosign_verify_blob_accepts_the_gateways_receipt(gateway, s3, bucket, tmp_path):

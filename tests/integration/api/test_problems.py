@@ -36,4 +36,5 @@ def test_an_unknown_path_is_a_404_problem(gateway):
         "title": "Not Found",
         "status": 404,
         "detail": "Not Found",
+        "request_id": response.headers["x-request-id"],
     }

@@ -1,7 +1,8 @@
 """Signatures, SBOMs and attestations under /_artifacts/referrers, against the real registry:
 attach each kind, list with filters, fetch byte-exact, remove; invalid documents refused with
 the failing path and nothing stored; counts in HEAD/GET headers; the referrer manifests and
-the referrers tag index really in the registry; who may do what."""
+the referrers tag index really in the registry; who may do what; the same for an earlier
+version named by its ``versionId``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from botocore.exceptions import ClientError
 
 from tests.fixtures import supply_chain as docs
 from tests.integration.api.test_access_keys import BASIC, basic, client_with
+from tests.integration.s3.test_versioning import versioned
+
+__all__ = ["versioned"]  # the fixture, imported for this module's tests
 
 KEY = "builds/report-tool-1.0.0.tar.gz"
 CONTENT = b"the release tarball\n" * 100
@@ -511,3 +515,219 @@ def test_attaching_the_same_document_again_is_the_one_attached_before(gateway, s
     assert other.status_code == 201
     assert other.json()["digest"] != first.json()["digest"]
     assert counts(s3, bucket) == (0, 2, 0)
+
+
+@pytest.fixture
+def versions(s3, versioned) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """(bucket, older version id, current version id) of KEY in a versioned bucket."""
+    older = s3.put_object(Bucket=versioned, Key=KEY, Body=CONTENT)["VersionId"]
+    current = s3.put_object(Bucket=versioned, Key=KEY, Body=b"the next release\n")["VersionId"]
+    return versioned, older, current
+
+
+def version_counts(s3, bucket: str, version: str) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    headers = s3.head_object(Bucket=bucket, Key=KEY, VersionId=version)["ResponseMetadata"][
+        "HTTPHeaders"
+    ]
+    return (
+        int(headers["x-artifact-store-signatures"]),
+        int(headers["x-artifact-store-sboms"]),
+        int(headers["x-artifact-store-attestations"]),
+    )
+
+
+def version_manifest(registry, s3, bucket: str, version: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(repository, manifest digest) of one version, read from the registry by its v- tag."""
+    repository, _ = object_manifest(registry, s3, bucket)[:2]
+    hashed = hashlib.sha256(KEY.encode()).hexdigest()
+    answer = httpx.get(
+        f"{registry.url}/v2/{repository}/manifests/v-{hashed}-{version}",
+        auth=registry.auth,
+        headers=ACCEPT,
+    )
+    assert answer.status_code == 200
+    return repository, "sha256:" + hashlib.sha256(answer.content).hexdigest()
+
+
+def test_a_referrer_attaches_to_the_version_its_version_id_names(gateway, registry, s3, versions):
+    bucket, older, current = versions
+    repository, subject = version_manifest(registry, s3, bucket, older)
+    body = docs.dump(docs.spdx())
+    made = httpx.post(
+        url(gateway, bucket),
+        params={"key": KEY, "kind": "sbom", "versionId": older},
+        content=body,
+        headers={"Content-Type": SPDX, **BASIC},
+    )
+    assert made.status_code == 201, made.text
+    info = made.json()
+    assert info["subject"] == subject
+    assert made.headers["location"].endswith(
+        f"/{info['digest']}?key=builds%2Freport-tool-1.0.0.tar.gz&versionId={older}"
+    )
+    # The registry's own referrers of that version's manifest: cosign and oras see it there.
+    assert [d["digest"] for d in registry_referrers(registry, repository, subject) or []] == [
+        info["digest"]
+    ]
+    assert [item["digest"] for item in listed(gateway, bucket, versionId=older)] == [info["digest"]]
+    assert listed(gateway, bucket) == []  # the current version has none
+    assert listed(gateway, bucket, versionId=current) == []
+    assert version_counts(s3, bucket, older) == (0, 1, 0)
+    assert counts(s3, bucket) == (0, 0, 0)
+
+    fetched = httpx.get(
+        url(gateway, bucket, info["digest"]),
+        params={"key": KEY, "versionId": older},
+        headers=BASIC,
+    )
+    assert fetched.status_code == 200
+    assert fetched.content == body
+    elsewhere = httpx.get(url(gateway, bucket, info["digest"]), params={"key": KEY}, headers=BASIC)
+    assert elsewhere.status_code == 404  # not a referrer of the current version
+
+    # A newer write leaves the older version's referrers where they are.
+    s3.put_object(Bucket=bucket, Key=KEY, Body=b"and another")
+    assert [item["digest"] for item in listed(gateway, bucket, versionId=older)] == [info["digest"]]
+    removed = httpx.delete(
+        url(gateway, bucket, info["digest"]),
+        params={"key": KEY, "versionId": older},
+        headers=BASIC,
+    )
+    assert removed.status_code == 204
+    assert listed(gateway, bucket, versionId=older) == []
+    assert version_counts(s3, bucket, older) == (0, 0, 0)
+
+
+def test_deleting_a_version_for_good_takes_its_referrers(gateway, registry, s3, versions):
+    bucket, older, _ = versions
+    repository, subject = version_manifest(registry, s3, bucket, older)
+    made = attach_version(gateway, bucket, older, "sbom", docs.dump(docs.spdx()), SPDX)
+    assert made.status_code == 201, made.text
+    s3.delete_object(Bucket=bucket, Key=KEY, VersionId=older)
+    gone = httpx.get(url(gateway, bucket), params={"key": KEY, "versionId": older}, headers=BASIC)
+    assert gone.status_code == 404
+    assert gone.json()["title"] == "Not Found"
+    referrer = httpx.get(
+        f"{registry.url}/v2/{repository}/manifests/{made.json()['digest']}",
+        auth=registry.auth,
+        headers=ACCEPT,
+    )
+    assert referrer.status_code == 404
+    assert not registry_referrers(registry, repository, subject)
+
+
+def attach_version(  # type: ignore[no-untyped-def]
+    gateway, bucket: str, version: str, kind: str, body: bytes, media_type: str, **headers: str
+) -> httpx.Response:
+    return httpx.post(
+        url(gateway, bucket),
+        params={"key": KEY, "kind": kind, "versionId": version},
+        content=body,
+        headers={"Content-Type": media_type, **(headers or BASIC)},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("named", "status", "title"),
+    [
+        ("unknown", 404, "Not Found"),
+        ("marker", 405, "Method Not Allowed"),
+        ("malformed", 400, "Bad Request"),
+    ],
+)
+def test_a_version_id_that_names_no_object_version(gateway, s3, versions, named, status, title):
+    bucket, _, _ = versions
+    marker = s3.delete_object(Bucket=bucket, Key=KEY)["VersionId"]
+    version = {"unknown": "0" * 32, "marker": marker, "malformed": "x/y"}[named]
+    digest = "sha256:" + "0" * 64
+    answers = [
+        attach_version(gateway, bucket, version, "sbom", docs.dump(docs.spdx()), SPDX),
+        httpx.get(url(gateway, bucket), params={"key": KEY, "versionId": version}, headers=BASIC),
+        httpx.get(
+            url(gateway, bucket, digest),
+            params={"key": KEY, "versionId": version},
+            headers=BASIC,
+        ),
+        httpx.delete(
+            url(gateway, bucket, digest),
+            params={"key": KEY, "versionId": version},
+            headers=BASIC,
+        ),
+        httpx.get(
+            f"{gateway.url}/_artifacts/verify/{bucket}",
+            params={"key": KEY, "versionId": version},
+            headers=BASIC,
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["title"] == title
+        if named == "marker":  # as S3 answers a delete marker, but no method applies here
+            assert answer.headers["allow"] == ""
+            assert answer.headers["x-amz-delete-marker"] == "true"
+            assert answer.headers["x-amz-version-id"] == marker
+            assert "delete marker" in answer.json()["detail"]
+
+
+def test_a_version_is_decided_as_the_version_actions(gateway, s3, versions):
+    bucket, older, _ = versions
+    sbom = attach_version(gateway, bucket, older, "sbom", docs.dump(docs.spdx()), SPDX).json()
+
+    def key_allowed(*actions: str) -> dict[str, str]:
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": list(actions), "Resource": f"arn:aws:s3:::{bucket}/*"}
+            ],
+        }
+        made = httpx.post(
+            f"{gateway.url}/_artifacts/keys",
+            json={"description": "version referrers", "policy": json.dumps(policy)},
+            headers=BASIC,
+        )
+        assert made.status_code == 201, made.text
+        return basic(made.json()["access_key_id"], made.json()["secret_access_key"])
+
+    current_only = key_allowed("s3:GetObjectReferrer", "s3:PutObjectReferrer")
+    params = {"key": KEY, "versionId": older}
+    assert httpx.get(url(gateway, bucket), params={"key": KEY}, headers=current_only).is_success
+    refused = httpx.get(url(gateway, bucket), params=params, headers=current_only)
+    assert refused.status_code == 403
+    assert "s3:GetObjectVersionReferrer" in refused.json()["detail"]
+    writing = attach_version(
+        gateway, bucket, older, "sbom", docs.dump(docs.cyclonedx()), CDX, **current_only
+    )
+    assert writing.status_code == 403
+    assert "s3:PutObjectVersionReferrer" in writing.json()["detail"]
+
+    versions_too = key_allowed("s3:GetObjectVersionReferrer", "s3:PutObjectVersionReferrer")
+    listing = httpx.get(url(gateway, bucket), params=params, headers=versions_too)
+    assert listing.status_code == 200
+    assert [item["digest"] for item in listing.json()] == [sbom["digest"]]
+    written = attach_version(
+        gateway, bucket, older, "sbom", docs.dump(docs.cyclonedx()), CDX, **versions_too
+    )
+    assert written.status_code == 201, written.text
+    removal = httpx.delete(
+        url(gateway, bucket, sbom["digest"]), params=params, headers=versions_too
+    )
+    assert removal.status_code == 403
+    assert "s3:DeleteObjectVersionReferrer" in removal.json()["detail"]
+
+
+def test_the_version_id_parameter_is_in_the_openapi_document(gateway):
+    paths = httpx.get(f"{gateway.url}/_artifacts/openapi.json").json()["paths"]
+    operations = [
+        paths["/_artifacts/referrers/{bucket}"]["post"],
+        paths["/_artifacts/referrers/{bucket}"]["get"],
+        paths["/_artifacts/referrers/{bucket}/{digest}"]["get"],
+        paths["/_artifacts/referrers/{bucket}/{digest}"]["delete"],
+        paths["/_artifacts/verify/{bucket}"]["get"],
+    ]
+    for operation in operations:
+        named = {parameter["name"]: parameter for parameter in operation["parameters"]}
+        assert named["versionId"]["in"] == "query"
+        assert named["versionId"]["required"] is False
+        assert "405" in operation["responses"]

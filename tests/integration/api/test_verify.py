@@ -1,6 +1,7 @@
 """Trust, verdicts, require-signature and receipts against the real registry: a bucket's trust
 set through /_artifacts/trust, verdicts from /_artifacts/verify, GetObject refused (403 with
-the reason) until a trusted signature is attached, receipts signed by the gateway."""
+the reason) until a trusted signature is attached (of each version, attached by its
+``versionId``), receipts signed by the gateway."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from tests.fixtures import supply_chain as docs
 from tests.integration.api import test_referrers
 from tests.integration.api.test_access_keys import BASIC
 from tests.integration.api.test_referrers import BUNDLE, CDX, DSSE, url
+from tests.integration.s3.test_versioning import versioned
+
+__all__ = ["versioned"]  # the fixture, imported for this module's tests
 
 KEY = "dist/tool-2.0.0.tar.gz"
 CONTENT = b"a signed release\n" * 500
@@ -174,6 +178,56 @@ def test_an_overwritten_object_needs_a_signature_of_its_own(gateway, s3, bucket)
     with pytest.raises(ClientError) as refused:
         s3.get_object(Bucket=bucket, Key=KEY)
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_each_version_needs_a_signature_of_its_own_attached_by_its_version_id(
+    gateway, s3, versioned
+):
+    document = {
+        "require_signature": True,
+        "keys": [{"name": "release", "public_key": pem(docs.KEY)}],
+    }
+    assert set_trust(gateway, versioned, document).status_code == 200
+    older = s3.put_object(Bucket=versioned, Key=KEY, Body=CONTENT)["VersionId"]
+    newer = b"the next release\n"
+    current = s3.put_object(Bucket=versioned, Key=KEY, Body=newer)["VersionId"]
+    signed = httpx.post(
+        url(gateway, versioned),
+        params={"key": KEY, "kind": "signature", "versionId": older},
+        content=signed_bundle(),
+        headers={"Content-Type": BUNDLE, **BASIC},
+        timeout=60,
+    )
+    assert signed.status_code == 201, signed.text
+    got = s3.get_object(Bucket=versioned, Key=KEY, VersionId=older)
+    assert got["Body"].read() == CONTENT
+    assert got["VersionId"] == older
+    for named in ({}, {"VersionId": current}):  # the current version is not signed
+        with pytest.raises(ClientError) as refused:
+            s3.get_object(Bucket=versioned, Key=KEY, **named)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+        assert "the object has no signature" in refused.value.response["Error"]["Message"]
+    found = verdict(gateway, versioned, versionId=older, fresh="true")
+    assert found["signed"] is True
+    assert found["sha256"] == hashlib.sha256(CONTENT).hexdigest()
+    assert verdict(gateway, versioned)["signed"] is False
+    assert verdict(gateway, versioned, versionId=current)["signed"] is False
+
+    # A delete marker on top: the older version is still handed out by its id.
+    s3.delete_object(Bucket=versioned, Key=KEY)
+    assert s3.get_object(Bucket=versioned, Key=KEY, VersionId=older)["Body"].read() == CONTENT
+    # Signing the newer version by its id lets that one out too.
+    assert (
+        httpx.post(
+            url(gateway, versioned),
+            params={"key": KEY, "kind": "signature", "versionId": current},
+            content=signed_bundle(newer),
+            headers={"Content-Type": BUNDLE, **BASIC},
+            timeout=60,
+        ).status_code
+        == 201
+    )
+    assert s3.get_object(Bucket=versioned, Key=KEY, VersionId=current)["Body"].read() == newer
 
 
 def test_multipart_objects_are_verified_over_their_whole_sha256(gateway, s3, trusted):

@@ -224,3 +224,63 @@ def test_the_json_api_authorization_matrix(idp_gateway: RunningGateway, callers,
             )
         root.delete_object(Bucket=BUCKET, Key=SIGNED)
     assert not wrong, "\n".join(wrong)
+
+
+def recursive_deletion_status(caller: str, policy: str) -> int:
+    """``DELETE /_artifacts/buckets/{b}?recursive=true``: admins only (s3:DeleteBucket, then
+    s3:DeleteObject per object), refused to everyone from loopback under deny-by-IP; no
+    bucket policy of the four grants anything that deletes. Writing needs credentials."""
+    if caller in UNAUTHENTICATED:
+        return 401
+    return 200 if caller == "admin" and policy != "deny-by-ip" else 403
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_the_recursive_bucket_deletion_matrix(idp_gateway: RunningGateway, callers, policy):
+    """Each caller on a scratch bucket of its own holding one object and carrying the
+    run's policy: the status, and the audit lines by the bucket (one per decision: a refusal
+    of s3:DeleteBucket before anything; for admins the object's and the bucket's removal)."""
+    root = s3_client(idp_gateway.url)
+    log = Path(idp_gateway.settings.audit_sink() or "")
+    wrong: list[str] = []
+    for label in CALLERS:
+        bucket = f"rm-{label}-{policy}"
+        root.create_bucket(Bucket=bucket)
+        root.put_object(Bucket=bucket, Key=SIGNED, Body=b"signed")
+        apply_policy(root, policy, bucket)
+        time.sleep(0.05)
+        offset = log.stat().st_size
+        row = Row(idp_gateway.url, label, callers[label])
+        response = row.send("DELETE", f"buckets/{bucket}?recursive=true")
+        status = recursive_deletion_status(label, policy)
+        if response.status_code != status:
+            wrong.append(f"{label}: HTTP {response.status_code}, expected {status}")
+        with log.open("rb") as audit:
+            audit.seek(offset)
+            lines = [json.loads(line) for line in audit.read().splitlines()]
+        got = [
+            (line["operation"], line["action"], line["decision"], line["status"])
+            for line in lines
+            if line["resource"].startswith(f"/{bucket}")
+        ]
+        if status == 401:
+            expected = []
+        elif status == 403:
+            expected = [("S3.DELETE.BUCKET", "s3:DeleteBucket", "deny", 403)]
+        else:
+            expected = [
+                ("S3.DELETE.OBJECT", "s3:DeleteObject", "allow", 204),
+                ("S3.DELETE.BUCKET", "s3:DeleteBucket", "allow", 204),
+            ]
+        if got != expected:
+            wrong.append(f"{label}: audit {got}, expected {expected}")
+        if status != 200:
+            root.delete_bucket_policy(Bucket=bucket)
+            cleanup = httpx.delete(
+                f"{idp_gateway.url}/_artifacts/buckets/{bucket}",
+                params={"recursive": "true"},
+                headers=ROOT_BASIC,
+                timeout=60,
+            )
+            assert cleanup.status_code == 200, cleanup.text
+    assert not wrong, "\n".join(wrong)

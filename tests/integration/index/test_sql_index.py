@@ -22,6 +22,7 @@ from gateway.domain.values import (
     AccessKeyRecord,
     BucketRecord,
     Layer,
+    ObjectLock,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -496,6 +497,7 @@ async def test_what_each_table_stores(database_url):
             "checksum_type": "COMPOSITE",
             "length": None,
             "tags": {},
+            "lock": None,  # no x-amz-object-lock-* on CreateMultipartUpload
         }
         assert await raw_rows(database_url, uploads, uploads.c.bucket == bucket) == [
             {"upload_id": "s1", "key": "u", **common, "completed_ms": None, "result": None},
@@ -597,6 +599,31 @@ async def test_tags_of_objects_and_uploads(database_url):
         assert (await index.get_upload(live.upload_id)).tags == {"team": "blue"}
         await index.delete_upload(live.upload_id)
         await index.delete_object(bucket, "k")
+        await index.delete_bucket(bucket)
+    finally:
+        await index.close()
+
+
+@pytest.mark.anyio
+async def test_an_uploads_object_lock_round_trips(database_url):
+    """The lock headers of CreateMultipartUpload, kept on the upload's row until Complete."""
+    index = await SqlIndex.open(database_url)
+    try:
+        bucket = "lk" + str(abs(hash(database_url)) % 10**8)
+        assert await index.create_bucket(BucketRecord(bucket, datetime(2026, 1, 1, tzinfo=UTC)))
+        until = datetime(2027, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+        lock = ObjectLock(mode="COMPLIANCE", until=until, legal_hold=True)
+        live = replace(upload(bucket, "k", "lock-" + bucket), lock=lock)
+        await index.create_upload(live)
+        assert (await index.get_upload(live.upload_id)) == live
+        [row] = await raw_rows(database_url, uploads, uploads.c.upload_id == live.upload_id)
+        assert row["lock"] == {
+            "mode": "COMPLIANCE",
+            "until": 1801627506789,
+            "hold": True,
+            "manifest": None,
+        }
+        await index.delete_upload(live.upload_id)
         await index.delete_bucket(bucket)
     finally:
         await index.close()

@@ -42,6 +42,25 @@ def test_delete_non_empty_bucket_is_refused(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
 
 
+def test_delete_bucket_is_refused_while_versions_or_delete_markers_are_left(s3):
+    """S3's DeleteBucket keeps BucketNotEmpty however the JSON API deletes recursively: a
+    versioned bucket whose listing is empty still holds a version and a delete marker."""
+    name = f"b-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    s3.delete_object(Bucket=name, Key="k")
+    assert s3.list_objects_v2(Bucket=name)["KeyCount"] == 0
+    for entry in ("Versions", "DeleteMarkers"):
+        with pytest.raises(ClientError) as exc:
+            s3.delete_bucket(Bucket=name)
+        assert code(exc) == "BucketNotEmpty"
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+        left = s3.list_object_versions(Bucket=name)[entry]
+        s3.delete_object(Bucket=name, Key="k", VersionId=left[0]["VersionId"])
+    s3.delete_bucket(Bucket=name)
+
+
 @pytest.mark.parametrize(
     "name", ["ab", "a" * 64, "Upper", "a..b", "192.168.1.1", "-ab", "ab-", "xn--ab", "a_b"]
 )

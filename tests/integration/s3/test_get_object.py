@@ -232,6 +232,50 @@ def test_304_carries_the_validators_and_no_body(s3, gateway, obj, method, header
     assert got.headers.get("Content-Length", "0") == "0"  # never the object's length
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_304_carries_cache_control_and_expires(s3, gateway, bucket, method):
+    """RFC 9110 §15.4.5: the Cache-Control and Expires a 200 would carry (the stored ones, or
+    the response-* overrides of the same request); no other representation metadata."""
+    expires = "Thu, 01 Jan 2099 00:00:00 GMT"
+    s3.put_object(
+        Bucket=bucket,
+        Key="cached",
+        Body=b"x",
+        CacheControl="max-age=3600, public",
+        Expires=datetime(2099, 1, 1, tzinfo=UTC),
+        ContentType="text/plain",
+        ContentLanguage="en",
+    )
+    url = _url(gateway, (bucket, "cached"))
+    etag = s3.head_object(Bucket=bucket, Key="cached")["ETag"]
+    got = send(method, url, headers={"If-None-Match": etag})
+    assert got.status_code == 304
+    assert got.headers["Cache-Control"] == "max-age=3600, public"
+    assert got.headers["Expires"] == expires
+    assert got.headers["ETag"] == etag
+    assert "Content-Type" not in got.headers
+    assert "Content-Language" not in got.headers
+    overridden = send(
+        method,
+        url + "?response-cache-control=no-cache&response-expires=0",
+        headers={"If-None-Match": etag},
+    )
+    assert overridden.status_code == 304
+    assert (overridden.headers["Cache-Control"], overridden.headers["Expires"]) == (
+        "no-cache",
+        "0",
+    )
+
+
+def test_304_of_an_object_without_caching_headers_has_none(gateway, obj):
+    got = send(
+        "GET", _url(gateway, obj), headers={"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}
+    )
+    assert got.status_code == 304
+    assert "Cache-Control" not in got.headers
+    assert "Expires" not in got.headers
+
+
 def test_boto3_sees_the_304_validators(s3, obj):
     etag = s3.head_object(Bucket=obj[0], Key=obj[1])["ETag"]
     with pytest.raises(ClientError) as exc:

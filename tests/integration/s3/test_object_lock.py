@@ -1,7 +1,8 @@
 """Object Lock: CreateBucket with Object Lock, Put/GetObjectLockConfiguration, retention and
-legal hold on writes and after them (Put/GetObjectRetention, Put/GetObjectLegalHold), the
-lock headers of GET/HEAD, and the refusal to delete a locked version (boto3, aws-cli v1 and
-raw signed requests)."""
+legal hold on writes (PutObject, CopyObject, CreateMultipartUpload for the version Complete
+makes) and after them (Put/GetObjectRetention, Put/GetObjectLegalHold), the lock headers of
+GET/HEAD, and the refusal to delete a locked version (boto3, aws-cli v1 and raw signed
+requests)."""
 
 import base64
 import hashlib
@@ -15,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from tests.fixtures.signing import send
 from tests.integration.s3.test_awscli import aws
+from tests.integration.s3.test_policies import key_client
 
 
 def error_of(excinfo):
@@ -396,3 +398,154 @@ def test_aws_cli_sets_retention_and_legal_hold(aws_env, s3, locked):
     assert hold["LegalHold"]["Status"] == "ON"
     config = json.loads(aws(aws_env, "s3api", "get-object-lock-configuration", "--bucket", locked))
     assert config["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+
+
+def complete_one_part(s3, bucket: str, key: str, upload: str, body: bytes = b"x") -> str:  # type: ignore[no-untyped-def]
+    """Upload one part and complete; returns the version id Complete made."""
+    etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=body)["ETag"]
+    done = s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": etag, "PartNumber": 1}]},
+    )
+    return str(done["VersionId"])
+
+
+def test_lock_headers_on_create_multipart_upload_lock_the_version_complete_makes(s3, locked):
+    until = later()
+    upload = s3.create_multipart_upload(
+        Bucket=locked,
+        Key="mp",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=until,
+        ObjectLockLegalHoldStatus="ON",
+    )["UploadId"]
+    assert s3.list_objects_v2(Bucket=locked).get("KeyCount") == 0  # nothing until Complete
+    version = complete_one_part(s3, locked, "mp", upload)
+
+    retention = s3.get_object_retention(Bucket=locked, Key="mp", VersionId=version)["Retention"]
+    assert retention == {"Mode": "GOVERNANCE", "RetainUntilDate": until}
+    hold = s3.get_object_legal_hold(Bucket=locked, Key="mp", VersionId=version)["LegalHold"]
+    assert hold == {"Status": "ON"}
+    head = s3.head_object(Bucket=locked, Key="mp", VersionId=version)
+    assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"]) == ("GOVERNANCE", until)
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+
+    with pytest.raises(ClientError) as held:  # a legal hold: not even with the bypass
+        s3.delete_object(Bucket=locked, Key="mp", VersionId=version, BypassGovernanceRetention=True)
+    assert error_of(held) == ("AccessDenied", 403)
+    s3.put_object_legal_hold(
+        Bucket=locked, Key="mp", VersionId=version, LegalHold={"Status": "OFF"}
+    )
+    with pytest.raises(ClientError) as governed:  # GOVERNANCE: not without the bypass
+        s3.delete_object(Bucket=locked, Key="mp", VersionId=version)
+    assert error_of(governed) == ("AccessDenied", 403)
+    assert s3.get_object(Bucket=locked, Key="mp", VersionId=version)["Body"].read() == b"x"
+    s3.delete_object(Bucket=locked, Key="mp", VersionId=version, BypassGovernanceRetention=True)
+    assert versions_of(s3, locked) == []
+
+
+def test_a_compliance_upload_is_kept_from_everyone_until_its_date(s3, locked):
+    until = later(4)
+    upload = s3.create_multipart_upload(
+        Bucket=locked, Key="mp", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until
+    )["UploadId"]
+    version = complete_one_part(s3, locked, "mp", upload)
+    retention = s3.get_object_retention(Bucket=locked, Key="mp", VersionId=version)["Retention"]
+    assert retention == {"Mode": "COMPLIANCE", "RetainUntilDate": until}
+    assert s3.get_object_legal_hold(Bucket=locked, Key="mp", VersionId=version)["LegalHold"] == {
+        "Status": "OFF"
+    }
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket=locked, Key="mp", VersionId=version, BypassGovernanceRetention=True)
+    assert error_of(refused) == ("AccessDenied", 403)
+
+
+def test_an_upload_without_lock_headers_takes_the_default_retention_at_complete(s3, locked):
+    rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}
+    s3.put_object_lock_configuration(
+        Bucket=locked, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
+    )
+    plain = s3.create_multipart_upload(Bucket=locked, Key="plain")["UploadId"]
+    version = complete_one_part(s3, locked, "plain", plain)
+    head = s3.head_object(Bucket=locked, Key="plain", VersionId=version)
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    remaining = head["ObjectLockRetainUntilDate"] - datetime.now(UTC)
+    assert timedelta(hours=23) < remaining <= timedelta(days=1)
+    # Headers win over the default, as on PutObject.
+    until = later(7200)
+    asked = s3.create_multipart_upload(
+        Bucket=locked, Key="asked", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until
+    )["UploadId"]
+    version = complete_one_part(s3, locked, "asked", asked)
+    retention = s3.get_object_retention(Bucket=locked, Key="asked", VersionId=version)
+    assert retention["Retention"] == {"Mode": "GOVERNANCE", "RetainUntilDate": until}
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        pytest.param({"x-amz-object-lock-mode": "GOVERNANCE"}, "InvalidArgument", id="no-date"),
+        pytest.param(
+            {"x-amz-object-lock-mode": "FOREVER", "x-amz-object-lock-retain-until-date": "x"},
+            "InvalidArgument",
+            id="mode",
+        ),
+        pytest.param({"x-amz-object-lock-legal-hold": "MAYBE"}, "InvalidArgument", id="hold"),
+        pytest.param(
+            {
+                "x-amz-object-lock-mode": "GOVERNANCE",
+                "x-amz-object-lock-retain-until-date": "2001-01-01T00:00:00Z",
+            },
+            "InvalidArgument",
+            id="past",
+        ),
+    ],
+)
+def test_wrong_lock_headers_on_create_multipart_upload_are_refused(
+    gateway, s3, locked, headers, code
+):
+    answer = send("POST", f"{gateway.url}/{locked}/mp?uploads", b"", headers)
+    assert answer.status_code == 400
+    assert f"<Code>{code}</Code>" in answer.text
+    assert s3.list_multipart_uploads(Bucket=locked).get("Uploads", []) == []
+
+
+def test_lock_headers_on_create_multipart_upload_need_a_lock_bucket(s3, bucket):
+    with pytest.raises(ClientError) as excinfo:
+        s3.create_multipart_upload(Bucket=bucket, Key="mp", ObjectLockLegalHoldStatus="ON")
+    assert error_of(excinfo) == ("InvalidRequest", 400)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_lock_headers_on_create_multipart_upload_need_the_lock_permissions(gateway, locked):
+    """As on PutObject: a retention needs s3:PutObjectRetention, a hold s3:PutObjectLegalHold."""
+
+    def client(*actions: str):  # type: ignore[no-untyped-def]
+        allowed = ["s3:AbortMultipartUpload", *actions]
+        statement = {"Effect": "Allow", "Action": allowed, "Resource": "*"}
+        return key_client(gateway, {"Version": "2012-10-17", "Statement": [statement]})
+
+    retention = {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": later()}
+    writer = client("s3:PutObject")
+    for asked in (retention, {"ObjectLockLegalHoldStatus": "ON"}):
+        with pytest.raises(ClientError) as refused:
+            writer.create_multipart_upload(Bucket=locked, Key="mp", **asked)
+        assert error_of(refused) == ("AccessDenied", 403)
+    writer.abort_multipart_upload(
+        Bucket=locked,
+        Key="mp",
+        UploadId=writer.create_multipart_upload(Bucket=locked, Key="mp")["UploadId"],
+    )
+    retainer = client("s3:PutObject", "s3:PutObjectRetention")
+    upload = retainer.create_multipart_upload(Bucket=locked, Key="mp", **retention)["UploadId"]
+    retainer.abort_multipart_upload(Bucket=locked, Key="mp", UploadId=upload)
+    with pytest.raises(ClientError) as no_hold:
+        retainer.create_multipart_upload(Bucket=locked, Key="mp", ObjectLockLegalHoldStatus="ON")
+    assert error_of(no_hold) == ("AccessDenied", 403)
+    holder = client("s3:PutObject", "s3:PutObjectLegalHold")
+    upload = holder.create_multipart_upload(
+        Bucket=locked, Key="mp", ObjectLockLegalHoldStatus="ON"
+    )["UploadId"]
+    holder.abort_multipart_upload(Bucket=locked, Key="mp", UploadId=upload)

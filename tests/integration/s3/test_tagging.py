@@ -372,6 +372,51 @@ def test_policies_test_existing_and_requested_tags(gateway, s3, bucket):
     s3.delete_bucket_policy(Bucket=bucket)
 
 
+def test_policies_test_the_set_of_requested_tag_keys(gateway, s3, bucket):
+    """s3:RequestObjectTagKeys (the S3 user guide's examples): ForAllValues allows only the
+    named keys, ForAnyValue requires one of them."""
+    s3.put_object(Bucket=bucket, Key="inbox/a", Body=b"a")
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=_policy(
+            bucket,
+            [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": ["s3:PutObject", "s3:PutObjectTagging"],
+                    "Resource": f"arn:aws:s3:::{bucket}/inbox/*",
+                    "Condition": {
+                        "ForAllValues:StringEquals": {
+                            "s3:RequestObjectTagKeys": ["Owner", "CreationDate"]
+                        },
+                        "ForAnyValue:StringEquals": {"s3:RequestObjectTagKeys": ["Owner"]},
+                    },
+                }
+            ],
+        ),
+    )
+    base = f"{gateway.url}/{bucket}/inbox"
+    allowed = httpx.put(f"{base}/b", content=b"b", headers={"x-amz-tagging": "Owner=me"})
+    assert allowed.status_code == 200
+    both = httpx.put(
+        f"{base}/c", content=b"c", headers={"x-amz-tagging": "Owner=me&CreationDate=2026"}
+    )
+    assert both.status_code == 200
+    for tagging in ("Owner=me&Project=x", "CreationDate=2026"):
+        refused = httpx.put(f"{base}/d", content=b"d", headers={"x-amz-tagging": tagging})
+        assert refused.status_code == 403, tagging
+    assert httpx.put(f"{base}/d", content=b"d").status_code == 403  # no Owner tag
+    document = b"<Tagging><TagSet>%s</TagSet></Tagging>"
+    owner = b"<Tag><Key>Owner</Key><Value>me</Value></Tag>"
+    project = b"<Tag><Key>Project</Key><Value>x</Value></Tag>"
+    assert httpx.put(f"{base}/a?tagging", content=document % owner).status_code == 200
+    refused = httpx.put(f"{base}/a?tagging", content=document % (owner + project))
+    assert refused.status_code == 403
+    assert tags_of(s3, bucket, "inbox/a") == {"Owner": "me"}
+    s3.delete_bucket_policy(Bucket=bucket)
+
+
 def test_reindex_keeps_object_and_bucket_tags(
     registry: RunningRegistry, tmp_path, monkeypatch, capsys
 ):

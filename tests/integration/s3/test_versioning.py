@@ -209,6 +209,57 @@ def test_list_object_versions_pages_and_prefixes(s3, versioned):
     assert page["NextVersionIdMarker"] == written["a"][1]
 
 
+def _items(page):
+    """A ListObjectVersions page's items in listing order: versions and delete markers
+    (boto3 keeps them apart) by key, newest first; then the page's common prefixes in place."""
+    found = [
+        (v["Key"], -v["LastModified"].timestamp(), v["VersionId"], v["IsLatest"], kind)
+        for kind, name in (("v", "Versions"), ("m", "DeleteMarkers"))
+        for v in page.get(name, [])
+    ]
+    found += [(p["Prefix"], 0, None, False, "p") for p in page.get("CommonPrefixes", [])]
+    return [(key, version, latest, kind) for key, _, version, latest, kind in sorted(found)]
+
+
+@pytest.mark.parametrize("delimiter", ["", "/"])
+def test_paging_versions_with_the_paginator_lists_everything_once_in_order(
+    s3, versioned, delimiter
+):
+    """Null versions, delete markers, common prefixes: pages of 1 to 3 items joined are the
+    whole listing, in order, each page but the last full and truncated."""
+    for key in ["a", "a", "a", "d/1", "d/2", "d/2", "m", "z/q/r"]:
+        s3.put_object(Bucket=versioned, Key=key, Body=key.encode())
+    s3.delete_object(Bucket=versioned, Key="m")
+    s3.put_bucket_versioning(Bucket=versioned, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket=versioned, Key="n", Body=b"null")
+    s3.put_bucket_versioning(Bucket=versioned, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=versioned, Key="n", Body=b"newer")
+    whole = s3.list_object_versions(Bucket=versioned, Delimiter=delimiter)
+    assert whole["IsTruncated"] is False
+    everything = _items(whole)
+    if delimiter:
+        assert [item[0] for item in everything] == ["a"] * 3 + ["d/"] + ["m"] * 2 + ["n"] * 2 + [
+            "z/"
+        ]
+    else:
+        assert [item[0] for item in everything] == (
+            ["a"] * 3 + ["d/1"] + ["d/2"] * 2 + ["m"] * 2 + ["n"] * 2 + ["z/q/r"]
+        )
+    assert [item[3] for item in everything if item[0] == "m"] == ["m", "v"]
+    assert [item[1:3] for item in everything if item[0] == "n"][1] == ("null", False)
+    for size in (1, 2, 3):
+        pages = list(
+            s3.get_paginator("list_object_versions").paginate(
+                Bucket=versioned, Delimiter=delimiter, PaginationConfig={"PageSize": size}
+            )
+        )
+        seen = [item for page in pages for item in _items(page)]
+        assert seen == everything
+        assert [page["IsTruncated"] for page in pages] == [True] * (len(pages) - 1) + [False]
+        assert all(len(_items(page)) == size for page in pages[:-1])
+        assert all(page["MaxKeys"] == size for page in pages)
+
+
 def test_delete_objects_with_version_ids(s3, versioned):
     first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
     second = s3.put_object(Bucket=versioned, Key="k", Body=b"two")["VersionId"]
@@ -484,4 +535,35 @@ def test_awscli_versioning(s3, aws_env, bucket):
     )
     with open(target, "rb") as handle:
         assert handle.read() == b"one"
+    empty(s3, bucket)
+
+
+def test_complete_multipart_upload_answers_the_version_it_made(s3, bucket):
+    """x-amz-version-id: none in a bucket never versioned, the new version's id when Enabled,
+    null when Suspended; completing again answers the same."""
+
+    def complete(key: str) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"p")[
+            "ETag"
+        ]
+        parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+        first = s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload, MultipartUpload=parts
+        )
+        again = s3.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload, MultipartUpload=parts
+        )
+        return first, again
+
+    first, again = complete("plain")
+    assert "VersionId" not in first
+    assert "VersionId" not in again
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    first, again = complete("k")
+    assert first["VersionId"] == again["VersionId"]
+    assert first["VersionId"] == s3.head_object(Bucket=bucket, Key="k")["VersionId"] != "null"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    first, again = complete("k")
+    assert first["VersionId"] == again["VersionId"] == "null"
     empty(s3, bucket)

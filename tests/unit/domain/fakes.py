@@ -1,14 +1,16 @@
 """In-memory ports for domain tests: a registry and an index that implement, with the real
 signatures, the methods ``gateway/domain`` calls on ``store.registry`` and ``store.index`` for
-objects, multipart uploads, referrers and ``reindex`` (not buckets' settings, copies, access
-keys or listings).
+objects, versions of versioned buckets, multipart uploads, referrers, bucket settings and
+``reindex`` (not copies, access keys or object listings beyond ``scan``/``scan_versions``).
 
 Both count their calls in one shared ``Faults``: armed with ``n``, the n-th call of either
 port raises instead of doing anything, so a test can stop an operation at each of its steps.
 The registry behaves as Zot does as the gateway runs it: the referrers API (a referrer push
 answers ``OCI-Subject``), a manifest naming a blob the repository lacks is refused, deleting a
 manifest by digest deletes the tags that name it, and manifests (tagged or not) and blobs stay
-until deleted. Each index method is one transaction, as in ``SqlIndex``.
+until deleted. Each index method is one transaction, as in ``SqlIndex``; the index keeps a
+key's live object in ``objects`` and its other versions (noncurrent ones, delete markers) in
+``versions``, as ``gateway/index/versions.py`` does with its two tables.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from gateway.domain.ports.registry import (
 )
 from gateway.domain.values import (
     BucketRecord,
+    ObjectLock,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -254,6 +257,9 @@ class FakeIndex:
         self.faults = faults
         self.buckets: dict[str, BucketRecord] = {}
         self.objects: dict[tuple[str, str], ObjectRecord] = {}
+        # (bucket, key, VersionId as shown: "null" for the null version) -> a version that is
+        # not its key's live object: a noncurrent version or a delete marker.
+        self.versions: dict[tuple[str, str, str], ObjectRecord] = {}
         self.uploads: dict[str, UploadRecord] = {}
         self.results: dict[str, dict[str, Any]] = {}  # completed uploads' answers
         self.parts: dict[str, dict[int, PartRecord]] = {}
@@ -265,7 +271,15 @@ class FakeIndex:
     def clone(self) -> FakeIndex:
         """A copy of the rows, with a counter of its own (never armed)."""
         twin = FakeIndex(Faults())
-        for name in ("buckets", "objects", "uploads", "results", "parts", "referrer_rows"):
+        for name in (
+            "buckets",
+            "objects",
+            "versions",
+            "uploads",
+            "results",
+            "parts",
+            "referrer_rows",
+        ):
             setattr(twin, name, copy.deepcopy(getattr(self, name)))
         return twin
 
@@ -308,7 +322,21 @@ class FakeIndex:
 
     async def put_object(self, record: ObjectRecord) -> None:
         self._step("put_object")
-        self.objects[(record.bucket, record.key)] = record
+        self._replace(record)
+
+    def _replace(self, record: ObjectRecord) -> None:
+        """``index.objects.replace_object``: ``record`` becomes the key's latest version; a
+        live object of another version id becomes noncurrent, a version of the same id goes."""
+        where = (record.bucket, record.key)
+        previous = self.objects.pop(where, None)
+        if previous is not None and previous.version_id != record.version_id:
+            self.versions[(*where, previous.version)] = previous
+        if previous is None or previous.version_id != record.version_id:
+            self.versions.pop((*where, record.version), None)
+        if record.delete_marker:
+            self.versions[(*where, record.version)] = record
+        else:
+            self.objects[where] = record
 
     async def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         self._step("delete_object")
@@ -322,6 +350,77 @@ class FakeIndex:
             k for b, k in self.objects if b == bucket and (k > start or (inclusive and k == start))
         )
         return [self.objects[(bucket, key)] for key in keys[:limit]]
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def _key_versions(self, bucket: str, key: str) -> list[ObjectRecord]:
+        live = self.objects.get((bucket, key))
+        older = [r for (b, k, _), r in self.versions.items() if (b, k) == (bucket, key)]
+        older.sort(key=lambda r: (r.last_modified, r.version), reverse=True)
+        return ([live] if live is not None else []) + older
+
+    def _live_version(self, bucket: str, key: str, version_id: str | None) -> bool:
+        live = self.objects.get((bucket, key))
+        return live is not None and live.version_id == version_id
+
+    async def key_versions(self, bucket: str, key: str) -> list[ObjectRecord]:
+        self._step("key_versions")
+        return self._key_versions(bucket, key)
+
+    async def get_version(
+        self, bucket: str, key: str, version_id: str | None
+    ) -> ObjectRecord | None:
+        self._step("get_version")
+        if self._live_version(bucket, key, version_id):
+            return self.objects[(bucket, key)]
+        return self.versions.get((bucket, key, version_id or "null"))
+
+    async def put_version(self, record: ObjectRecord) -> None:
+        self._step("put_version")
+        self._replace(record)
+
+    async def retag_version(self, record: ObjectRecord) -> None:
+        self._step("retag_version")
+        self._change(
+            record.bucket, record.key, record.version_id, tags=record.tags, tagging=record.tagging
+        )
+
+    def _change(self, bucket: str, key: str, version_id: str | None, **values: Any) -> bool:
+        """Change one version's columns, live or not; whether there was one."""
+        if self._live_version(bucket, key, version_id):
+            self.objects[(bucket, key)] = replace(self.objects[(bucket, key)], **values)
+            return True
+        where = (bucket, key, version_id or "null")
+        found = self.versions.get(where)
+        if found is None or ("lock" in values and found.delete_marker):
+            return False
+        self.versions[where] = replace(found, **values)
+        return True
+
+    async def remove_version(self, bucket: str, key: str, version_id: str | None) -> None:
+        self._step("remove_version")
+        if self._live_version(bucket, key, version_id):
+            del self.objects[(bucket, key)]
+        self.versions.pop((bucket, key, version_id or "null"), None)
+        remaining = self._key_versions(bucket, key)
+        if remaining and not remaining[0].delete_marker and (bucket, key) not in self.objects:
+            newest = self.versions.pop((bucket, key, remaining[0].version))
+            self.objects[(bucket, key)] = newest
+
+    async def scan_versions(
+        self, bucket: str, start: str, *, inclusive: bool, limit: int
+    ) -> list[ObjectRecord]:
+        self._step("scan_versions")
+        keys = {k for b, k in self.objects if b == bucket}
+        keys |= {k for b, k, _ in self.versions if b == bucket}
+        chosen = sorted(k for k in keys if k > start or (inclusive and k == start))[:limit]
+        return [record for key in chosen for record in self._key_versions(bucket, key)]
+
+    async def set_lock(
+        self, bucket: str, key: str, version_id: str | None, lock: ObjectLock
+    ) -> bool:
+        self._step("set_lock")
+        return self._change(bucket, key, version_id, lock=lock)
 
     # -- multipart uploads -------------------------------------------------------------------
 
@@ -368,7 +467,7 @@ class FakeIndex:
             raise NoSuchUpload()
         self.uploads[upload_id] = replace(upload, completed=True)
         self.results[upload_id] = dict(result)
-        self.objects[(record.bucket, record.key)] = record
+        self._replace(record)
         self.parts.pop(upload_id, None)
 
     async def delete_upload(self, upload_id: str) -> list[PartRecord]:
@@ -448,7 +547,7 @@ class FakeIndex:
         self._step("replace_all")
         self.buckets = {b.name: b for b in bucket_records}
         self.objects = {(o.bucket, o.key): o for o in object_records}
-        self.version_rows = list(version_records)  # versioned buckets: not modelled further
+        self.versions = {(v.bucket, v.key, v.version): v for v in version_records}
         self.referrer_rows = {(r.bucket, r.key, r.digest): r for r in referrer_records}
         self.uploads = {i: u for i, u in self.uploads.items() if u.completed}
         fresh = [u for u in upload_records if u.upload_id not in self.uploads]
@@ -458,3 +557,23 @@ class FakeIndex:
         for upload_id, part in part_records:
             if upload_id in live:
                 self.parts.setdefault(upload_id, {})[part.part_number] = part
+
+
+class CountedIndex:
+    """A real index (``SqlIndex`` over SQLite) whose every call first steps the shared
+    ``Faults``, as ``FakeIndex``'s do: for operations whose index semantics (versions,
+    uploads' listing, bucket deletion) the dicts above do not model."""
+
+    def __init__(self, inner: Any, faults: Faults) -> None:
+        self._inner, self._faults = inner, faults
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+        if name.startswith("_") or not callable(method):
+            return method
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self._faults.step("index", name)
+            return await method(*args, **kwargs)
+
+        return counted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,6 +37,33 @@ RECORD = ObjectRecord(
     last_modified=MODIFIED,
     layers=(Layer(digest="sha256:1", size=10),),
 )
+
+
+@pytest.mark.parametrize(
+    ("stored", "carried"),
+    [
+        pytest.param({}, {}, id="none"),
+        pytest.param(
+            {"Cache-Control": "max-age=60", "Expires": "Thu, 01 Jan 2099 00:00:00 GMT"},
+            {"Cache-Control": "max-age=60", "Expires": "Thu, 01 Jan 2099 00:00:00 GMT"},
+            id="both",
+        ),
+        pytest.param(
+            {"Content-Type": "text/plain", "Content-Language": "en", "Expires": "0"},
+            {"Expires": "0"},
+            id="only-the-caching-ones",
+        ),
+    ],
+)
+def test_a_304_carries_the_stored_cache_control_and_expires(
+    stored: dict[str, str], carried: dict[str, str]
+) -> None:
+    """RFC 9110 §15.4.5: a 304 carries the Cache-Control and Expires a 200 would, and no
+    other representation metadata."""
+    with pytest.raises(NotModified) as raised:
+        check_read(ReadConditions(if_none_match=ETAG), replace(RECORD, headers=stored))
+    assert raised.value.caching == carried
+
 
 # Each header: absent, a value that makes it true, a value that makes it false.
 IF_MATCH = {"absent": None, "true": ETAG, "false": '"other"'}

@@ -32,7 +32,15 @@ from gateway.domain.mapping import (
     parse_object_manifest,
 )
 from gateway.domain.names import check_bucket_name, check_key
-from gateway.domain.values import BucketRecord, Layer, ObjectRecord, PartRecord, UploadRecord
+from gateway.domain.values import (
+    NO_LOCK,
+    BucketRecord,
+    Layer,
+    ObjectLock,
+    ObjectRecord,
+    PartRecord,
+    UploadRecord,
+)
 
 # The OCI distribution spec's <name> and <reference> (tag) grammars.
 OCI_NAME = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*")
@@ -359,6 +367,19 @@ checksum_values = st.none() | st.binary(min_size=4, max_size=32).map(
 )
 
 
+# What CreateMultipartUpload's lock headers can ask for (Complete applies it).
+locks = st.one_of(
+    st.just(NO_LOCK),
+    st.builds(ObjectLock, legal_hold=st.just(True)),
+    st.builds(
+        ObjectLock,
+        mode=st.sampled_from(["GOVERNANCE", "COMPLIANCE"]),
+        until=moments,
+        legal_hold=st.booleans(),
+    ),
+)
+
+
 @st.composite
 def upload_records(draw: st.DrawFn) -> UploadRecord:
     algorithm = draw(algorithms)
@@ -372,6 +393,7 @@ def upload_records(draw: st.DrawFn) -> UploadRecord:
         checksum_algorithm=algorithm,
         checksum_type=draw(st.sampled_from(["COMPOSITE", "FULL_OBJECT"])) if algorithm else None,
         length=draw(st.none() | st.integers(0, 5 * 1024**4)),
+        lock=draw(locks),
     )
 
 

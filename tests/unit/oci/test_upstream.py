@@ -70,3 +70,34 @@ async def test_a_registry_out_of_reach() -> None:
     with pytest.raises(RegistryUnreachable):
         await upstream.send("GET", "/v2/", b"", [], None)
     assert await upstream.get_blob("/v2/a/blobs/sha256:00", []) is None  # no fast path here
+
+
+@pytest.mark.anyio
+async def test_the_proxy_shares_the_circuit_and_fails_at_once_while_it_is_open() -> None:
+    from gateway.registry.circuit import Circuit
+
+    sent: list[str] = []
+    statuses = iter([503, 502])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        if len(sent) == 3:
+            raise httpx.ConnectError("refused")
+        return httpx.Response(next(statuses))
+
+    circuit = Circuit(failures=3, cooldown=30)
+    upstream = Upstream(
+        "http://zot:5000", None, transport=httpx.MockTransport(answer), breaker=circuit
+    )
+    for _ in range(2):  # the registry's own 503/502 pass to the client as they are
+        got = await upstream.send("GET", "/v2/a/manifests/t", b"", [], None)
+        await got.aclose()
+        assert got.status in (502, 503)
+    with pytest.raises(RegistryUnreachable):
+        await upstream.send("GET", "/v2/a/manifests/t", b"", [], None)
+    assert circuit.state == "open"
+    with pytest.raises(RegistryUnreachable) as fast:
+        await upstream.send("GET", "/v2/a/manifests/t", b"", [], None)
+    assert fast.value.retry_after == 30
+    assert len(sent) == 3
+    await upstream.aclose()

@@ -255,3 +255,40 @@ def test_tag_condition_keys_are_strings(key: str) -> None:
 def test_a_tag_condition_key_needs_a_tag_key(key: str) -> None:
     with pytest.raises(MalformedPolicy):
         key_type(key)
+
+
+TAG_KEYS = "s3:RequestObjectTagKeys"
+
+
+@pytest.mark.parametrize(
+    ("operator", "values", "carried", "expected"),
+    [
+        # The IAM user guide's example: only these keys may be set.
+        ("ForAllValues:StringEquals", ["Owner", "CreationDate"], ("Owner",), True),
+        ("ForAllValues:StringEquals", ["Owner", "CreationDate"], ("CreationDate", "Owner"), True),
+        ("ForAllValues:StringEquals", ["Owner", "CreationDate"], ("Owner", "Project"), False),
+        ("ForAllValues:StringEquals", ["Owner"], None, True),  # no tags: none outside the set
+        ("ForAllValues:StringLike", ["team*"], ("team", "team-lead"), True),
+        ("ForAllValues:StringLike", ["team*"], ("team", "owner"), False),
+        # At least one of these keys must be set.
+        ("ForAnyValue:StringEquals", ["Project"], ("Owner", "Project"), True),
+        ("ForAnyValue:StringEquals", ["Project"], ("Owner",), False),
+        ("ForAnyValue:StringEquals", ["Project"], None, False),
+        ("ForAnyValue:StringNotEquals", ["Owner"], ("Owner",), False),
+        ("ForAnyValue:StringNotEquals", ["Owner"], ("Owner", "Project"), True),
+        # Without a set operator a multi-valued key holds if any of its values matches.
+        ("StringEquals", ["Project"], ("Owner", "Project"), True),
+        ("Null", ["true"], None, True),
+        ("Null", ["false"], ("Owner",), True),
+    ],
+)
+def test_request_object_tag_keys_is_a_set_of_the_request_tag_keys(
+    operator: str, values: list[str], carried: tuple[str, ...] | None, expected: bool
+) -> None:
+    assert holds(operator, TAG_KEYS, values, carried) is expected
+
+
+def test_request_object_tag_keys_is_a_string_key_named_in_any_case() -> None:
+    assert key_type(TAG_KEYS) == key_type("S3:REQUESTOBJECTTAGKEYS") == "string"
+    with pytest.raises(MalformedPolicy):
+        compile_condition("NumericEquals", TAG_KEYS, ("1",))

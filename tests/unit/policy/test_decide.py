@@ -35,11 +35,15 @@ from tests.unit.policy.support import (
 
 PLUS_TWO = timezone(timedelta(hours=2))
 ROUTE_ACTIONS = sorted({route.action for route in ROUTES})
-# The JSON API's actions (/_artifacts/referrers), decided like S3's.
+# The JSON API's actions (/_artifacts/referrers), decided like S3's (of a version named by
+# its versionId: the *Version* ones).
 API_ACTIONS = [
     "s3:GetObjectReferrer",
     "s3:PutObjectReferrer",
     "s3:DeleteObjectReferrer",
+    "s3:GetObjectVersionReferrer",
+    "s3:PutObjectVersionReferrer",
+    "s3:DeleteObjectVersionReferrer",
 ]
 POLICY_ACTIONS = [
     "s3:GetBucketPolicy",
@@ -62,6 +66,7 @@ READER = {
     "s3:GetObjectTagging",
     "s3:GetBucketTagging",
     "s3:GetObjectReferrer",
+    "s3:GetObjectVersionReferrer",
     "s3:GetBucketObjectLockConfiguration",
     "s3:GetObjectRetention",
     "s3:GetObjectLegalHold",
@@ -75,6 +80,7 @@ WRITER = READER | {
     "s3:AbortMultipartUpload",
     "s3:CreateBucket",
     "s3:PutObjectReferrer",
+    "s3:PutObjectVersionReferrer",
     "s3:PutObjectRetention",
 }
 ALL_ACTIONS = ROUTE_ACTIONS + POLICY_ACTIONS + API_ACTIONS
@@ -258,6 +264,11 @@ def test_anonymous_gets_only_what_everyone_gets() -> None:
     )
     assert decide(ANONYMOUS, "s3:ListBucket", BUCKET, None, CONTEXT, PUBLIC_READ).allowed
     assert not decide(ANONYMOUS, "s3:PutObject", BUCKET, "k", CONTEXT, PUBLIC_READ).allowed
+    # public-read reads the current version and its referrers, not earlier versions' (as it
+    # grants no s3:GetObjectVersion).
+    assert decide(ANONYMOUS, "s3:GetObjectReferrer", BUCKET, "k", CONTEXT, PUBLIC_READ).allowed
+    for earlier in ("s3:GetObjectVersion", "s3:GetObjectVersionReferrer"):
+        assert not decide(ANONYMOUS, earlier, BUCKET, "k", CONTEXT, PUBLIC_READ).allowed
     assert not decide(ANONYMOUS, "s3:GetObject", "other", "k", CONTEXT, None).allowed
     # A principal carrying roles cannot be anonymous in effect: method decides.
     odd = Principal(name="x", method="anonymous", roles=frozenset({"artifact-admin"}))

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from tenacity import wait_none
 
 from gateway.domain.ports.registry import (
     RegistryDigestInvalid,
@@ -39,7 +40,7 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True)
 def no_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Transient answers are tried again at once here, not after real pauses."""
-    monkeypatch.setattr(client_module, "TRANSIENT_PAUSES", (0.0,) * 4)
+    monkeypatch.setattr(client_module, "PAUSE", wait_none())
 
 
 class Recorder:
@@ -165,8 +166,8 @@ async def test_blob_exists_and_delete_manifest_tolerate_404() -> None:
         await client.delete_manifest("r", "absent")  # no error
         with pytest.raises(RegistryUnavailable):
             await client.delete_manifest("r", "broken")
-    # A 500 is tried five times (see the transient tests below).
-    assert [method for method, _ in recorder.sent()] == ["HEAD"] * 7 + ["DELETE"] * 6
+    # A 500 is tried four times (see the transient tests below).
+    assert [method for method, _ in recorder.sent()] == ["HEAD"] * 6 + ["DELETE"] * 5
 
 
 # -- uploads ---------------------------------------------------------------------------------
@@ -441,14 +442,14 @@ async def test_digest_invalid_for_a_manifest_is_tried_again() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_manifest_refused_as_digest_invalid_five_times_is_unavailable() -> None:
+async def test_a_manifest_refused_as_digest_invalid_at_every_try_is_unavailable() -> None:
     """Still refused after the pauses: the registry is in trouble, not the request (S3 503,
     which clients retry)."""
     async with registry(lambda request: oci_error(400, "DIGEST_INVALID")) as (client, recorder):
         with pytest.raises(RegistryUnavailable) as raised:
             await client.push_manifest("r", "t", b"{}", MANIFEST_TYPE)
     assert raised.value.code == "DIGEST_INVALID"
-    assert len(recorder.requests) == 5
+    assert len(recorder.requests) == 4  # the default attempts
 
 
 def upload_then(answer: httpx.Response) -> Handler:
@@ -523,7 +524,7 @@ async def test_mount_202_cancels_the_upload_it_opened(delete_status: int) -> Non
 
     async with registry(handler) as (client, recorder):
         assert await client.mount_blob("dst", DIGEST, "src") is False
-    deletes = 5 if delete_status == 500 else 1  # a 500 is tried again
+    deletes = 4 if delete_status == 500 else 1  # a 500 is tried again
     assert recorder.sent() == [
         ("POST", "/v2/dst/blobs/uploads/?mount=sha256%3A" + DIGEST[7:] + "&from=src"),
         *[("DELETE", STATE)] * deletes,
@@ -714,7 +715,7 @@ def dies_first(errors: list[Exception], then: Handler) -> Handler:
 
 
 @pytest.mark.anyio
-async def test_a_request_that_can_be_sent_again_is_retried_once_on_a_dead_connection():
+async def test_a_request_that_can_be_sent_again_is_retried_on_a_dead_connection():
     answer = dies_first(
         [httpx.RemoteProtocolError("Server disconnected without sending a response.")],
         lambda _request: httpx.Response(200),
@@ -722,13 +723,14 @@ async def test_a_request_that_can_be_sent_again_is_retried_once_on_a_dead_connec
     async with registry(answer) as (client, recorder):
         assert await client.blob_exists("s3/b/aa", DIGEST)
         assert [method for method, _ in recorder.sent()] == ["HEAD", "HEAD"]
-    twice = dies_first(
-        [httpx.ReadError("reset"), httpx.ReadError("reset again")],
+    always = dies_first(
+        [httpx.ReadError("reset"), httpx.ConnectError("refused")] * 2,
         lambda _request: httpx.Response(200),
     )
-    async with registry(twice) as (client, _):
+    async with registry(always) as (client, recorder):
         with pytest.raises(RegistryUnavailable):
             await client.blob_exists("s3/b/aa", DIGEST)
+        assert len(recorder.requests) == 4  # the default attempts, then unavailable
 
 
 @pytest.mark.anyio
@@ -788,13 +790,13 @@ async def test_each_request_is_counted_by_call_and_outcome() -> None:
         ("ping", "2xx"): 1,
         ("head blob", "4xx"): 1,
         ("get blob", "2xx"): 1,
-        ("get manifest", "transport_error"): 2,  # a refused connection is tried once more
+        ("get manifest", "transport_error"): 4,  # a refused connection: 4 tries (attempts)
     }
     assert {call: registry_timed(call) - timed[call] for call, _ in calls} == {
         "ping": 1,
         "head blob": 1,
         "get blob": 1,
-        "get manifest": 2,
+        "get manifest": 4,
     }
 
 

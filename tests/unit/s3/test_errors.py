@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from gateway.auth.errors import AuthError
@@ -91,6 +93,19 @@ def test_extra_fields(exc: domain.DomainError, resource: str, fields: dict[str, 
     error = from_exception(exc, resource=resource)
     assert error is not None
     assert error.fields == fields
+
+
+def test_a_304_carries_its_validators_and_caching_headers() -> None:
+    moment = datetime(2024, 5, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    caching = {"Cache-Control": "no-cache", "Expires": "Thu, 01 Jan 2099 00:00:00 GMT"}
+    error = from_exception(domain.NotModified('"e"', moment, caching))
+    assert error is not None
+    assert error.status == 304
+    assert error.headers == {
+        "ETag": '"e"',
+        "Last-Modified": "Wed, 01 May 2024 12:00:00 GMT",
+        **caching,
+    }
 
 
 def test_registry_unavailable_is_a_retryable_503() -> None:

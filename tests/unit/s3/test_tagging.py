@@ -4,15 +4,19 @@ S3 checks them (property-based against a model of the rules, plus S3's own answe
 from __future__ import annotations
 
 import unicodedata
+from typing import Any, cast
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.requests import Request
 
+from gateway.policy.conditions import ContextValues
 from gateway.s3.errors import S3Error
-from gateway.s3.tagging import check_tags, header_tags, parse_document
+from gateway.s3.tagging import check_tags, condition_keys, header_tags, parse_document
 
 ALLOWED = st.characters(categories=("L", "N", "Zs")) | st.sampled_from("_.:/=+-@")
 KEYS = st.text(ALLOWED, min_size=1, max_size=128).filter(lambda k: not k.lower().startswith("aws:"))
@@ -101,3 +105,68 @@ def test_malformed_documents(body: bytes) -> None:
     with pytest.raises(S3Error) as refused:
         parse_document(body)
     assert refused.value.code == "MalformedXML"
+
+
+def request_of(headers: dict[str, str], body: bytes = b"") -> Request:
+    scope = {
+        "type": "http",
+        "method": "PUT",
+        "path": "/b/k",
+        "query_string": b"",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
+async def request_keys(operation: str, request: Request) -> dict[str, ContextValues]:
+    action = "s3:PutObjectTagging" if operation == "PutObjectTagging" else "s3:PutObject"
+    no_store = cast(Any, None)  # the request's own tags need no lookup
+    return await condition_keys(
+        no_store, operation, action, "b", "k", request, {"requestobjecttag"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("operation", "headers", "body", "expected"),
+    [
+        pytest.param(
+            "PutObject",
+            {"x-amz-tagging": "team=blue&env=prod"},
+            b"",
+            {
+                "s3:RequestObjectTag/env": "prod",
+                "s3:RequestObjectTag/team": "blue",
+                "s3:RequestObjectTagKeys": ("env", "team"),
+            },
+            id="put-object-header",
+        ),
+        pytest.param(
+            "PutObjectTagging",
+            {"content-length": str(len(document([("Owner", "me")])))},
+            document([("Owner", "me")]),
+            {"s3:RequestObjectTag/Owner": "me", "s3:RequestObjectTagKeys": ("Owner",)},
+            id="put-object-tagging-body",
+        ),
+        pytest.param("PutObject", {}, b"", {}, id="no-tags-no-keys"),
+        pytest.param(
+            "CopyObject", {"x-amz-tagging": "a=1"}, b"", {}, id="copy-keeps-the-source-tags"
+        ),
+        pytest.param(
+            "CopyObject",
+            {"x-amz-tagging": "a=1", "x-amz-tagging-directive": "REPLACE"},
+            b"",
+            {"s3:RequestObjectTag/a": "1", "s3:RequestObjectTagKeys": ("a",)},
+            id="copy-replacing-the-tags",
+        ),
+        pytest.param("PutObject", {"x-amz-tagging": "a=1&a=2"}, b"", {}, id="malformed"),
+    ],
+)
+def test_request_tag_condition_keys(
+    operation: str, headers: dict[str, str], body: bytes, expected: dict[str, ContextValues]
+) -> None:
+    found = anyio.run(request_keys, operation, request_of(headers, body))
+    assert found == expected
