@@ -34,6 +34,7 @@ from gateway.domain.ports.registry import (
 )
 from gateway.domain.values import (
     BucketRecord,
+    IndexContents,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -258,6 +259,7 @@ class FakeIndex:
         self.results: dict[str, dict[str, Any]] = {}  # completed uploads' answers
         self.parts: dict[str, dict[int, PartRecord]] = {}
         self.referrer_rows: dict[tuple[str, str, str], ReferrerRecord] = {}
+        self.version_rows: list[ObjectRecord] = []  # versioned buckets: not modelled further
 
     def _step(self, method: str) -> None:
         self.faults.step("index", method)
@@ -265,7 +267,15 @@ class FakeIndex:
     def clone(self) -> FakeIndex:
         """A copy of the rows, with a counter of its own (never armed)."""
         twin = FakeIndex(Faults())
-        for name in ("buckets", "objects", "uploads", "results", "parts", "referrer_rows"):
+        for name in (
+            "buckets",
+            "objects",
+            "uploads",
+            "results",
+            "parts",
+            "referrer_rows",
+            "version_rows",
+        ):
             setattr(twin, name, copy.deepcopy(getattr(self, name)))
         return twin
 
@@ -434,6 +444,21 @@ class FakeIndex:
 
     # -- reindex -----------------------------------------------------------------------------
 
+    async def contents(self) -> IndexContents:
+        self._step("contents")
+        return IndexContents(
+            buckets=tuple(self.buckets[name] for name in sorted(self.buckets)),
+            objects=tuple(self.objects[where] for where in sorted(self.objects)),
+            versions=tuple(self.version_rows),
+            referrers=tuple(self.referrer_rows[where] for where in sorted(self.referrer_rows)),
+            uploads=tuple(self.uploads[upload] for upload in sorted(self.uploads)),
+            parts=tuple(
+                (upload, part)
+                for upload in sorted(self.parts)
+                for _, part in sorted(self.parts[upload].items())
+            ),
+        )
+
     async def replace_all(
         self,
         bucket_records: Iterable[BucketRecord],
@@ -448,7 +473,7 @@ class FakeIndex:
         self._step("replace_all")
         self.buckets = {b.name: b for b in bucket_records}
         self.objects = {(o.bucket, o.key): o for o in object_records}
-        self.version_rows = list(version_records)  # versioned buckets: not modelled further
+        self.version_rows = list(version_records)
         self.referrer_rows = {(r.bucket, r.key, r.digest): r for r in referrer_records}
         self.uploads = {i: u for i, u in self.uploads.items() if u.completed}
         fresh = [u for u in upload_records if u.upload_id not in self.uploads]

@@ -15,9 +15,10 @@ After the failure a new gateway process (fresh locks and caches) over the same p
   the counts HEAD shows, and for multipart whether the upload is still live), never a mix;
 - pass the consistency check, ``inconsistencies``: the index equals what ``reindex``
   (gateway/domain/reindex.py) rebuilds from the registry alone (run over a copy of the index,
-  as a reindex over the kept database runs). There is no ``reindex --check`` command in the
-  project: this is what such a check would compare. Referrer rows are compared for the
-  objects' current manifests only (rows of a superseded manifest are invisible to every read);
+  as a reindex over the kept database runs). Referrer rows are compared for the objects'
+  current manifests only (rows of a superseded manifest are invisible to every read). The
+  ``reindex --check`` command (gateway/domain/index_check.py) must find a difference exactly
+  where this check does, at every point (``check`` asserts it);
 - and, once the operation is run again by the client, end wholly new and consistent.
 
 The read-back lists referrers before it reads HEAD's counts: a listing records the referrers
@@ -39,7 +40,7 @@ from typing import Any, ClassVar, cast
 import pytest
 import sqlalchemy as sa
 
-from gateway.domain import multipart, objects
+from gateway.domain import index_check, multipart, objects
 from gateway.domain.buckets import create_bucket
 from gateway.domain.errors import NoSuchKey
 from gateway.domain.objects import NO_WRITE_CONDITIONS, NewObject
@@ -196,6 +197,8 @@ async def inconsistencies(world: World) -> list[str]:
 async def check(world: World) -> None:
     world.faults.disarm()
     problems = await inconsistencies(world)
+    differences, _ = await index_check.check(world.store())
+    assert bool(differences) == bool(problems), (differences, problems)
     if problems:
         raise Inconsistent("; ".join(problems))
 
