@@ -50,8 +50,9 @@ PUSH_PART = ("PUT", "manifests/p-")
 WRITES = frozenset({PUSH_OBJECT, DELETE_MANIFEST, PUSH_REFERRER, PUSH_PART})
 
 
-def etag(*pieces: bytes) -> str:
-    if len(pieces) == 1:
+def etag(*pieces: bytes, multipart: bool = False) -> str:
+    """S3's ETag of a body, or (``multipart``, or several pieces) of an object of parts."""
+    if len(pieces) == 1 and not multipart:
         return f'"{hashlib.md5(pieces[0], usedforsecurity=False).hexdigest()}"'
     md5s = b"".join(hashlib.md5(p, usedforsecurity=False).digest() for p in pieces)
     return f'"{hashlib.md5(md5s, usedforsecurity=False).hexdigest()}-{len(pieces)}"'

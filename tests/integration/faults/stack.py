@@ -35,10 +35,11 @@ RETRIED = (ClientError, BotoCoreError, httpx.TransportError, AssertionError)
 @dataclass
 class Stack:
     root: Path
+    forks: GatewayForks
     env: dict[str, str] = field(default_factory=dict)  # more ARTIFACT_STORE_* settings
+    proxied: bool = True  # the gateway reaches Zot through the proxy (else straight)
     registry: RunningRegistry = field(init=False)
     proxy: FaultProxy = field(init=False)
-    forks: GatewayForks = field(init=False)
     gateway: ForkedGateway = field(init=False)
 
     def __post_init__(self) -> None:
@@ -51,15 +52,12 @@ class Stack:
     def start(self) -> Stack:
         self.registry = start(self.registry_root)
         self.proxy = FaultProxy(self.registry_port).start()
-        self.forks = GatewayForks()
         self.start_gateway()
         return self
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.gateway.stop()
-        with contextlib.suppress(Exception):
-            self.forks.close()
         with contextlib.suppress(Exception):
             self.proxy.stop()
         self.registry.stop()
@@ -75,7 +73,9 @@ class Stack:
         the repository prefix is this suite's."""
         self.data.mkdir(parents=True, exist_ok=True)
         env = {
-            **replace(self.registry, url=self.proxy.url).env(),
+            **replace(
+                self.registry, url=self.proxy.url if self.proxied else self.registry.url
+            ).env(),
             "ARTIFACT_STORE_LOG_LEVEL": "warning",
             "ARTIFACT_STORE_ROOT_ACCESS_KEY": ACCESS_KEY,
             "ARTIFACT_STORE_ROOT_SECRET_KEY": SECRET_KEY,
@@ -136,8 +136,10 @@ def eventually(attempt: Callable[[], T], seconds: float = 60, pause: float = 0.2
 
 
 @contextlib.contextmanager
-def running(root: Path, **env: str) -> Iterator[Stack]:
-    stack = Stack(root, env).start()
+def running(
+    root: Path, forks: GatewayForks, *, proxied: bool = True, **env: str
+) -> Iterator[Stack]:
+    stack = Stack(root, forks, env, proxied).start()
     try:
         yield stack
     finally:

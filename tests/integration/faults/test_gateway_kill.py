@@ -26,6 +26,7 @@ import pytest
 
 from gateway.domain import mapping
 from tests.fixtures.fault_proxy import Rule, Stage
+from tests.fixtures.gateway_forks import GatewayForks
 from tests.integration.faults import known
 from tests.integration.faults.checks import Background, assert_objects
 from tests.integration.faults.operations import OPERATIONS, Operation, points
@@ -33,8 +34,10 @@ from tests.integration.faults.stack import Stack, eventually, running
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running(tmp_path_factory.mktemp("gateway-kill"), ARTIFACT_STORE_MIN_PART_SIZE="1") as s:
+def stack(tmp_path_factory: pytest.TempPathFactory, forks: GatewayForks) -> Iterator[Stack]:
+    with running(
+        tmp_path_factory.mktemp("gateway-kill"), forks, ARTIFACT_STORE_MIN_PART_SIZE="1"
+    ) as s:
         warm_up(s)
         yield s
 

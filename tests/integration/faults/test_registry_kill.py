@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fixtures.fault_proxy import Rule, Stage
+from tests.fixtures.gateway_forks import GatewayForks
 from tests.integration.faults import known
 from tests.integration.faults.checks import Background, assert_objects
 from tests.integration.faults.operations import points
@@ -32,8 +33,13 @@ CLEAN = {"ServiceUnavailable", "SlowDown", "503"}
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running(tmp_path_factory.mktemp("registry-kill"), ARTIFACT_STORE_MIN_PART_SIZE="1") as s:
+def stack(tmp_path_factory: pytest.TempPathFactory, forks: GatewayForks) -> Iterator[Stack]:
+    with running(
+        tmp_path_factory.mktemp("registry-kill"),
+        forks,
+        ARTIFACT_STORE_MIN_PART_SIZE="1",
+        ARTIFACT_STORE_REGISTRY_CIRCUIT_COOLDOWN_SECONDS="1",  # once the circuit exists
+    ) as s:
         warm_up(s)
         yield s
 
