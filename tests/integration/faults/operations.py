@@ -176,7 +176,7 @@ class Operation:
 
 class PutNew(Operation):
     name = "put-new"
-    requests = (HEAD_CONFIG, PUSH_BLOB, PUSH_OBJECT)
+    requests: ClassVar[tuple[tuple[str, str], ...]] = (HEAD_CONFIG, PUSH_BLOB, PUSH_OBJECT)
     old = View(None)
     new = View(NEW)
 

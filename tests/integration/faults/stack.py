@@ -137,9 +137,10 @@ def eventually(attempt: Callable[[], T], seconds: float = 60, pause: float = 0.2
 
 @contextlib.contextmanager
 def running(
-    root: Path, forks: GatewayForks, *, proxied: bool = True, **env: str
+    root: Path, forks: GatewayForks, env: dict[str, str] | None = None, *, proxied: bool = True
 ) -> Iterator[Stack]:
-    stack = Stack(root, forks, env, proxied).start()
+    """A stack under ``root``; ``env``: more ARTIFACT_STORE_* settings of the gateway."""
+    stack = Stack(root, forks, env or {}, proxied).start()
     try:
         yield stack
     finally:

@@ -77,7 +77,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def stack(storage: Path, forks: GatewayForks) -> Iterator[Stack]:
-    with running(storage, forks, ARTIFACT_STORE_MIN_PART_SIZE="1") as s:
+    with running(storage, forks, {"ARTIFACT_STORE_MIN_PART_SIZE": "1"}) as s:
         s.s3().create_bucket(Bucket=BUCKET)
         yield s
 
@@ -103,7 +103,8 @@ class Full:
 def same_shard(key: str, count: int) -> list[str]:
     """``count`` other keys in the same shard repository as ``key`` (one that exists)."""
     shard = mapping.key_hash(key)[:2]
-    found, n = [], 0
+    found: list[str] = []
+    n = 0
     while len(found) < count:
         n += 1
         candidate = f"{key}-{n}"

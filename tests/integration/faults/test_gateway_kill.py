@@ -36,7 +36,7 @@ from tests.integration.faults.stack import Stack, eventually, running
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, forks: GatewayForks) -> Iterator[Stack]:
     with running(
-        tmp_path_factory.mktemp("gateway-kill"), forks, ARTIFACT_STORE_MIN_PART_SIZE="1"
+        tmp_path_factory.mktemp("gateway-kill"), forks, {"ARTIFACT_STORE_MIN_PART_SIZE": "1"}
     ) as s:
         warm_up(s)
         yield s

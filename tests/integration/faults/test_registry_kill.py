@@ -37,8 +37,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, forks: GatewayForks) -> Iter
     with running(
         tmp_path_factory.mktemp("registry-kill"),
         forks,
-        ARTIFACT_STORE_MIN_PART_SIZE="1",
-        ARTIFACT_STORE_REGISTRY_CIRCUIT_COOLDOWN_SECONDS="1",  # once the circuit exists
+        {
+            "ARTIFACT_STORE_MIN_PART_SIZE": "1",
+            "ARTIFACT_STORE_REGISTRY_CIRCUIT_COOLDOWN_SECONDS": "1",  # once the circuit exists
+        },
     ) as s:
         warm_up(s)
         yield s

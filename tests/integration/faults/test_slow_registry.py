@@ -42,9 +42,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, forks: GatewayForks) -> Iter
     with running(
         tmp_path_factory.mktemp("slow-registry"),
         forks,
-        ARTIFACT_STORE_MIN_PART_SIZE="1",
-        ARTIFACT_STORE_REGISTRY_CIRCUIT_COOLDOWN_SECONDS="1",
-        **TIMEOUT,
+        {
+            "ARTIFACT_STORE_MIN_PART_SIZE": "1",
+            "ARTIFACT_STORE_REGISTRY_CIRCUIT_COOLDOWN_SECONDS": "1",
+            **TIMEOUT,
+        },
     ) as s:
         s.s3().create_bucket(Bucket=BUCKET)
         yield s
