@@ -1,4 +1,5 @@
-"""Losing the index loses nothing: ``reindex`` rebuilds it from the registry alone."""
+"""Losing the index loses nothing: ``reindex`` rebuilds it from the registry alone, and
+``reindex --check`` tells, changing nothing, whether the index still agrees with it."""
 
 import asyncio
 import base64
