@@ -50,17 +50,21 @@ class Stack:
     # -- processes ---------------------------------------------------------------------------
 
     def start(self) -> Stack:
-        self.registry = start(self.registry_root)
-        self.proxy = FaultProxy(self.registry_port).start()
-        self.start_gateway()
+        """Zot, the proxy, the gateway; what started is stopped again if one fails."""
+        try:
+            self.registry = start(self.registry_root)
+            self.proxy = FaultProxy(self.registry_port).start()
+            self.start_gateway()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.gateway.stop()
-        with contextlib.suppress(Exception):
-            self.proxy.stop()
-        self.registry.stop()
+        for part in ("gateway", "proxy", "registry"):
+            if hasattr(self, part):
+                with contextlib.suppress(Exception):
+                    getattr(self, part).stop()
 
     @property
     def registry_port(self) -> int:
