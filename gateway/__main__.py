@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 
 import uvloop
 
-from gateway.app import close_store, open_store
+from gateway.app import close_store, open_store, open_store_to_check
 from gateway.config import DEFAULT_ROOT_SECRET_KEY, Settings, load_settings
-from gateway.domain.reindex import reindex
+from gateway.domain.index_check import check
+from gateway.domain.reindex import ReindexReport, reindex
+from gateway.index import IndexNotReady
 from gateway.serving import configure_logging, serve, serve_workers
 
 
@@ -33,7 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, help="gateway processes sharing the ports (default 1)"
     )
-    commands.add_parser("reindex", help="rebuild the index from the registry alone")
+    rebuild = commands.add_parser("reindex", help="rebuild the index from the registry alone")
+    rebuild.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: print how the index differs from what a reindex would write;"
+        " exit 0 if in nothing, 1 if it differs, 2 if it could not be checked",
+    )
+    rebuild.add_argument(
+        "--json", action="store_true", help="with --check: the differences as one JSON document"
+    )
     return parser
 
 
@@ -52,24 +64,58 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _counts(report: ReindexReport) -> str:
+    return (
+        f"{report.buckets} buckets, {report.objects} objects ({report.skipped} skipped),"
+        f" {report.referrers} referrers, {report.uploads} uploads ({report.parts} parts)"
+    )
+
+
 async def _reindex(settings: Settings) -> int:
     store = await open_store(settings)
     try:
         report = await reindex(store)
     finally:
         await close_store(store)
-    print(
-        f"reindexed {report.buckets} buckets, {report.objects} objects ({report.skipped} skipped),"
-        f" {report.referrers} referrers, {report.uploads} uploads ({report.parts} parts)"
-    )
+    print(f"reindexed {_counts(report)}")
     return 0
 
 
+async def _check(settings: Settings, as_json: bool) -> int:
+    """``reindex --check``: 0 no difference, 1 differences (each printed), 2 not checked."""
+    try:
+        store = await open_store_to_check(settings)
+    except IndexNotReady as exc:
+        print(f"reindex --check: {exc}", file=sys.stderr)
+        return 2
+    try:
+        differences, report = await check(store)
+    finally:
+        await close_store(store)
+    if as_json:
+        document = {
+            "differences": [difference.as_json() for difference in differences],
+            "registry": vars(report),
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        for difference in differences:
+            print(difference.describe())
+        verdict = f"{len(differences)} differences" if differences else "no differences"
+        print(f"{verdict}; the registry holds {_counts(report)}")
+    return 1 if differences else 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "reindex" and args.json and not args.check:
+        parser.error("--json goes with --check")
     settings = _settings(args)
     configure_logging(settings)
     if args.command == "reindex":
+        if args.check:
+            return asyncio.run(_check(settings, args.json))
         return asyncio.run(_reindex(settings))
     secret = (
         DEFAULT_ROOT_SECRET_KEY

@@ -105,6 +105,14 @@ async def open_store(settings: Settings, circuit: Circuit | None = None) -> Stor
     )
 
 
+async def open_store_to_check(settings: Settings) -> Store:
+    """The two ports, for ``reindex --check``, which must change nothing: the index is not
+    migrated (``IndexNotReady`` if it would need to be) and no key file is made."""
+    index = await SqlIndex.open(settings.index_url, migrate=False)
+    registry = RegistryClient(settings.registry_url, auth=settings.registry_auth())
+    return Store(registry=registry, index=index, prefix=settings.repository_prefix)
+
+
 async def sweep_uploads(store: Store, settings: Settings) -> None:
     """Abort expired multipart uploads now and then; their part blobs become garbage for the
     registry's GC (part manifests protect live uploads' blobs whatever the GC delay)."""

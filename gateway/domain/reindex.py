@@ -12,6 +12,9 @@ the part manifests ``p-<upload>-<n>`` beside it. Parts without a record are left
 ended upload and are ignored; completed uploads' rows are not rebuilt (index only).
 An object's tags are its manifest's, unless the same referrers list names tagging manifests
 (``domain/tagging.py``): then the newest of them holds the tag set.
+
+``rebuild`` only reads; ``reindex`` writes what it read; ``index_check`` compares it with
+the index instead (``reindex --check``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from gateway.domain.store import Store
 from gateway.domain.supply import referrers
 from gateway.domain.values import (
     BucketRecord,
+    IndexContents,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -201,7 +205,8 @@ async def _read_registry(store: Store) -> _Found:
     return found
 
 
-async def reindex(store: Store) -> ReindexReport:
+async def rebuild(store: Store) -> tuple[IndexContents, ReindexReport]:
+    """What the index should hold, read from the registry alone; writes nothing."""
     found = await _read_registry(store)
     live = [record for record in found.objects if record.bucket in found.buckets]
     older = [record for record in found.versions if record.bucket in found.buckets]
@@ -214,10 +219,15 @@ async def reindex(store: Store) -> ReindexReport:
         store, readable, asyncio.Semaphore(CONCURRENCY)
     )
     live, older = read[: len(live)], read[len(live) :] + [r for r in older if r.delete_marker]
-    await store.index.replace_all(
-        found.buckets.values(), live, referrer_rows, uploads, parts, version_records=older
+    contents = IndexContents(
+        buckets=tuple(found.buckets.values()),
+        objects=tuple(live),
+        versions=tuple(older),
+        referrers=tuple(referrer_rows),
+        uploads=tuple(uploads),
+        parts=tuple(parts),
     )
-    return ReindexReport(
+    report = ReindexReport(
         buckets=len(found.buckets),
         objects=len(live),
         skipped=skipped + missed,
@@ -225,6 +235,21 @@ async def reindex(store: Store) -> ReindexReport:
         uploads=len(uploads),
         parts=len(parts),
     )
+    return contents, report
+
+
+async def reindex(store: Store) -> ReindexReport:
+    """Swap the whole index for what the registry holds (one transaction)."""
+    contents, report = await rebuild(store)
+    await store.index.replace_all(
+        contents.buckets,
+        contents.objects,
+        contents.referrers,
+        contents.uploads,
+        contents.parts,
+        version_records=contents.versions,
+    )
+    return report
 
 
 async def _read_referrers(

@@ -147,6 +147,20 @@ class ReferrerRecord:
 
 
 @dataclass(frozen=True)
+class IndexContents:
+    """The rows ``reindex`` rebuilds, as records: what the registry says the index should
+    hold (``reindex.rebuild``), or what it holds (``Index.contents``, which also returns the
+    completed uploads kept for a repeated Complete, marked ``completed``)."""
+
+    buckets: tuple[BucketRecord, ...] = ()
+    objects: tuple[ObjectRecord, ...] = ()  # each key's live object
+    versions: tuple[ObjectRecord, ...] = ()  # noncurrent versions and delete markers
+    referrers: tuple[ReferrerRecord, ...] = ()
+    uploads: tuple[UploadRecord, ...] = ()
+    parts: tuple[tuple[str, PartRecord], ...] = ()  # (upload id, part)
+
+
+@dataclass(frozen=True)
 class AccessKeyRecord:
     """A service account's key; ``secret_sealed`` is opened only to check a signature."""
 

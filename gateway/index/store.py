@@ -1,8 +1,8 @@
 """``SqlIndex``: the ``Index`` port, made of one class per table family (buckets.py,
 objects.py, uploads.py, access_keys.py, referrers.py, as the port's protocols are) over one
 engine. What spans every family stays here: opening the database (with its migrations),
-``ping``, ``close``, and ``replace_all``, the rebuild that ``reindex`` writes in one
-transaction."""
+``ping``, ``close``, ``replace_all``, the rebuild that ``reindex`` writes in one
+transaction, and ``contents``, what ``reindex --check`` compares with it."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from gateway.domain.values import (
     BucketRecord,
+    IndexContents,
     ObjectRecord,
     PartRecord,
     ReferrerRecord,
@@ -27,7 +28,7 @@ from gateway.index.access_keys import SqlAccessKeyIndex
 from gateway.index.base import to_ms
 from gateway.index.buckets import SqlBucketIndex, bucket_rows
 from gateway.index.measured import measured
-from gateway.index.migrate import upgrade
+from gateway.index.migrate import revisions, upgrade
 from gateway.index.objects import SqlObjectIndex, object_rows, version_rows
 from gateway.index.referrers import SqlReferrerIndex, referrer_rows
 from gateway.index.schema import buckets, health, objects, parts, referrers, uploads, versions
@@ -36,6 +37,21 @@ from gateway.index.versions import SqlVersionIndex
 
 if TYPE_CHECKING:
     from gateway.domain.ports.index import Index
+
+
+class IndexNotReady(Exception):
+    """The index cannot be read as it is (missing, or an older schema) without changing it."""
+
+
+def _sqlite_file(url: str, *, create: bool) -> None:
+    """A SQLite file's directory made (``create``), or the file found (IndexNotReady)."""
+    database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        return
+    if create:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    elif not Path(database).exists():
+        raise IndexNotReady(f"no index at {database}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -59,15 +75,24 @@ class SqlIndex(
     """The ``Index`` port over SQLAlchemy Core (async), on SQLite or PostgreSQL."""
 
     @classmethod
-    async def open(cls, url: str) -> SqlIndex:
-        if url.startswith("sqlite"):
-            database = sa.engine.make_url(url).database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+    async def open(cls, url: str, *, migrate: bool = True) -> SqlIndex:
+        """The index at ``url``, its schema brought up to date. ``migrate=False`` changes
+        nothing (``reindex --check``): a database that does not exist, or whose schema is
+        not this code's, is ``IndexNotReady``."""
+        _sqlite_file(url, create=migrate)
         engine = create_async_engine(url)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        await upgrade(engine)
+        if migrate:
+            await upgrade(engine)
+        else:
+            current, head = await revisions(engine)
+            if current != head:
+                await engine.dispose()
+                raise IndexNotReady(
+                    f"the index's schema is at revision {current}, this gateway's at {head}: "
+                    "start the gateway once (it migrates the schema) and check again"
+                )
         return cls(engine)
 
     async def close(self) -> None:
@@ -122,6 +147,38 @@ class SqlIndex(
             live = {row["upload_id"] for row in fresh}
             rows = (part_rows.row(part, upload_id=u) for u, part in part_records if u in live)
             await _insert(conn, parts, rows)
+
+    async def contents(self) -> IndexContents:
+        """Every row of the tables ``replace_all`` swaps, over one connection, in key order
+        (reads only: ``reindex --check`` must change nothing)."""
+        async with self._engine.connect() as conn:
+            bucket_list = await conn.execute(buckets.select().order_by(buckets.c.name))
+            found_buckets = tuple(bucket_rows.record(row) for row in bucket_list)
+            by_key = (objects.c.bucket, objects.c.key)
+            live = await conn.execute(objects.select().order_by(*by_key))
+            found_objects = tuple(object_rows.record(row) for row in live)
+            older = await conn.execute(
+                versions.select().order_by(versions.c.bucket, versions.c.key, versions.c.version_id)
+            )
+            found_versions = tuple(version_rows.record(row) for row in older)
+            rows = await conn.execute(
+                referrers.select().order_by(referrers.c.bucket, referrers.c.key, referrers.c.digest)
+            )
+            found_referrers = tuple(referrer_rows.record(row) for row in rows)
+            listed = await conn.execute(uploads.select().order_by(uploads.c.upload_id))
+            found_uploads = tuple(upload_rows.record(row) for row in listed)
+            part_list = await conn.execute(
+                parts.select().order_by(parts.c.upload_id, parts.c.part_number)
+            )
+            found_parts = tuple((row.upload_id, part_rows.record(row)) for row in part_list)
+        return IndexContents(
+            buckets=found_buckets,
+            objects=found_objects,
+            versions=found_versions,
+            referrers=found_referrers,
+            uploads=found_uploads,
+            parts=found_parts,
+        )
 
 
 async def _insert(conn: AsyncConnection, table: sa.Table, rows: Iterable[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from gateway.domain.values import (
     AccessKeyRecord,
     BucketRecord,
+    IndexContents,
     ObjectLock,
     ObjectRecord,
     PartRecord,
@@ -208,4 +209,9 @@ class Index(
         version_records: Iterable[ObjectRecord] = (),
     ) -> None:
         """Swap the whole index for what was read from the registry, in one transaction."""
+        ...
+
+    async def contents(self) -> IndexContents:
+        """Every row of the tables ``replace_all`` swaps, read and changed in nothing (for
+        ``reindex --check``); the completed uploads are there too, marked ``completed``."""
         ...

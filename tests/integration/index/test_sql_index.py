@@ -21,6 +21,7 @@ from gateway.domain.store import Store
 from gateway.domain.values import (
     AccessKeyRecord,
     BucketRecord,
+    IndexContents,
     Layer,
     ObjectLock,
     ObjectRecord,
@@ -40,7 +41,7 @@ from gateway.index.schema import (
     referrers,
     uploads,
 )
-from gateway.index.store import SqlIndex
+from gateway.index.store import IndexNotReady, SqlIndex
 from tests.fixtures.postgres import postgres_server
 
 # Code-point order (UTF-8 byte order) differs from most locale collations on these.
@@ -53,8 +54,8 @@ def test_sql_index_has_the_index_ports_methods_with_their_parameters():
     ports = [port for port in Index.__mro__ if port.__module__ == Index.__module__]
     names = sorted({name for port in ports for name in vars(port) if not name.startswith("_")})
     # 5 + 5 + 7 (versions: retag, set_lock) + 11 (uploads: count_live_uploads) + 4 + 5, and
-    # ping, write_probe, close, replace_all
-    assert len(names) == 41
+    # ping, write_probe, close, replace_all, contents
+    assert len(names) == 42
 
     def parameters(function: Any) -> list[tuple[str, Any, Any]]:
         return [
@@ -652,5 +653,93 @@ async def test_migration_0005_gives_existing_rows_no_tags(tmp_path):
         found = await index.get_object("old", "k")
         assert found is not None
         assert (found.tags, found.tagging) == ({}, None)
+    finally:
+        await index.close()
+
+
+def mine(contents: IndexContents, bucket: str) -> IndexContents:
+    """The rows of one bucket (the PostgreSQL database is shared by this module's tests)."""
+    ids = {u.upload_id for u in contents.uploads if u.bucket == bucket}
+    return IndexContents(
+        buckets=tuple(b for b in contents.buckets if b.name == bucket),
+        objects=tuple(o for o in contents.objects if o.bucket == bucket),
+        versions=tuple(v for v in contents.versions if v.bucket == bucket),
+        referrers=tuple(r for r in contents.referrers if r.bucket == bucket),
+        uploads=tuple(u for u in contents.uploads if u.upload_id in ids),
+        parts=tuple((u, p) for u, p in contents.parts if u in ids),
+    )
+
+
+@pytest.mark.anyio
+async def test_contents_reads_back_what_replace_all_wrote(database_url):
+    """``contents`` (what ``reindex --check`` compares) returns every row ``replace_all``
+    swaps, record for record, completed uploads included and marked; it changes nothing."""
+    bucket = "c" + str(abs(hash(database_url)) % 10**8)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    live = record(bucket, "k")
+    older = replace(live, key="v", version_id="0001", tags={"t": "1"})
+    marker = replace(live, key="v", version_id="0002", delete_marker=True, size=0, layers=())
+    referrer = ReferrerRecord(
+        bucket, "k", live.manifest_digest, "sha256:" + "7" * 64, "sbom", "a/t", "m/t",
+        "sha256:" + "8" * 64, 3, 400, created,
+    )  # fmt: skip
+    one, two = f"{bucket}-1", f"{bucket}-2"
+    flying, done = upload(bucket, "u", one), upload(bucket, "d", two)
+    index = await SqlIndex.open(database_url)
+    try:
+        await index.replace_all(
+            [BucketRecord(bucket, created, settings={"versioning": "Enabled"})],
+            [live],
+            [referrer],
+            [flying, done],
+            [(one, part(1)), (one, part(2)), (two, part(1))],
+            version_records=[older, marker],
+        )
+        await index.complete_upload(two, record(bucket, "d"), {"ETag": '"x"'})
+        found = mine(await index.contents(), bucket)
+        assert found == mine(await index.contents(), bucket)
+        assert found.buckets == (BucketRecord(bucket, created, settings={"versioning": "Enabled"}),)
+        assert found.objects == (record(bucket, "d"), live)  # in key order
+        assert found.versions == (older, marker)
+        assert found.referrers == (referrer,)
+        assert found.uploads == (flying, replace(done, completed=True))
+        assert found.parts == ((one, part(1)), (one, part(2)))
+        await index.delete_upload(one)
+        await index.forget_completed_uploads(datetime.now(UTC))
+        await index.delete_referrers(bucket, "k")
+        for key in ("k", "d"):
+            await index.delete_object(bucket, key)
+        for version in ("0001", "0002"):
+            await index.remove_version(bucket, "v", version)
+        await index.delete_bucket(bucket)
+        assert mine(await index.contents(), bucket) == IndexContents()
+    finally:
+        await index.close()
+
+
+@pytest.mark.anyio
+async def test_opening_without_migrating_changes_nothing(tmp_path):
+    """``migrate=False`` (``reindex --check``): no file is made where there is none, a
+    schema behind this code's is refused, one at head opens."""
+    path = tmp_path / "sub" / "index.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    with pytest.raises(IndexNotReady, match="no index at"):
+        await SqlIndex.open(url, migrate=False)
+    assert not path.parent.exists()
+    engine = create_async_engine(url.replace("/sub/", "/"))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(migrate._config(sync), "0006"))
+    finally:
+        await engine.dispose()
+    old = url.replace("/sub/", "/")
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with pytest.raises(IndexNotReady, match=f"at revision 0006, this gateway's at {head}"):
+        await SqlIndex.open(old, migrate=False)
+    assert await applied_revisions(old) == ["0006"]
+    await (await SqlIndex.open(old)).close()  # the gateway's start migrates it
+    index = await SqlIndex.open(old, migrate=False)
+    try:
+        assert await index.contents() == IndexContents()
     finally:
         await index.close()

@@ -1,4 +1,5 @@
-"""Losing the index loses nothing: ``reindex`` rebuilds it from the registry alone."""
+"""Losing the index loses nothing: ``reindex`` rebuilds it from the registry alone, and
+``reindex --check`` tells, changing nothing, whether the index still agrees with it."""
 
 import asyncio
 import base64
@@ -409,3 +410,135 @@ def test_reindex_keeps_object_lock(registry, tmp_path, monkeypatch):
     assert after == before
     assert before[("k", first)][:3] == ("COMPLIANCE", until + timedelta(days=1), "OFF")
     assert sorted(v[2] for v in before.values()) == ["OFF", "ON"]
+
+
+def check_index(data, capsys) -> tuple[int, dict]:
+    """``reindex --check --json`` over the data directory: its exit code and document."""
+    capsys.readouterr()
+    code = main(["--data-dir", str(data), "reindex", "--check", "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def every_row(data) -> dict[str, list[dict]]:
+    """Every row of every table of the SQLite index, in a stable order."""
+    engine = sa.create_engine(f"sqlite:///{data / 'index.db'}")
+    try:
+        with engine.connect() as conn:
+            return {
+                table.name: in_order(dict(row._mapping) for row in conn.execute(table.select()))
+                for table in schema.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+def registry_state(registry, prefix):
+    """Each repository of ``prefix`` with its tags and what they name."""
+    with registry.http() as http:
+        names = http.get("/v2/_catalog", params={"n": 10000}).json()["repositories"]
+        state = {}
+        for name in sorted(n for n in names if n.startswith(f"{prefix}/")):
+            tags = http.get(f"/v2/{name}/tags/list").json().get("tags") or []
+            state[name] = {
+                tag: http.head(f"/v2/{name}/manifests/{tag}", headers=ACCEPT).headers[
+                    "Docker-Content-Digest"
+                ]
+                for tag in tags
+            }
+    return state
+
+
+ACCEPT = {"Accept": f"{MANIFEST}, application/vnd.oci.image.index.v1+json"}
+
+
+def test_reindex_check_finds_nothing_after_traffic_and_a_row_deleted_behind_its_back(
+    registry, tmp_path, monkeypatch, capsys
+):
+    """Every kind of row reindex rebuilds is written by ordinary requests; the check finds
+    no difference, writes nothing to the index or the registry, then names exactly the rows
+    deleted from the index behind the gateway's back, and nothing once reindex ran."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("ARTIFACT_STORE_REPOSITORY_PREFIX", "rx7")
+    settings = gateway_settings(registry, data, repository_prefix="rx7")
+    with serve(settings) as running:
+        client = s3_client(running.url)
+        client.create_bucket(Bucket="plain")
+        client.create_bucket(Bucket="empty")
+        for n in range(5):
+            client.put_object(Bucket="plain", Key=f"k{n}", Body=b"x" * n, Metadata={"n": str(n)})
+        client.put_object(Bucket="plain", Key="k0", Body=b"rewritten")
+        client.delete_object(Bucket="plain", Key="k1")
+        client.copy_object(Bucket="plain", Key="copy", CopySource="plain/k2")
+        client.put_object_tagging(
+            Bucket="plain", Key="k3", Tagging={"TagSet": [{"Key": "t", "Value": "v"}]}
+        )
+        client.put_object(Bucket="plain", Key=KEY, Body=CONTENT)
+        for kind, body, media_type in documents().values():
+            assert attach(running, "plain", kind, body, media_type).status_code == 201
+        live = client.create_multipart_upload(Bucket="plain", Key="mp/live")["UploadId"]
+        client.upload_part(Bucket="plain", Key="mp/live", UploadId=live, PartNumber=1, Body=b"p")
+        done = client.create_multipart_upload(Bucket="plain", Key="mp/done")["UploadId"]
+        etag = client.upload_part(
+            Bucket="plain", Key="mp/done", UploadId=done, PartNumber=1, Body=b"q"
+        )["ETag"]
+        client.complete_multipart_upload(
+            Bucket="plain",
+            Key="mp/done",
+            UploadId=done,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+        )
+        client.create_bucket(Bucket="history", ObjectLockEnabledForBucket=True)
+        client.put_object(Bucket="history", Key="v", Body=b"one")
+        client.put_object(Bucket="history", Key="v", Body=b"two", ObjectLockLegalHoldStatus="ON")
+        client.put_object(Bucket="history", Key="gone", Body=b"x")
+        client.delete_object(Bucket="history", Key="gone")  # a delete marker
+        rows, state = every_row(data), registry_state(registry, "rx7")
+        code, found = check_index(data, capsys)
+        assert (code, found["differences"]) == (0, [])
+        assert found["registry"] == {
+            "buckets": 3,
+            "objects": 8,  # k0 k2 k3 k4 copy KEY mp/done, v
+            "skipped": 0,
+            "referrers": 4,
+            "uploads": 1,
+            "parts": 1,
+        }
+        assert every_row(data) == rows
+        assert registry_state(registry, "rx7") == state
+    engine = sa.create_engine(f"sqlite:///{data / 'index.db'}")
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(
+                schema.objects.delete()
+                .where(schema.objects.c.bucket == "plain", schema.objects.c.key == "k4")
+                .returning(schema.objects.c.manifest_digest)
+            ).scalar_one()
+            conn.execute(schema.parts.delete().where(schema.parts.c.upload_id == live))
+    finally:
+        engine.dispose()
+    code, found = check_index(data, capsys)
+    assert code == 1
+    assert found["differences"] == [
+        {"table": "objects", "row": "plain/k4", "index": None, "registry": row, "fields": []},
+        {
+            "table": "parts",
+            "row": f"{live}#1",
+            "index": None,
+            "registry": found["differences"][1]["registry"],
+            "fields": [],
+        },
+    ]
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "reindex", "--check"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"objects plain/k4: only in the registry ({row}); a reindex would add it"
+    )
+    assert main(["--data-dir", str(data), "reindex"]) == 0
+    code, found = check_index(data, capsys)
+    assert (code, found["differences"]) == (0, [])
+
+
+def test_reindex_check_of_a_missing_index_changes_nothing(registry, tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path / "none"), "reindex", "--check"]) == 2
+    assert "no index at" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()

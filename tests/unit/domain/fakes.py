@@ -36,6 +36,7 @@ from gateway.domain.ports.registry import (
 )
 from gateway.domain.values import (
     BucketRecord,
+    IndexContents,
     ObjectLock,
     ObjectRecord,
     PartRecord,
@@ -532,6 +533,21 @@ class FakeIndex:
         return gone
 
     # -- reindex -----------------------------------------------------------------------------
+
+    async def contents(self) -> IndexContents:
+        self._step("contents")
+        return IndexContents(
+            buckets=tuple(self.buckets[name] for name in sorted(self.buckets)),
+            objects=tuple(self.objects[where] for where in sorted(self.objects)),
+            versions=tuple(self.versions[where] for where in sorted(self.versions)),
+            referrers=tuple(self.referrer_rows[where] for where in sorted(self.referrer_rows)),
+            uploads=tuple(self.uploads[upload] for upload in sorted(self.uploads)),
+            parts=tuple(
+                (upload, part)
+                for upload in sorted(self.parts)
+                for _, part in sorted(self.parts[upload].items())
+            ),
+        )
 
     async def replace_all(
         self,

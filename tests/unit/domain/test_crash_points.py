@@ -22,11 +22,12 @@ After the failure a new gateway process (fresh locks and caches) over the same p
 - have done it all if the client was answered success (an ``error`` the product absorbs);
 - pass the consistency check, ``inconsistencies``: the index equals what ``reindex``
   (gateway/domain/reindex.py) rebuilds from the registry alone (run over a copy of the index,
-  as a reindex over the kept database runs). There is no ``reindex --check`` command in the
-  project: this is what such a check would compare. Referrer rows are compared for the
-  objects' current manifests only (rows of a superseded manifest are invisible to every read).
+  as a reindex over the kept database runs). Referrer rows are compared for the objects'
+  current manifests only (rows of a superseded manifest are invisible to every read).
   In a versioned bucket every version row (live or not, delete markers too) must name a
-  manifest the registry holds under that version's ``v-`` tag;
+  manifest the registry holds under that version's ``v-`` tag. The ``reindex --check``
+  command (gateway/domain/index_check.py) must find a difference exactly where this check
+  does, at every point (``check`` asserts it);
 - and, once the operation is run again by the client, end wholly new and consistent (a
   versioned write run again adds one more version when the first run had committed: the
   client was answered an error, so it cannot know).
@@ -50,7 +51,7 @@ from typing import Any, ClassVar, cast
 import pytest
 import sqlalchemy as sa
 
-from gateway.domain import mapping, multipart, objects, versions
+from gateway.domain import index_check, mapping, multipart, objects, versions
 from gateway.domain.buckets import create_bucket
 from gateway.domain.errors import NoSuchKey, NoSuchVersion
 from gateway.domain.listing import list_versions
@@ -279,6 +280,8 @@ def untagged_versions(world: World) -> list[str]:
 async def check(world: World) -> None:
     world.faults.disarm()
     problems = await inconsistencies(world)
+    differences, _ = await index_check.check(world.store())
+    assert bool(differences) == bool(problems), (differences, problems)
     if problems:
         raise Inconsistent("; ".join(problems))
 
