@@ -10,6 +10,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.observability.context import CURRENT, RequestContext, new_request_id
+from gateway.observability.tracing import redact_query
 
 log = logging.getLogger("gateway.request")
 
@@ -76,6 +77,9 @@ class Observed:
                 extra={
                     "method": context.method,
                     "path": context.path,
+                    # S3's sub-resources name the operation (?uploads, ?partNumber=); the
+                    # values of credentials (a presigned URL's signature) are redacted.
+                    "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
                     "status": context.status,
                     "duration_ms": _since(started),
                 },

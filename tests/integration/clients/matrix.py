@@ -22,7 +22,6 @@ import base64
 import hashlib
 import json
 import os
-import re
 import shlex
 import subprocess
 import zlib
@@ -187,7 +186,17 @@ class Request:
     status: int
 
 
-_ACCESS = re.compile(r'"([A-Z]+) (/[^ ?]*)(?:\?(\S*))? HTTP/[0-9.]+" (\d{3})')
+_ACCESS = '"logger": "gateway.request"'  # the gateway's JSON access line of a request
+
+
+def _access_lines(text: str) -> list[Request]:
+    seen = []
+    for line in text.splitlines():
+        if _ACCESS in line:
+            entry = json.loads(line)
+            status = int(entry["status"]) if entry.get("status") is not None else 0
+            seen.append(Request(entry["method"], entry["path"], entry.get("query", ""), status))
+    return seen
 
 
 class GatewayRequests:
@@ -208,13 +217,10 @@ class GatewayRequests:
         with self.log.open("rb") as log:
             log.seek(self.start)
             text = log.read().decode(errors="replace")
-        self.seen = [
-            Request(found[1], found[2], found[3] or "", int(found[4]))
-            for found in _ACCESS.finditer(text)
-        ]
+        self.seen = _access_lines(text)
         # What the gateway said besides its access lines (warnings, tracebacks): the reason
         # behind an unexpected status, for the failure message.
-        self.notes = [line for line in text.splitlines() if line and not _ACCESS.search(line)]
+        self.notes = [line for line in text.splitlines() if line and _ACCESS not in line]
 
     def on(self, bucket: str, key: str) -> list[Request]:
         return [request for request in self.seen if request.path == f"/{bucket}/{key}"]
