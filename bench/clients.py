@@ -194,9 +194,10 @@ def pull_object(client: httpx.Client, prefix: str, bucket: str, key: str, size: 
 # -- S3 through the gateway -------------------------------------------------------------------
 
 
-def s3_client(url: str, pool: int = 16) -> Any:
+def s3_client(url: str, pool: int = 16, attempts: int = 2) -> Any:
     """One boto3 client (own session: sessions are not thread-safe). Checksums only when
-    required, so that the client's CRC/SHA work does not count against the gateway."""
+    required, so that the client's CRC/SHA work does not count against the gateway.
+    ``attempts`` counts the first try (Config's ``max_attempts`` counts retries only)."""
     session = boto3.session.Session()
     return session.client(
         "s3",
@@ -206,7 +207,7 @@ def s3_client(url: str, pool: int = 16) -> Any:
         region_name="us-east-1",
         config=Config(
             s3={"addressing_style": "path"},
-            retries={"max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": attempts, "mode": "standard"},
             max_pool_connections=pool,
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",

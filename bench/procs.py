@@ -28,10 +28,17 @@ def start_gateway(
     port: int,
     prefix: list[str] | None = None,
     env: dict[str, str] | None = None,
+    ready_timeout: float = 60,
 ) -> Gateway:
     """``python -m gateway ... serve``; ``prefix`` wraps it (e.g. a profiler's command line)."""
     return start_gateway_process(
-        registry, data_dir, port, (ACCESS_KEY, SECRET_KEY), prefix=prefix, env=env
+        registry,
+        data_dir,
+        port,
+        (ACCESS_KEY, SECRET_KEY),
+        prefix=prefix,
+        env=env,
+        ready_seconds=ready_timeout,
     )
 
 

@@ -1,6 +1,7 @@
 """Markdown tables from a results file, as pasted into docs/performance.md.
 
 .venv/bin/python -m bench.report [bench/results/latest.json]
+.venv/bin/python -m bench.report bench/results/<date>-soak-<label>.json   # a soak run
 """
 
 from __future__ import annotations
@@ -54,8 +55,41 @@ def targets_table(targets: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def soak_tables(report: dict[str, Any]) -> list[str]:
+    """A soak run (bench/soak.py): latency per operation, then RSS and fds of the gateway."""
+    load, resources = report["load"], report["resources"]
+    lines = [
+        "| operation | n | errors | p50 ms | p99 ms | max ms | service p99 ms |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for op, value in load["overall"].items():
+        lines.append(
+            f"| {op} | {value['n']} | {value['errors']} | {value['p50_ms']} | {value['p99_ms']} "
+            f"| {value['max_ms']} | {value['service_p99_ms']} |"
+        )
+    lines += [
+        "",
+        "| series | start | end | min | max | after idle | slope /min (± s.e.) "
+        "| limit /min | flat |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for name, value in resources.items():
+        if isinstance(value, dict) and "slope_per_min" in value:
+            lines.append(
+                f"| {name} | {value['start']} | {value['end']} | {value['min']} | {value['max']} "
+                f"| {value['after']} | {value['slope_per_min']} (± "
+                f"{value['slope_stderr_per_min']}) | {value['flat_limit_per_min']} "
+                f"| {'yes' if value['flat'] else '**no**'} |"
+            )
+    return lines
+
+
 def main(path: Path) -> None:
     report = json.loads(path.read_text())
+    if "load" in report:
+        print(f"<!-- {path.name}: {report['command']}, {report['when']} -->\n")
+        print("\n".join(soak_tables(report)))
+        return
     print(f"<!-- {path.name}: {report['command']}, {report['when']}, {report['duration_s']} s,")
     print(f"     {report['machine']} -->\n")
     print("\n".join(phases_table(report["phases"])))
