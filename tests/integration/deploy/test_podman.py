@@ -32,6 +32,7 @@ from tests.integration.oci.registry_client import OciClient
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBE_YAML = ROOT / "deploy" / "podman" / "artifact-store.yaml"
+VOLUMES_YAML = ROOT / "deploy" / "podman" / "volumes.yaml"
 POD = "artifact-store"
 # The ConfigMap becomes a volume too.
 VOLUMES = ("artifact-store-zot", "artifact-store-index", "artifact-store-zot-config")
@@ -46,6 +47,7 @@ class Stack:
     management_url: str
     secret_key: str
     ready_seconds: float
+    kube_file: Path
 
 
 def _podman_decodes_secret_data(podman: Path) -> bool:
@@ -148,6 +150,7 @@ def stack(podman: Path) -> Iterator[Stack]:
         if as_secrets:
             secrets_file.write_text(_secrets_yaml(values))
             run([podman, "kube", "play", secrets_file])
+        run([podman, "kube", "play", VOLUMES_YAML])
         started = time.monotonic()
         run([podman, "kube", "play", kube_file])
         ready = _wait_ready(f"http://127.0.0.1:{management}", podman)
@@ -156,6 +159,7 @@ def stack(podman: Path) -> Iterator[Stack]:
             f"http://127.0.0.1:{management}",
             secret_key,
             ready - started,
+            kube_file,
         )
     finally:
         _tear_down(podman, kube_file)
@@ -269,6 +273,22 @@ def test_cosign_signature_attached_and_verified(stack: Stack, tmp_path: Path) ->
     assert (verdict["signed"], verdict["trust_bucket"]) == (True, "signed"), verdict
     [signature] = verdict["signatures"]
     assert (signature["verified"], signature["trusted"]) == (True, True)
+
+
+def test_the_data_outlives_the_pod(stack: Stack, podman: Path) -> None:
+    client = boto3.client(
+        "s3",
+        endpoint_url=stack.s3_url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=stack.secret_key,
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket="kept")
+    client.put_object(Bucket="kept", Key="k", Body=b"survives kube down")
+    run([podman, "kube", "down", stack.kube_file])
+    run([podman, "kube", "play", stack.kube_file])
+    _wait_ready(stack.management_url, podman)
+    assert client.get_object(Bucket="kept", Key="k")["Body"].read() == b"survives kube down"
 
 
 def _state(podman: Path, container: str) -> dict[str, object]:
