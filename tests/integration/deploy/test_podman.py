@@ -275,6 +275,18 @@ def test_cosign_signature_attached_and_verified(stack: Stack, tmp_path: Path) ->
     assert (signature["verified"], signature["trusted"]) == (True, True)
 
 
+def test_the_images_carry_oci_labels(stack: Stack, podman: Path) -> None:
+    for container, title in (("gateway", "artifact-store-gateway"), ("zot", "artifact-store-zot")):
+        image = _state(podman, container)["ImageName"]
+        [inspected] = json.loads(run([podman, "image", "inspect", image]))
+        labels = inspected["Labels"]
+        assert labels["org.opencontainers.image.title"] == title
+        assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
+        assert {"source", "version", "revision", "description"} <= {
+            key.removeprefix("org.opencontainers.image.") for key in labels
+        }
+
+
 def test_the_data_outlives_the_pod(stack: Stack, podman: Path) -> None:
     client = boto3.client(
         "s3",
