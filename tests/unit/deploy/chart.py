@@ -168,3 +168,29 @@ def validate(doc: Doc) -> None:
         )
     else:
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+
+
+# The values table of docs/deploy.md
+
+
+def values_table() -> list[str]:
+    """One Markdown row per value: its path, its default (values.yaml) and its description
+    (values.schema.json), in the schema's order."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    rows: list[str] = []
+
+    def walk(node: Doc, default: Any, path: str) -> None:
+        for name, child in node["properties"].items():
+            if name == "global":
+                continue
+            here, value = f"{path}.{name}".lstrip("."), (default or {}).get(name)
+            parts = child.get("properties", {}).values()
+            if parts and all("description" in part for part in parts):
+                walk(child, value, here)
+            else:
+                shown = json.dumps(value, separators=(", ", ": "))
+                rows.append(f"| `{here}` | `{shown}` | {child['description']} |")
+
+    walk(schema, defaults, "")
+    return rows

@@ -22,6 +22,7 @@ from tests.fixtures.registries import GATEWAY_USER, zot_config
 from tests.unit.deploy.chart import (
     CHART,
     RELEASE,
+    ROOT,
     Doc,
     crd_schema,
     find,
@@ -30,6 +31,7 @@ from tests.unit.deploy.chart import (
     render,
     template,
     validate,
+    values_table,
 )
 from tests.unit.deploy.scc import restricted_v2, violations
 
@@ -466,3 +468,10 @@ def test_config_changes_roll_the_pods(tmp_path: Path) -> None:
     changed = checksums({**same, "zot": {"gc": {"delay": "2h"}}})
     assert changed[1] != zot
     assert checksums({"gateway": {"logLevel": "debug", **same["gateway"]}})[0] != gateway
+
+
+def test_the_docs_list_every_value() -> None:
+    section = (ROOT / "docs" / "deploy.md").read_text().split("## Helm on OpenShift", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    documented = [line for line in section.splitlines() if line.startswith("| `")]
+    assert documented == values_table()
