@@ -42,6 +42,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "as.credentialsKeySecret" -}}
 {{- default (printf "%s-credentials-key" (include "as.fullname" .)) .Values.gateway.credentialsKey.existingSecret -}}
 {{- end -}}
+{{- define "as.receiptKeySecret" -}}
+{{- default (printf "%s-receipt-key" (include "as.fullname" .)) .Values.gateway.receiptKey.existingSecret -}}
+{{- end -}}
 {{- define "as.zotSecret" -}}
 {{- default (printf "%s-zot-credentials" (include "as.fullname" .)) .Values.zot.credentials.existingSecret -}}
 {{- end -}}

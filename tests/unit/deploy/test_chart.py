@@ -18,6 +18,7 @@ import kubernetes_validate
 import pytest
 from cryptography.fernet import Fernet
 
+from gateway.domain.supply import receipts
 from tests.fixtures.registries import GATEWAY_USER, zot_config
 from tests.unit.deploy.chart import (
     CHART,
@@ -329,7 +330,7 @@ def test_zot_is_configured_as_the_tests_run_it(rendered: dict[str, list[Doc]]) -
     }
 
 
-def test_generated_secrets_work(rendered: dict[str, list[Doc]]) -> None:
+def test_generated_secrets_work(rendered: dict[str, list[Doc]], tmp_path: Path) -> None:
     docs = rendered["minimal"]
     zot = find(docs, "Secret", f"{RELEASE}-artifact-store-zot-credentials")
     username, password = decoded(zot, "username"), decoded(zot, "password")
@@ -341,9 +342,13 @@ def test_generated_secrets_work(rendered: dict[str, list[Doc]]) -> None:
     key = find(docs, "Secret", f"{RELEASE}-artifact-store-credentials-key")
     sealed = Fernet(decoded(key, "credentialsKey")).encrypt(b"x")
     assert Fernet(decoded(key, "credentialsKey")).decrypt(sealed) == b"x"
+    receipt = find(docs, "Secret", f"{RELEASE}-artifact-store-receipt-key")
+    (tmp_path / "receiptKey").write_text(decoded(receipt, "receiptKey"))
+    signer = receipts.load_or_create(tmp_path / "receiptKey")  # the gateway's own loader
+    assert signer.public_key.curve.name == "secp256r1"
     root = find(docs, "Secret", f"{RELEASE}-artifact-store-root")
     assert len(decoded(root, "secretKey")) == 40
-    for secret in (zot, key, root):
+    for secret in (zot, key, receipt, root):
         assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert not [d for d in rendered["production"] if d["metadata"]["name"].endswith("-root")]
 
