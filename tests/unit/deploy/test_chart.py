@@ -17,6 +17,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.domain.supply import receipts
 from tests.fixtures.registries import GATEWAY_USER, zot_config
@@ -214,7 +216,8 @@ BAD_CONTAINERS: dict[str, Doc] = {
 
 
 def good_pod(rendered: dict[str, list[Doc]]) -> Doc:
-    return dict(pod_specs(rendered["minimal"]))[f"Deployment/{GATEWAY}"]
+    pod: Doc = dict(pod_specs(rendered["minimal"]))[f"Deployment/{GATEWAY}"]
+    return pod
 
 
 @pytest.mark.parametrize("case", BAD_PODS)
@@ -245,6 +248,21 @@ def test_the_scc_check_refuses_a_bad_container(case: str, rendered: dict[str, li
     assert violations(bad, restricted_v2())
     host_port = {**container, "ports": [{"containerPort": 9000, "hostPort": 9000}]}
     assert violations({**pod, "initContainers": [host_port]}, restricted_v2())
+
+
+@settings(max_examples=60, deadline=None)
+@given(chosen=st.lists(st.sampled_from(sorted(BAD_CONTAINERS)), unique=True))
+def test_any_mix_of_bad_settings_is_refused(
+    rendered: dict[str, list[Doc]], chosen: list[str]
+) -> None:
+    pod = good_pod(rendered)
+    container = pod["containers"][0]
+    context = dict(container["securityContext"])
+    for case in chosen:
+        context.update(BAD_CONTAINERS[case])
+    context = {k: v for k, v in context.items() if v is not None}
+    mixed = {**pod, "containers": [{**container, "securityContext": context}]}
+    assert bool(violations(mixed, restricted_v2())) == bool(chosen)
 
 
 def test_net_bind_service_is_the_one_capability_allowed(rendered: dict[str, list[Doc]]) -> None:
