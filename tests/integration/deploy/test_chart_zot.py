@@ -19,6 +19,7 @@ import httpx
 import pytest
 from botocore.config import Config
 
+from gateway.__main__ import main as gateway_main
 from gateway.config import Settings
 from tests.fixtures.registries import find_zot, free_port
 from tests.fixtures.servers import serve
@@ -40,7 +41,13 @@ def local_config(docs: list[Doc], root: Path, port: int) -> Path:
     config["storage"]["rootDirectory"] = str(root / "storage")
     config["http"]["address"], config["http"]["port"] = "127.0.0.1", str(port)
     secret = find(docs, "Secret", f"{ZOT}-credentials")["data"]
-    (root / "htpasswd").write_bytes(base64.b64decode(secret["htpasswd"]))
+    for key in ("username", "password"):  # the Secret's files, as the init container sees them
+        (root / key).write_bytes(base64.b64decode(secret[key]))
+    init = find(docs, "StatefulSet", ZOT)["spec"]["template"]["spec"]["initContainers"][0]
+    arguments = [a.replace("/run/secrets/zot", str(root)) for a in init["command"][1:]]
+    arguments = [a.replace("/etc/zot/auth", str(root)) for a in arguments]
+    assert init["command"][0] == "artifact-store"
+    assert gateway_main(arguments) == 0
     config["http"]["auth"]["htpasswd"]["path"] = str(root / "htpasswd")
     path = root / "config.json"
     path.write_text(json.dumps(config))
