@@ -16,7 +16,7 @@ import yaml
 
 from tests.fixtures.registries import zot_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KUBE_YAML = ROOT / "deploy" / "podman" / "artifact-store.yaml"
 ZOT_CONFIG = ROOT / "deploy" / "zot" / "config.json"
 HADOLINT = Path(sys.executable).parent / "hadolint"
