@@ -14,7 +14,10 @@ PACKAGE = "gateway"
 # Top to bottom: a package may import its own layer's and lower layers' packages, never a
 # higher one's. Arrows inside one layer are allowed as long as they make no cycle.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("composition root", frozenset({"__main__", "app", "management", "serving", "drain"})),
+    (
+        "composition root",
+        frozenset({"__main__", "app", "management", "serving", "drain", "htpasswd"}),
+    ),
     ("protocol edge", frozenset({"s3", "sts", "api", "oci", "error_table", "shedding"})),
     ("settings", frozenset({"config"})),
     ("identity and decision", frozenset({"access", "audit", "auth", "policy"})),
