@@ -1,0 +1,70 @@
+"""The Secrets the operator generates when the spec names no ``existingSecret``: the root
+credentials, the credentials key (Fernet; shared by every replica) and the gateway's Zot user
+with its bcrypt htpasswd line. Made once, created never overwritten: they stay stable across
+reconciles and operator restarts."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+import bcrypt
+from cryptography.fernet import Fernet
+
+from .render import _meta, names
+from .spec import Obj, managed
+from .zot import GATEWAY_USER
+
+# The password is 256 random bits: bcrypt's lowest cost costs Zot least per request without
+# making it any easier to guess (docs/ARCHITECTURE.md, "Credentials").
+BCRYPT_COST = 4
+
+
+def _secret(owner: Obj, name: str, component: str, part: str, data: dict[str, str]) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": _meta(owner, name, component, part),
+        "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},
+    }
+
+
+def generated(owner: Obj, spec: Obj) -> list[Obj]:
+    """Fresh Secrets for every credential the spec leaves to the operator."""
+    n = names(owner["metadata"]["name"])
+    found: list[Obj] = []
+    if managed(spec, "gateway"):
+        if not spec["gateway"]["rootCredentials"]["existingSecret"]:
+            access = "AS" + secrets.token_hex(9).upper()
+            found.append(
+                _secret(
+                    owner,
+                    n["rootCredentials"],
+                    "gateway",
+                    "gateway",
+                    {"accessKey": access, "secretKey": secrets.token_urlsafe(30)},
+                )
+            )
+        if not spec["gateway"]["credentialsKey"]["existingSecret"]:
+            key = Fernet.generate_key().decode()
+            found.append(
+                _secret(owner, n["credentialsKey"], "gateway", "gateway", {"credentialsKey": key})
+            )
+    if managed(spec, "zot") and not spec["zot"]["credentials"]["existingSecret"]:
+        password = secrets.token_urlsafe(32)
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
+        found.append(
+            _secret(
+                owner,
+                n["zotCredentials"],
+                "zot",
+                "zot",
+                {
+                    "username": GATEWAY_USER,
+                    "password": password,
+                    "htpasswd": f"{GATEWAY_USER}:{hashed}\n",
+                },
+            )
+        )
+    return found
