@@ -344,3 +344,10 @@ def test_one_leader_and_takeover(
         lambda: _get(client, f"/apis/apps/v1/namespaces/{NS}/deployments/second-gateway"),
         timeout=60,
     )
+
+
+def test_rbac_was_enough(leader: Operator) -> None:
+    """Nothing the operator called was refused (it runs as its ServiceAccount)."""
+    text = leader.log.read_text()
+    assert "Forbidden" not in text
+    assert "forbidden" not in text
