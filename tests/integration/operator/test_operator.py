@@ -173,13 +173,12 @@ def test_conditions_follow_workload_status(client: httpx.Client, leader: Operato
         "availableReplicas": 1,
     }
     _patch_status(client, GATEWAY_OBJECTS[0], status)
+
     def available():
-        return (
-            (s := _get(client, f"{CR}/demo"))
-            and (
-                _condition(s, "Available")["status"] == "True" and s
-            )
+        return (s := _get(client, f"{CR}/demo")) and (
+            _condition(s, "Available")["status"] == "True" and s
         )
+
     # The gateway alone is not enough: Zot is not ready yet.
     time.sleep(3)
     assert _condition(_get(client, f"{CR}/demo") or {}, "Available")["reason"] == "ZotUnavailable"
