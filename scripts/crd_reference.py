@@ -109,6 +109,14 @@ def render() -> str:
         "",
         "| at | message | rule |",
         "|---|---|---|",
+        *_rules(
+            {
+                "x-kubernetes-validations": version["schema"]["openAPIV3Schema"].get(
+                    "x-kubernetes-validations", []
+                )
+            },
+            "(root)",
+        ),
         *_rules(schema["spec"]),
         "",
         "## spec",

@@ -184,7 +184,9 @@ def _pod_template(owner: Obj, spec: Obj) -> Obj:
             },
         },
     ]
-    if spec["index"]["type"] == "sqlite" and managed(spec, "index"):
+    # SQLite lives on the <name>-index claim, created by the index component or, when that is
+    # unmanaged, by the user: never on an emptyDir that a restart would wipe.
+    if spec["index"]["type"] == "sqlite":
         volumes.append(
             {"name": "data", "persistentVolumeClaim": {"claimName": names(name)["index"]}}
         )

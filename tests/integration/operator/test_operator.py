@@ -101,6 +101,17 @@ def test_rejects_sqlite_with_two_replicas(client: httpx.Client) -> None:
     )
     assert response.status_code == 422
     assert "index.type sqlite allows one gateway replica" in response.text
+    response = client.post(
+        CR,
+        json={
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "a" * 41, "namespace": NS},
+            "spec": {},
+        },
+    )
+    assert response.status_code == 422
+    assert "at most 40 characters" in response.text
 
 
 def test_creates_every_object(client: httpx.Client, leader: Operator) -> None:
