@@ -112,6 +112,17 @@ def test_rejects_sqlite_with_two_replicas(client: httpx.Client) -> None:
     )
     assert response.status_code == 422
     assert "at most 40 characters" in response.text
+    response = client.post(
+        CR,
+        json={
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "invalid", "namespace": NS},
+            "spec": {"components": [{"kind": "gateway", "overrides": {"replicas": 3}}]},
+        },
+    )
+    assert response.status_code == 422
+    assert "a gateway override of replicas needs index.type postgresql" in response.text
 
 
 def test_creates_every_object(client: httpx.Client, leader: Operator) -> None:

@@ -40,6 +40,13 @@ def _cel(spec: dict[str, Any]) -> bool:
     e = effective(spec)
     return (
         (e["index"]["type"] != "sqlite" or e["gateway"]["replicas"] <= 1)
+        and (
+            e["index"]["type"] == "postgresql"
+            or all(
+                c["kind"] != "gateway" or (c.get("overrides") or {}).get("replicas", 0) <= 1
+                for c in e["components"]
+            )
+        )
         and (e["zot"]["managed"] or e["zot"]["external"]["url"] != "")
         and (e["index"]["type"] != "postgresql" or e["index"]["postgresql"]["existingSecret"] != "")
         and (
