@@ -17,6 +17,8 @@ SCC_CLUSTER_ROLE = "system:openshift:scc:restricted-v2"
 DATA_DIR = "/var/lib/artifact-store"
 ROOT_MOUNT = "/etc/artifact-store/root"
 ZOT_MOUNT = "/etc/artifact-store/zot"
+RECEIPT_MOUNT = "/etc/artifact-store/receipt"
+CLIENT_SECRET_MOUNT = "/etc/artifact-store/oidc"  # noqa: S105 - a path
 
 
 def names(name: str) -> dict[str, str]:
@@ -29,6 +31,7 @@ def names(name: str) -> dict[str, str]:
         "index": f"{name}-index",
         "rootCredentials": f"{name}-root-credentials",
         "credentialsKey": f"{name}-credentials-key",
+        "receiptKey": f"{name}-receipt-key",
         "zotCredentials": f"{name}-zot-credentials",
         "scc": f"{name}-gateway-scc",
         "route": name,
@@ -44,6 +47,7 @@ def secret_names(name: str, spec: Obj) -> dict[str, str]:
         or generated["rootCredentials"],
         "credentialsKey": spec["gateway"]["credentialsKey"]["existingSecret"]
         or generated["credentialsKey"],
+        "receiptKey": spec["gateway"]["receiptKey"]["existingSecret"] or generated["receiptKey"],
         "zotCredentials": spec["zot"]["credentials"]["existingSecret"]
         or generated["zotCredentials"],
     }
@@ -120,11 +124,14 @@ def _gateway_env(name: str, spec: Obj) -> list[Obj]:
         "REGISTRY_URL": registry_url(name, spec),
         "REGISTRY_PASSWORD_FILE": f"{ZOT_MOUNT}/password",
         "ROOT_SECRET_KEY_FILE": f"{ROOT_MOUNT}/secretKey",
+        "RECEIPT_KEY_FILE": f"{RECEIPT_MOUNT}/receiptKey",
     }
     if managed(spec, "keycloak"):
         plain["OIDC_ISSUER"] = spec["keycloak"]["issuerUrl"]
         plain["OIDC_AUDIENCE"] = spec["keycloak"]["audience"]
         plain["OIDC_PASSWORD_CLIENT"] = spec["keycloak"]["passwordClient"]
+        if spec["keycloak"]["clientSecret"]["existingSecret"]:
+            plain["OIDC_PASSWORD_CLIENT_SECRET_FILE"] = f"{CLIENT_SECRET_MOUNT}/clientSecret"
     for setting, value in sorted(gateway["settings"].items()):
         plain[setting.upper()] = value if isinstance(value, str) else json.dumps(value)
     env = [{"name": f"ARTIFACT_STORE_{key}", "value": value} for key, value in plain.items()]
@@ -186,6 +193,28 @@ def _pod_template(owner: Obj, spec: Obj) -> Obj:
     ]
     # SQLite lives on the <name>-index claim, created by the index component or, when that is
     # unmanaged, by the user: never on an emptyDir that a restart would wipe.
+    volumes.append(
+        {
+            "name": "receipt",
+            "secret": {
+                "secretName": secrets["receiptKey"],
+                "items": [{"key": "receiptKey", "path": "receiptKey"}],
+            },
+        }
+    )
+    mounts: list[Obj] = []
+    client_secret = spec["keycloak"]["clientSecret"]
+    if managed(spec, "keycloak") and client_secret["existingSecret"]:
+        volumes.append(
+            {
+                "name": "oidc",
+                "secret": {
+                    "secretName": client_secret["existingSecret"],
+                    "items": [{"key": client_secret["key"], "path": "clientSecret"}],
+                },
+            }
+        )
+        mounts.append({"name": "oidc", "mountPath": CLIENT_SECRET_MOUNT, "readOnly": True})
     if spec["index"]["type"] == "sqlite":
         volumes.append(
             {"name": "data", "persistentVolumeClaim": {"claimName": names(name)["index"]}}
@@ -213,7 +242,9 @@ def _pod_template(owner: Obj, spec: Obj) -> Obj:
         "volumeMounts": [
             {"name": "root", "mountPath": ROOT_MOUNT, "readOnly": True},
             {"name": "zot", "mountPath": ZOT_MOUNT, "readOnly": True},
+            {"name": "receipt", "mountPath": RECEIPT_MOUNT, "readOnly": True},
             {"name": "data", "mountPath": DATA_DIR},
+            *mounts,
         ],
     }
     pod_spec: Obj = {

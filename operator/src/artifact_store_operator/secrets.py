@@ -1,7 +1,7 @@
 """The Secrets the operator generates when the spec names no ``existingSecret``: the root
-credentials, the credentials key (Fernet; shared by every replica) and the gateway's Zot user
-with its bcrypt htpasswd line. Made once, created never overwritten: they stay stable across
-reconciles and operator restarts."""
+credentials, the credentials key (Fernet) and the receipt signing key (P-256), each shared by
+every replica, and the gateway's Zot user with its bcrypt htpasswd line. Made once, created,
+never overwritten: they stay stable across reconciles and operator restarts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import secrets
 
 import bcrypt
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from .render import _meta, names
 from .spec import Obj, managed
@@ -51,6 +53,18 @@ def generated(owner: Obj, spec: Obj) -> list[Obj]:
             found.append(
                 _secret(owner, n["credentialsKey"], "gateway", "gateway", {"credentialsKey": key})
             )
+        if not spec["gateway"]["receiptKey"]["existingSecret"]:
+            # One P-256 key for every replica: receipts verify whichever replica signed them.
+            pem = (
+                ec.generate_private_key(ec.SECP256R1())
+                .private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+                .decode()
+            )
+            found.append(_secret(owner, n["receiptKey"], "gateway", "gateway", {"receiptKey": pem}))
     if managed(spec, "zot") and not spec["zot"]["credentials"]["existingSecret"]:
         password = secrets.token_urlsafe(32)
         hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()

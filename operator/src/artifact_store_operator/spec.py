@@ -25,6 +25,7 @@ DEFAULTS: Obj = {
         "settings": {},
         "rootCredentials": {"existingSecret": ""},
         "credentialsKey": {"existingSecret": ""},
+        "receiptKey": {"existingSecret": ""},
         "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         "nodeSelector": {},

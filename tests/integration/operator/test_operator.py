@@ -15,6 +15,8 @@ import httpx
 import pytest
 from artifact_store_operator.spec import effective
 from artifact_store_operator.zot import config as zot_config_of
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.fixtures import kube
 from tests.fixtures.registries import zot_config
@@ -31,6 +33,7 @@ GATEWAY_OBJECTS = [
     f"/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets/demo-gateway",
     f"/api/v1/namespaces/{NS}/secrets/demo-root-credentials",
     f"/api/v1/namespaces/{NS}/secrets/demo-credentials-key",
+    f"/api/v1/namespaces/{NS}/secrets/demo-receipt-key",
     f"/api/v1/namespaces/{NS}/persistentvolumeclaims/demo-index",
 ]
 ZOT_OBJECTS = [
@@ -170,6 +173,9 @@ def test_creates_every_object(client: httpx.Client, leader: Operator) -> None:
     user, hashed = zot["htpasswd"].strip().split(":", 1)
     assert user == zot["username"] == "artifact-store-gateway"
     assert bcrypt.checkpw(zot["password"].encode(), hashed.encode())
+    # The receipt key loads as the gateway loads it (an EC private key in PEM).
+    pem = _secret(client, "demo-receipt-key")["receiptKey"].encode()
+    assert isinstance(serialization.load_pem_private_key(pem, None), ec.EllipticCurvePrivateKey)
     route = _get(client, ROUTE)
     assert route is not None
     assert route["spec"]["host"] == "s3.apps.example.com"
@@ -246,7 +252,12 @@ def _patch_spec(client: httpx.Client, spec: dict[str, Any]) -> None:
 def test_spec_change_reconciles(client: httpx.Client, leader: Operator) -> None:
     secrets = {
         n: _secret(client, n)
-        for n in ("demo-root-credentials", "demo-credentials-key", "demo-zot-credentials")
+        for n in (
+            "demo-root-credentials",
+            "demo-credentials-key",
+            "demo-receipt-key",
+            "demo-zot-credentials",
+        )
     }
     _patch_spec(
         client,

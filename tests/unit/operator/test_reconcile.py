@@ -50,7 +50,7 @@ def test_unserved_kind_degrades_and_existing_secrets_stay() -> None:
     fake = FakeKube({"demo-root-credentials"})
     with pytest.raises(ApiError):
         asyncio.run(reconcile(fake, BODY, logging.getLogger("test")))  # type: ignore[arg-type]
-    assert fake.created == ["demo-credentials-key", "demo-zot-credentials"]
+    assert fake.created == ["demo-credentials-key", "demo-receipt-key", "demo-zot-credentials"]
     assert ("Deployment", "demo-gateway") in fake.applied
     assert fake.status is not None
     degraded = next(c for c in fake.status["conditions"] if c["type"] == "Degraded")

@@ -167,7 +167,11 @@ def test_gateway_environment() -> None:
                     "logLevel": "debug",
                     "settings": {"registry_retry_attempts": 5, "virtual_host_domain": "s3.x"},
                 },
-                "keycloak": {"enabled": True, "issuerUrl": "https://kc/realms/a"},
+                "keycloak": {
+                    "enabled": True,
+                    "issuerUrl": "https://kc/realms/a",
+                    "clientSecret": {"existingSecret": "kc", "key": "secret"},
+                },
                 "index": {"type": "postgresql", "postgresql": {"existingSecret": "db"}},
             }
         )
@@ -181,6 +185,10 @@ def test_gateway_environment() -> None:
         "secretKeyRef": {"name": "db", "key": "databaseUrl"}
     }
     assert env["ARTIFACT_STORE_HOST"] == env["ARTIFACT_STORE_MANAGEMENT_HOST"] == "0.0.0.0"
+    assert env["ARTIFACT_STORE_OIDC_PASSWORD_CLIENT_SECRET_FILE"] == (
+        "/etc/artifact-store/oidc/clientSecret"
+    )
+    assert env["ARTIFACT_STORE_RECEIPT_KEY_FILE"] == "/etc/artifact-store/receipt/receiptKey"
 
 
 def test_existing_secrets_are_used_and_not_generated() -> None:
@@ -189,6 +197,7 @@ def test_existing_secrets_are_used_and_not_generated() -> None:
             "gateway": {
                 "rootCredentials": {"existingSecret": "root"},
                 "credentialsKey": {"existingSecret": "fernet"},
+                "receiptKey": {"existingSecret": "receipts"},
             },
             "zot": {"credentials": {"existingSecret": "zotuser"}},
         }
@@ -198,6 +207,8 @@ def test_existing_secrets_are_used_and_not_generated() -> None:
     assert env["ARTIFACT_STORE_ROOT_ACCESS_KEY"]["secretKeyRef"]["name"] == "root"
     assert env["ARTIFACT_STORE_CREDENTIALS_KEY"]["secretKeyRef"]["name"] == "fernet"
     assert env["ARTIFACT_STORE_REGISTRY_USERNAME"]["secretKeyRef"]["name"] == "zotuser"
+    volumes = {v["name"]: v for v in _gateway(spec)["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["receipt"]["secret"]["secretName"] == "receipts"
 
 
 def test_overrides_win() -> None:
