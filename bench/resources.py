@@ -5,6 +5,7 @@ run's second half, where caches have filled and only a leak still grows)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -43,6 +44,16 @@ def _fd_kinds(pid: int) -> Counter[str]:
     return kinds
 
 
+def _memory_kinds(process: psutil.Process) -> dict[str, float]:
+    """RSS (MiB) by mapping: ``[heap]`` (the main thread's malloc arena), ``[anon]`` (other
+    threads' arenas, big allocations, the interpreter's own pools) and mapped ``files``."""
+    kinds: Counter[str] = Counter()
+    for mapping in process.memory_maps(grouped=True):
+        path = mapping.path or "[anon]"
+        kinds[path if path.startswith("[") else "files"] += mapping.rss
+    return {k: round(v / MIB, 2) for k, v in kinds.items() if k in ("[heap]", "[anon]", "files")}
+
+
 def _process_sample(process: psutil.Process) -> dict[str, Any] | None:
     try:
         with process.oneshot():
@@ -77,6 +88,10 @@ def tree_sample(pid: int, tree: bool = True) -> dict[str, Any]:
         states.update(sample["tcp"])
         kinds.update(sample["kinds"])
     fds = sum(s["fds"] for s in found)
+    memory: dict[int, dict[str, float]] = {}
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            memory[process.pid] = _memory_kinds(process)
     return {
         "rss_mib": round(sum(s["rss"] for s in found) / MIB, 2),
         "fds": fds,
@@ -86,7 +101,13 @@ def tree_sample(pid: int, tree: bool = True) -> dict[str, Any]:
         "threads": sum(s["threads"] for s in found),
         "cpu_s": round(sum(s["cpu_s"] for s in found), 2),
         "processes": [
-            {"pid": s["pid"], "rss_mib": round(s["rss"] / MIB, 2), "fds": s["fds"]} for s in found
+            {
+                "pid": s["pid"],
+                "rss_mib": round(s["rss"] / MIB, 2),
+                "fds": s["fds"],
+                "memory_mib": memory.get(s["pid"], {}),
+            }
+            for s in found
         ],
     }
 

@@ -14,6 +14,7 @@ Verdicts in the file: errors (must be 0), every acknowledged object listed and n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +39,40 @@ from tests.fixtures.processes import ROOT
 from tests.fixtures.registries import free_port, start
 
 BUCKET = "soak"
-ACCESS = re.compile(r'"(?P<method>[A-Z]+) \S+ HTTP/[\d.]+" (?P<status>\d{3})')  # uvicorn
+ACCESS_LOGGER = "gateway.request"  # the logger of the gateway's JSON access line
+EXCEPTION = re.compile(r"^(?P<name>[A-Za-z_][\w.]*(?:Error|Exception)): (?P<message>.*)$")
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    """The gateway's JSON log lines (its log is a file, so ``log_format=auto`` writes JSON)."""
+    with contextlib.suppress(OSError), path.open(errors="replace") as lines:
+        for line in lines:
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    record = json.loads(line)
+                    if isinstance(record, dict):
+                        yield record
+
+
+def exceptions(path: Path) -> dict[str, int]:
+    """The last line of each logged traceback (``sqlite3.OperationalError: database is
+    locked``), counted: what the 5xx answers were."""
+    counts: Counter[str] = Counter()
+    for record in _records(path):
+        lines = str(record.get("exc_info") or "").strip().splitlines()
+        match = EXCEPTION.match(lines[-1]) if lines else None
+        if match:
+            counts[f"{match['name']}: {match['message'][:200]}"] += 1
+    return dict(counts.most_common(20))
 
 
 def access_statuses(path: Path) -> dict[str, int]:
-    """``METHOD status`` -> count, from the gateway's access log lines (log level info)."""
-    counts: Counter[str] = Counter()
-    try:
-        with path.open(errors="replace") as lines:
-            for line in lines:
-                match = ACCESS.search(line)
-                if match:
-                    counts[f"{match['method']} {match['status']}"] += 1
-    except OSError:
-        return {}
+    """``METHOD status`` -> count, from the gateway's access lines."""
+    counts: Counter[str] = Counter(
+        f"{record.get('method')} {record.get('status')}"
+        for record in _records(path)
+        if record.get("logger") == ACCESS_LOGGER
+    )
     return dict(sorted(counts.items()))
 
 
@@ -201,6 +223,13 @@ def _parser() -> argparse.ArgumentParser:
         help="gateway worker processes (default: the machine's cores, as bench.run)",
     )
     parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the gateway (e.g. ARTIFACT_STORE_BLOB_CACHE_MIB=0); repeatable",
+    )
+    parser.add_argument(
         "--log-level", default="info", help="the gateway's log level (default: its own, info)"
     )
     parser.add_argument(
@@ -225,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     loadavg_before = [round(v, 2) for v in os.getloadavg()]
     registry = start(work / "registry")
     env = {"ARTIFACT_STORE_WORKERS": str(args.workers), "ARTIFACT_STORE_LOG_LEVEL": args.log_level}
+    for setting in args.gateway_env:
+        name, equals, value = setting.partition("=")
+        if not equals or not name:
+            raise SystemExit(f"--gateway-env takes NAME=VALUE, not {setting!r}")
+        env[name] = value
     if args.tracemalloc:
         # tracing starts when the gateway is up, before the preload (it starts within minutes)
         env.update(soak_trace.environment(work, args.tracemalloc, start=args.tracemalloc))
@@ -271,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         "gateway_log": {
             **log_problems(gateway.log_path),
             "access_statuses": access_statuses(gateway.log_path),
+            "exceptions": exceptions(gateway.log_path),
         },
         "samples": sampler.samples,
     }

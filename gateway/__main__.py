@@ -1,4 +1,5 @@
-"""``python -m gateway`` (or ``artifact-store``): serve the gateway, or rebuild its index."""
+"""``python -m gateway`` (or ``artifact-store``): serve the gateway, rebuild its index, or
+write the registry's htpasswd line for the gateway's user."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import uvloop
 
@@ -13,6 +15,7 @@ from gateway.app import close_store, open_store, open_store_to_check
 from gateway.config import DEFAULT_ROOT_SECRET_KEY, Settings, load_settings
 from gateway.domain.index_check import check
 from gateway.domain.reindex import ReindexReport, reindex
+from gateway.htpasswd import write as write_htpasswd
 from gateway.index import IndexNotReady
 from gateway.serving import configure_logging, serve, serve_workers
 
@@ -46,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--json", action="store_true", help="with --check: the differences as one JSON document"
     )
+    htpasswd = commands.add_parser(
+        "registry-htpasswd",
+        help="write Zot's htpasswd line for the gateway's user (bcrypt cost 4), e.g. from an "
+        "init container beside Zot; reads no gateway settings",
+    )
+    htpasswd.add_argument("--username-file", type=Path, required=True)
+    htpasswd.add_argument("--password-file", type=Path, required=True)
+    htpasswd.add_argument("--out", type=Path, required=True, help="the htpasswd file to write")
     return parser
 
 
@@ -109,6 +120,13 @@ async def _check(settings: Settings, as_json: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "registry-htpasswd":
+        try:
+            write_htpasswd(args.username_file, args.password_file, args.out)
+        except (OSError, ValueError) as exc:
+            print(f"artifact-store registry-htpasswd: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "reindex" and args.json and not args.check:
         parser.error("--json goes with --check")
     settings = _settings(args)

@@ -249,6 +249,7 @@ def front_door(
             f"{settings.oidc_issuer}/protocol/openid-connect/token",
             settings.oidc_password_client,
             bearer,
+            client_secret=settings.oidc_password_client_secret(),
         )
     login = Login(keyring, tokens, bearer, password)
     oci = OciApp(

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         "token endpoint logs Keycloak users in with, when podman, skopeo or oras send a "
         "username and password.",
     )
+    oidc_password_client_secret_file: Path | None = Field(
+        None,
+        description="The secret of oidc_password_client, read from this file, when that "
+        "client is confidential (sent as client_secret in the password grant).",
+    )
     registry_token_seconds: int = Field(
         300, description="How long a registry token (/v2/token) is valid, in seconds."
     )
@@ -308,6 +313,12 @@ class Settings(BaseSettings):
         if self.registry_password is None:
             return None
         return self.registry_username, self.registry_password.get_secret_value()
+
+    def oidc_password_client_secret(self) -> str | None:
+        """The password client's secret, or None for a public client."""
+        if self.oidc_password_client_secret_file is None:
+            return None
+        return self.oidc_password_client_secret_file.read_text().strip()
 
     def root_secret(self) -> str:
         if self.root_secret_key_file is not None:

@@ -19,6 +19,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from gateway.domain import errors as d
+from gateway.domain.ports.index import IndexBusy
 from gateway.domain.ports.registry import RegistryUnavailable
 from gateway.domain.resumable import OffsetMismatch
 from gateway.shedding import Draining, Overloaded
@@ -200,6 +201,15 @@ TABLE: dict[type[Exception], Answer] = {
         Problem(503, "Service Unavailable"),
         "UNAVAILABLE",
         headers=lambda exc: {"Retry-After": str(exc.retry_after)},
+        message="Please reduce your request rate.",
+    ),
+    # Another writer held the index past the lock wait (an overloaded gateway); nothing was
+    # committed, and the AWS SDKs retry SlowDown with backoff.
+    IndexBusy: Answer(
+        "SlowDown",
+        Problem(503, "Service Unavailable"),
+        "UNAVAILABLE",
+        headers=lambda exc: {"Retry-After": "1"},
         message="Please reduce your request rate.",
     ),
     # An upload still receiving when the drain deadline passed (gateway/drain.py).

@@ -54,11 +54,21 @@ def _sqlite_file(url: str, *, create: bool) -> None:
         raise IndexNotReady(f"no index at {database}")
 
 
+BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's lock, then IndexBusy
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """PostgreSQL waits for a lock as long as SQLite does, then refuses (IndexBusy)."""
+    if url.startswith("postgresql+asyncpg"):
+        return {"server_settings": {"lock_timeout": str(BUSY_TIMEOUT_MS)}}
+    return {}
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -80,7 +90,7 @@ class SqlIndex(
         nothing (``reindex --check``): a database that does not exist, or whose schema is
         not this code's, is ``IndexNotReady``."""
         _sqlite_file(url, create=migrate)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, connect_args=_connect_args(url))
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if migrate:

@@ -4,13 +4,14 @@
 # test_conformance_direct.py) and print the path of its executable on stdout (progress goes to
 # stderr). Idempotent.
 #
-#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|kube-apiserver|etcd
+#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd
 #
 # cosign, oras, crane, regctl and the OCI distribution-spec conformance suite come from the Go
 # module proxy by name (`go install` of a pinned version; cosign and oras are the pins of
 # docs/supply-chain.md). Each lives in $ARTIFACT_STORE_CACHE/tools/<tool>-<version>/ (default
 # ~/.cache/artifact-store), built in a temporary directory and moved there only when complete.
-# A cold cosign build takes several minutes on 2 cores.
+# A cold cosign build takes several minutes on 2 cores. helm (the chart's offline checks,
+# tests/unit/deploy/test_chart.py) is `go install helm.sh/helm/v3/cmd/helm` of the pin.
 #
 # podman and skopeo are Debian's (`apt-get install podman skopeo runc`, as root; apt is skipped
 # when the executable is already there), run in this sandbox through the drop-in
@@ -31,6 +32,7 @@ COSIGN_VERSION=v3.1.2
 ORAS_VERSION=v1.3.3
 CRANE_VERSION=v0.21.9
 REGCTL_VERSION=v0.11.5
+HELM_VERSION=v3.22.0
 # The suite's module has no release tags: this is a pseudo-version of its main branch (a plain
 # `package main`: `go install` builds it; `go test` of it is deprecated upstream).
 CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
@@ -160,12 +162,13 @@ case "$tool" in
     exe="$(go_install github.com/opencontainers/distribution-spec/conformance \
       "$CONFORMANCE_VERSION" conformance)"
     ;;
+  helm) exe="$(go_install helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm)" ;;
   podman) exe="$(debian_install podman runc)" ;;
   skopeo) exe="$(debian_install skopeo)" ;;
   kube-apiserver) exe="$(kube_apiserver_build)" ;;
   etcd) exe="$(etcd_install)" ;;
   *)
-    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|kube-apiserver|etcd" >&2
+    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd" >&2
     exit 2
     ;;
 esac

@@ -109,6 +109,16 @@ def test_root_secret_key_file_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert load_settings(root_secret_key="from-a-flag").root_secret() == "from-the-file"
 
 
+def test_the_password_client_secret_is_read_from_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().oidc_password_client_secret() is None
+    secret_file = tmp_path / "client-secret"
+    secret_file.write_text("from-the-file\n")
+    monkeypatch.setenv(PREFIX + "OIDC_PASSWORD_CLIENT_SECRET_FILE", str(secret_file))
+    assert load_settings().oidc_password_client_secret() == "from-the-file"
+
+
 def test_secrets_are_not_shown() -> None:
     settings = Settings(root_secret_key="s3cr3t-value", registry_password="p4ss")
     assert "s3cr3t-value" not in repr(settings)

@@ -23,6 +23,13 @@ from gateway.domain.values import (
 )
 
 
+class IndexBusy(Exception):
+    """The index could not take the call in time: another writer held its lock past the
+    wait (SQLite's ``busy_timeout``; PostgreSQL's ``lock_timeout`` or ``statement_timeout``
+    where the database sets one). Nothing of the call was committed; answered 503
+    SlowDown, which S3 clients retry with backoff."""
+
+
 class BucketIndex(Protocol):
     async def create_bucket(self, record: BucketRecord) -> bool:
         """Insert the bucket; False if it exists already."""

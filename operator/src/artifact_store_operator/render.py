@@ -392,13 +392,39 @@ def zot_objects(owner: Obj, spec: Obj) -> list[Obj]:
     volumes: list[Obj] = [
         {"name": "config", "configMap": {"name": n["zotConfig"]}},
         {
-            "name": "auth",
+            "name": "credentials",
             "secret": {
                 "secretName": secrets["zotCredentials"],
-                "items": [{"key": "htpasswd", "path": "htpasswd"}],
+                "items": [
+                    {"key": "username", "path": "username"},
+                    {"key": "password", "path": "password"},
+                ],
             },
         },
+        # The htpasswd line, written by the init container: in memory, never in a Secret.
+        {"name": "auth", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
     ]
+    # Zot's htpasswd line for the gateway's user, hashed in the pod at bcrypt cost 4 by the
+    # gateway image's `artifact-store registry-htpasswd` (as the Helm chart does): the Secret holds
+    # username and password only, whoever made it.
+    htpasswd: Obj = {
+        "name": "htpasswd",
+        "image": _image(spec["image"]),
+        "imagePullPolicy": spec["image"]["pullPolicy"],
+        "command": [
+            "artifact-store",
+            "registry-htpasswd",
+            "--username-file=/run/secrets/zot/username",
+            "--password-file=/run/secrets/zot/password",
+            f"--out={zot.HTPASSWD_PATH}",
+        ],
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+        "securityContext": _restricted(),
+        "volumeMounts": [
+            {"name": "credentials", "mountPath": "/run/secrets/zot", "readOnly": True},
+            {"name": "auth", "mountPath": "/etc/zot/auth"},
+        ],
+    }
     env: list[Obj] = list(extra.get("env", []))
     objects: list[Obj] = [
         {
@@ -476,6 +502,7 @@ def zot_objects(owner: Obj, spec: Obj) -> list[Obj]:
                             "runAsNonRoot": True,
                             "seccompProfile": {"type": "RuntimeDefault"},
                         },
+                        "initContainers": [htpasswd],
                         "containers": [container],
                         "volumes": volumes,
                         "imagePullSecrets": spec["imagePullSecrets"],

@@ -1,6 +1,7 @@
 """The Secrets the operator generates when the spec names no ``existingSecret``: the root
 credentials, the credentials key (Fernet) and the receipt signing key (P-256), each shared by
-every replica, and the gateway's Zot user with its bcrypt htpasswd line. Made once, created,
+every replica, and the gateway's Zot user (username and password: Zot's pod hashes its htpasswd
+line itself, see render.zot_objects). Made once, created,
 never overwritten: they stay stable across reconciles and operator restarts."""
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import base64
 import secrets
 
-import bcrypt
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,10 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from .render import _meta, names
 from .spec import Obj, managed
 from .zot import GATEWAY_USER
-
-# The password is 256 random bits: bcrypt's lowest cost costs Zot least per request without
-# making it any easier to guess (docs/ARCHITECTURE.md, "Credentials").
-BCRYPT_COST = 4
 
 
 def _secret(owner: Obj, name: str, component: str, part: str, data: dict[str, str]) -> Obj:
@@ -67,18 +63,13 @@ def generated(owner: Obj, spec: Obj) -> list[Obj]:
             found.append(_secret(owner, n["receiptKey"], "gateway", "gateway", {"receiptKey": pem}))
     if managed(spec, "zot") and not spec["zot"]["credentials"]["existingSecret"]:
         password = secrets.token_urlsafe(32)
-        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
         found.append(
             _secret(
                 owner,
                 n["zotCredentials"],
                 "zot",
                 "zot",
-                {
-                    "username": GATEWAY_USER,
-                    "password": password,
-                    "htpasswd": f"{GATEWAY_USER}:{hashed}\n",
-                },
+                {"username": GATEWAY_USER, "password": password},
             )
         )
     return found

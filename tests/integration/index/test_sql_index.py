@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.domain.errors import BucketNotEmpty, NoSuchUpload
 from gateway.domain.listing import list_entries
-from gateway.domain.ports.index import Index
+from gateway.domain.ports.index import Index, IndexBusy
 from gateway.domain.store import Store
 from gateway.domain.values import (
     AccessKeyRecord,
@@ -30,7 +30,9 @@ from gateway.domain.values import (
     UploadRecord,
 )
 from gateway.index import migrate
+from gateway.index import store as store_module
 from gateway.index.base import Rows, millis
+from gateway.index.measured import busy
 from gateway.index.migrate import MIGRATIONS
 from gateway.index.schema import (
     access_keys,
@@ -743,3 +745,53 @@ async def test_opening_without_migrating_changes_nothing(tmp_path):
         assert await index.contents() == IndexContents()
     finally:
         await index.close()
+
+
+async def _hold_buckets_lock(database_url: str) -> Any:
+    """A second connection holding the buckets table's write lock: a raw one, outside the
+    index, as another process's writer would."""
+    engine = create_async_engine(database_url)
+    conn = await engine.connect()
+    if database_url.startswith("sqlite"):
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")  # the database's one write lock
+    else:
+        await conn.exec_driver_sql("LOCK TABLE buckets IN ACCESS EXCLUSIVE MODE")
+    return engine, conn
+
+
+@pytest.mark.anyio
+async def test_a_write_blocked_past_the_lock_wait_is_index_busy_and_commits_nothing(
+    database_url, monkeypatch
+):
+    """Another writer holding the index past the wait: IndexBusy (S3 SlowDown, retried by
+    clients), not an internal error; once the lock is gone the same write succeeds."""
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+    index = await SqlIndex.open(database_url)
+    engine, conn = await _hold_buckets_lock(database_url)
+    bucket = "busy" + str(abs(hash(database_url)) % 10**8)
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with pytest.raises(IndexBusy):
+            await asyncio.wait_for(index.create_bucket(BucketRecord(bucket, created)), 30)
+    finally:
+        await conn.rollback()
+        await conn.close()
+        await engine.dispose()
+    try:
+        assert await index.get_bucket(bucket) is None
+        assert await index.create_bucket(BucketRecord(bucket, created))
+    finally:
+        await index.delete_bucket(bucket)
+        await index.close()
+
+
+def test_other_database_errors_are_not_busy():
+    assert busy(sa.exc.OperationalError("x", {}, Exception("database is locked")))
+    assert not busy(sa.exc.OperationalError("x", {}, Exception("no such table: buckets")))
+
+    class Refused(Exception):
+        sqlstate = "55P03"
+
+    assert busy(sa.exc.DBAPIError("x", {}, Refused("canceling statement due to lock timeout")))
+    Refused.sqlstate = "23505"
+    assert not busy(sa.exc.DBAPIError("x", {}, Refused("duplicate key")))

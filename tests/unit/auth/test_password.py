@@ -80,3 +80,31 @@ async def test_keycloak_out_of_reach() -> None:
     with pytest.raises(AuthError) as raised:
         await password_login("bob", "pw")
     assert raised.value.code == "ServiceUnavailable"
+
+
+@pytest.mark.anyio
+async def test_a_confidential_client_sends_its_secret_and_a_public_one_none() -> None:
+    forms: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        forms.append(request.content)
+        return httpx.Response(200, json={"access_token": "t-1"})
+
+    async def check(token: str) -> Principal:
+        return BOB
+
+    confidential = PasswordLogin(
+        "http://kc/token",
+        "artifact-store-gateway",
+        check,
+        client_secret="s3cr3t",
+        transport=httpx.MockTransport(answer),
+    )
+    public, _ = login(httpx.MockTransport(answer))
+    assert await confidential("bob", "pw") == BOB
+    assert await public("bob", "pw") == BOB
+    assert b"client_secret=s3cr3t" in forms[0]
+    assert b"client_id=artifact-store-gateway" in forms[0]
+    assert b"client_secret" not in forms[1]
+    await confidential.aclose()
+    await public.aclose()

@@ -307,3 +307,37 @@ def test_schema_rejects_unknown_enum() -> None:
         jsonschema.validate({"index": {"type": "mysql"}}, SPEC_SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"components": [{"kind": "database"}]}, SPEC_SCHEMA)
+
+
+MATRIX = [
+    {},
+    {"gateway": {"workload": "DeploymentConfig"}},
+    {
+        "index": {"type": "postgresql", "postgresql": {"existingSecret": "db"}},
+        "gateway": {"replicas": 3, "podDisruptionBudget": {"minAvailable": "50%"}},
+        "keycloak": {
+            "enabled": True,
+            "issuerUrl": "https://kc/realms/a",
+            "clientSecret": {"existingSecret": "kc", "key": "secret"},
+        },
+    },
+    {"zot": {"storage": {"type": "s3", "s3": {"bucket": "b", "existingSecret": "s3"}}}},
+    {"zot": {"managed": False, "external": {"url": "http://zot.ext:5000"}}},
+    {"route": {"host": "s3.example.com", "tls": {"termination": "reencrypt"}}},
+]
+
+
+@pytest.mark.parametrize("spec", MATRIX, ids=[f"spec{i}" for i in range(len(MATRIX))])
+def test_rendered_objects_are_valid_kubernetes_1_31(spec: dict[str, Any]) -> None:
+    """Kubernetes 1.31's schemas (kubernetes-validate, strict), the vendored Route and
+    ServiceMonitor CRDs and OpenShift's DeploymentConfig definition: the checks of the chart's
+    tests (tests/unit/deploy/chart.py), on the operator's objects and generated Secrets."""
+    from tests.unit.deploy.chart import validate
+
+    e = effective(spec)
+    objects = [o for objs in r.render(OWNER, e).values() for o in objs] + generated(OWNER, e)
+    kinds = set()
+    for obj in objects:
+        validate(obj)
+        kinds.add(obj["kind"])
+    assert {"Service", "Secret"} <= kinds

@@ -8,6 +8,7 @@ import pytest
 
 from gateway.auth.errors import AuthError
 from gateway.domain import errors as domain
+from gateway.domain.ports.index import IndexBusy
 from gateway.domain.ports.registry import (
     RegistryDigestInvalid,
     RegistryNotFound,
@@ -153,3 +154,10 @@ def test_s3_error_takes_status_and_description_from_the_table() -> None:
     assert error.headers == {"X": "1"}
     with pytest.raises(KeyError):
         S3Error("NoSuchThing")
+
+
+def test_an_index_busy_past_its_lock_wait_is_slow_down() -> None:
+    error = from_exception(IndexBusy("put_object: database is locked"))
+    assert error is not None
+    assert (error.code, error.status) == ("SlowDown", 503)
+    assert error.headers == {"Retry-After": "1"}
