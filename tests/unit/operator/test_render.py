@@ -48,6 +48,7 @@ def _cel(spec: dict[str, Any]) -> bool:
             )
         )
         and (e["zot"]["managed"] or e["zot"]["external"]["url"] != "")
+        and (e["zot"]["managed"] or e["zot"]["credentials"]["existingSecret"] != "")
         and (e["index"]["type"] != "postgresql" or e["index"]["postgresql"]["existingSecret"] != "")
         and (
             e["zot"]["storage"]["type"] != "s3"
@@ -90,7 +91,13 @@ def test_defaults_render_every_component() -> None:
             {("Deployment", "demo-gateway")},
         ),
         (
-            {"zot": {"managed": False, "external": {"url": "http://zot.ext:5000"}}},
+            {
+                "zot": {
+                    "managed": False,
+                    "external": {"url": "http://zot.ext:5000"},
+                    "credentials": {"existingSecret": "zot"},
+                }
+            },
             {("Deployment", "demo-gateway")},
             {
                 ("StatefulSet", "demo-zot"),
@@ -322,7 +329,13 @@ MATRIX = [
         },
     },
     {"zot": {"storage": {"type": "s3", "s3": {"bucket": "b", "existingSecret": "s3"}}}},
-    {"zot": {"managed": False, "external": {"url": "http://zot.ext:5000"}}},
+    {
+        "zot": {
+            "managed": False,
+            "external": {"url": "http://zot.ext:5000"},
+            "credentials": {"existingSecret": "zot"},
+        }
+    },
     {"route": {"host": "s3.example.com", "tls": {"termination": "reencrypt"}}},
 ]
 
