@@ -4,7 +4,7 @@
 # test_conformance_direct.py) and print the path of its executable on stdout (progress goes to
 # stderr). Idempotent.
 #
-#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm
+#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd
 #
 # cosign, oras, crane, regctl and the OCI distribution-spec conformance suite come from the Go
 # module proxy by name (`go install` of a pinned version; cosign and oras are the pins of
@@ -17,6 +17,15 @@
 # when the executable is already there), run in this sandbox through the drop-in
 # /etc/containers/containers.conf.d/50-sandbox.conf (runc, cgroupfs, the host network, a file
 # events log), written here whenever it differs.
+#
+# kube-apiserver and etcd serve the operator's tests (tests/integration/operator/).
+# kube-apiserver v1.34.3 is built from k8s.io/kubernetes through the wrapper module in
+# scripts/tools/kube-apiserver/ (`go install` refuses that module: its go.mod replaces the staging
+# modules by relative paths): about 12 minutes cold on 2 cores, so scripts/test.sh starts it in the
+# background before pytest. etcd is Debian's etcd-server; its own service is stopped and disabled.
+#
+# Each tool's install holds an exclusive flock on $TOOLS/.<tool>.lock: a second, concurrent install
+# of the same tool waits for the first and then finds the finished result.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 COSIGN_VERSION=v3.1.2
@@ -27,6 +36,7 @@ HELM_VERSION=v3.22.0
 # The suite's module has no release tags: this is a pseudo-version of its main branch (a plain
 # `package main`: `go install` builds it; `go test` of it is deprecated upstream).
 CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
+KUBE_APISERVER_VERSION=v1.34.3
 DEBIAN_PACKAGES=(podman skopeo runc)
 CONTAINERS_DROP_IN=/etc/containers/containers.conf.d/50-sandbox.conf
 
@@ -34,6 +44,55 @@ TOOLS="$ARTIFACT_STORE_CACHE/tools"
 tool="${1:-}"
 
 log() { echo "[install $tool] $*" >&2; }
+
+if [[ -n "$tool" && "$tool" != */* ]]; then
+  mkdir -p "$TOOLS"
+  exec 9>"$TOOLS/.$tool.lock"
+  flock 9 || { log "cannot lock $TOOLS/.$tool.lock"; exit 1; }
+fi
+
+# kube_apiserver_build: kube-apiserver in $TOOLS/kube-apiserver-<version>/, built once from the
+# wrapper module (copied out of the checkout so the build never writes into it).
+kube_apiserver_build() {
+  local dir="$TOOLS/kube-apiserver-$KUBE_APISERVER_VERSION"
+  if [[ ! -x "$dir/kube-apiserver" ]]; then
+    command -v go >/dev/null 2>&1 || { log "Go is needed to build kube-apiserver"; exit 1; }
+    log "go build k8s.io/kubernetes/cmd/kube-apiserver $KUBE_APISERVER_VERSION (first run only, ~12 min)"
+    rm -rf "$dir.partial"
+    mkdir -p "$dir.partial/src"
+    cp "$ROOT"/scripts/tools/kube-apiserver/{go.mod,go.sum,main.go} "$dir.partial/src/"
+    (cd "$dir.partial/src" && CGO_ENABLED=0 GOFLAGS="-trimpath -mod=mod" \
+      go build -o "$dir.partial/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver) >&2
+    rm -rf "$dir.partial/src" "$dir"
+    mv "$dir.partial" "$dir"
+  fi
+  echo "$dir/kube-apiserver"
+}
+
+# etcd_install: Debian's etcd-server unless etcd is on PATH; the packaged service (started by the
+# package's postinst where systemd runs) is stopped and disabled: the tests start their own etcd.
+etcd_install() {
+  if ! command -v etcd >/dev/null 2>&1; then
+    [[ $EUID -eq 0 ]] || { log "etcd missing, and only root may apt-get install"; exit 1; }
+    command -v apt-get >/dev/null 2>&1 || { log "etcd missing, and there is no apt-get"; exit 1; }
+    log "apt-get install etcd-server (first run only)"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get -o DPkg::Lock::Timeout=600 -y -qq)
+    if ! "${apt[@]}" install etcd-server >&2; then
+      log "apt-get install failed: apt-get update, then again"
+      "${apt[@]}" update >&2
+      "${apt[@]}" install etcd-server >&2
+    fi
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --now etcd >/dev/null 2>&1 || true
+    fi
+    if command -v service >/dev/null 2>&1; then
+      service etcd stop >/dev/null 2>&1 || true
+    fi
+    if [[ -f /run/etcd.pid ]]; then kill "$(cat /run/etcd.pid)" 2>/dev/null || true; fi
+  fi
+  command -v etcd
+}
 
 # go_install MODULE VERSION BINARY: the binary in $TOOLS/<tool>-<version>/, built once.
 go_install() {
@@ -106,8 +165,10 @@ case "$tool" in
   helm) exe="$(go_install helm.sh/helm/v3/cmd/helm "$HELM_VERSION" helm)" ;;
   podman) exe="$(debian_install podman runc)" ;;
   skopeo) exe="$(debian_install skopeo)" ;;
+  kube-apiserver) exe="$(kube_apiserver_build)" ;;
+  etcd) exe="$(etcd_install)" ;;
   *)
-    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm" >&2
+    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,52 @@
+"""kopf's handlers for ArtifactStore: reconcile on create, spec change, operator start and
+every ``ARTIFACT_STORE_OPERATOR_RESYNC_SECONDS`` (status from the workloads, drift repaired);
+clean up on delete (kopf holds its finalizer on the CR until :func:`cleanup` succeeds).
+Progress is kept in annotations so the status belongs to the operator's conditions alone."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import kopf
+
+from . import GROUP, PLURAL, VERSION
+from .reconcile import cleanup, reconcile
+
+RESYNC_SECONDS = float(os.environ.get("ARTIFACT_STORE_OPERATOR_RESYNC_SECONDS", "30"))
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix="artifactstore.dev"
+    )
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="artifactstore.dev", key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = "artifactstore.dev/cleanup"
+    settings.posting.level = 30  # warnings and errors become Events
+    settings.watching.server_timeout = 300
+
+
+@kopf.on.create(GROUP, VERSION, PLURAL)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@kopf.on.resume(GROUP, VERSION, PLURAL)
+async def changed(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    await reconcile(memo["kube"], _plain(body), logger)
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+async def resync(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    await reconcile(memo["kube"], _plain(body), logger)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    await cleanup(memo["kube"], _plain(body))
+
+
+def _plain(body: kopf.Body) -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(dict(body))

@@ -1,0 +1,162 @@
+"""One reconcile of an ArtifactStore: generated Secrets created once, every managed component's
+objects server-side applied, objects a managed component no longer renders deleted, status
+conditions derived from the workloads. Unmanaged components are neither applied nor pruned.
+And the finalizer's cleanup: the API server's garbage collector deletes owned objects
+eventually and in no order; the operator deletes its objects itself, the gateway before Zot."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from . import GROUP, VERSION
+from .kube import ApiError, Kube
+from .render import COMPONENT_LABEL, names, render
+from .secrets import generated
+from .spec import COMPONENT_KINDS, Obj, effective, managed
+from .status import conditions, with_transitions
+
+RECONCILES = Counter(
+    "artifact_store_operator_reconciles_total", "Reconciles by result.", ["result"]
+)
+DURATION = Histogram("artifact_store_operator_reconcile_seconds", "Time of one reconcile.")
+APPLIED = Counter(
+    "artifact_store_operator_applied_objects_total", "Objects applied, by kind.", ["kind"]
+)
+
+# Kinds a managed component may stop rendering (a disabled PDB, NetworkPolicy, PVC...).
+PRUNABLE = (
+    ("policy/v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("v1", "PersistentVolumeClaim"),
+    ("v1", "ServiceAccount"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("apps/v1", "Deployment"),
+    ("apps.openshift.io/v1", "DeploymentConfig"),
+)
+# Cleanup order: entry points first, then the gateway, then the registry it writes to.
+CLEANUP_ORDER = ("route", "monitoring", "gateway", "index", "zot")
+
+
+def owner_of(body: Obj) -> Obj:
+    meta = body["metadata"]
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ArtifactStore",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"]},
+    }
+
+
+def _owned(obj: Obj, uid: str) -> bool:
+    return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences", []))
+
+
+async def _prune(kube: Kube, owner: Obj, spec: Obj, rendered: dict[str, list[Obj]]) -> None:
+    meta = owner["metadata"]
+    wanted = {(o["kind"], o["metadata"]["name"]) for objs in rendered.values() for o in objs}
+    for kind_name in COMPONENT_KINDS:
+        if not managed(spec, kind_name):
+            continue
+        selector = f"app.kubernetes.io/instance={meta['name']},{COMPONENT_LABEL}={kind_name}"
+        for api_version, kind in PRUNABLE:
+            try:
+                found = await kube.list(api_version, kind, meta["namespace"], selector)
+            except ApiError as error:
+                if error.status == 404:  # the kind is not served (no CRD): nothing to prune
+                    continue
+                raise
+            for obj in found:
+                key = (kind, obj["metadata"]["name"])
+                if key not in wanted and _owned(obj, meta["uid"]):
+                    await kube.delete(api_version, kind, meta["namespace"], key[1])
+
+
+async def apply_all(kube: Kube, body: Obj) -> None:
+    """Secrets, then every managed component's objects, then the prune."""
+    owner, spec = owner_of(body), effective(body.get("spec", {}))
+    for secret in generated(owner, spec):
+        existing = await kube.get(
+            "v1", "Secret", owner["metadata"]["namespace"], secret["metadata"]["name"]
+        )
+        if existing is None:
+            await kube.create(secret)
+    rendered = render(owner, spec)
+    for objects in rendered.values():
+        for obj in objects:
+            await kube.apply(obj)
+            APPLIED.labels(obj["kind"]).inc()
+    await _prune(kube, owner, spec, rendered)
+
+
+async def update_status(kube: Kube, body: Obj, error: str | None) -> None:
+    """Conditions from the gateway workload and Zot's StatefulSet as they are now."""
+    meta = body["metadata"]
+    spec = effective(body.get("spec", {}))
+    n = names(meta["name"])
+    if spec["gateway"]["workload"] == "DeploymentConfig":
+        gateway = await kube.get(
+            "apps.openshift.io/v1", "DeploymentConfig", meta["namespace"], n["gateway"]
+        )
+    else:
+        gateway = await kube.get("apps/v1", "Deployment", meta["namespace"], n["gateway"])
+    zot_managed = managed(spec, "zot")
+    zot = (
+        await kube.get("apps/v1", "StatefulSet", meta["namespace"], n["zot"])
+        if zot_managed
+        else None
+    )
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    generation = meta.get("generation", 0)
+    old = body.get("status", {}).get("conditions", [])
+    new = with_transitions(conditions(generation, gateway, zot, zot_managed, error), old, now)
+    status: Obj = {
+        "observedGeneration": generation,
+        "conditions": new,
+        "gatewayReplicas": (gateway or {}).get("status", {}).get("availableReplicas", 0) or 0,
+        "available": new[0]["status"],
+        "components": [{"kind": k, "managed": managed(spec, k)} for k in COMPONENT_KINDS],
+    }
+    if status != {key: body.get("status", {}).get(key) for key in status}:
+        await kube.patch_status(body, status)
+
+
+async def reconcile(kube: Kube, body: Obj, logger: logging.Logger | Any) -> None:
+    """Apply, then record the outcome in the status; a failure is raised again after the
+    Degraded condition says why (kopf retries)."""
+    started = time.monotonic()
+    error: Exception | None = None
+    try:
+        await apply_all(kube, body)
+    except Exception as failure:
+        error = failure
+    try:
+        await update_status(kube, body, None if error is None else str(error))
+    finally:
+        DURATION.observe(time.monotonic() - started)
+        RECONCILES.labels("error" if error else "ok").inc()
+    if error is not None:
+        logger.warning("reconcile of %s failed: %s", body["metadata"]["name"], error)
+        raise error
+
+
+async def cleanup(kube: Kube, body: Obj) -> None:
+    """Delete every object of the managed components and the Secrets the operator generated;
+    unmanaged components' objects stay."""
+    owner, spec = owner_of(body), effective(body.get("spec", {}))
+    rendered = render(owner, spec)
+    namespace = owner["metadata"]["namespace"]
+    for kind_name in CLEANUP_ORDER:
+        for obj in reversed(rendered.get(kind_name, [])):
+            try:
+                await kube.delete(
+                    obj["apiVersion"], obj["kind"], namespace, obj["metadata"]["name"]
+                )
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+    for secret in generated(owner, spec):  # the names only: the random data is not used
+        await kube.delete("v1", "Secret", namespace, secret["metadata"]["name"])

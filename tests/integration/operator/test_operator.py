@@ -1,0 +1,390 @@
+"""The operator reconciling ArtifactStores on a real API server, as its own ServiceAccount:
+every object with the right spec, spec changes, conditions from workload status, unmanaged
+components left alone, cleanup on delete, and Lease-based leader election."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from artifact_store_operator.spec import effective
+from artifact_store_operator.zot import config as zot_config_of
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.fixtures import kube
+from tests.fixtures.registries import zot_config
+from tests.integration.operator.conftest import Operator
+
+NS = "store"
+CR = f"/apis/artifactstore.dev/v1alpha1/namespaces/{NS}/artifactstores"
+
+GATEWAY_OBJECTS = [
+    f"/apis/apps/v1/namespaces/{NS}/deployments/demo-gateway",
+    f"/api/v1/namespaces/{NS}/services/demo-gateway",
+    f"/api/v1/namespaces/{NS}/serviceaccounts/demo-gateway",
+    f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/demo-gateway-scc",
+    f"/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets/demo-gateway",
+    f"/api/v1/namespaces/{NS}/secrets/demo-root-credentials",
+    f"/api/v1/namespaces/{NS}/secrets/demo-credentials-key",
+    f"/api/v1/namespaces/{NS}/secrets/demo-receipt-key",
+    f"/api/v1/namespaces/{NS}/persistentvolumeclaims/demo-index",
+]
+ZOT_OBJECTS = [
+    f"/apis/apps/v1/namespaces/{NS}/statefulsets/demo-zot",
+    f"/api/v1/namespaces/{NS}/services/demo-zot",
+    f"/api/v1/namespaces/{NS}/configmaps/demo-zot-config",
+    f"/api/v1/namespaces/{NS}/persistentvolumeclaims/demo-zot-data",
+    f"/api/v1/namespaces/{NS}/secrets/demo-zot-credentials",
+    f"/apis/networking.k8s.io/v1/namespaces/{NS}/networkpolicies/demo-zot",
+]
+ROUTE = f"/apis/route.openshift.io/v1/namespaces/{NS}/routes/demo"
+MONITORS = [
+    f"/apis/monitoring.coreos.com/v1/namespaces/{NS}/servicemonitors/demo-gateway",
+    f"/apis/monitoring.coreos.com/v1/namespaces/{NS}/servicemonitors/demo-zot",
+]
+ALL = GATEWAY_OBJECTS + ZOT_OBJECTS + [ROUTE, *MONITORS]
+SPEC = {"route": {"host": "s3.apps.example.com"}, "gateway": {"logLevel": "info"}}
+
+
+@pytest.fixture(scope="module")
+def client(apiserver: kube.RunningApiServer) -> httpx.Client:
+    kube.create(
+        apiserver.client, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
+    )
+    return apiserver.client
+
+
+@pytest.fixture(scope="module")
+def leader(client: httpx.Client, start_operator: Callable[[str], Operator]) -> Iterator[Operator]:
+    replica = start_operator("replica-a")
+    kube.wait_for(replica.ready, timeout=60)
+    return replica
+
+
+def _get(client: httpx.Client, path: str) -> dict[str, Any] | None:
+    response = client.get(path)
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def _env(deployment: dict[str, Any]) -> dict[str, Any]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def _secret(client: httpx.Client, name: str) -> dict[str, str]:
+    found = _get(client, f"/api/v1/namespaces/{NS}/secrets/{name}")
+    assert found is not None
+    return {k: base64.b64decode(v).decode() for k, v in found["data"].items()}
+
+
+def _condition(store: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(c for c in store.get("status", {}).get("conditions", []) if c["type"] == kind)
+
+
+def test_rejects_sqlite_with_two_replicas(client: httpx.Client) -> None:
+    response = client.post(
+        CR,
+        json={
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "invalid", "namespace": NS},
+            "spec": {"gateway": {"replicas": 2}},
+        },
+    )
+    assert response.status_code == 422
+    assert "index.type sqlite allows one gateway replica" in response.text
+    response = client.post(
+        CR,
+        json={
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "a" * 41, "namespace": NS},
+            "spec": {},
+        },
+    )
+    assert response.status_code == 422
+    assert "at most 40 characters" in response.text
+    response = client.post(
+        CR,
+        json={
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "invalid", "namespace": NS},
+            "spec": {"components": [{"kind": "gateway", "overrides": {"replicas": 3}}]},
+        },
+    )
+    assert response.status_code == 422
+    assert "a gateway override of replicas needs index.type postgresql" in response.text
+
+
+def test_creates_every_object(client: httpx.Client, leader: Operator) -> None:
+    created = kube.create(
+        client,
+        {
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "demo", "namespace": NS},
+            "spec": SPEC,
+        },
+    )
+    kube.wait_for(lambda: all(_get(client, path) for path in ALL), timeout=60)
+    for path in ALL:
+        obj = _get(client, path)
+        assert obj is not None
+        refs = obj["metadata"]["ownerReferences"]
+        assert [r["uid"] for r in refs] == [created["metadata"]["uid"]], path
+        assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == "demo"
+    deployment = _get(client, GATEWAY_OBJECTS[0])
+    assert deployment is not None
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"  # one SQLite writer
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "quay.io/artifact-store/gateway:0.1.0"
+    assert pod["serviceAccountName"] == "demo-gateway"
+    env = _env(deployment)
+    assert env["ARTIFACT_STORE_REGISTRY_URL"] == "http://demo-zot:5000"
+    assert env["ARTIFACT_STORE_HOST"] == "0.0.0.0"
+    assert env["ARTIFACT_STORE_MANAGEMENT_HOST"] == "0.0.0.0"
+    assert env["ARTIFACT_STORE_LOG_LEVEL"] == "info"
+    assert env["ARTIFACT_STORE_ROOT_ACCESS_KEY"] == {
+        "secretKeyRef": {"name": "demo-root-credentials", "key": "accessKey"}
+    }
+    # Zot is configured exactly as the tests' own Zot, but for paths and the listen address.
+    config = _get(client, ZOT_OBJECTS[2])
+    assert config is not None
+    rendered = json.loads(config["data"]["config.json"])
+    assert rendered == zot_config_of(effective(SPEC))
+    reference = zot_config(__import__("pathlib").Path("/x"), 5000)
+    assert rendered["http"]["accessControl"] == reference["http"]["accessControl"]
+    assert rendered["storage"]["retention"] == reference["storage"]["retention"]
+    assert rendered["extensions"] == reference["extensions"]
+    zot = _secret(client, "demo-zot-credentials")
+    assert set(zot) == {"username", "password"}
+    assert zot["username"] == "artifact-store-gateway"
+    assert len(zot["password"]) >= 43  # 256 random bits
+    # Zot's pod hashes the htpasswd line itself, with the gateway image (as the chart does).
+    sts = _get(client, ZOT_OBJECTS[0])
+    assert sts is not None
+    (init,) = sts["spec"]["template"]["spec"]["initContainers"]
+    assert init["command"][:2] == ["artifact-store", "registry-htpasswd"]
+    assert init["image"] == "quay.io/artifact-store/gateway:0.1.0"
+    # The receipt key loads as the gateway loads it (an EC private key in PEM).
+    pem = _secret(client, "demo-receipt-key")["receiptKey"].encode()
+    assert isinstance(serialization.load_pem_private_key(pem, None), ec.EllipticCurvePrivateKey)
+    route = _get(client, ROUTE)
+    assert route is not None
+    assert route["spec"]["host"] == "s3.apps.example.com"
+    assert route["metadata"]["annotations"]["haproxy.router.openshift.io/timeout"] == "30m"
+    binding = _get(client, GATEWAY_OBJECTS[3])
+    assert binding is not None
+    assert binding["roleRef"]["name"] == "system:openshift:scc:restricted-v2"
+
+
+def test_conditions_follow_workload_status(client: httpx.Client, leader: Operator) -> None:
+    store = kube.wait_for(lambda: (s := _get(client, f"{CR}/demo")) and s.get("status") and s)
+    assert _condition(store, "Available")["status"] == "False"
+    assert _condition(store, "Available")["reason"] == "GatewayUnavailable"
+    assert _condition(store, "Progressing")["status"] == "True"
+    assert store["status"]["observedGeneration"] == store["metadata"]["generation"]
+    deployment = _get(client, GATEWAY_OBJECTS[0])
+    assert deployment is not None
+    status = {
+        "observedGeneration": deployment["metadata"]["generation"],
+        "replicas": 1,
+        "updatedReplicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+    }
+    _patch_status(client, GATEWAY_OBJECTS[0], status)
+
+    def available():
+        return (s := _get(client, f"{CR}/demo")) and (
+            _condition(s, "Available")["status"] == "True" and s
+        )
+
+    # The gateway alone is not enough: Zot is not ready yet.
+    time.sleep(3)
+    assert _condition(_get(client, f"{CR}/demo") or {}, "Available")["reason"] == "ZotUnavailable"
+    sts = _get(client, ZOT_OBJECTS[0])
+    assert sts is not None
+    _patch_status(
+        client,
+        ZOT_OBJECTS[0],
+        {
+            "observedGeneration": sts["metadata"]["generation"],
+            "replicas": 1,
+            "readyReplicas": 1,
+            "updatedReplicas": 1,
+            "availableReplicas": 1,
+            "currentReplicas": 1,
+        },
+    )
+    store = kube.wait_for(available, timeout=20)
+    assert _condition(store, "Progressing")["status"] == "False"
+    assert _condition(store, "Degraded")["status"] == "False"
+    assert store["status"]["gatewayReplicas"] == 1
+    assert leader.metric("artifact_store_operator_leader") == 1.0
+
+
+def _patch_status(client: httpx.Client, path: str, status: dict[str, Any]) -> None:
+    response = client.patch(
+        f"{path}/status",
+        content=json.dumps({"status": status}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def _patch_spec(client: httpx.Client, spec: dict[str, Any]) -> None:
+    response = client.patch(
+        f"{CR}/demo",
+        content=json.dumps({"spec": spec}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_spec_change_reconciles(client: httpx.Client, leader: Operator) -> None:
+    secrets = {
+        n: _secret(client, n)
+        for n in (
+            "demo-root-credentials",
+            "demo-credentials-key",
+            "demo-receipt-key",
+            "demo-zot-credentials",
+        )
+    }
+    _patch_spec(
+        client,
+        {
+            "gateway": {
+                "logLevel": "debug",
+                "podDisruptionBudget": {"enabled": False},
+                "settings": {"registry_retry_attempts": 5},
+            }
+        },
+    )
+    kube.wait_for(
+        lambda: (
+            (d := _get(client, GATEWAY_OBJECTS[0]))
+            and _env(d)["ARTIFACT_STORE_LOG_LEVEL"] == "debug"
+        ),
+        timeout=30,
+    )
+    deployment = _get(client, GATEWAY_OBJECTS[0])
+    assert deployment is not None
+    assert _env(deployment)["ARTIFACT_STORE_REGISTRY_RETRY_ATTEMPTS"] == "5"
+    kube.wait_for(lambda: _get(client, GATEWAY_OBJECTS[4]) is None, timeout=30)  # the PDB
+    # A manual edit of a managed object is reconciled away.
+    response = client.patch(
+        GATEWAY_OBJECTS[0],
+        content=json.dumps({"spec": {"replicas": 7}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200
+    kube.wait_for(lambda: (d := _get(client, GATEWAY_OBJECTS[0])) and d["spec"]["replicas"] == 1)
+    # Generated secrets are stable across reconciles.
+    for name, data in secrets.items():
+        assert _secret(client, name) == data
+
+
+def test_unmanaged_component_is_left_alone(client: httpx.Client, leader: Operator) -> None:
+    _patch_spec(
+        client,
+        {
+            "components": [{"kind": "route", "managed": False}],
+            "route": {"host": "other.apps.example.com"},
+        },
+    )
+    store = kube.wait_for(
+        lambda: (
+            (s := _get(client, f"{CR}/demo"))
+            and any(
+                c == {"kind": "route", "managed": False} for c in s["status"].get("components", [])
+            )
+            and s
+        )
+    )
+    assert store["status"]["observedGeneration"] == store["metadata"]["generation"]
+    time.sleep(3)  # several resyncs
+    route = _get(client, ROUTE)
+    assert route is not None
+    assert route["spec"]["host"] == "s3.apps.example.com"  # not updated to the new host
+    response = client.patch(
+        ROUTE,
+        content=json.dumps({"metadata": {"labels": {"mine": "yes"}}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200
+    time.sleep(3)
+    route = _get(client, ROUTE)
+    assert route is not None
+    assert route["metadata"]["labels"]["mine"] == "yes"
+
+
+def test_delete_cleans_up(client: httpx.Client, leader: Operator) -> None:
+    assert client.delete(f"{CR}/demo").status_code == 200
+    kube.wait_for(lambda: _get(client, f"{CR}/demo") is None, timeout=60)
+    for path in GATEWAY_OBJECTS + ZOT_OBJECTS + MONITORS:
+        found = _get(client, path)
+        # PVCs carry kubernetes.io/pvc-protection, which a controller (not run here) removes:
+        # deleted means terminating for them.
+        assert found is None or "deletionTimestamp" in found["metadata"], path
+    assert _get(client, ROUTE) is not None  # unmanaged: not the operator's to delete
+
+
+def test_one_leader_and_takeover(
+    client: httpx.Client, leader: Operator, start_operator: Callable[[str], Operator]
+) -> None:
+    lease_path = (
+        "/apis/coordination.k8s.io/v1/namespaces/artifact-store-operator-system/"
+        "leases/artifact-store-operator"
+    )
+    standby = start_operator("replica-b")
+    kube.wait_for(standby.ready, timeout=60)
+    time.sleep(3)
+    lease = _get(client, lease_path)
+    assert lease is not None
+    assert lease["spec"]["holderIdentity"] == "replica-a"
+    assert standby.metric("artifact_store_operator_leader") == 0.0
+    assert leader.metric("artifact_store_operator_leader") == 1.0
+    leader.stop(kill=True)  # no release: the standby waits for the lease to lapse
+    kube.wait_for(
+        lambda: (x := _get(client, lease_path)) and x["spec"]["holderIdentity"] == "replica-b",
+        timeout=30,
+    )
+    kube.wait_for(lambda: standby.metric("artifact_store_operator_leader") == 1.0, timeout=10)
+    lease = _get(client, lease_path)
+    assert lease is not None
+    assert lease["spec"]["leaseTransitions"] == 1
+    # The new leader reconciles.
+    kube.create(
+        client,
+        {
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "second", "namespace": NS},
+            "spec": {},
+        },
+    )
+    kube.wait_for(
+        lambda: _get(client, f"/apis/apps/v1/namespaces/{NS}/deployments/second-gateway"),
+        timeout=60,
+    )
+
+
+def test_rbac_was_enough(leader: Operator) -> None:
+    """Nothing the operator called was refused (it runs as its ServiceAccount)."""
+    text = leader.log.read_text()
+    assert "Forbidden" not in text
+    assert "forbidden" not in text
