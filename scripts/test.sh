@@ -12,6 +12,8 @@ fi
 # its lock (scripts/tools/install.sh) and finds it built. etcd (apt) is quick: the tests install it.
 mkdir -p "$ARTIFACT_STORE_CACHE/tools"
 scripts/tools/install.sh kube-apiserver >"$ARTIFACT_STORE_CACHE/tools/kube-apiserver-install.log" 2>&1 &
+# helm (the chart's tests) likewise: ~5 min cold, behind the same kind of lock.
+scripts/tools/install.sh helm >"$ARTIFACT_STORE_CACHE/tools/helm-install.log" 2>&1 &
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
