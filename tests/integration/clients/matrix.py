@@ -24,6 +24,7 @@ import json
 import os
 import shlex
 import subprocess
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -199,6 +200,20 @@ def _access_lines(text: str) -> list[Request]:
     return seen
 
 
+def _settled(log: Path, quiet: float = 0.3, longest: float = 5.0) -> None:
+    """Wait until the log has not grown for ``quiet`` seconds (at most ``longest``): a request's
+    access line is written once its answer has gone out, so a client may finish first."""
+    deadline = time.monotonic() + longest
+    size, since = log.stat().st_size, time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = log.stat().st_size
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
 class GatewayRequests:
     """The requests the gateway logged while the ``with`` block ran (both transports log to one
     file; the matrix runs one client at a time)."""
@@ -214,6 +229,7 @@ class GatewayRequests:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _settled(self.log)
         with self.log.open("rb") as log:
             log.seek(self.start)
             text = log.read().decode(errors="replace")
