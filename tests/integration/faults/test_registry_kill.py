@@ -14,6 +14,7 @@ retry ends wholly new.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -28,6 +29,11 @@ from tests.integration.faults.operations import points
 from tests.integration.faults.stack import Stack, eventually, running
 from tests.integration.faults.test_gateway_kill import after, operation, warm_up
 
+# The registry circuit's cool-down. The circuit is per worker process: after a case, a worker
+# that the client's retries did not reach may still hold its circuit open (failing fast, by
+# design) until the cool-down has passed, so each case starts after one.
+COOLDOWN = 1
+
 # A clean failure: what S3 clients retry (the JSON API's own 503 problem for attach).
 CLEAN = {"ServiceUnavailable", "SlowDown", "503"}
 
@@ -39,7 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, forks: GatewayForks) -> Iter
         forks,
         {
             "ARTIFACT_STORE_MIN_PART_SIZE": "1",
-            "ARTIFACT_STORE_REGISTRY_CIRCUIT_COOLDOWN_SECONDS": "1",  # once the circuit exists
+            "ARTIFACT_STORE_REGISTRY_CIRCUIT_COOLDOWN_SECONDS": str(COOLDOWN),
         },
     ) as s:
         warm_up(s)
@@ -51,6 +57,7 @@ def test_zot_killed_at_each_request_leaves_old_or_new_and_the_gateway_recovers(
     stack: Stack, name: str, n: int, stage: Stage
 ) -> None:
     op = operation(stack, name, f"b-{name}-{stage[:3]}-{n}")
+    time.sleep(COOLDOWN + 0.2)  # every worker's circuit half-open at most (see COOLDOWN)
     op.prepare()
     old = op.tagged(stack.registry)
     gateway = stack.gateway.pid
