@@ -4,7 +4,7 @@
 # test_conformance_direct.py) and print the path of its executable on stdout (progress goes to
 # stderr). Idempotent.
 #
-#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd
+#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint
 #
 # cosign, oras, crane, regctl and the OCI distribution-spec conformance suite come from the Go
 # module proxy by name (`go install` of a pinned version; cosign and oras are the pins of
@@ -24,6 +24,10 @@
 # modules by relative paths): about 12 minutes cold on 2 cores, so scripts/test.sh starts it in the
 # background before pytest. etcd is Debian's etcd-server; its own service is stopped and disabled.
 #
+# actionlint (the GitHub Actions' example workflow, integrations/github/) is `go install` of its
+# pin; tekton-lint (the Tekton Tasks, integrations/tekton/) is npm's @ibm/tekton-lint, installed
+# into its own prefix with npm's cache under $ARTIFACT_STORE_CACHE/npm.
+#
 # Each tool's install holds an exclusive flock on $TOOLS/.<tool>.lock: a second, concurrent install
 # of the same tool waits for the first and then finds the finished result.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -37,6 +41,8 @@ HELM_VERSION=v3.22.0
 # `package main`: `go install` builds it; `go test` of it is deprecated upstream).
 CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 KUBE_APISERVER_VERSION=v1.34.3
+ACTIONLINT_VERSION=v1.7.12
+TEKTON_LINT_VERSION=1.1.0
 DEBIAN_PACKAGES=(podman skopeo runc)
 CONTAINERS_DROP_IN=/etc/containers/containers.conf.d/50-sandbox.conf
 
@@ -121,6 +127,23 @@ events_logger = "file"
 CONF
 }
 
+# npm_install PACKAGE VERSION BINARY: PACKAGE@VERSION in $TOOLS/<BINARY>-<VERSION>/, built in a
+# temporary prefix and moved there only when complete; prints its executable's path.
+npm_install() {
+  local package="$1" version="$2" binary="$3" dir="$TOOLS/$3-$2"
+  if [[ ! -x "$dir/node_modules/.bin/$binary" ]]; then
+    command -v npm >/dev/null 2>&1 || { log "npm is needed to install $package"; exit 1; }
+    log "npm install $package@$version (first run only)"
+    rm -rf "$dir.partial"
+    mkdir -p "$dir.partial"
+    npm install --prefix "$dir.partial" --cache "$ARTIFACT_STORE_CACHE/npm" --no-audit --no-fund \
+      --loglevel=error "$package@$version" >&2
+    rm -rf "$dir"
+    mv "$dir.partial" "$dir"
+  fi
+  echo "$dir/node_modules/.bin/$binary"
+}
+
 # debian_install BINARY...: Debian's podman, skopeo and runc unless every BINARY is on PATH
 # (`apt-get update` only when the install fails on a stale or empty package list); then the
 # sandbox drop-in. Prints the path of the first BINARY.
@@ -167,8 +190,10 @@ case "$tool" in
   skopeo) exe="$(debian_install skopeo)" ;;
   kube-apiserver) exe="$(kube_apiserver_build)" ;;
   etcd) exe="$(etcd_install)" ;;
+  actionlint) exe="$(go_install github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" actionlint)" ;;
+  tekton-lint) exe="$(npm_install @ibm/tekton-lint "$TEKTON_LINT_VERSION" tekton-lint)" ;;
   *)
-    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd" >&2
+    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint" >&2
     exit 2
     ;;
 esac
