@@ -298,12 +298,33 @@ def test_spec_change_reconciles(client: httpx.Client, leader: Operator) -> None:
         assert _secret(client, name) == data
 
 
+def _volatile(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without what the API server changes on any write."""
+    meta = {
+        k: v
+        for k, v in obj["metadata"].items()
+        if k not in {"resourceVersion", "managedFields", "ownerReferences", "generation"}
+    }
+    return {**obj, "metadata": meta}
+
+
 def test_unmanaged_component_is_left_alone(client: httpx.Client, leader: Operator) -> None:
+    store = _get(client, f"{CR}/demo")
+    assert store is not None
+    uid = store["metadata"]["uid"]
+    before = {path: _get(client, path) for path in [ROUTE, *MONITORS]}
+    for path, obj in before.items():
+        assert obj is not None
+        assert [r["uid"] for r in obj["metadata"]["ownerReferences"]] == [uid], path
     _patch_spec(
         client,
         {
-            "components": [{"kind": "route", "managed": False}],
+            "components": [
+                {"kind": "route", "managed": False},
+                {"kind": "monitoring", "managed": False},
+            ],
             "route": {"host": "other.apps.example.com"},
+            "monitoring": {"serviceMonitor": {"interval": "10s"}},
         },
     )
     store = kube.wait_for(
@@ -316,10 +337,23 @@ def test_unmanaged_component_is_left_alone(client: httpx.Client, leader: Operato
         )
     )
     assert store["status"]["observedGeneration"] == store["metadata"]["generation"]
+    # Released: the CR's owner reference is gone (the garbage collector would otherwise delete
+    # them with the CR), and nothing else changed.
+    for path in [ROUTE, *MONITORS]:
+        kube.wait_for(
+            lambda path=path: (
+                (o := _get(client, path)) is not None and not o["metadata"].get("ownerReferences")
+            ),
+            timeout=30,
+        )
+        after = _get(client, path)
+        assert after is not None
+        assert _volatile(after) == _volatile(before[path]), path  # type: ignore[arg-type]
     time.sleep(3)  # several resyncs
     route = _get(client, ROUTE)
     assert route is not None
     assert route["spec"]["host"] == "s3.apps.example.com"  # not updated to the new host
+    assert "ownerReferences" not in route["metadata"]  # not adopted again
     response = client.patch(
         ROUTE,
         content=json.dumps({"metadata": {"labels": {"mine": "yes"}}}),
@@ -330,17 +364,90 @@ def test_unmanaged_component_is_left_alone(client: httpx.Client, leader: Operato
     route = _get(client, ROUTE)
     assert route is not None
     assert route["metadata"]["labels"]["mine"] == "yes"
+    assert leader.metric('artifact_store_operator_released_objects_total{kind="Route"}') == 1.0
 
 
 def test_delete_cleans_up(client: httpx.Client, leader: Operator) -> None:
     assert client.delete(f"{CR}/demo").status_code == 200
     kube.wait_for(lambda: _get(client, f"{CR}/demo") is None, timeout=60)
-    for path in GATEWAY_OBJECTS + ZOT_OBJECTS + MONITORS:
+    for path in GATEWAY_OBJECTS + ZOT_OBJECTS:
         found = _get(client, path)
         # PVCs carry kubernetes.io/pvc-protection, which a controller (not run here) removes:
         # deleted means terminating for them.
         assert found is None or "deletionTimestamp" in found["metadata"], path
-    assert _get(client, ROUTE) is not None  # unmanaged: not the operator's to delete
+    # Unmanaged: not the operator's to delete. The test API server runs no garbage collector
+    # (no kube-controller-manager), so what keeps them on a cluster is asserted directly: no
+    # owner reference to the deleted CR.
+    for path in [ROUTE, *MONITORS]:
+        found = _get(client, path)
+        assert found is not None, path
+        assert "deletionTimestamp" not in found["metadata"], path
+        assert not found["metadata"].get("ownerReferences"), path
+
+
+def test_reencrypt_serves_https_with_the_service_ca_certificate(
+    client: httpx.Client, leader: Operator
+) -> None:
+    """route.tls.termination reencrypt: the Service asks OpenShift's service CA for a serving
+    certificate, the gateway mounts that Secret and serves HTTPS on 9443, the Route targets that
+    port (the chart's wiring; tests/unit/operator/test_chart_parity.py compares the two)."""
+    kube.create(
+        client,
+        {
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "tls", "namespace": NS},
+            "spec": {"route": {"tls": {"termination": "reencrypt"}}},
+        },
+    )
+    base = f"/apis/apps/v1/namespaces/{NS}/deployments/tls-gateway"
+    service_path = f"/api/v1/namespaces/{NS}/services/tls-gateway"
+    route_path = f"/apis/route.openshift.io/v1/namespaces/{NS}/routes/tls"
+    kube.wait_for(lambda: all(_get(client, p) for p in (base, service_path, route_path)), 60)
+    service = _get(client, service_path)
+    assert service is not None
+    annotations = service["metadata"]["annotations"]
+    assert annotations["service.beta.openshift.io/serving-cert-secret-name"] == "tls-gateway-tls"
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]}
+    assert ports["s3-tls"] == (9443, "s3-tls")
+    deployment = _get(client, base)
+    assert deployment is not None
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert {"name": "s3-tls", "containerPort": 9443, "protocol": "TCP"} in container["ports"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "tls"]
+    assert volume["secret"]["secretName"] == "tls-gateway-tls"
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "tls"]
+    env = _env(deployment)
+    assert env["ARTIFACT_STORE_TLS_PORT"] == "9443"
+    assert env["ARTIFACT_STORE_TLS_CERT_FILE"] == f"{mount['mountPath']}/tls.crt"
+    assert env["ARTIFACT_STORE_TLS_KEY_FILE"] == f"{mount['mountPath']}/tls.key"
+    route = _get(client, route_path)
+    assert route is not None
+    assert route["spec"]["port"]["targetPort"] == "s3-tls"
+    assert route["spec"]["tls"]["termination"] == "reencrypt"
+    assert "destinationCACertificate" not in route["spec"]["tls"]
+    # Back to edge: the wiring goes again.
+    response = client.patch(
+        f"{CR}/tls",
+        content=json.dumps({"spec": {"route": {"tls": {"termination": "edge"}}}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+    kube.wait_for(
+        lambda: (r := _get(client, route_path)) and r["spec"]["port"]["targetPort"] == "s3", 30
+    )
+    kube.wait_for(
+        lambda: (d := _get(client, base)) and "ARTIFACT_STORE_TLS_PORT" not in _env(d), 30
+    )
+    service = _get(client, service_path)
+    assert service is not None
+    assert [p["name"] for p in service["spec"]["ports"]] == ["s3", "management"]
+    assert "service.beta.openshift.io/serving-cert-secret-name" not in (
+        service["metadata"].get("annotations") or {}
+    )
+    assert client.delete(f"{CR}/tls").status_code == 200
+    kube.wait_for(lambda: _get(client, f"{CR}/tls") is None, timeout=60)
 
 
 def test_one_leader_and_takeover(
