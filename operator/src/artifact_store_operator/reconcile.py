@@ -15,11 +15,11 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from . import GROUP, VERSION
+from . import GROUP, VERSION, keycloak
 from .kube import ApiError, Kube
 from .render import COMPONENT_LABEL, RENDERERS, names, render
 from .secrets import generated, generated_for
-from .spec import COMPONENT_KINDS, Obj, effective, managed
+from .spec import COMPONENT_KINDS, Obj, effective, managed, registers
 from .status import conditions, with_transitions
 
 RECONCILES = Counter(
@@ -100,6 +100,8 @@ async def _release(kube: Kube, owner: Obj, spec: Obj) -> None:
             owner, spec, kind_name
         ):
             candidates[(obj["apiVersion"], obj["kind"], obj["metadata"]["name"])] = None
+        if kind_name == "keycloak":  # written by the registration, when it ran
+            candidates[("v1", "Secret", names(meta["name"])["keycloakClient"])] = None
         selector = f"app.kubernetes.io/instance={meta['name']},{COMPONENT_LABEL}={kind_name}"
         for api_version, kind in PRUNABLE:
             try:
@@ -156,9 +158,13 @@ async def apply_all(kube: Kube, body: Obj) -> None:
             APPLIED.labels(obj["kind"]).inc()
     await _prune(kube, owner, spec, rendered)
     await _release(kube, owner, spec)
+    if registers(spec):
+        await keycloak.register(kube, owner, spec)
 
 
-async def update_status(kube: Kube, body: Obj, error: str | None) -> None:
+async def update_status(
+    kube: Kube, body: Obj, error: str | None, reason: str = "ReconcileFailed"
+) -> None:
     """Conditions from the gateway workload and Zot's StatefulSet as they are now."""
     meta = body["metadata"]
     spec = effective(body.get("spec", {}))
@@ -178,7 +184,9 @@ async def update_status(kube: Kube, body: Obj, error: str | None) -> None:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     generation = meta.get("generation", 0)
     old = body.get("status", {}).get("conditions", [])
-    new = with_transitions(conditions(generation, gateway, zot, zot_managed, error), old, now)
+    new = with_transitions(
+        conditions(generation, gateway, zot, zot_managed, error, reason), old, now
+    )
     status: Obj = {
         "observedGeneration": generation,
         "conditions": new,
@@ -200,7 +208,12 @@ async def reconcile(kube: Kube, body: Obj, logger: logging.Logger | Any) -> None
     except Exception as failure:
         error = failure
     try:
-        await update_status(kube, body, None if error is None else str(error))
+        await update_status(
+            kube,
+            body,
+            None if error is None else str(error),
+            getattr(error, "reason", "ReconcileFailed"),
+        )
     finally:
         DURATION.observe(time.monotonic() - started)
         RECONCILES.labels("error" if error else "ok").inc()
@@ -224,5 +237,8 @@ async def cleanup(kube: Kube, body: Obj) -> None:
             except ApiError as error:
                 if error.status != 404:
                     raise
-    for secret in generated(owner, spec):  # the names only: the random data is not used
-        await kube.delete("v1", "Secret", namespace, secret["metadata"]["name"])
+    secrets = [s["metadata"]["name"] for s in generated(owner, spec)]  # the names only
+    if registers(spec) and not spec["keycloak"]["clientSecret"]["existingSecret"]:
+        secrets.append(names(owner["metadata"]["name"])["keycloakClient"])
+    for secret in secrets:
+        await kube.delete("v1", "Secret", namespace, secret)

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from . import zot
-from .spec import PROJECT_VERSION, Obj, managed, overrides
+from .spec import PROJECT_VERSION, Obj, managed, overrides, registers
 
 COMPONENT_LABEL = "artifactstore.dev/component"
 MANAGED_BY = "artifact-store-operator"
@@ -38,6 +38,7 @@ def names(name: str) -> dict[str, str]:
         "zotCredentials": f"{name}-zot-credentials",
         "scc": f"{name}-gateway-scc",
         "servingCert": f"{name}-gateway-tls",
+        "keycloakClient": f"{name}-keycloak-client",
         "route": name,
     }
 
@@ -142,7 +143,10 @@ def _gateway_env(name: str, spec: Obj) -> list[Obj]:
         plain["OIDC_ISSUER"] = spec["keycloak"]["issuerUrl"]
         plain["OIDC_AUDIENCE"] = spec["keycloak"]["audience"]
         plain["OIDC_PASSWORD_CLIENT"] = spec["keycloak"]["passwordClient"]
-        if spec["keycloak"]["clientSecret"]["existingSecret"]:
+        if registers(spec):
+            # The confidential client the operator registers replaces passwordClient.
+            plain["OIDC_PASSWORD_CLIENT"] = spec["keycloak"]["registration"]["confidentialClient"]
+        if client_secret(name, spec) is not None:
             plain["OIDC_PASSWORD_CLIENT_SECRET_FILE"] = f"{CLIENT_SECRET_MOUNT}/clientSecret"
     if reencrypt(spec):
         plain["TLS_PORT"] = str(TLS_PORT)
@@ -169,6 +173,19 @@ def _gateway_env(name: str, spec: Obj) -> list[Obj]:
         )
     env.extend(overrides(spec, "gateway").get("env", []))
     return env
+
+
+def client_secret(name: str, spec: Obj) -> tuple[str, str] | None:
+    """(Secret, key) of the gateway's confidential password client's secret: the existing
+    Secret, or with registration the one the operator writes; None for a public client."""
+    keycloak = spec["keycloak"]
+    if not managed(spec, "keycloak"):
+        return None
+    if keycloak["clientSecret"]["existingSecret"]:
+        return keycloak["clientSecret"]["existingSecret"], keycloak["clientSecret"]["key"]
+    if registers(spec):
+        return names(name)["keycloakClient"], "clientSecret"
+    return None
 
 
 def registry_url(name: str, spec: Obj) -> str:
@@ -219,14 +236,14 @@ def _pod_template(owner: Obj, spec: Obj) -> Obj:
         }
     )
     mounts: list[Obj] = []
-    client_secret = spec["keycloak"]["clientSecret"]
-    if managed(spec, "keycloak") and client_secret["existingSecret"]:
+    oidc = client_secret(name, spec)
+    if oidc is not None:
         volumes.append(
             {
                 "name": "oidc",
                 "secret": {
-                    "secretName": client_secret["existingSecret"],
-                    "items": [{"key": client_secret["key"], "path": "clientSecret"}],
+                    "secretName": oidc[0],
+                    "items": [{"key": oidc[1], "path": "clientSecret"}],
                 },
             }
         )

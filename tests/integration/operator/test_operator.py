@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.fixtures import kube
-from tests.fixtures.registries import zot_config
+from tests.fixtures.keycloak import REALM, RunningKeycloak
+from tests.fixtures.registries import free_port, zot_config
 from tests.integration.operator.conftest import Operator
 
 NS = "store"
@@ -448,6 +449,164 @@ def test_reencrypt_serves_https_with_the_service_ca_certificate(
     )
     assert client.delete(f"{CR}/tls").status_code == 200
     kube.wait_for(lambda: _get(client, f"{CR}/tls") is None, timeout=60)
+
+
+def _metric_sum(replica: Operator, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{replica.metrics}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") or line.startswith(name + " ")
+    )
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    found: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return found
+
+
+def _registered(keycloak: RunningKeycloak, admin_token: str) -> dict[str, Any]:
+    """The registered clients and their mappers, as Keycloak's admin API shows them."""
+    base = f"{keycloak.url}/admin/realms/{REALM}"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    found = {}
+    for client_id in ("op-login", "op-cli"):
+        response = httpx.get(f"{base}/clients", params={"clientId": client_id}, headers=headers)
+        assert response.status_code == 200, response.text
+        (client,) = response.json()
+        mappers = httpx.get(
+            f"{base}/clients/{client['id']}/protocol-mappers/models", headers=headers
+        ).json()
+        client["protocolMappers"] = sorted(mappers, key=lambda m: m["name"])
+        found[client_id] = client
+    return found
+
+
+def test_keycloak_registration(
+    client: httpx.Client, leader: Operator, keycloak: RunningKeycloak
+) -> None:
+    """keycloak.registration against the real Keycloak: the operator registers the gateway's
+    confidential client and the CLI client with their mappers, writes the client secret into
+    the Secret the gateway mounts, and a password grant through that client works; further
+    reconciles write nothing; bad admin credentials and an unreachable Keycloak show as
+    Degraded reasons."""
+    admin_secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "kc-admin", "namespace": NS},
+        "stringData": {"username": keycloak.admin[0], "password": keycloak.admin[1]},
+    }
+    response = client.post(f"/api/v1/namespaces/{NS}/secrets", json=admin_secret)
+    assert response.status_code == 201, response.text
+    kube.create(
+        client,
+        {
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "kc", "namespace": NS},
+            "spec": {
+                "keycloak": {
+                    "enabled": True,
+                    "issuerUrl": keycloak.issuer(),
+                    "registration": {
+                        "enabled": True,
+                        "adminCredentials": {"existingSecret": "kc-admin"},
+                        "confidentialClient": "op-login",
+                        "cliClient": "op-cli",
+                    },
+                }
+            },
+        },
+    )
+    secret_path = f"/api/v1/namespaces/{NS}/secrets/kc-keycloak-client"
+    kube.wait_for(lambda: _get(client, secret_path), timeout=60)
+    client_secret = _secret(client, "kc-keycloak-client")["clientSecret"]
+    assert len(client_secret) >= 20
+    # The gateway is wired to the registered confidential client and that Secret.
+    deployment = _get(client, f"/apis/apps/v1/namespaces/{NS}/deployments/kc-gateway")
+    assert deployment is not None
+    env = _env(deployment)
+    assert env["ARTIFACT_STORE_OIDC_PASSWORD_CLIENT"] == "op-login"
+    assert env["ARTIFACT_STORE_OIDC_ISSUER"] == keycloak.issuer()
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["oidc"]["secret"]["secretName"] == "kc-keycloak-client"
+    # A password grant through the registered confidential client, with the Secret's value.
+    token = keycloak.token_response(
+        {
+            "grant_type": "password",
+            "client_id": "op-login",
+            "client_secret": client_secret,
+            "username": "dave",
+            "password": keycloak.passwords["dave"],
+            "scope": "openid",
+        }
+    )["access_token"]
+    claims = _claims(str(token))
+    assert "artifact-store" in (
+        [claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"]
+    )
+    assert claims["preferred_username"] == "dave"
+    assert claims["groups"] == ["/buckets/team-a/writers"]
+    assert claims["azp"] == "op-login"
+    # The CLI client is public with the device grant.
+    device = httpx.post(keycloak.device_url(), data={"client_id": "op-cli"}, timeout=30)
+    assert device.status_code == 200, device.text
+    assert "user_code" in device.json()
+    public = keycloak.password_token("dave", client_id="op-cli")
+    assert "artifact-store" in str(_claims(public)["aud"])
+    # Settled: Degraded is False; further reconciles (every second here) write nothing.
+    kube.wait_for(
+        lambda: (
+            (s := _get(client, f"{CR}/kc"))
+            and s.get("status")
+            and _condition(s, "Degraded")["status"] == "False"
+        ),
+        timeout=30,
+    )
+    admin_token = keycloak.password_token(*keycloak.admin, client_id="admin-cli", realm="master")
+    before = _registered(keycloak, admin_token)
+    writes = _metric_sum(leader, "artifact_store_operator_keycloak_changes_total")
+    assert writes >= 7  # 2 clients, 6 mappers (some may be made by concurrent passes), 1 Secret
+    time.sleep(4)
+    assert _metric_sum(leader, "artifact_store_operator_keycloak_changes_total") == writes
+    assert _registered(keycloak, admin_token) == before
+    assert _secret(client, "kc-keycloak-client")["clientSecret"] == client_secret
+    assert before["op-cli"]["attributes"]["oauth2.device.authorization.grant.enabled"] == "true"
+    assert {m["name"] for m in before["op-login"]["protocolMappers"]} == {
+        "audience artifact-store",
+        "groups",
+        "preferred_username",
+    }
+    # Bad admin credentials, then an unreachable Keycloak: Degraded says which.
+    response = client.patch(
+        f"/api/v1/namespaces/{NS}/secrets/kc-admin",
+        content=json.dumps({"stringData": {"password": "wrong"}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+
+    def degraded(reason: str) -> Any:
+        return (s := _get(client, f"{CR}/kc")) and (
+            (c := _condition(s, "Degraded"))["status"] == "True" and c["reason"] == reason and c
+        )
+
+    found = kube.wait_for(lambda: degraded("KeycloakCredentialsRejected"), timeout=30)
+    assert "admin credentials" in found["message"]
+    response = client.patch(
+        f"{CR}/kc",
+        content=json.dumps(
+            {"spec": {"keycloak": {"registration": {"url": f"http://127.0.0.1:{free_port()}"}}}}
+        ),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+    kube.wait_for(lambda: degraded("KeycloakUnreachable"), timeout=30)
+    assert client.delete(f"{CR}/kc").status_code == 200
+    kube.wait_for(lambda: _get(client, f"{CR}/kc") is None, timeout=60)
+    assert _get(client, secret_path) is None  # the Secret it wrote goes with the CR
 
 
 def test_one_leader_and_takeover(
