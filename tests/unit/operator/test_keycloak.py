@@ -5,11 +5,13 @@ Keycloak in tests/integration/operator/test_operator.py."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from artifact_store_operator import render as r
-from artifact_store_operator.keycloak import KeycloakError, _mappers, clients, realm_of
+from artifact_store_operator.keycloak import KeycloakError, _Admin, _mappers, clients, realm_of
 from artifact_store_operator.spec import effective
 from hypothesis import given
 from hypothesis import strategies as st
@@ -110,3 +112,50 @@ def test_without_registration_nothing_changes() -> None:
     )
     assert "ARTIFACT_STORE_OIDC_ISSUER" not in env
     assert "oidc" not in volumes
+
+
+def _admin_reason(handler: Any) -> str:
+    """The KeycloakError reason an admin login plus one client read raise against ``handler``
+    (an httpx MockTransport: a fake Keycloak, unit level only)."""
+
+    async def run() -> str:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            admin = _Admin(http, "http://kc", "store")
+            try:
+                await admin.login("master", "admin", "pw")
+                await admin.call("GET", "/clients", "reading clients")
+            except KeycloakError as error:
+                return error.reason
+        return "none"
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("token_status", "clients_status", "reason"),
+    [
+        (401, 200, "KeycloakCredentialsRejected"),
+        (400, 200, "KeycloakCredentialsRejected"),
+        (200, 403, "KeycloakForbidden"),
+        (200, 404, "KeycloakRequestFailed"),
+        (503, 200, "KeycloakRequestFailed"),
+        (200, 200, "none"),
+    ],
+)
+def test_admin_api_answers_map_to_reasons(
+    token_status: int, clients_status: int, reason: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/realms/master/protocol/openid-connect/token":
+            return httpx.Response(token_status, json={"access_token": "t", "error": "x"})
+        assert request.headers["Authorization"] == "Bearer t"
+        return httpx.Response(clients_status, json=[])
+
+    assert _admin_reason(handler) == reason
+
+
+def test_an_unreachable_keycloak_is_named() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    assert _admin_reason(handler) == "KeycloakUnreachable"
