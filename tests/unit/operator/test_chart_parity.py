@@ -1,16 +1,19 @@
-"""The operator and the Helm chart render the same reencrypt wiring for the same settings: the
-Service's serving-cert annotation naming the Secret the gateway mounts, the HTTPS port on the
-container and the Service, the gateway's TLS settings pointing into that mount, the Route's
-target port and TLS block (no destinationCACertificate on either), and the probes' scheme.
-The chart is rendered by the real helm (tests/unit/deploy/chart.py)."""
+"""The operator agrees with the Helm chart and with deploy/zot/config.json: the same reencrypt
+wiring for the same settings (the Service's serving-cert annotation naming the Secret the
+gateway mounts, the HTTPS port on the container and the Service, the gateway's TLS settings
+pointing into that mount, the Route's target port and TLS block, no destinationCACertificate
+on either, the probes' scheme), and the same Zot config. The chart is rendered by the real
+helm (tests/unit/deploy/chart.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from artifact_store_operator import render as r
+from artifact_store_operator import zot
 from artifact_store_operator.spec import effective
 
 from tests.unit.deploy.chart import RELEASE, render
@@ -121,3 +124,26 @@ def test_reencrypt_wiring_matches_the_chart(case: str, tmp_path: Path) -> None:
         assert route["port"] == {"targetPort": "s3-tls" if reencrypting else "s3"}
         assert "destinationCACertificate" not in route["tls"]
     assert all(scheme == "HTTP" for scheme, _, _ in chart["probes"].values())
+
+
+ZOT_IMAGE_CONFIG = Path(__file__).resolve().parents[3] / "deploy" / "zot" / "config.json"
+
+
+def test_zot_config_is_the_image_config() -> None:
+    """The operator's Zot config (operator/zot.py, which ships in the operator's package and so
+    cannot read the repository's file) equals deploy/zot/config.json, the one the image, the
+    chart and the tests' Zot use, for the defaults; GC timing comes from the spec; S3 storage
+    changes the storage section only."""
+    image = json.loads(ZOT_IMAGE_CONFIG.read_text())
+    assert zot.config(effective({})) == image
+    timed = zot.config(effective({"zot": {"gc": {"delay": "2h", "interval": "12h"}}}))
+    assert timed["storage"] == {**image["storage"], "gcDelay": "2h", "gcInterval": "12h"}
+    s3 = zot.config(
+        effective(
+            {"zot": {"storage": {"type": "s3", "s3": {"bucket": "b", "existingSecret": "x"}}}}
+        )
+    )
+    assert {k: v for k, v in s3.items() if k != "storage"} == {
+        k: v for k, v in image.items() if k != "storage"
+    }
+    assert s3["storage"]["retention"] == image["storage"]["retention"]
