@@ -580,6 +580,27 @@ def test_keycloak_registration(
         "groups",
         "preferred_username",
     }
+    # Drift is repaired: the device grant switched off and a mapper deleted by hand come back.
+    base = f"{keycloak.url}/admin/realms/{REALM}/clients"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    cli = {**before["op-cli"], "attributes": {**before["op-cli"]["attributes"]}}
+    cli["attributes"]["oauth2.device.authorization.grant.enabled"] = "false"
+    del cli["protocolMappers"]
+    assert httpx.put(f"{base}/{cli['id']}", json=cli, headers=headers).status_code == 204
+    groups = next(m for m in before["op-login"]["protocolMappers"] if m["name"] == "groups")
+    mapper_url = f"{base}/{before['op-login']['id']}/protocol-mappers/models/{groups['id']}"
+    assert httpx.delete(mapper_url, headers=headers).status_code == 204
+    kube.wait_for(
+        lambda: (
+            (now := _registered(keycloak, admin_token))["op-cli"]["attributes"][
+                "oauth2.device.authorization.grant.enabled"
+            ]
+            == "true"
+            and "groups" in {m["name"] for m in now["op-login"]["protocolMappers"]}
+        ),
+        timeout=30,
+    )
+    assert _metric_sum(leader, "artifact_store_operator_keycloak_changes_total") == writes + 2
     # Bad admin credentials, then an unreachable Keycloak: Degraded says which.
     response = client.patch(
         f"/api/v1/namespaces/{NS}/secrets/kc-admin",
