@@ -103,7 +103,8 @@ async def _release(kube: Kube, owner: Obj, spec: Obj) -> None:
         if kind_name == "keycloak":  # written by the registration, when it ran
             candidates[("v1", "Secret", names(meta["name"])["keycloakClient"])] = None
         selector = f"app.kubernetes.io/instance={meta['name']},{COMPONENT_LABEL}={kind_name}"
-        for api_version, kind in PRUNABLE:
+        # keycloak renders no objects (only the Secret above): no lists on every resync for it.
+        for api_version, kind in PRUNABLE if renderer else ():
             try:
                 found = await kube.list(api_version, kind, namespace, selector)
             except ApiError as error:
