@@ -213,7 +213,7 @@ async def reconcile(kube: Kube, body: Obj, logger: logging.Logger | Any) -> None
             kube,
             body,
             None if error is None else str(error),
-            getattr(error, "reason", "ReconcileFailed"),
+            error.reason if isinstance(error, keycloak.KeycloakError) else "ReconcileFailed",
         )
     finally:
         DURATION.observe(time.monotonic() - started)
