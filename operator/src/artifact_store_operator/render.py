@@ -710,8 +710,9 @@ RENDERERS = {
 
 
 def render(owner: Obj, spec: Obj) -> dict[str, list[Obj]]:
-    """The objects of every managed component, by component kind (keycloak creates no objects:
-    it is wired into the gateway's environment)."""
+    """The objects of every managed component, by component kind (keycloak renders none: it is
+    wired into the gateway's environment, and its registration, keycloak.py, writes its
+    client-secret Secret)."""
     return {kind: fn(owner, spec) for kind, fn in RENDERERS.items() if managed(spec, kind)}
 
 
