@@ -5,7 +5,9 @@ Progress is kept in annotations so the status belongs to the operator's conditio
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections import defaultdict
 from typing import Any
 
 import kopf
@@ -14,6 +16,12 @@ from . import GROUP, PLURAL, VERSION
 from .reconcile import cleanup, reconcile
 
 RESYNC_SECONDS = float(os.environ.get("ARTIFACT_STORE_OPERATOR_RESYNC_SECONDS", "30"))
+# A failed reconcile is retried after this long (kopf's default is 60 s; while a create or
+# update handler waits for its retry, kopf holds back the next spec change).
+RETRY_SECONDS = min(RESYNC_SECONDS, 10.0)
+# One reconcile of a CR at a time: kopf runs the resync timer beside the change handlers, and
+# two concurrent passes would race (two creations of one Keycloak client, seen in a test).
+_LOCKS: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 @kopf.on.startup()
@@ -33,21 +41,33 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.background.cancellation_polling = 1
 
 
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@kopf.on.resume(GROUP, VERSION, PLURAL)
+@kopf.on.create(GROUP, VERSION, PLURAL, backoff=RETRY_SECONDS)
+@kopf.on.update(GROUP, VERSION, PLURAL, field="spec", backoff=RETRY_SECONDS)
+@kopf.on.resume(GROUP, VERSION, PLURAL, backoff=RETRY_SECONDS)
 async def changed(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    await reconcile(memo["kube"], _plain(body), logger)
+    async with _LOCKS[body["metadata"]["uid"]]:
+        await reconcile(memo["kube"], _plain(body), logger)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
+@kopf.timer(
+    GROUP,
+    VERSION,
+    PLURAL,
+    interval=RESYNC_SECONDS,
+    initial_delay=RESYNC_SECONDS,
+    backoff=RETRY_SECONDS,
+)
 async def resync(body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    await reconcile(memo["kube"], _plain(body), logger)
+    async with _LOCKS[body["metadata"]["uid"]]:
+        await reconcile(memo["kube"], _plain(body), logger)
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
+@kopf.on.delete(GROUP, VERSION, PLURAL, backoff=RETRY_SECONDS)
 async def deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    await cleanup(memo["kube"], _plain(body))
+    uid = body["metadata"]["uid"]
+    async with _LOCKS[uid]:
+        await cleanup(memo["kube"], _plain(body))
+    _LOCKS.pop(uid, None)
 
 
 def _plain(body: kopf.Body) -> dict[str, Any]:

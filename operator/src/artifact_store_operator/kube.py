@@ -13,6 +13,7 @@ import httpx
 from . import FIELD_MANAGER
 
 Obj = dict[str, Any]
+JsonPatch = list[Obj]  # named here: inside Kube, ``list`` is the method
 
 # kind -> (plural, namespaced): every kind the operator reads or writes.
 KINDS: dict[str, str] = {
@@ -140,6 +141,18 @@ class Kube:
             "DELETE",
             path(api_version, kind, namespace, name),
             json={"propagationPolicy": "Background"},
+        )
+
+    async def patch_json(
+        self, api_version: str, kind: str, namespace: str, name: str, ops: JsonPatch
+    ) -> None:
+        """A JSON patch (RFC 6902): its ``test`` operations make it conditional and atomic."""
+        await self._call(
+            "PATCH",
+            path(api_version, kind, namespace, name),
+            params={"fieldManager": FIELD_MANAGER},
+            content=json.dumps(ops),
+            headers={"Content-Type": "application/json-patch+json"},
         )
 
     async def replace(self, obj: Obj) -> Obj:

@@ -1,6 +1,8 @@
 """One reconcile of an ArtifactStore: generated Secrets created once, every managed component's
 objects server-side applied, objects a managed component no longer renders deleted, status
-conditions derived from the workloads. Unmanaged components are neither applied nor pruned.
+conditions derived from the workloads. Unmanaged components are neither applied nor pruned, and
+their objects are released: the CR's ownerReference is removed, so the garbage collector does
+not delete them with the CR.
 And the finalizer's cleanup: the API server's garbage collector deletes owned objects
 eventually and in no order; the operator deletes its objects itself, the gateway before Zot."""
 
@@ -13,11 +15,11 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from . import GROUP, VERSION
+from . import GROUP, VERSION, keycloak
 from .kube import ApiError, Kube
-from .render import COMPONENT_LABEL, names, render
-from .secrets import generated
-from .spec import COMPONENT_KINDS, Obj, effective, managed
+from .render import COMPONENT_LABEL, RENDERERS, names, render
+from .secrets import generated, generated_for
+from .spec import COMPONENT_KINDS, Obj, effective, managed, registers
 from .status import conditions, with_transitions
 
 RECONCILES = Counter(
@@ -75,6 +77,72 @@ async def _prune(kube: Kube, owner: Obj, spec: Obj, rendered: dict[str, list[Obj
                     await kube.delete(api_version, kind, meta["namespace"], key[1])
 
 
+RELEASED = Counter(
+    "artifact_store_operator_released_objects_total",
+    "Objects of unmanaged components whose owner reference to the CR was removed, by kind.",
+    ["kind"],
+)
+
+
+async def _release(kube: Kube, owner: Obj, spec: Obj) -> None:
+    """Each unmanaged component's objects lose the CR's ownerReference (and nothing else): the
+    operator left them, so the garbage collector must not delete them with the CR. The candidates
+    are what the component renders and generates for the spec as it is, plus what the prunable
+    kinds' label selector finds (the spec may have changed since they were made)."""
+    meta = owner["metadata"]
+    namespace, uid = meta["namespace"], meta["uid"]
+    for kind_name in COMPONENT_KINDS:
+        if managed(spec, kind_name):
+            continue
+        candidates: dict[tuple[str, str, str], None] = {}
+        renderer = RENDERERS.get(kind_name)
+        for obj in (renderer(owner, spec) if renderer else []) + generated_for(
+            owner, spec, kind_name
+        ):
+            candidates[(obj["apiVersion"], obj["kind"], obj["metadata"]["name"])] = None
+        if kind_name == "keycloak":  # written by the registration, when it ran
+            candidates[("v1", "Secret", names(meta["name"])["keycloakClient"])] = None
+        selector = f"app.kubernetes.io/instance={meta['name']},{COMPONENT_LABEL}={kind_name}"
+        # keycloak renders no objects (only the Secret above): no lists on every resync for it.
+        for api_version, kind in PRUNABLE if renderer else ():
+            try:
+                found = await kube.list(api_version, kind, namespace, selector)
+            except ApiError as error:
+                if error.status == 404:
+                    continue
+                raise
+            for obj in found:
+                candidates[(api_version, kind, obj["metadata"]["name"])] = None
+        for api_version, kind, name in candidates:
+            try:
+                current = await kube.get(api_version, kind, namespace, name)
+            except ApiError as error:
+                if error.status == 404:  # the kind is not served
+                    continue
+                raise
+            refs = (current or {}).get("metadata", {}).get("ownerReferences", [])
+            for index, ref in enumerate(refs):
+                if ref.get("uid") == uid:
+                    # Conditional on the list being as read: a concurrent change fails the patch
+                    # and the next reconcile tries again.
+                    await kube.patch_json(
+                        api_version,
+                        kind,
+                        namespace,
+                        name,
+                        [
+                            {
+                                "op": "test",
+                                "path": f"/metadata/ownerReferences/{index}/uid",
+                                "value": uid,
+                            },
+                            {"op": "remove", "path": f"/metadata/ownerReferences/{index}"},
+                        ],
+                    )
+                    RELEASED.labels(kind).inc()
+                    break
+
+
 async def apply_all(kube: Kube, body: Obj) -> None:
     """Secrets, then every managed component's objects, then the prune."""
     owner, spec = owner_of(body), effective(body.get("spec", {}))
@@ -90,9 +158,14 @@ async def apply_all(kube: Kube, body: Obj) -> None:
             await kube.apply(obj)
             APPLIED.labels(obj["kind"]).inc()
     await _prune(kube, owner, spec, rendered)
+    await _release(kube, owner, spec)
+    if registers(spec):
+        await keycloak.register(kube, owner, spec)
 
 
-async def update_status(kube: Kube, body: Obj, error: str | None) -> None:
+async def update_status(
+    kube: Kube, body: Obj, error: str | None, reason: str = "ReconcileFailed"
+) -> None:
     """Conditions from the gateway workload and Zot's StatefulSet as they are now."""
     meta = body["metadata"]
     spec = effective(body.get("spec", {}))
@@ -112,7 +185,9 @@ async def update_status(kube: Kube, body: Obj, error: str | None) -> None:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     generation = meta.get("generation", 0)
     old = body.get("status", {}).get("conditions", [])
-    new = with_transitions(conditions(generation, gateway, zot, zot_managed, error), old, now)
+    new = with_transitions(
+        conditions(generation, gateway, zot, zot_managed, error, reason), old, now
+    )
     status: Obj = {
         "observedGeneration": generation,
         "conditions": new,
@@ -134,7 +209,12 @@ async def reconcile(kube: Kube, body: Obj, logger: logging.Logger | Any) -> None
     except Exception as failure:
         error = failure
     try:
-        await update_status(kube, body, None if error is None else str(error))
+        await update_status(
+            kube,
+            body,
+            None if error is None else str(error),
+            error.reason if isinstance(error, keycloak.KeycloakError) else "ReconcileFailed",
+        )
     finally:
         DURATION.observe(time.monotonic() - started)
         RECONCILES.labels("error" if error else "ok").inc()
@@ -158,5 +238,8 @@ async def cleanup(kube: Kube, body: Obj) -> None:
             except ApiError as error:
                 if error.status != 404:
                     raise
-    for secret in generated(owner, spec):  # the names only: the random data is not used
-        await kube.delete("v1", "Secret", namespace, secret["metadata"]["name"])
+    secrets = [s["metadata"]["name"] for s in generated(owner, spec)]  # the names only
+    if registers(spec) and not spec["keycloak"]["clientSecret"]["existingSecret"]:
+        secrets.append(names(owner["metadata"]["name"])["keycloakClient"])
+    for secret in secrets:
+        await kube.delete("v1", "Secret", namespace, secret)

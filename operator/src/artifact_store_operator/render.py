@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from . import zot
-from .spec import PROJECT_VERSION, Obj, managed, overrides
+from .spec import PROJECT_VERSION, Obj, managed, overrides, registers
 
 COMPONENT_LABEL = "artifactstore.dev/component"
 MANAGED_BY = "artifact-store-operator"
@@ -19,6 +19,9 @@ ROOT_MOUNT = "/etc/artifact-store/root"
 ZOT_MOUNT = "/etc/artifact-store/zot"
 RECEIPT_MOUNT = "/etc/artifact-store/receipt"
 CLIENT_SECRET_MOUNT = "/etc/artifact-store/oidc"  # noqa: S105 - a path
+TLS_MOUNT = "/etc/artifact-store/tls"
+TLS_PORT = 9443  # the gateway's HTTPS port for a reencrypt Route (as the chart's)
+SERVING_CERT_ANNOTATION = "service.beta.openshift.io/serving-cert-secret-name"
 
 
 def names(name: str) -> dict[str, str]:
@@ -34,6 +37,8 @@ def names(name: str) -> dict[str, str]:
         "receiptKey": f"{name}-receipt-key",
         "zotCredentials": f"{name}-zot-credentials",
         "scc": f"{name}-gateway-scc",
+        "servingCert": f"{name}-gateway-tls",
+        "keycloakClient": f"{name}-keycloak-client",
         "route": name,
     }
 
@@ -106,6 +111,14 @@ def _restricted() -> Obj:
     }
 
 
+def reencrypt(spec: Obj) -> bool:
+    """Whether the gateway serves HTTPS for a re-encrypting Route: the chart's condition
+    (``route.enabled`` and ``route.tls.termination: reencrypt``), whether or not the operator
+    manages the Route (a Route you bring yourself re-encrypts to the same port)."""
+    route = spec["route"]
+    return bool(route["enabled"] and route["tls"]["termination"] == "reencrypt")
+
+
 def _secret_env(env: str, secret: str, key: str) -> Obj:
     return {"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
@@ -130,8 +143,15 @@ def _gateway_env(name: str, spec: Obj) -> list[Obj]:
         plain["OIDC_ISSUER"] = spec["keycloak"]["issuerUrl"]
         plain["OIDC_AUDIENCE"] = spec["keycloak"]["audience"]
         plain["OIDC_PASSWORD_CLIENT"] = spec["keycloak"]["passwordClient"]
-        if spec["keycloak"]["clientSecret"]["existingSecret"]:
+        if registers(spec):
+            # The confidential client the operator registers replaces passwordClient.
+            plain["OIDC_PASSWORD_CLIENT"] = spec["keycloak"]["registration"]["confidentialClient"]
+        if client_secret(name, spec) is not None:
             plain["OIDC_PASSWORD_CLIENT_SECRET_FILE"] = f"{CLIENT_SECRET_MOUNT}/clientSecret"
+    if reencrypt(spec):
+        plain["TLS_PORT"] = str(TLS_PORT)
+        plain["TLS_CERT_FILE"] = f"{TLS_MOUNT}/tls.crt"
+        plain["TLS_KEY_FILE"] = f"{TLS_MOUNT}/tls.key"
     for setting, value in sorted(gateway["settings"].items()):
         plain[setting.upper()] = value if isinstance(value, str) else json.dumps(value)
     env = [{"name": f"ARTIFACT_STORE_{key}", "value": value} for key, value in plain.items()]
@@ -153,6 +173,19 @@ def _gateway_env(name: str, spec: Obj) -> list[Obj]:
         )
     env.extend(overrides(spec, "gateway").get("env", []))
     return env
+
+
+def client_secret(name: str, spec: Obj) -> tuple[str, str] | None:
+    """(Secret, key) of the gateway's confidential password client's secret: the existing
+    Secret, or with registration the one the operator writes; None for a public client."""
+    keycloak = spec["keycloak"]
+    if not managed(spec, "keycloak"):
+        return None
+    if keycloak["clientSecret"]["existingSecret"]:
+        return keycloak["clientSecret"]["existingSecret"], keycloak["clientSecret"]["key"]
+    if registers(spec):
+        return names(name)["keycloakClient"], "clientSecret"
+    return None
 
 
 def registry_url(name: str, spec: Obj) -> str:
@@ -203,36 +236,44 @@ def _pod_template(owner: Obj, spec: Obj) -> Obj:
         }
     )
     mounts: list[Obj] = []
-    client_secret = spec["keycloak"]["clientSecret"]
-    if managed(spec, "keycloak") and client_secret["existingSecret"]:
+    oidc = client_secret(name, spec)
+    if oidc is not None:
         volumes.append(
             {
                 "name": "oidc",
                 "secret": {
-                    "secretName": client_secret["existingSecret"],
-                    "items": [{"key": client_secret["key"], "path": "clientSecret"}],
+                    "secretName": oidc[0],
+                    "items": [{"key": oidc[1], "path": "clientSecret"}],
                 },
             }
         )
         mounts.append({"name": "oidc", "mountPath": CLIENT_SECRET_MOUNT, "readOnly": True})
+    if reencrypt(spec):
+        # Issued by OpenShift's service CA into this Secret (the Service's serving-cert
+        # annotation); the pod starts once it exists.
+        volumes.append({"name": "tls", "secret": {"secretName": names(name)["servingCert"]}})
+        mounts.append({"name": "tls", "mountPath": TLS_MOUNT, "readOnly": True})
     if spec["index"]["type"] == "sqlite":
         volumes.append(
             {"name": "data", "persistentVolumeClaim": {"claimName": names(name)["index"]}}
         )
     else:
         volumes.append({"name": "data", "emptyDir": {}})
+    ports: list[Obj] = [
+        {"name": "s3", "containerPort": spec["service"]["port"], "protocol": "TCP"},
+        {
+            "name": "management",
+            "containerPort": spec["service"]["managementPort"],
+            "protocol": "TCP",
+        },
+    ]
+    if reencrypt(spec):
+        ports.append({"name": "s3-tls", "containerPort": TLS_PORT, "protocol": "TCP"})
     container: Obj = {
         "name": "gateway",
         "image": _image(spec["image"]),
         "imagePullPolicy": spec["image"]["pullPolicy"],
-        "ports": [
-            {"name": "s3", "containerPort": spec["service"]["port"], "protocol": "TCP"},
-            {
-                "name": "management",
-                "containerPort": spec["service"]["managementPort"],
-                "protocol": "TCP",
-            },
-        ],
+        "ports": ports,
         "env": _gateway_env(name, spec),
         "resources": extra.get("resources", gateway["resources"]),
         "securityContext": _restricted(),
@@ -340,28 +381,32 @@ def gateway_objects(owner: Obj, spec: Obj) -> list[Obj]:
             # One writer on a ReadWriteOnce volume: the old pod goes before the new one starts.
             workload["spec"]["strategy"] = {"type": "Recreate"}
     objects.append(workload)
+    service_ports: list[Obj] = [
+        {"name": "s3", "port": spec["service"]["port"], "targetPort": "s3", "protocol": "TCP"},
+        {
+            "name": "management",
+            "port": spec["service"]["managementPort"],
+            "targetPort": "management",
+            "protocol": "TCP",
+        },
+    ]
+    service_meta = _meta(owner, n["gateway"], "gateway", "gateway")
+    if reencrypt(spec):
+        service_ports.append(
+            {"name": "s3-tls", "port": TLS_PORT, "targetPort": "s3-tls", "protocol": "TCP"}
+        )
+        # OpenShift's service CA issues the gateway's certificate (for the Service's DNS name)
+        # into this Secret and renews it; the router trusts that CA for reencrypt Routes.
+        service_meta["annotations"] = {SERVING_CERT_ANNOTATION: n["servingCert"]}
     objects.append(
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": _meta(owner, n["gateway"], "gateway", "gateway"),
+            "metadata": service_meta,
             "spec": {
                 "type": spec["service"]["type"],
                 "selector": selector(name, "gateway"),
-                "ports": [
-                    {
-                        "name": "s3",
-                        "port": spec["service"]["port"],
-                        "targetPort": "s3",
-                        "protocol": "TCP",
-                    },
-                    {
-                        "name": "management",
-                        "port": spec["service"]["managementPort"],
-                        "targetPort": "management",
-                        "protocol": "TCP",
-                    },
-                ],
+                "ports": service_ports,
             },
         }
     )
@@ -588,14 +633,16 @@ def index_objects(owner: Obj, spec: Obj) -> list[Obj]:
 
 
 def route_objects(owner: Obj, spec: Obj) -> list[Obj]:
-    """The route component: the OpenShift Route to the S3 port, with a long timeout."""
+    """The route component: the OpenShift Route to the S3 port (HTTPS port ``s3-tls`` when
+    re-encrypting), with a long timeout. No ``destinationCACertificate``, as in the chart: the
+    router trusts the service CA that issued the gateway's certificate."""
     name = owner["metadata"]["name"]
     route = spec["route"]
     meta = _meta(owner, names(name)["route"], "gateway", "route")
     meta["annotations"] = {"haproxy.router.openshift.io/timeout": route["timeout"]}
     body: Obj = {
         "to": {"kind": "Service", "name": names(name)["gateway"], "weight": 100},
-        "port": {"targetPort": "s3"},
+        "port": {"targetPort": "s3-tls" if reencrypt(spec) else "s3"},
         "tls": {
             "termination": route["tls"]["termination"],
             "insecureEdgeTerminationPolicy": route["tls"]["insecureEdgeTerminationPolicy"],
@@ -663,8 +710,9 @@ RENDERERS = {
 
 
 def render(owner: Obj, spec: Obj) -> dict[str, list[Obj]]:
-    """The objects of every managed component, by component kind (keycloak creates no objects:
-    it is wired into the gateway's environment)."""
+    """The objects of every managed component, by component kind (keycloak renders none: it is
+    wired into the gateway's environment, and its registration, keycloak.py, writes its
+    client-secret Secret)."""
     return {kind: fn(owner, spec) for kind, fn in RENDERERS.items() if managed(spec, kind)}
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .render import _meta, names
-from .spec import Obj, managed
+from .spec import COMPONENT_KINDS, Obj, managed
 from .zot import GATEWAY_USER
 
 
@@ -29,10 +29,22 @@ def _secret(owner: Obj, name: str, component: str, part: str, data: dict[str, st
 
 
 def generated(owner: Obj, spec: Obj) -> list[Obj]:
-    """Fresh Secrets for every credential the spec leaves to the operator."""
+    """Fresh Secrets for every credential the spec leaves to the operator (managed components
+    only)."""
+    return [
+        s
+        for kind in COMPONENT_KINDS
+        if managed(spec, kind)
+        for s in generated_for(owner, spec, kind)
+    ]
+
+
+def generated_for(owner: Obj, spec: Obj, kind: str) -> list[Obj]:
+    """Fresh Secrets for the credentials of component ``kind`` the spec leaves to the operator,
+    whether or not it is managed (releasing an unmanaged component needs their names)."""
     n = names(owner["metadata"]["name"])
     found: list[Obj] = []
-    if managed(spec, "gateway"):
+    if kind == "gateway":
         if not spec["gateway"]["rootCredentials"]["existingSecret"]:
             access = "AS" + secrets.token_hex(9).upper()
             found.append(
@@ -61,7 +73,7 @@ def generated(owner: Obj, spec: Obj) -> list[Obj]:
                 .decode()
             )
             found.append(_secret(owner, n["receiptKey"], "gateway", "gateway", {"receiptKey": pem}))
-    if managed(spec, "zot") and not spec["zot"]["credentials"]["existingSecret"]:
+    if kind == "zot" and not spec["zot"]["credentials"]["existingSecret"]:
         password = secrets.token_urlsafe(32)
         found.append(
             _secret(

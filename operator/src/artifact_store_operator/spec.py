@@ -64,6 +64,19 @@ DEFAULTS: Obj = {
         "audience": "artifact-store",
         "passwordClient": "artifactctl",
         "clientSecret": {"existingSecret": "", "key": "clientSecret"},
+        # Operator only (the chart cannot call Keycloak): register the clients the gateway needs.
+        "registration": {
+            "enabled": False,
+            "url": "",
+            "adminRealm": "master",
+            "adminCredentials": {
+                "existingSecret": "",
+                "usernameKey": "username",
+                "passwordKey": "password",
+            },
+            "confidentialClient": "artifact-store-login",
+            "cliClient": "artifactctl",
+        },
     },
     "service": {"type": "ClusterIP", "port": 9000, "managementPort": 9100},
     "route": {
@@ -116,6 +129,11 @@ def managed(spec: Obj, kind: str) -> bool:
         "keycloak": spec["keycloak"]["enabled"],
     }
     return bool(switches.get(kind, True))
+
+
+def registers(spec: Obj) -> bool:
+    """Whether the operator registers the gateway's clients in Keycloak (keycloak.py)."""
+    return managed(spec, "keycloak") and bool(spec["keycloak"]["registration"]["enabled"])
 
 
 def overrides(spec: Obj, kind: str) -> Obj:

@@ -46,10 +46,12 @@ def conditions(
     zot: Obj | None,
     zot_managed: bool,
     error: str | None,
+    reason: str = "ReconcileFailed",
 ) -> list[Obj]:
     """The three conditions for the CR at ``generation``; ``gateway`` is the Deployment (or
     DeploymentConfig), ``zot`` the StatefulSet, as read (None: absent); ``error`` the last
-    reconcile failure."""
+    reconcile failure and ``reason`` its Degraded reason (``ReconcileFailed``, or the
+    Keycloak registration's: keycloak.KeycloakError)."""
     gateway_ready = (gateway or {}).get("status", {}).get("availableReplicas", 0) or 0
     zot_ready = (zot or {}).get("status", {}).get("readyReplicas", 0) or 0
     if gateway is None:
@@ -80,7 +82,7 @@ def conditions(
     )
     stuck = next((m for w in (gateway, zot) if w is not None and (m := _stuck(w))), None)
     if error is not None:
-        degraded = _condition("Degraded", True, "ReconcileFailed", error, generation)
+        degraded = _condition("Degraded", True, reason, error, generation)
     elif stuck is not None:
         degraded = _condition("Degraded", True, "RolloutStuck", stuck, generation)
     else:

@@ -1,7 +1,8 @@
 """Zot's configuration as the product runs it (docs/ARCHITECTURE.md, "Zot as the gateway runs
-it"; the same settings as tests/fixtures/registries.py ``zot_config``): gateway-only access,
-retention that keeps every tag and never deletes untagged manifests or referrers, GC after a
-delay, the metrics extension and scrub on."""
+it"): gateway-only access, retention that keeps every tag and never deletes untagged manifests
+or referrers, GC after a delay, the metrics extension and scrub on. For the defaults it equals
+deploy/zot/config.json (tests/unit/operator/test_chart_parity.py); it is written out here, not
+read from that file, because the operator's package and image hold operator/src only."""
 
 from __future__ import annotations
 

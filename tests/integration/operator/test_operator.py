@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.fixtures import kube
-from tests.fixtures.registries import zot_config
+from tests.fixtures.keycloak import REALM, RunningKeycloak
+from tests.fixtures.registries import free_port, zot_config
 from tests.integration.operator.conftest import Operator
 
 NS = "store"
@@ -298,12 +299,33 @@ def test_spec_change_reconciles(client: httpx.Client, leader: Operator) -> None:
         assert _secret(client, name) == data
 
 
+def _volatile(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without what the API server changes on any write."""
+    meta = {
+        k: v
+        for k, v in obj["metadata"].items()
+        if k not in {"resourceVersion", "managedFields", "ownerReferences", "generation"}
+    }
+    return {**obj, "metadata": meta}
+
+
 def test_unmanaged_component_is_left_alone(client: httpx.Client, leader: Operator) -> None:
+    store = _get(client, f"{CR}/demo")
+    assert store is not None
+    uid = store["metadata"]["uid"]
+    before = {path: _get(client, path) for path in [ROUTE, *MONITORS]}
+    for path, obj in before.items():
+        assert obj is not None
+        assert [r["uid"] for r in obj["metadata"]["ownerReferences"]] == [uid], path
     _patch_spec(
         client,
         {
-            "components": [{"kind": "route", "managed": False}],
+            "components": [
+                {"kind": "route", "managed": False},
+                {"kind": "monitoring", "managed": False},
+            ],
             "route": {"host": "other.apps.example.com"},
+            "monitoring": {"serviceMonitor": {"interval": "10s"}},
         },
     )
     store = kube.wait_for(
@@ -316,10 +338,23 @@ def test_unmanaged_component_is_left_alone(client: httpx.Client, leader: Operato
         )
     )
     assert store["status"]["observedGeneration"] == store["metadata"]["generation"]
+    # Released: the CR's owner reference is gone (the garbage collector would otherwise delete
+    # them with the CR), and nothing else changed.
+    for path in [ROUTE, *MONITORS]:
+        kube.wait_for(
+            lambda path=path: (
+                (o := _get(client, path)) is not None and not o["metadata"].get("ownerReferences")
+            ),
+            timeout=30,
+        )
+        after = _get(client, path)
+        assert after is not None
+        assert _volatile(after) == _volatile(before[path]), path  # type: ignore[arg-type]
     time.sleep(3)  # several resyncs
     route = _get(client, ROUTE)
     assert route is not None
     assert route["spec"]["host"] == "s3.apps.example.com"  # not updated to the new host
+    assert "ownerReferences" not in route["metadata"]  # not adopted again
     response = client.patch(
         ROUTE,
         content=json.dumps({"metadata": {"labels": {"mine": "yes"}}}),
@@ -330,17 +365,269 @@ def test_unmanaged_component_is_left_alone(client: httpx.Client, leader: Operato
     route = _get(client, ROUTE)
     assert route is not None
     assert route["metadata"]["labels"]["mine"] == "yes"
+    assert leader.metric('artifact_store_operator_released_objects_total{kind="Route"}') == 1.0
 
 
 def test_delete_cleans_up(client: httpx.Client, leader: Operator) -> None:
     assert client.delete(f"{CR}/demo").status_code == 200
     kube.wait_for(lambda: _get(client, f"{CR}/demo") is None, timeout=60)
-    for path in GATEWAY_OBJECTS + ZOT_OBJECTS + MONITORS:
+    for path in GATEWAY_OBJECTS + ZOT_OBJECTS:
         found = _get(client, path)
         # PVCs carry kubernetes.io/pvc-protection, which a controller (not run here) removes:
         # deleted means terminating for them.
         assert found is None or "deletionTimestamp" in found["metadata"], path
-    assert _get(client, ROUTE) is not None  # unmanaged: not the operator's to delete
+    # Unmanaged: not the operator's to delete. The test API server runs no garbage collector
+    # (no kube-controller-manager), so what keeps them on a cluster is asserted directly: no
+    # owner reference to the deleted CR.
+    for path in [ROUTE, *MONITORS]:
+        found = _get(client, path)
+        assert found is not None, path
+        assert "deletionTimestamp" not in found["metadata"], path
+        assert not found["metadata"].get("ownerReferences"), path
+
+
+def test_reencrypt_serves_https_with_the_service_ca_certificate(
+    client: httpx.Client, leader: Operator
+) -> None:
+    """route.tls.termination reencrypt: the Service asks OpenShift's service CA for a serving
+    certificate, the gateway mounts that Secret and serves HTTPS on 9443, the Route targets that
+    port (the chart's wiring; tests/unit/operator/test_chart_parity.py compares the two)."""
+    kube.create(
+        client,
+        {
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "tls", "namespace": NS},
+            "spec": {"route": {"tls": {"termination": "reencrypt"}}},
+        },
+    )
+    base = f"/apis/apps/v1/namespaces/{NS}/deployments/tls-gateway"
+    service_path = f"/api/v1/namespaces/{NS}/services/tls-gateway"
+    route_path = f"/apis/route.openshift.io/v1/namespaces/{NS}/routes/tls"
+    kube.wait_for(lambda: all(_get(client, p) for p in (base, service_path, route_path)), 60)
+    service = _get(client, service_path)
+    assert service is not None
+    annotations = service["metadata"]["annotations"]
+    assert annotations["service.beta.openshift.io/serving-cert-secret-name"] == "tls-gateway-tls"
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]}
+    assert ports["s3-tls"] == (9443, "s3-tls")
+    deployment = _get(client, base)
+    assert deployment is not None
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert {"name": "s3-tls", "containerPort": 9443, "protocol": "TCP"} in container["ports"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "tls"]
+    assert volume["secret"]["secretName"] == "tls-gateway-tls"
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "tls"]
+    env = _env(deployment)
+    assert env["ARTIFACT_STORE_TLS_PORT"] == "9443"
+    assert env["ARTIFACT_STORE_TLS_CERT_FILE"] == f"{mount['mountPath']}/tls.crt"
+    assert env["ARTIFACT_STORE_TLS_KEY_FILE"] == f"{mount['mountPath']}/tls.key"
+    route = _get(client, route_path)
+    assert route is not None
+    assert route["spec"]["port"]["targetPort"] == "s3-tls"
+    assert route["spec"]["tls"]["termination"] == "reencrypt"
+    assert "destinationCACertificate" not in route["spec"]["tls"]
+    # Back to edge: the wiring goes again.
+    response = client.patch(
+        f"{CR}/tls",
+        content=json.dumps({"spec": {"route": {"tls": {"termination": "edge"}}}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+    kube.wait_for(
+        lambda: (r := _get(client, route_path)) and r["spec"]["port"]["targetPort"] == "s3", 30
+    )
+    kube.wait_for(
+        lambda: (d := _get(client, base)) and "ARTIFACT_STORE_TLS_PORT" not in _env(d), 30
+    )
+    service = _get(client, service_path)
+    assert service is not None
+    assert [p["name"] for p in service["spec"]["ports"]] == ["s3", "management"]
+    assert "service.beta.openshift.io/serving-cert-secret-name" not in (
+        service["metadata"].get("annotations") or {}
+    )
+    assert client.delete(f"{CR}/tls").status_code == 200
+    kube.wait_for(lambda: _get(client, f"{CR}/tls") is None, timeout=60)
+
+
+def _metric_sum(replica: Operator, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{replica.metrics}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") or line.startswith(name + " ")
+    )
+
+
+def _claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    found: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return found
+
+
+def _registered(keycloak: RunningKeycloak, admin_token: str) -> dict[str, Any]:
+    """The registered clients and their mappers, as Keycloak's admin API shows them."""
+    base = f"{keycloak.url}/admin/realms/{REALM}"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    found = {}
+    for client_id in ("op-login", "op-cli"):
+        response = httpx.get(f"{base}/clients", params={"clientId": client_id}, headers=headers)
+        assert response.status_code == 200, response.text
+        (client,) = response.json()
+        mappers = httpx.get(
+            f"{base}/clients/{client['id']}/protocol-mappers/models", headers=headers
+        ).json()
+        client["protocolMappers"] = sorted(mappers, key=lambda m: m["name"])
+        found[client_id] = client
+    return found
+
+
+def test_keycloak_registration(
+    client: httpx.Client, leader: Operator, keycloak: RunningKeycloak
+) -> None:
+    """keycloak.registration against the real Keycloak: the operator registers the gateway's
+    confidential client and the CLI client with their mappers, writes the client secret into
+    the Secret the gateway mounts, and a password grant through that client works; further
+    reconciles write nothing; bad admin credentials and an unreachable Keycloak show as
+    Degraded reasons."""
+    admin_secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "kc-admin", "namespace": NS},
+        "stringData": {"username": keycloak.admin[0], "password": keycloak.admin[1]},
+    }
+    response = client.post(f"/api/v1/namespaces/{NS}/secrets", json=admin_secret)
+    assert response.status_code == 201, response.text
+    kube.create(
+        client,
+        {
+            "apiVersion": "artifactstore.dev/v1alpha1",
+            "kind": "ArtifactStore",
+            "metadata": {"name": "kc", "namespace": NS},
+            "spec": {
+                "keycloak": {
+                    "enabled": True,
+                    "issuerUrl": keycloak.issuer(),
+                    "registration": {
+                        "enabled": True,
+                        "adminCredentials": {"existingSecret": "kc-admin"},
+                        "confidentialClient": "op-login",
+                        "cliClient": "op-cli",
+                    },
+                }
+            },
+        },
+    )
+    secret_path = f"/api/v1/namespaces/{NS}/secrets/kc-keycloak-client"
+    kube.wait_for(lambda: _get(client, secret_path), timeout=60)
+    client_secret = _secret(client, "kc-keycloak-client")["clientSecret"]
+    assert len(client_secret) >= 20
+    # The gateway is wired to the registered confidential client and that Secret.
+    deployment = _get(client, f"/apis/apps/v1/namespaces/{NS}/deployments/kc-gateway")
+    assert deployment is not None
+    env = _env(deployment)
+    assert env["ARTIFACT_STORE_OIDC_PASSWORD_CLIENT"] == "op-login"
+    assert env["ARTIFACT_STORE_OIDC_ISSUER"] == keycloak.issuer()
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["oidc"]["secret"]["secretName"] == "kc-keycloak-client"
+    # A password grant through the registered confidential client, with the Secret's value.
+    token = keycloak.token_response(
+        {
+            "grant_type": "password",
+            "client_id": "op-login",
+            "client_secret": client_secret,
+            "username": "dave",
+            "password": keycloak.passwords["dave"],
+            "scope": "openid",
+        }
+    )["access_token"]
+    claims = _claims(str(token))
+    assert "artifact-store" in (
+        [claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"]
+    )
+    assert claims["preferred_username"] == "dave"
+    assert claims["groups"] == ["/buckets/team-a/writers"]
+    assert claims["azp"] == "op-login"
+    # The CLI client is public with the device grant.
+    device = httpx.post(keycloak.device_url(), data={"client_id": "op-cli"}, timeout=30)
+    assert device.status_code == 200, device.text
+    assert "user_code" in device.json()
+    public = keycloak.password_token("dave", client_id="op-cli")
+    assert "artifact-store" in str(_claims(public)["aud"])
+    # Settled: Degraded is False; further reconciles (every second here) write nothing.
+    kube.wait_for(
+        lambda: (
+            (s := _get(client, f"{CR}/kc"))
+            and s.get("status")
+            and _condition(s, "Degraded")["status"] == "False"
+        ),
+        timeout=30,
+    )
+    admin_token = keycloak.password_token(*keycloak.admin, client_id="admin-cli", realm="master")
+    before = _registered(keycloak, admin_token)
+    writes = _metric_sum(leader, "artifact_store_operator_keycloak_changes_total")
+    assert writes >= 7  # 2 clients, 6 mappers (some may be made by concurrent passes), 1 Secret
+    time.sleep(4)
+    assert _metric_sum(leader, "artifact_store_operator_keycloak_changes_total") == writes
+    assert _registered(keycloak, admin_token) == before
+    assert _secret(client, "kc-keycloak-client")["clientSecret"] == client_secret
+    assert before["op-cli"]["attributes"]["oauth2.device.authorization.grant.enabled"] == "true"
+    assert {m["name"] for m in before["op-login"]["protocolMappers"]} == {
+        "audience artifact-store",
+        "groups",
+        "preferred_username",
+    }
+    # Drift is repaired: the device grant switched off and a mapper deleted by hand come back.
+    base = f"{keycloak.url}/admin/realms/{REALM}/clients"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    cli = {**before["op-cli"], "attributes": {**before["op-cli"]["attributes"]}}
+    cli["attributes"]["oauth2.device.authorization.grant.enabled"] = "false"
+    del cli["protocolMappers"]
+    assert httpx.put(f"{base}/{cli['id']}", json=cli, headers=headers).status_code == 204
+    groups = next(m for m in before["op-login"]["protocolMappers"] if m["name"] == "groups")
+    mapper_url = f"{base}/{before['op-login']['id']}/protocol-mappers/models/{groups['id']}"
+    assert httpx.delete(mapper_url, headers=headers).status_code == 204
+    kube.wait_for(
+        lambda: (
+            (now := _registered(keycloak, admin_token))["op-cli"]["attributes"][
+                "oauth2.device.authorization.grant.enabled"
+            ]
+            == "true"
+            and "groups" in {m["name"] for m in now["op-login"]["protocolMappers"]}
+        ),
+        timeout=30,
+    )
+    assert _metric_sum(leader, "artifact_store_operator_keycloak_changes_total") == writes + 2
+    # Bad admin credentials, then an unreachable Keycloak: Degraded says which.
+    response = client.patch(
+        f"/api/v1/namespaces/{NS}/secrets/kc-admin",
+        content=json.dumps({"stringData": {"password": "wrong"}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+
+    def degraded(reason: str) -> Any:
+        return (s := _get(client, f"{CR}/kc")) and (
+            (c := _condition(s, "Degraded"))["status"] == "True" and c["reason"] == reason and c
+        )
+
+    found = kube.wait_for(lambda: degraded("KeycloakCredentialsRejected"), timeout=30)
+    assert "admin credentials" in found["message"]
+    response = client.patch(
+        f"{CR}/kc",
+        content=json.dumps(
+            {"spec": {"keycloak": {"registration": {"url": f"http://127.0.0.1:{free_port()}"}}}}
+        ),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+    kube.wait_for(lambda: degraded("KeycloakUnreachable"), timeout=30)
+    assert client.delete(f"{CR}/kc").status_code == 200
+    kube.wait_for(lambda: _get(client, f"{CR}/kc") is None, timeout=60)
+    assert _get(client, secret_path) is None  # the Secret it wrote goes with the CR
 
 
 def test_one_leader_and_takeover(

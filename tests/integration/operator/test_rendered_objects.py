@@ -39,6 +39,13 @@ SPECS: list[dict[str, Any]] = [
         "keycloak": {"enabled": True, "issuerUrl": "https://kc.example.com/realms/a"},
     },
     {
+        "keycloak": {
+            "enabled": True,
+            "issuerUrl": "https://kc.example.com/realms/a",
+            "registration": {"enabled": True, "adminCredentials": {"existingSecret": "kc-admin"}},
+        },
+    },
+    {
         "zot": {
             "storage": {
                 "type": "s3",

@@ -1,7 +1,8 @@
 """The container files agree with the product: both Containerfiles lint clean with hadolint
-(each ignore justified inline), the Zot image's config and the pod's are ``zot_config`` (what
-the tests run) with the container's paths, and the pod runs both containers as non-root on a
-read-only root filesystem."""
+(each ignore justified inline), the Zot image's config (deploy/zot/config.json, which the
+tests' ``zot_config`` derives from) holds the product's settings and the tests' Zot differs from
+it only in its local paths, address, port and GC timing, the pod's is the image's, and the pod
+runs both containers as non-root on a read-only root filesystem."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.fixtures.registries import zot_config
+from tests.fixtures.registries import GATEWAY_USER, ZOT_LOCAL_SETTINGS, zot_config
 
 ROOT = Path(__file__).resolve().parents[3]
 KUBE_YAML = ROOT / "deploy" / "podman" / "artifact-store.yaml"
@@ -42,12 +43,48 @@ def test_hadolint_finds_nothing(containerfile: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _leaves(tree: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    if isinstance(tree, dict):
+        found: dict[tuple[str, ...], Any] = {}
+        for key, value in tree.items():
+            found.update(_leaves(value, (*prefix, key)))
+        return found
+    return {prefix: tree}
+
+
 def test_the_zot_image_config_is_the_products() -> None:
-    expected: Any = zot_config(Path("/unused"), 5000)
-    expected["storage"]["rootDirectory"] = "/var/lib/zot"
-    expected["http"]["address"] = "0.0.0.0"
-    expected["http"]["auth"]["htpasswd"]["path"] = "/etc/zot/auth/htpasswd"
-    assert json.loads(ZOT_CONFIG.read_text()) == expected
+    """The settings docs/ARCHITECTURE.md ("Zot as the gateway runs it") names, in the one file
+    the image, the pod, the chart, the operator and the tests' Zot agree with."""
+    config = json.loads(ZOT_CONFIG.read_text())
+    everything = ["read", "create", "update", "delete"]
+    assert config["http"]["accessControl"] == {
+        "metrics": {"users": [GATEWAY_USER]},
+        "repositories": {"**": {"policies": [{"users": [GATEWAY_USER], "actions": everything}]}},
+        "adminPolicy": {"users": [GATEWAY_USER], "actions": everything},
+    }
+    assert config["storage"]["retention"] == {
+        "policies": [
+            {
+                "repositories": ["**"],
+                "deleteReferrers": False,
+                "deleteUntagged": False,
+                "keepTags": [{"patterns": [".*"]}],
+            }
+        ]
+    }
+    assert (config["storage"]["gc"], config["storage"]["dedupe"]) == (True, True)
+    assert config["extensions"]["metrics"]["enable"] is True
+    assert config["extensions"]["scrub"]["enable"] is True
+    assert config["http"]["auth"] == {"htpasswd": {"path": "/etc/zot/auth/htpasswd"}}
+    assert (config["storage"]["rootDirectory"], config["http"]["port"]) == ("/var/lib/zot", "5000")
+
+
+def test_the_tests_zot_differs_from_the_image_only_locally() -> None:
+    image = _leaves(json.loads(ZOT_CONFIG.read_text()))
+    local = _leaves(zot_config(Path("/run/t"), 1234, gc_delay="2s", gc_interval="3s"))
+    assert set(local) == set(image)
+    differing = {path for path in image if image[path] != local[path]}
+    assert differing == set(ZOT_LOCAL_SETTINGS)
 
 
 def test_the_pod_runs_the_image_config_on_its_loopback() -> None:

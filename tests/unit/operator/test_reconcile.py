@@ -57,3 +57,40 @@ def test_unserved_kind_degrades_and_existing_secrets_stay() -> None:
     assert (degraded["status"], degraded["reason"]) == ("True", "ReconcileFailed")
     assert "404" in degraded["message"]
     assert fake.status["observedGeneration"] == 3
+
+
+class OwnedKube(FakeKube):
+    """Every object exists; the Route ``demo`` is owned by the CR (second reference) and
+    another owner, everything else by someone else only."""
+
+    def __init__(self) -> None:
+        super().__init__(set())
+        self.patches: list[tuple[str, str, list[dict[str, Any]]]] = []
+
+    async def get(self, api_version: str, kind: str, namespace: str, name: str) -> Any:
+        refs = [{"uid": "other"}]
+        if (kind, name) == ("Route", "demo"):
+            refs.append({"uid": "u-1"})
+        return {"metadata": {"name": name, "ownerReferences": refs}}
+
+    async def patch_json(
+        self, api_version: str, kind: str, namespace: str, name: str, ops: list[dict[str, Any]]
+    ) -> None:
+        self.patches.append((kind, name, ops))
+
+
+def test_an_unmanaged_components_objects_lose_only_the_crs_owner_reference() -> None:
+    fake = OwnedKube()
+    body = {**BODY, "spec": {"components": [{"kind": "route", "managed": False}]}}
+    asyncio.run(reconcile(fake, body, logging.getLogger("test")))  # type: ignore[arg-type]
+    assert fake.patches == [
+        (
+            "Route",
+            "demo",
+            [
+                {"op": "test", "path": "/metadata/ownerReferences/1/uid", "value": "u-1"},
+                {"op": "remove", "path": "/metadata/ownerReferences/1"},
+            ],
+        )
+    ]
+    assert ("Route", "demo") not in fake.applied

@@ -58,6 +58,10 @@ def _cel(spec: dict[str, Any]) -> bool:
             )
         )
         and (not e["keycloak"]["enabled"] or e["keycloak"]["issuerUrl"] != "")
+        and (
+            not e["keycloak"]["registration"]["enabled"]
+            or e["keycloak"]["registration"]["adminCredentials"]["existingSecret"] != ""
+        )
     )
 
 
