@@ -335,6 +335,7 @@ def test_zot_is_configured_as_the_tests_run_it(rendered: dict[str, list[Doc]]) -
         "regionendpoint": "https://s3.example.com", "forcepathstyle": True, "secure": True,
     }  # fmt: skip
     assert s3["storage"]["remoteCache"] is False
+    assert s3["storage"]["dedupe"] is False  # placeholders its emptyDir cache alone resolves
     assert {k: v for k, v in s3.items() if k != "storage"} == {
         k: v for k, v in config.items() if k != "storage"
     }
