@@ -42,6 +42,21 @@ def scenario_names() -> list[str]:
     return sorted(path.stem for path in SCENARIOS.glob("*.yaml"))
 
 
+def runner_env(contract_env: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The environment for one SDK's runner and the scenarios it must report as passed: all
+    of them, unless a developer narrowed the run with ``CONTRACT_ONLY`` (CI never sets it).
+    ``CI`` is passed on, so a runner fails rather than skips what it cannot run."""
+    env = dict(contract_env)
+    wanted = scenario_names()
+    only = os.environ.get("CONTRACT_ONLY")
+    if only:
+        env["CONTRACT_ONLY"] = only
+        wanted = [name for name in wanted if name in only.split(",")]
+    if os.environ.get("CI"):
+        env["CI"] = os.environ["CI"]
+    return env, wanted
+
+
 @pytest.fixture(scope="session")
 def contract_env(
     sdk_gateway: RunningGateway,

@@ -3,13 +3,12 @@ in a subprocess as CI runs it: every scenario of clients/contract/scenarios must
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
-from tests.integration.sdk.conftest import ROOT, scenario_names
+from tests.integration.sdk.conftest import ROOT, runner_env
 
 PYTHON_SDK = ROOT / "clients" / "python"
 
@@ -30,13 +29,7 @@ def run_runner(env: dict[str, str], report: Path) -> subprocess.CompletedProcess
 
 
 def test_python_sdk_passes_the_contract(contract_env: dict[str, str], tmp_path: Path) -> None:
-    env = dict(contract_env)
-    wanted = scenario_names()
-    if os.environ.get("CONTRACT_ONLY"):  # a developer's selection; CI never sets it
-        env["CONTRACT_ONLY"] = os.environ["CONTRACT_ONLY"]
-        wanted = [n for n in wanted if n in env["CONTRACT_ONLY"].split(",")]
-    if os.environ.get("CI"):
-        env["CI"] = os.environ["CI"]
+    env, wanted = runner_env(contract_env)
     report = tmp_path / "python-contract.xml"
     result = run_runner(env, report)
     output = result.stdout[-8000:] + result.stderr[-4000:]

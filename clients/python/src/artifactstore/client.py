@@ -33,7 +33,15 @@ from botocore.session import Session as BotoSession
 
 from . import planning, signing
 from . import resume as state_files
-from ._generated.models import PresignedUrl, ReferrerInfo, TrustedKeyModel, TrustModel, VerdictInfo
+from ._generated.models import (
+    DeletionStatus,
+    PresignedUrl,
+    ReferrerInfo,
+    State,
+    TrustedKeyModel,
+    TrustModel,
+    VerdictInfo,
+)
 from .auth import KeycloakSession, StaticToken, TokenSource, assume_role_with_web_identity
 from .checksums import CHUNK, checksum_of, file_digests
 from .config import Config, resolve_config
@@ -391,15 +399,16 @@ class Client:
             return
         while True:
             time.sleep(poll)
-            status = self._api("GET", f"/_artifacts/buckets/{quote(bucket, safe='')}/deletion")
-            body = status.json()
-            state = body.get("state")
-            if state in ("done", "deleted", "succeeded", "complete", "completed"):
+            answer = self._api("GET", f"/_artifacts/buckets/{quote(bucket, safe='')}/deletion")
+            status = DeletionStatus.model_validate(answer.json())
+            if status.state == State.done:
                 return
-            if state in ("failed", "error"):
-                problem = body.get("problem") or {}
+            if status.state == State.failed:
+                problem = status.problem
                 raise from_problem(
-                    int(problem.get("status", 409)), json.dumps(problem).encode(), {}
+                    problem.status if problem else 409,
+                    problem.model_dump_json().encode() if problem else b"",
+                    {},
                 )
 
     def put_bucket_policy(self, bucket: str, policy: dict[str, Any] | str) -> None:
