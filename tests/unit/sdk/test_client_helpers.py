@@ -63,3 +63,17 @@ def test_read_up_to_stops_at_the_limit_or_the_end() -> None:
     assert len(_read_up_to(stream, 2 << 20)) == 2 << 20
     assert len(_read_up_to(stream, 2 << 20)) == 1 << 20
     assert _read_up_to(stream, 10) == b""
+
+
+def test_the_async_client_has_every_public_call_of_the_sync_one() -> None:
+    import inspect
+
+    from artifactstore import AsyncClient
+
+    public = {n for n, _ in inspect.getmembers(Client, inspect.isfunction) if n[0] != "_"}
+    twins = {n for n, f in inspect.getmembers(AsyncClient) if n[0] != "_"}
+    assert public - twins == set()
+    for name in public - {"close", "login_password", "login_device"}:
+        assert inspect.iscoroutinefunction(
+            getattr(AsyncClient, name)
+        ) or inspect.isasyncgenfunction(getattr(AsyncClient, name)), name

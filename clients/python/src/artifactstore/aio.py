@@ -30,6 +30,11 @@ class AsyncClient:
         client = await asyncio.to_thread(Client.login_password, username, password, **kwargs)
         return cls(client=client)
 
+    @classmethod
+    async def login_device(cls, **kwargs: Any) -> AsyncClient:
+        client = await asyncio.to_thread(Client.login_device, **kwargs)
+        return cls(client=client)
+
     async def _run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
@@ -126,6 +131,15 @@ class AsyncClient:
         return await self._run(
             self.sync.trust_key, bucket, name, public_key, require_signature=require_signature
         )
+
+    async def get_trust(self, bucket: str) -> TrustModel:
+        return await self._run(self.sync.get_trust, bucket)
+
+    async def put_trust(self, bucket: str, trust: TrustModel) -> TrustModel:
+        return await self._run(self.sync.put_trust, bucket, trust)
+
+    async def sha256(self, bucket: str, key: str) -> bytes:
+        return await self._run(self.sync.sha256, bucket, key)
 
     async def verify(self, bucket: str, key: str, *, fresh: bool = False) -> VerdictInfo:
         return await self._run(self.sync.verify, bucket, key, fresh=fresh)
