@@ -1,6 +1,6 @@
 """What the contract does not reach in the Python SDK, against the same live stack: the async
 client, configuration from env and profile, progress events, streams both ways, a changed
-file starting its upload over, and an unreachable endpoint."""
+file starting its upload over, the device login, and an unreachable endpoint."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import io
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from artifactstore import AsyncClient, Client, NotFound, Progress, Unavailable
+
+from tests.integration.sdk.device_login import approve_device
 
 KEYS = (
     "ARTIFACT_STORE_ENDPOINT",
@@ -124,3 +127,33 @@ def test_an_unreachable_endpoint_is_unavailable(tmp_path: Path) -> None:
         client.head("b", "k")
     with pytest.raises(Unavailable):
         client.verify("b", "k")
+
+
+def test_device_login_against_keycloak(contract_env: dict[str, str], tmp_path: Path) -> None:
+    """The device flow as a person completes it: the SDK shows the URL, someone logs in and
+    grants it in Keycloak's pages, the SDK's polling gets the token; then S3 calls with it."""
+    approved: list[str] = []
+
+    def prompt(url: str, code: str) -> None:
+        assert code in url
+        worker = threading.Thread(
+            target=lambda: approved.append(approve_device(url, "carol", carol_password)),
+            daemon=True,
+        )
+        worker.start()
+
+    carol_password = json.loads(contract_env["CONTRACT_USERS"])["carol"]
+    with Client.login_device(
+        prompt=prompt,
+        issuer=contract_env["ARTIFACT_STORE_OIDC_ISSUER"],
+        endpoint=contract_env["ARTIFACT_STORE_ENDPOINT"],
+        state_dir=tmp_path,
+        env={},
+    ) as client:
+        assert client.mode == "bearer"
+        name = "p-" + secrets.token_hex(5)
+        client.create_bucket(name)
+        client.put_object(name, "k", b"device")
+        assert [o.key for o in client.list_objects(name)] == ["k"]
+        client.delete_bucket(name, recursive=True)
+    assert "go back to your device" in approved[0]
