@@ -57,18 +57,31 @@ def runner_env(contract_env: dict[str, str]) -> tuple[dict[str, str], list[str]]
     return env, wanted
 
 
+# Toolchain settings a runner's own build needs (Go's and npm's caches live under HOME or
+# these), passed through when set.
+PASSED_THROUGH = (
+    "GOPATH", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN", "GONOSUMDB",
+    "npm_config_cache", "NODE_OPTIONS", "SSL_CERT_FILE", "TMPDIR", "LANG",
+)  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def contract_env(
     sdk_gateway: RunningGateway,
     keycloak: RunningKeycloak,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
-    """The contract's variables, plus PATH and HOME; nothing else of this process leaks in
-    (no AWS_* or ARTIFACT_STORE_* a developer may have set)."""
-    home = tmp_path_factory.mktemp("sdk-home")
+    """The contract's variables, plus PATH, HOME and toolchain settings; nothing else of
+    this process leaks in (no AWS_* or ARTIFACT_STORE_* a developer may have set), and no
+    profile file is read: ARTIFACT_STORE_CONFIG_FILE and the AWS files point at nothing."""
+    work = tmp_path_factory.mktemp("contract-work")
     return {
+        **{name: os.environ[name] for name in PASSED_THROUGH if name in os.environ},
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
+        "HOME": os.environ.get("HOME", str(tmp_path_factory.mktemp("sdk-home"))),
+        "ARTIFACT_STORE_CONFIG_FILE": str(work / "no-profile"),
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "ARTIFACT_STORE_ENDPOINT": sdk_gateway.url,
         "ARTIFACT_STORE_ACCESS_KEY_ID": ACCESS_KEY,
         "ARTIFACT_STORE_SECRET_ACCESS_KEY": SECRET_KEY,
@@ -77,5 +90,5 @@ def contract_env(
         "CONTRACT_SHORT_CLIENT": "artifactctl-short",
         "CONTRACT_USERS": json.dumps({user: keycloak.passwords[user] for user in USERS}),
         "CONTRACT_SCENARIOS": str(SCENARIOS),
-        "CONTRACT_WORKDIR": str(tmp_path_factory.mktemp("contract-work")),
+        "CONTRACT_WORKDIR": str(work),
     }
