@@ -14,18 +14,22 @@ import pytest
 from tests.integration.sdk.conftest import ROOT
 
 
-def uv() -> str:
+def uv() -> list[str]:
+    """uv as scripts/lib.sh finds it: on PATH, in the project's cache, or ``python3 -m uv``."""
     found = shutil.which("uv") or str(Path.home() / ".cache" / "artifact-store" / "bin" / "uv")
-    if not Path(found).exists():
-        if os.environ.get("CI"):
-            pytest.fail("uv is required in CI (scripts/lib.sh installs it)")
-        pytest.skip("uv not found")
-    return found
+    if Path(found).exists():
+        return [found]
+    module = ["python3", "-m", "uv"]
+    if subprocess.run([*module, "--version"], capture_output=True, check=False).returncode == 0:
+        return module
+    if os.environ.get("CI"):
+        pytest.fail("uv is required in CI (scripts/lib.sh installs it)")
+    pytest.skip("uv not found")
 
 
 def test_the_sdk_builds_as_a_wheel(tmp_path: Path) -> None:
     result = subprocess.run(
-        [uv(), "build", "--package", "artifact-store-sdk", "--wheel", "-o", str(tmp_path)],
+        [*uv(), "build", "--package", "artifact-store-sdk", "--wheel", "-o", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
