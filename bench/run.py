@@ -34,6 +34,7 @@ from bench import clients, data
 from bench import identity as identity_bench
 from bench import multipart as multipart_bench
 from bench import oci as oci_bench
+from bench import sdk as sdk_bench
 from bench import supply as supply_bench
 from bench import zb as zb_bench
 from bench.measure import Pool, sequential, summary, windows
@@ -99,6 +100,7 @@ class Bench:
             "identity": {},
             "supply": {},
             "oci": {},
+            "sdk": {},
             "rounds": [],
             "zb": {},
         }
@@ -598,6 +600,17 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
                 ]
             )
         )
+    sdk = results.get("sdk") or {}
+    for way in ("up", "down") if sdk else ():
+        found.append(
+            _target(
+                f"Python SDK {sdk['size'] >> 20} MiB {way}load MB/s vs aws-cli",
+                _ratio(sdk["python_sdk"][way], sdk["aws_cli"][way]),
+                0.9,
+                True,
+                "ratio",
+            )
+        )
     parts = results.get("multipart") or {}
     if parts:
         for name, label in (("aws_s3_cp", "aws-cli v1"), ("aws_v2_s3_cp", "aws-cli v2")):
@@ -706,6 +719,14 @@ def render(report: dict[str, Any]) -> str:
             f"{parts['big_read']['sha256_matches']}; scaling MB/s by threads "
             + ", ".join(f"{t}: {r['mb_per_s']}" for t, r in parts["scaling"].items())
         )
+    sdk = results.get("sdk") or {}
+    if sdk:
+        lines.append("")
+        lines.append(
+            f"sdk ({sdk['aws_cli_version']}), {sdk['size'] >> 20} MiB, median round MB/s: "
+            f"aws-cli up {sdk['aws_cli']['up']} down {sdk['aws_cli']['down']}; Python SDK up "
+            f"{sdk['python_sdk']['up']} down {sdk['python_sdk']['down']}"
+        )
     zb = (results.get("zb") or {}).get("tests")
     if zb:
         lines.append("")
@@ -772,7 +793,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        choices=["zb", "direct", "gateway", "scale", "multipart", "identity", "supply", "oci"],
+        choices=[
+            *("zb", "direct", "gateway", "scale", "multipart", "identity", "supply", "oci"),
+            "sdk",
+        ],
         action="append",
         help="run only these parts (repeatable; default all)",
     )
@@ -807,6 +831,18 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=3,
         help="rounds of direct upload, aws-cli v1 and v2 `s3 cp`, order rotated (default 3)",
+    )
+    parser.add_argument(
+        "--sdk-size",
+        type=lambda v: int(float(v) * (1 << 30)),
+        default=1 << 30,
+        help="GiB of the file the sdk part uploads and downloads (default 1)",
+    )
+    parser.add_argument(
+        "--sdk-rounds",
+        type=int,
+        default=2,
+        help="rounds of aws-cli and the Python SDK, order rotated (default 2)",
     )
     parser.add_argument(
         "--keep-work",
@@ -877,6 +913,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.results["supply"] = supply_bench.run(bench)
         if "oci" in parts:
             bench.results["oci"] = oci_bench.run(bench)
+        if "sdk" in parts:  # opt-in: not in the default set (4 GiB moved per round)
+            bench.results["sdk"] = sdk_bench.run(bench)
     finally:
         bench.stop()
         report: dict[str, Any] = {
