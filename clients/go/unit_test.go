@@ -1,0 +1,220 @@
+package artifactstore
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+func TestPlanParts(t *testing.T) {
+	parts := PlanParts(20*mib+1, 5*mib)
+	if len(parts) != 5 || parts[4].Size != 1 || parts[4].Offset != 20*mib || parts[0].Number != 1 {
+		t.Fatalf("%+v", parts)
+	}
+	if PlanParts(0, 5*mib) != nil {
+		t.Fatal("empty object has parts")
+	}
+	big := PlanParts(100000*mib, 5*mib) // would be 20,000 parts: the part size grows
+	if len(big) > 10000 || big[0].Size%mib != 0 {
+		t.Fatalf("%d parts of %d", len(big), big[0].Size)
+	}
+	var sum int64
+	for _, p := range big {
+		sum += p.Size
+	}
+	if sum != 100000*mib {
+		t.Fatal(sum)
+	}
+}
+
+func FuzzPlanParts(f *testing.F) {
+	f.Add(int64(1), int64(5*mib))
+	f.Add(int64(20*mib), int64(0))
+	f.Fuzz(func(t *testing.T, size, partSize int64) {
+		if size < 0 || size > 1<<40 {
+			return
+		}
+		parts := PlanParts(size, partSize)
+		var next int64
+		for i, p := range parts {
+			if p.Offset != next || p.Size <= 0 || int(p.Number) != i+1 {
+				t.Fatalf("part %d: %+v", i, p)
+			}
+			next += p.Size
+		}
+		if next != size || len(parts) > 10000 {
+			t.Fatalf("covers %d of %d in %d parts", next, size, len(parts))
+		}
+	})
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := statePath(dir, "b", "k/ey", "fp")
+	if filepath.Dir(path) != dir || strings.Contains(filepath.Base(path), "/") {
+		t.Fatal(path)
+	}
+	if loadState(path, "b", "k/ey", "fp") != nil {
+		t.Fatal("state out of nothing")
+	}
+	want := &uploadState{Bucket: "b", Key: "k/ey", Fingerprint: "fp", UploadID: "u1", PartSize: 5, Size: 10,
+		Checksum: "CRC64NVME", Created: time.Now().UTC().Truncate(time.Second)}
+	if err := saveState(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got := loadState(path, "b", "k/ey", "fp")
+	if got == nil || *got != *want {
+		t.Fatalf("%+v", got)
+	}
+	if loadState(path, "b", "other", "fp") != nil || loadState(path, "b", "k/ey", "changed") != nil {
+		t.Fatal("state of another source")
+	}
+	if err := os.WriteFile(path, []byte("{half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if loadState(path, "b", "k/ey", "fp") != nil {
+		t.Fatal("a broken file is state")
+	}
+	removeState(path)
+	removeState(path)
+}
+
+func TestFamilyOf(t *testing.T) {
+	for _, tc := range []struct {
+		code   string
+		status int
+		msg    string
+		want   Family
+	}{
+		{"NoSuchKey", 404, "", FamilyNotFound},
+		{"NotFound", 404, "", FamilyNotFound},
+		{"AccessDenied", 403, "Access Denied", FamilyAccessDenied},
+		{"AccessDenied", 403, "This bucket requires a signature by a key or identity it trusts: x", FamilyVerificationFailed},
+		{"ExpiredToken", 400, "", FamilyUnauthorized},
+		{"invalid_grant", 400, "", FamilyUnauthorized},
+		{"", 401, "", FamilyUnauthorized},
+		{"BucketNotEmpty", 409, "", FamilyConflict},
+		{"PreconditionFailed", 412, "", FamilyPreconditionFailed},
+		{"SlowDown", 503, "", FamilyRetryable},
+		{"", 503, "", FamilyRetryable},
+		{"InternalError", 500, "", FamilyUnavailable},
+		{"InvalidArgument", 400, "", FamilyInvalidRequest},
+		{"", 422, "", FamilyInvalidRequest},
+	} {
+		if got := FamilyOf(tc.code, tc.status, tc.msg); got != tc.want {
+			t.Errorf("FamilyOf(%q, %d) = %s, want %s", tc.code, tc.status, got, tc.want)
+		}
+	}
+}
+
+func TestProblemToError(t *testing.T) {
+	resp := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"5"}, "X-Request-Id": {"r1"}}}
+	err := fromResponse(resp, []byte(`{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"registry down"}`))
+	if err.Family != FamilyRetryable || err.RetryAfter != 5*time.Second || err.RequestID != "r1" ||
+		err.Message != "registry down" || !err.Retryable() {
+		t.Fatalf("%+v", err)
+	}
+	if !errors.Is(err, ErrRetryable) || errors.Is(err, ErrNotFound) {
+		t.Fatal("sentinels")
+	}
+	oauth := fromResponse(&http.Response{StatusCode: 400, Header: http.Header{}},
+		[]byte(`{"error":"invalid_grant","error_description":"Invalid user credentials"}`))
+	if oauth.Family != FamilyUnauthorized || oauth.Code != "invalid_grant" {
+		t.Fatalf("%+v", oauth)
+	}
+}
+
+func TestChecksums(t *testing.T) {
+	// S3's documented values for "Hello world" would need the network; these are the
+	// algorithms' published check values over "123456789".
+	for algorithm, want := range map[types.ChecksumAlgorithm]string{
+		types.ChecksumAlgorithmCrc32:     "y/Q5Jg==",     // 0xcbf43926
+		types.ChecksumAlgorithmCrc32c:    "4waSgw==",     // 0xe3069283
+		types.ChecksumAlgorithmCrc64nvme: "rosUhgp5mIg=", // 0xae8b14860a799888
+	} {
+		got, err := checksumOf(algorithm, strings.NewReader("123456789"))
+		if err != nil || got != want {
+			t.Errorf("%s = %s, want %s (%v)", algorithm, got, want, err)
+		}
+	}
+	if _, err := newChecksum("MD4"); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatal(err)
+	}
+}
+
+func TestBundles(t *testing.T) {
+	digest := strings.Repeat("ab", 32)
+	for _, kind := range []KeyType{KeyECDSAP256, KeyEd25519} {
+		key, err := GenerateKey(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle, err := SignBundle(key, "obj", digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(bundle), MediaTypeBundle) || !strings.Contains(string(bundle), `"hint"`) {
+			t.Fatalf("%s", bundle)
+		}
+		if reason := CheckBundle(bundle, digest, key.Signer.Public()); reason != "" {
+			t.Fatalf("%s: %s", kind, reason)
+		}
+		if reason := CheckBundle(bundle, strings.Repeat("cd", 32), key.Signer.Public()); reason == "" {
+			t.Fatalf("%s: verified over another digest", kind)
+		}
+		other, _ := GenerateKey(kind)
+		if reason := CheckBundle(bundle, digest, other.Signer.Public()); reason == "" {
+			t.Fatalf("%s: verified with another key", kind)
+		}
+		pemKey, _ := key.PrivateKeyPEM()
+		again, err := ParsePrivateKeyPEM(pemKey)
+		if err != nil || again.Type != kind {
+			t.Fatal(err)
+		}
+		public, _ := key.PublicKeyPEM()
+		if _, err := ParsePublicKeyPEM([]byte(public)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reason := CheckBundle([]byte("{"), digest, nil); reason == "" {
+		t.Fatal("garbage verified")
+	}
+}
+
+func TestEnvironmentAndProfile(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	if err := os.WriteFile(config, []byte("[default]\nendpoint = http://default:1\n\n[profile ci]\nendpoint = http://ci:2\naccess_key_id = AK\nsecret_access_key = SK\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{EnvEndpoint, EnvAccessKeyID, EnvSecretKey, EnvToken, EnvProfile} {
+		t.Setenv(name, "")
+	}
+	t.Setenv(EnvConfigFile, config)
+	c, err := New(t.Context(), WithProfile("ci"))
+	if err != nil || c.Endpoint() != "http://ci:2" || c.kind != authKeys || c.accessKey != "AK" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	t.Setenv(EnvEndpoint, "http://env:3")
+	t.Setenv(EnvToken, "tok")
+	c, err = New(t.Context())
+	if err != nil || c.Endpoint() != "http://env:3" || c.kind != authToken {
+		t.Fatalf("%v %+v", err, c)
+	}
+	c, err = New(t.Context(), WithEndpoint("http://opt:4"), WithAccessKey("a", "b"))
+	if err != nil || c.Endpoint() != "http://opt:4" || c.kind != authKeys {
+		t.Fatalf("%v %+v", err, c)
+	}
+	if _, err := New(t.Context(), WithProfile("missing")); err == nil {
+		t.Fatal("a missing profile is no error")
+	}
+	if _, err := New(t.Context(), WithoutEnvironment()); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatal(err)
+	}
+}
