@@ -1,6 +1,7 @@
 package artifactstore
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"os"
@@ -217,4 +218,38 @@ func TestEnvironmentAndProfile(t *testing.T) {
 	if _, err := New(t.Context(), WithoutEnvironment()); !errors.Is(err, ErrInvalidRequest) {
 		t.Fatal(err)
 	}
+}
+
+func FuzzProblem(f *testing.F) {
+	f.Add(503, []byte(`{"title":"Service Unavailable","status":503,"detail":"x","request_id":"r"}`), "5")
+	f.Add(400, []byte(`{"error":"invalid_grant"}`), "")
+	f.Add(404, []byte(`<html>`), "Wed, 21 Oct 2015 07:28:00 GMT")
+	f.Fuzz(func(t *testing.T, status int, body []byte, after string) {
+		if status < 400 || status > 599 {
+			return
+		}
+		err := fromResponse(&http.Response{StatusCode: status, Header: http.Header{"Retry-After": {after}}}, body)
+		if err.Family == "" || err.StatusCode != status || err.RetryAfter < 0 || len(err.Message) > 200 && err.Code == "" {
+			t.Fatalf("%+v", err)
+		}
+	})
+}
+
+func FuzzCheckBundle(f *testing.F) {
+	key, _ := GenerateKey(KeyECDSAP256)
+	digest := strings.Repeat("ab", 32)
+	good, _ := SignBundle(key, "k", digest)
+	f.Add(good)
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AA=="}]}}`))
+	f.Fuzz(func(t *testing.T, document []byte) {
+		reason := CheckBundle(document, digest, key.Signer.Public())
+		if reason == "" && !bytes.Equal(document, good) {
+			// Another document may verify only if it carries the same signature.
+			var again bytes.Buffer
+			again.Write(document)
+			if CheckBundle(again.Bytes(), strings.Repeat("cd", 32), key.Signer.Public()) == "" {
+				t.Fatal("verified over any digest")
+			}
+		}
+	})
 }
