@@ -50,7 +50,8 @@ type partialState struct {
 // DownloadFile downloads into path through path+".partial": parallel ranged GETs, each
 // pinned to the object's ETag (If-Match), their progress kept in path+".partial.json" so
 // an interrupted download (even a killed process) continues where each range stopped. The
-// whole file is hashed at the end against the store's checksum before it is renamed to path.
+// file is hashed as it fills and checked against the store's checksum before it is renamed
+// to path.
 func (c *Client) DownloadFile(ctx context.Context, bucket, key, path string, opts ...func(*DownloadOptions)) (*DownloadResult, error) {
 	o := DownloadOptions{PartSize: DefaultPartSize, Concurrency: DefaultConcurrency}
 	for _, opt := range opts {
@@ -96,11 +97,18 @@ func (c *Client) DownloadFile(ctx context.Context, bucket, key, path string, opt
 		return nil, err
 	}
 	run := &rangeRun{c: c, bucket: bucket, key: key, f: f, state: &state, side: sidePath, o: &o,
-		done: resumed, total: info.Size}
+		done: resumed, total: info.Size, plan: PlanParts(info.Size, o.PartSize)}
+	run.progress = sync.NewCond(&run.mu)
 	if resumed > 0 && o.Progress != nil {
 		o.Progress(Progress{Bytes: resumed, Total: info.Size, Resumed: true})
 	}
-	if err := run.fetchAll(ctx); err != nil {
+	check := newFileCheck(info)
+	hashed := make(chan error, 1)
+	go func() { hashed <- run.hashBehind(check.writer) }()
+	err = run.fetchAll(ctx)
+	run.stop()
+	hashErr := <-hashed
+	if err != nil {
 		if errors.Is(err, ErrPreconditionFailed) {
 			// The object changed under us: what was written is of another version.
 			os.Remove(sidePath)
@@ -108,8 +116,11 @@ func (c *Client) DownloadFile(ctx context.Context, bucket, key, path string, opt
 		}
 		return nil, err
 	}
+	if hashErr != nil {
+		return nil, hashErr
+	}
 	result := &DownloadResult{Size: info.Size, ETag: info.ETag, ResumedFrom: resumed}
-	if err := verifyFile(f, info, result); err != nil {
+	if err := check.finish(result); err != nil {
 		os.Remove(sidePath)
 		os.Remove(partial)
 		return nil, err
@@ -124,38 +135,42 @@ func (c *Client) DownloadFile(ctx context.Context, bucket, key, path string, opt
 	return result, nil
 }
 
-// verifyFile hashes the file once: SHA-256 for the caller, and the stored whole-object
-// checksum (CRC64NVME, CRC32, CRC32C, SHA256 or SHA1) to compare with.
-func verifyFile(f *os.File, info *ObjectInfo, result *DownloadResult) error {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	sha := sha256.New()
-	writers := []io.Writer{sha}
-	var stored hash.Hash
-	var algorithm, want string
+// fileCheck hashes the bytes of a download: SHA-256 for the caller, and the stored
+// whole-object checksum (CRC64NVME, SHA256, CRC32C, CRC32 or SHA1) to compare with.
+type fileCheck struct {
+	writer    io.Writer
+	sha       hash.Hash
+	stored    hash.Hash
+	algorithm string
+	want      string
+}
+
+func newFileCheck(info *ObjectInfo) *fileCheck {
+	c := &fileCheck{sha: sha256.New()}
+	writers := []io.Writer{c.sha}
 	for _, name := range []string{"CRC64NVME", "SHA256", "CRC32C", "CRC32", "SHA1"} {
 		if value, ok := info.Checksums[name]; ok {
-			h, err := newChecksum(types.ChecksumAlgorithm(name))
-			if err == nil {
-				stored, algorithm, want = h, name, value
+			if h, err := newChecksum(types.ChecksumAlgorithm(name)); err == nil {
+				c.stored, c.algorithm, c.want = h, name, value
 				writers = append(writers, h)
 				break
 			}
 		}
 	}
-	if _, err := io.Copy(io.MultiWriter(writers...), io.NewSectionReader(f, 0, info.Size)); err != nil {
-		return err
+	c.writer = io.MultiWriter(writers...)
+	return c
+}
+
+func (c *fileCheck) finish(result *DownloadResult) error {
+	result.SHA256 = hex.EncodeToString(c.sha.Sum(nil))
+	if c.stored == nil {
+		return nil
 	}
-	result.SHA256 = hex.EncodeToString(sha.Sum(nil))
-	if stored != nil {
-		got := base64.StdEncoding.EncodeToString(stored.Sum(nil))
-		if got != want {
-			return &Error{Family: FamilyVerificationFailed, Code: "ChecksumMismatch",
-				Message: fmt.Sprintf("%s of the bytes received is %s, the store says %s", algorithm, got, want)}
-		}
-		result.Checksum = algorithm
+	if got := base64.StdEncoding.EncodeToString(c.stored.Sum(nil)); got != c.want {
+		return &Error{Family: FamilyVerificationFailed, Code: "ChecksumMismatch",
+			Message: fmt.Sprintf("%s of the bytes received is %s, the store says %s", c.algorithm, got, c.want)}
 	}
+	result.Checksum = c.algorithm
 	return nil
 }
 
@@ -169,6 +184,53 @@ type rangeRun struct {
 	state       *partialState
 	done, total int64
 	parts       int
+	plan        []Part
+	progress    *sync.Cond // signalled on every recorded MiB and at the end
+	stopped     bool
+}
+
+// prefix is how many bytes from the start of the file are written (under r.mu).
+func (r *rangeRun) prefix() int64 {
+	for _, p := range r.plan {
+		if w := r.state.Written[p.Number]; w < p.Size {
+			return p.Offset + w
+		}
+	}
+	return r.total
+}
+
+func (r *rangeRun) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	r.progress.Broadcast()
+}
+
+// hashBehind reads the file as its written prefix grows and feeds the checks, so hashing
+// runs beside the transfer (ranges finish about in order) instead of after it.
+func (r *rangeRun) hashBehind(w io.Writer) error {
+	buf := make([]byte, mib)
+	var hashed int64
+	for hashed < r.total {
+		r.mu.Lock()
+		for r.prefix() <= hashed && !r.stopped {
+			r.progress.Wait()
+		}
+		end := r.prefix()
+		r.mu.Unlock()
+		if end <= hashed {
+			return nil // stopped short: the transfer failed and says why
+		}
+		for hashed < end {
+			n, err := r.f.ReadAt(buf[:min(int64(len(buf)), end-hashed)], hashed)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			_, _ = w.Write(buf[:n])
+			hashed += int64(n)
+		}
+	}
+	return nil
 }
 
 func (r *rangeRun) fetchAll(ctx context.Context) error {
@@ -187,7 +249,7 @@ func (r *rangeRun) fetchAll(ctx context.Context) error {
 			}
 		}()
 	}
-	for _, p := range PlanParts(r.total, r.o.PartSize) {
+	for _, p := range r.plan {
 		select {
 		case parts <- p:
 		case <-ctx.Done():
@@ -260,9 +322,9 @@ func (r *rangeRun) record(p Part, written, n int64) error {
 	if err := os.Rename(tmp, r.side); err != nil {
 		return err
 	}
+	r.progress.Broadcast()
 	if r.o.Progress != nil {
-		r.o.Progress(Progress{Bytes: r.done, Total: r.total, Parts: r.parts,
-			TotalParts: len(PlanParts(r.total, r.o.PartSize))})
+		r.o.Progress(Progress{Bytes: r.done, Total: r.total, Parts: r.parts, TotalParts: len(r.plan)})
 	}
 	return nil
 }

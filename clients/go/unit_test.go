@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,4 +253,44 @@ func FuzzCheckBundle(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestWrittenPrefixAndHashBehind(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "partial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	body := bytes.Repeat([]byte("0123456789"), 3*mib/10+1)
+	if _, err := f.WriteAt(body, 0); err != nil {
+		t.Fatal(err)
+	}
+	total := int64(len(body))
+	r := &rangeRun{f: f, total: total, plan: PlanParts(total, mib),
+		state: &partialState{Written: map[int32]int64{2: mib, 3: 10}}}
+	r.progress = sync.NewCond(&r.mu)
+	if got := r.prefix(); got != 0 {
+		t.Fatalf("prefix with part 1 missing: %d", got)
+	}
+	r.state.Written[1] = mib
+	if got := r.prefix(); got != 2*mib+10 {
+		t.Fatalf("prefix: %d", got)
+	}
+	var seen bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- r.hashBehind(&seen) }()
+	r.mu.Lock()
+	r.state.Written[3] = mib
+	r.state.Written[4] = total - 3*mib
+	r.mu.Unlock()
+	r.progress.Broadcast()
+	if err := <-done; err != nil || !bytes.Equal(seen.Bytes(), body) {
+		t.Fatalf("hashed %d of %d bytes: %v", seen.Len(), total, err)
+	}
+	stopped := &rangeRun{f: f, total: total, plan: r.plan, state: &partialState{Written: map[int32]int64{}}}
+	stopped.progress = sync.NewCond(&stopped.mu)
+	go stopped.stop()
+	if err := stopped.hashBehind(&bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
 }
