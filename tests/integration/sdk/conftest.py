@@ -33,6 +33,9 @@ def sdk_gateway(
         oidc_issuer=keycloak.issuer(),
         oidc_jwks_url=keycloak.jwks_url(),
         credentials_key=Fernet.generate_key().decode(),
+        # 1 s, not the default 30: a 2-s token of the short client must really expire, or the
+        # refresh scenario would pass without any refresh.
+        oidc_leeway_seconds=1,
     )
     with serve(settings) as running:
         yield running
