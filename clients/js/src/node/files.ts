@@ -55,28 +55,58 @@ export function stateFileName(bucket: string, key: string, fingerprintId: string
     .digest("hex")}.json`;
 }
 
-/** Digests of a file in one streaming pass: SHA-256 (hex) and the full-object checksums. */
+/** Which digests a download computes: SHA-256 (hex) and full-object checksums (base64). */
+export type DigestName = "SHA256" | "CRC64NVME" | "CRC32";
+
+/**
+ * Digests fed in file order. Only the ones asked for are computed: CRC64NVME is pure JS
+ * (about 150 MiB/s here), so it is skipped when nothing stored needs it.
+ */
+export class Digests {
+  private readonly sha256 = createHash("sha256");
+  private readonly crc64: Crc64Nvme | undefined;
+  private crc = 0;
+  private readonly wantSha: boolean;
+  private readonly wantCrc32: boolean;
+
+  constructor(names: ReadonlySet<DigestName>) {
+    this.wantSha = names.has("SHA256");
+    this.wantCrc32 = names.has("CRC32");
+    this.crc64 = names.has("CRC64NVME") ? new Crc64Nvme() : undefined;
+  }
+
+  update(bytes: Uint8Array): void {
+    if (this.wantSha) this.sha256.update(bytes);
+    this.crc64?.update(bytes);
+    if (this.wantCrc32) this.crc = crc32(bytes, this.crc);
+  }
+
+  async digest(): Promise<{ sha256: string | undefined; checksums: Record<string, string> }> {
+    const checksums: Record<string, string> = {};
+    let sha256: string | undefined;
+    if (this.wantSha) {
+      const sha = this.sha256.digest();
+      sha256 = sha.toString("hex");
+      checksums.SHA256 = sha.toString("base64");
+    }
+    if (this.crc64) checksums.CRC64NVME = Buffer.from(await this.crc64.digest()).toString("base64");
+    if (this.wantCrc32) {
+      const crcBytes = Buffer.alloc(4);
+      crcBytes.writeUInt32BE(this.crc >>> 0);
+      checksums.CRC32 = crcBytes.toString("base64");
+    }
+    return { sha256, checksums };
+  }
+}
+
+/** Digests of a whole file in one streaming pass. */
 export async function fileDigests(
   file: string,
-): Promise<{ sha256: string; checksums: Record<string, string> }> {
-  const sha256 = createHash("sha256");
-  const crc64 = new Crc64Nvme();
-  let crc = 0;
+  names: ReadonlySet<DigestName> = new Set(["SHA256", "CRC64NVME", "CRC32"]),
+): Promise<{ sha256: string | undefined; checksums: Record<string, string> }> {
+  const digests = new Digests(names);
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
-    const bytes = chunk as Buffer;
-    sha256.update(bytes);
-    crc64.update(bytes);
-    crc = crc32(bytes, crc);
+    digests.update(chunk as Buffer);
   }
-  const crcBytes = Buffer.alloc(4);
-  crcBytes.writeUInt32BE(crc >>> 0);
-  const sha = sha256.digest();
-  return {
-    sha256: sha.toString("hex"),
-    checksums: {
-      CRC64NVME: Buffer.from(await crc64.digest()).toString("base64"),
-      CRC32: crcBytes.toString("base64"),
-      SHA256: sha.toString("base64"),
-    },
-  };
+  return digests.digest();
 }

@@ -34,7 +34,8 @@ import {
 import { MiB, effectivePartSize, planParts, type PartRange } from "../sizes.js";
 import {
   defaultStateDir,
-  fileDigests,
+  Digests,
+  type DigestName,
   fingerprint,
   readText,
   removeQuietly,
@@ -58,7 +59,7 @@ export interface UploadFileOptions {
   partSize?: number;
   /** Files of at least this size go multipart (default 8 MiB). */
   threshold?: number;
-  /** Parts in flight (default 4). Memory is about partSize x concurrency. */
+  /** Parts in flight (default 8). Memory is about partSize x concurrency. */
   concurrency?: number;
   /** Default CRC64NVME (full-object), as the AWS CLI. */
   checksum?: ChecksumAlgorithm;
@@ -235,7 +236,7 @@ export async function uploadFile(
   }
   const handle = await open(file, "r");
   try {
-    await pool(pending, options.concurrency ?? 4, async (range) => {
+    await pool(pending, options.concurrency ?? 8, async (range) => {
       const body = await readRange(handle, range);
       const answer = await store.call(() =>
         store.s3.send(
@@ -299,7 +300,7 @@ function completed(
 export interface DownloadFileOptions {
   /** Range size (default 8 MiB); objects up to it come in one GET. */
   partSize?: number;
-  /** Ranges in flight (default 4). */
+  /** Ranges in flight (default 8). */
   concurrency?: number;
   /** Refuse (VerificationFailed) unless the gateway's verdict says signed; checked first. */
   requireSignature?: boolean;
@@ -311,7 +312,8 @@ export interface DownloadResult {
   etag: string;
   /** Bytes an earlier, interrupted run had written and this one kept. */
   resumedFrom: number;
-  sha256: string;
+  /** The bytes' SHA-256 (hex), when computed: a verdict named one, or no checksum is stored. */
+  sha256: string | undefined;
   /** The stored full-object checksum compared with the bytes, e.g. CRC64NVME. */
   checksumVerified: string | undefined;
   verdict: Verdict | undefined;
@@ -381,7 +383,38 @@ async function downloadOnce(
     .reduce((sum, range) => sum + range.end - range.start + 1, 0);
   const handle = await open(partial, usable ? "r+" : "w+");
   let bytes = resumedFrom;
+  // The stored full-object checksum (and SHA-256 when a verdict names one, or when nothing
+  // else can be checked), fed in file order while later ranges still download.
+  const names = new Set<DigestName>();
+  if (info.checksumType !== "COMPOSITE") {
+    for (const name of Object.keys(info.checksums)) {
+      if (name === "SHA256" || name === "CRC64NVME" || name === "CRC32") names.add(name);
+    }
+  }
+  if (verdict?.sha256 || names.size === 0) names.add("SHA256");
+  const digests = new Digests(names);
+  let digested = 0;
+  let digesting = Promise.resolve();
+  let digestError: Error | undefined;
+  const consume = async () => {
+    const buffer = Buffer.allocUnsafe(Math.min(MiB, Math.max(1, partSize)));
+    for (let range = plan[digested]; range && done.has(range.partNumber); range = plan[digested]) {
+      for (let at = range.start; at <= range.end;) {
+        const want = Math.min(buffer.length, range.end + 1 - at);
+        const { bytesRead } = await handle.read(buffer, 0, want, at);
+        if (bytesRead === 0) throw new Error("the partial file is shorter than its state says");
+        digests.update(buffer.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+      digested += 1;
+    }
+  };
+  const advance = () =>
+    (digesting = digesting.then(consume).catch((error: unknown) => {
+      digestError ??= error instanceof Error ? error : new Error("digest failed", { cause: error });
+    }));
   try {
+    void advance();
     if (!usable) await handle.truncate(info.size);
     const state: DownloadState = {
       version: STATE_VERSION,
@@ -398,7 +431,7 @@ async function downloadOnce(
     let saving = Promise.resolve();
     const save = () =>
       (saving = saving.then(() => writeJsonAtomic(statePath, { ...state, done: [...done] })));
-    await pool(pending, options.concurrency ?? 4, async (range) => {
+    await pool(pending, options.concurrency ?? 8, async (range) => {
       const answer = await store.getObject(bucket, key, {
         range: `bytes=${range.start}-${range.end}`,
         ifMatch: etag,
@@ -417,8 +450,10 @@ async function downloadOnce(
           message: `range ${range.start}-${range.end}: got ${position - range.start} bytes`,
         });
       }
-      await handle.datasync();
+      // No fsync: a killed process leaves its writes in the page cache, and after a machine
+      // crash a torn range fails the checksum at the end.
       done.add(range.partNumber);
+      void advance();
       await save();
       bytes += range.end - range.start + 1;
       await options.onProgress?.({
@@ -428,14 +463,17 @@ async function downloadOnce(
         partsTotal: plan.length,
       });
     });
+    await advance();
+    if (digestError !== undefined) throw digestError;
   } finally {
+    await digesting;
     await handle.close();
   }
-  const digests = await fileDigests(partial);
+  const computed = await digests.digest();
   let checksumVerified: string | undefined;
   if (info.checksumType !== "COMPOSITE") {
     for (const [algorithm, stored] of Object.entries(info.checksums)) {
-      const local = digests.checksums[algorithm];
+      const local = computed.checksums[algorithm];
       if (local === undefined) continue;
       if (local !== stored) {
         await discard(partial, statePath);
@@ -447,11 +485,11 @@ async function downloadOnce(
       checksumVerified = algorithm;
     }
   }
-  if (verdict?.sha256 && verdict.sha256 !== digests.sha256) {
+  if (verdict?.sha256 && verdict.sha256 !== computed.sha256) {
     await discard(partial, statePath);
     throw new VerificationFailedError({
       code: "DigestMismatch",
-      message: `${bucket}/${key}: SHA-256 ${digests.sha256} is not the verified ${verdict.sha256}`,
+      message: `${bucket}/${key}: SHA-256 ${String(computed.sha256)} is not the verified ${verdict.sha256}`,
     });
   }
   await rename(partial, file);
@@ -460,7 +498,7 @@ async function downloadOnce(
     bytes: info.size,
     etag,
     resumedFrom,
-    sha256: digests.sha256,
+    sha256: computed.sha256,
     checksumVerified,
     verdict,
   };
