@@ -67,6 +67,10 @@ def test_js_sdk_builds_lints_and_passes_unit_tests(npm: str) -> None:
         assert (JS / "dist" / f"{entry}.js").is_file()
         assert (JS / "dist" / f"{entry}.cjs").is_file()
         assert (JS / "dist" / f"{entry}.d.ts").is_file()
+    # the main entry stays browser-safe: no Node built-in reaches it (they live in ./node)
+    builtins = re.compile(r"""from ["'](node:)?(fs|crypto|os|path|zlib|stream|child_process)""")
+    for built in [JS / "dist" / "index.js", *(JS / "dist").glob("chunk-*.js")]:
+        assert not builtins.search(built.read_text()), f"{built.name} imports a Node built-in"
     # the package's own exports map, as a user's ESM and CJS code import it
     esm = _run(
         "node",
