@@ -10,6 +10,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
+import { Ajv } from "ajv";
+import { Ajv2019 } from "ajv/dist/2019.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import {
@@ -65,8 +67,15 @@ let validator: (((data: unknown) => boolean) & { errors?: unknown }) | undefined
 
 export async function loadScenario(path: string, schemaPath: string): Promise<Scenario> {
   if (!validator) {
-    const schema = JSON.parse(await readFile(schemaPath, "utf8")) as object;
-    validator = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+    const schema = JSON.parse(await readFile(schemaPath, "utf8")) as { $schema?: string };
+    // The draft the schema declares: 2020-12 (ours), 2019-09, else draft-07.
+    const draft = schema.$schema ?? "2020-12";
+    const Validator = draft.includes("2020-12")
+      ? Ajv2020
+      : draft.includes("2019-09")
+        ? Ajv2019
+        : Ajv;
+    validator = new Validator({ allErrors: true, strict: false }).compile(schema);
   }
   const scenario: unknown = parse(await readFile(path, "utf8"));
   if (!validator(scenario)) {
