@@ -329,6 +329,14 @@ async def decide(
     )
 
 
+def _unsigned_framing(request: Request) -> str:
+    """The payload mode of a request without SigV4 (a Bearer token, anonymous): only the
+    unsigned aws-chunked framing, which needs no key. The AWS SDKs send it for stream bodies
+    with a flexible checksum; ignoring it refused them (or would store the framing)."""
+    declared = request.headers.get("x-amz-content-sha256", "")
+    return declared if declared == "STREAMING-UNSIGNED-PAYLOAD-TRAILER" else ""
+
+
 class Endpoint:
     """Runs the route's handler and renders what it returns."""
 
@@ -341,7 +349,7 @@ class Endpoint:
         assert route is not None  # Authorized ran
         assert caller is not None
         credential = exchange.credential
-        payload = credential.payload_hash if credential else ""
+        payload = credential.payload_hash if credential else _unsigned_framing(request)
 
         async def can(action: str, name: str, object_key: str = "") -> bool:
             allowed = await decide(self.access, caller, action, name, object_key, request, {})
