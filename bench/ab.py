@@ -92,7 +92,7 @@ def main() -> int:
         "(its runs are kept in <label>.json), the order still alternating by number",
     )
     parser.add_argument(
-        "--tries", type=int, default=3, help="starts of a run that ended without its file"
+        "--tries", type=int, default=3, help="starts of a run that ended without any phase"
     )
     parser.add_argument("--label", required=True, help="results file names start with it")
     parser.add_argument("run_args", nargs=argparse.REMAINDER, help="-- then bench.run's")
@@ -122,7 +122,7 @@ def main() -> int:
                 done = subprocess.run(
                     [*command, "--out", str(out)], cwd=checkout, env=environment, check=False
                 )
-                if out.exists():
+                if out.exists() and json.loads(out.read_text()).get("phases"):
                     break
             else:
                 raise SystemExit(f"{side} {pair + 1}: no results after {args.tries} starts")
