@@ -57,6 +57,7 @@ from gateway.registry.blobfetch import BlobFetcher
 from gateway.registry.circuit import Circuit
 from gateway.registry.client import RegistryClient
 from gateway.registry.retries import RetryBudget
+from gateway.registry.session import SessionAuth, ZotSession
 from gateway.s3.routing import S3App
 from gateway.shedding import Draining, Limiter, Overloaded
 from gateway.sts.web_identity import WebIdentitySts
@@ -71,11 +72,22 @@ def registry_circuit(settings: Settings) -> Circuit:
     return Circuit(settings.registry_circuit_failures, settings.registry_circuit_cooldown_seconds)
 
 
-async def open_store(settings: Settings, circuit: Circuit | None = None) -> Store:
+def registry_session(settings: Settings) -> ZotSession | None:
+    """The process's one session at Zot: the port and ``/v2/`` share it (one login)."""
+    auth = settings.registry_auth()
+    if auth is None or settings.registry_session_seconds <= 0:
+        return None
+    return ZotSession(*auth, refresh=settings.registry_session_seconds)
+
+
+async def open_store(
+    settings: Settings, circuit: Circuit | None = None, session: ZotSession | None = None
+) -> Store:
     cache = BlobCache(int(settings.blob_cache_mib * 1024 * 1024))
     registry = RegistryClient(
         settings.registry_url,
         auth=settings.registry_auth(),
+        session=session,
         blob_cache=cache if cache.capacity > 0 else None,
         timeout=settings.registry_timeout_seconds,
         connect_timeout=settings.registry_connect_timeout_seconds,
@@ -220,6 +232,7 @@ def front_door(
     audit: AuditLog,
     limiter: Limiter,
     circuit: Circuit,
+    session: ZotSession | None = None,
 ) -> tuple[OciApp, list[Callable[[], Awaitable[None]]]]:
     """``/v2/`` and its token endpoint, and what closes their clients at shutdown."""
     traced = tracing.wanted(settings.tracing, os.environ)
@@ -229,12 +242,13 @@ def front_door(
         fast = BlobFetcher(
             settings.registry_url,
             auth=settings.registry_auth(),
+            session=session,
             connect_timeout=connect,
             traced=traced,
         )
     upstream = Upstream(
         settings.registry_url,
-        settings.registry_auth(),
+        SessionAuth(session) if session is not None else settings.registry_auth(),
         fast_blobs=fast,
         connect_timeout=connect,
         breaker=circuit,
@@ -341,7 +355,8 @@ class Gateway:
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         circuit = registry_circuit(self.settings)
-        self.store = await open_store(self.settings, circuit)
+        session = registry_session(self.settings)
+        self.store = await open_store(self.settings, circuit, session)
         keyring = Keyring(
             (self.settings.root_access_key, self.settings.root_secret()),
             Sealer(self.settings.credentials_keys()),
@@ -361,7 +376,15 @@ class Gateway:
             limiter=self.limiter,
         )
         oci, closers = front_door(
-            self.settings, self.store, keyring, bearer, access, self.audit, self.limiter, circuit
+            self.settings,
+            self.store,
+            keyring,
+            bearer,
+            access,
+            self.audit,
+            self.limiter,
+            circuit,
+            session,
         )
         self.oci = oci
         self.api.state.store = self.store

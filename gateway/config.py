@@ -229,6 +229,14 @@ class Settings(BaseSettings):
         description="How long the circuit stays open before one probe call may try the "
         "registry again (half-open); its success closes the circuit.",
     )
+    registry_session_seconds: float = Field(
+        1800.0,
+        ge=0,
+        lt=7200,
+        description="How long the gateway sends Zot's session cookie before logging in "
+        "again (Zot's sessions last 2 h); a cookie costs Zot a fraction of a Basic check "
+        "(bcrypt). Streamed bodies always carry Basic. 0: Basic on every request.",
+    )
     # Logs and traces (docs/operations.md, "Logs" and "Traces").
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         "info",

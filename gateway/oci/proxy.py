@@ -42,6 +42,10 @@ from gateway.shedding import Draining, Limiter, Overloaded
 
 log = logging.getLogger("gateway.oci")
 MAX_MANIFEST = 4 * 1024 * 1024  # Zot's own cap
+# A manifest this small is read before it is forwarded: a body the registry adapter can send
+# again, so it may carry Zot's session cookie (gateway/registry/session.py); a larger one
+# streams on, and Zot judges it.
+WHOLE_MANIFEST = 64 * 1024
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 # The endpoints that move blob or manifest bytes: each holds a slot of the cap while it runs.
 DATA_OPERATIONS = frozenset(
@@ -245,7 +249,11 @@ class OciApp:
         query = request.scope.get("query_string", b"")
         if endpoint.operation == "StartBlobUpload":
             query = await self.mount_query(request, caller, query)
-        body = manifest if manifest is not None else exchange.body()
+        body: AsyncIterator[bytes] | bytes | None = manifest
+        if body is None and endpoint.operation == "PutManifest":
+            body = await _gathered(exchange.body(), WHOLE_MANIFEST)
+        elif body is None:
+            body = exchange.body()
         answer = None
         if endpoint.operation == "GetBlob":
             answer = await self.fast_blob(request)
@@ -368,6 +376,29 @@ async def _small_body(exchange: _Exchange) -> bytes:
             raise OciError(413, "SIZE_INVALID", "A manifest may not exceed 4 MiB.")
         pieces.append(chunk)
     return b"".join(pieces)
+
+
+async def _gathered(
+    body: AsyncIterator[bytes] | None, most: int
+) -> AsyncIterator[bytes] | bytes | None:
+    """``body`` whole when it ends within ``most`` bytes, else the same bytes as a stream."""
+    if body is None:
+        return None
+    pieces: list[bytes] = []
+    size = 0
+    async for chunk in body:
+        pieces.append(chunk)
+        size += len(chunk)
+        if size > most:
+            return _chained(pieces, body)
+    return b"".join(pieces)
+
+
+async def _chained(first: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for piece in first:
+        yield piece
+    async for piece in rest:
+        yield piece
 
 
 class _Exchange:

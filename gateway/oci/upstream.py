@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Protocol
 
 import httpx
@@ -30,6 +31,10 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "authorization",
+        # The gateway's session at Zot is its own (gateway/registry/session.py): a client's
+        # would be Zot's UI login, a session file in Zot's storage per request.
+        "cookie",
+        "x-zot-api-client",
     }
 )
 _SIMPLE_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
@@ -112,7 +117,7 @@ class Upstream:
     def __init__(
         self,
         base_url: str,
-        auth: tuple[str, str] | None,
+        auth: httpx.Auth | tuple[str, str] | None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 3600.0,
@@ -127,6 +132,7 @@ class Upstream:
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=auth,
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),  # auth's alone
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),

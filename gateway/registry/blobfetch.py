@@ -10,7 +10,9 @@ Scope: ``http://`` base URLs, and answers that are 2xx or an error (>= 400 excep
 Everything else -- TLS, redirects, auth challenges, 1xx -- makes :meth:`BlobFetcher.open`
 answer ``None`` before any body byte is handed out, and the caller uses httpx, which handles
 all of HTTP. A registry that redirects blob downloads (storage behind it) switches the fast
-path off for the life of the client.
+path off for the life of the client. With a Zot session (session.py) a GET carries its
+cookie, or logs in; a 401 to the cookie drops it and hands the GET to httpx, which tries
+Basic.
 
 Memory per open download is bounded whatever the blob's size: at most ``QUEUED`` finished
 pieces wait for the reader while the next one fills; reading from the socket pauses until
@@ -33,6 +35,7 @@ import httptools
 from opentelemetry import propagate, trace
 
 from gateway.domain.ports.registry import RegistryUnavailable
+from gateway.registry.session import Credentials, ZotSession
 
 log = logging.getLogger(__name__)
 # What names a registry call: an httpx request extension (registry/client.py) and a span
@@ -72,6 +75,7 @@ class _Connection(asyncio.BufferedProtocol):
     def _reset(self) -> None:
         self.status = 0
         self.headers: dict[str, str] = {}
+        self.set_cookies: list[str] = []  # headers that repeat: only these are kept all
         self.length: int | None = None
         self.keep_alive = False
         self.head_done = False
@@ -200,7 +204,10 @@ class _Connection(asyncio.BufferedProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.head_done:
-            self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+            lower, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            self.headers[lower] = text
+            if lower == "set-cookie":
+                self.set_cookies.append(text)
 
     def on_headers_complete(self) -> None:
         if self.head_done or self._parser is None:
@@ -328,6 +335,7 @@ class BlobFetcher:
         base_url: str,
         *,
         auth: tuple[str, str] | None = None,
+        session: ZotSession | None = None,
         timeout: float = 300.0,
         connect_timeout: float = 5.0,
         max_connections: int = 200,
@@ -341,7 +349,8 @@ class BlobFetcher:
         self._port = parts.port or 80
         self._prefix = parts.path.rstrip("/")
         fixed = [f"Host: {parts.netloc}", "Accept: */*", "User-Agent: artifact-store"]
-        if auth is not None:
+        self._session = session  # per request: its cookie or Basic (session.py)
+        if auth is not None and session is None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             fixed.append(f"Authorization: Basic {token}")
         self._fixed_headers = "".join(f"{line}\r\n" for line in fixed)
@@ -427,25 +436,34 @@ class BlobFetcher:
         headers: Mapping[str, str] | None,
         span: trace.Span | None,
     ) -> FastBlob | None:
+        chosen = self._session.choose(True) if self._session is not None else None
+        if chosen is not None:
+            headers = {**(headers or {}), **chosen.headers}
         request = self.request_bytes(path, byte_range, headers)
-        fresh = False
-        while True:
-            conn, reused = await self._acquire(fresh)
-            try:
-                conn.start(request)
-                while not conn.head_done and conn.failure is None:
-                    await conn.wait()
-            except BaseException:
+        fresh, answered = False, None
+        try:
+            while True:
+                conn, reused = await self._acquire(fresh)
+                try:
+                    conn.start(request)
+                    while not conn.head_done and conn.failure is None:
+                        await conn.wait()
+                except BaseException:
+                    conn.close()
+                    raise
+                if conn.head_done:
+                    answered = conn
+                    break
                 conn.close()
-                raise
-            if conn.head_done:
-                break
-            conn.close()
-            assert conn.failure is not None
-            if reused and conn.received == 0 and not conn.timed_out:
-                fresh = True  # the registry had closed it while idle
-                continue
-            raise RegistryUnavailable(f"get blob: {_describe(conn.failure)}") from conn.failure
+                assert conn.failure is not None
+                if reused and conn.received == 0 and not conn.timed_out:
+                    fresh = True  # the registry had closed it while idle
+                    continue
+                failure = conn.failure
+                raise RegistryUnavailable(f"get blob: {_describe(failure)}") from failure
+        finally:
+            if chosen is not None:
+                self._answered(chosen, answered)
         status = conn.status
         if span is not None:
             span.set_attribute("http.response.status_code", status)
@@ -459,6 +477,15 @@ class BlobFetcher:
             return None
         self._active += 1
         return FastBlob(self, conn, span)
+
+    def _answered(self, chosen: Credentials, conn: _Connection | None) -> None:
+        """Tell the session what came of its credentials (``conn`` None: no answer)."""
+        session = self._session
+        assert session is not None
+        if chosen.login:
+            session.logged_in(conn.set_cookies if conn is not None else ())
+        if conn is not None and conn.status == 401 and chosen.cookie is not None:
+            session.refused(chosen.cookie)
 
     def release(self, conn: _Connection) -> None:
         self._active -= 1

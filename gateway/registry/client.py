@@ -44,6 +44,7 @@ from gateway.registry.retries import (
     transient,
     unreachable,
 )
+from gateway.registry.session import SessionAuth, ZotSession, no_cookies
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -58,6 +59,10 @@ INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 EMPTY_BLOB = b"{}"  # the OCI empty descriptor's blob: what probes the upload flow
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 PAGE = 1000
+# A blob this small is read whole before it is sent: one request even when its digest is
+# only known at the end, a body that retries and the session cookie can send again, and
+# memory bounded by this, not by the object.
+WHOLE_BODY = 256 * 1024
 # The pause before try n+1 of a repeatable call: random (full jitter) up to 0.1 * 2**(n-1) s,
 # at most 2 s; with 4 tries at most 0.7 s in all, about 0.35 s on average.
 PAUSE = wait_random_exponential(multiplier=0.1, max=2.0)
@@ -226,6 +231,9 @@ class RegistryClient:
     (``blobfetch.BlobFetcher``) unless ``fast_blobs`` is false or a ``transport`` is given;
     it hands anything unusual (redirects, auth challenges) back to httpx.
 
+    With a ``session`` (session.py) the requests carry Zot's session cookie where that is
+    safe, else ``auth`` (Basic) on every request.
+
     Every attempt passes the ``circuit`` (circuit.py); a repeatable call is tried up to
     ``attempts`` times after transient failures, with jittered exponential pauses
     (``pause``, a tenacity wait), as the ``budget`` allows (retries.py).
@@ -236,6 +244,7 @@ class RegistryClient:
         base_url: str,
         *,
         auth: tuple[str, str] | None = None,
+        session: ZotSession | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 300.0,
         connect_timeout: float = 5.0,
@@ -246,10 +255,12 @@ class RegistryClient:
         circuit: Circuit | Unbroken | None = None,
         pause: wait_base | None = None,
         traced: bool = False,
+        whole_body: int = WHOLE_BODY,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            auth=auth,
+            auth=SessionAuth(session) if session is not None else auth,
+            cookies=no_cookies(),
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
@@ -269,6 +280,7 @@ class RegistryClient:
             BlobFetcher(
                 base_url,
                 auth=auth,
+                session=session,
                 timeout=timeout,
                 connect_timeout=connect_timeout,
                 traced=traced,
@@ -276,6 +288,7 @@ class RegistryClient:
             if fast_blobs and transport is None and BlobFetcher.usable(base_url)
             else None
         )
+        self._whole_body = whole_body
         self._attempts, self._pause = attempts, pause or PAUSE
         self._budget = budget or RetryBudget()
         self.circuit = circuit or Unbroken()
@@ -379,8 +392,14 @@ class RegistryClient:
         registry takes them (:meth:`_push_whole`); otherwise they are PATCHed and the digest,
         computed by the caller while the bytes passed, closes the upload. ``size`` None: one
         streamed PATCH without Content-Length or Content-Range (the distribution spec's
-        streamed upload), and the small-blob cache is not fed.
+        streamed upload), and the small-blob cache is not fed. A body of 1 to ``whole_body``
+        bytes is read first and pushed whole by the digest it turned out to have.
         """
+        if size is not None and 0 < size <= self._whole_body:
+            data = b"".join([piece async for piece in body])
+            whole = digest or final_digest()
+            await self.push_small_blob(repository, data, whole)
+            return whole
         stream_headers = {"Content-Type": "application/octet-stream"}
         patch_headers = dict(stream_headers)
         sent: list[bytes] = []  # a small blob's bytes, kept once the registry confirmed them

@@ -152,3 +152,16 @@ def test_log_level_and_format_are_checked() -> None:
         Settings(log_format="yaml")
     assert Settings().log_format == "auto"
     assert Settings().tracing is False
+
+
+def test_the_zot_session_needs_registry_credentials_and_a_lifetime() -> None:
+    from gateway.app import registry_session
+
+    assert registry_session(Settings()) is None  # no registry user: nothing to log in as
+    with_user = {"registry_username": "gw", "registry_password": "pw"}
+    assert registry_session(Settings(**with_user, registry_session_seconds=0)) is None
+    session = registry_session(Settings(**with_user))
+    assert session is not None
+    assert session.refresh == 1800
+    with pytest.raises(ValidationError):
+        Settings(registry_session_seconds=7200)  # Zot's own sessions end at 2 h

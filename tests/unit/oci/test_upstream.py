@@ -3,10 +3,13 @@ registry's URLs are made the gateway's, its challenge and cookies are dropped.""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
 from gateway.oci.upstream import RegistryUnreachable, Upstream
+from gateway.registry.session import SessionAuth, ZotSession
 
 
 @pytest.fixture
@@ -101,3 +104,38 @@ async def test_the_proxy_shares_the_circuit_and_fails_at_once_while_it_is_open()
     assert fast.value.retry_after == 30
     assert len(sent) == 3
     await upstream.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_gateway_session_at_zot_is_its_own() -> None:
+    """A caller's cookie and Zot's UI header never pass (with the gateway's Basic they would
+    log in: a session in Zot's storage per request); the gateway's session cookie goes on a
+    body in hand, Basic on a streamed one, and Zot's cookies are never kept by httpx."""
+    seen: list[httpx.Headers] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(httpx.Headers(request.headers))
+        return httpx.Response(201, headers={"Set-Cookie": "session=zot; Path=/"})
+
+    session = ZotSession("gateway", "secret")
+    upstream = Upstream(
+        "http://zot:5000", SessionAuth(session), transport=httpx.MockTransport(answer)
+    )
+    caller = [("Cookie", "session=caller"), ("X-ZOT-API-CLIENT", "zot-ui")]
+
+    async def streamed() -> AsyncIterator[bytes]:
+        yield b"{}"
+
+    for body in (b"{}", b"{}", streamed()):
+        got = await upstream.send("PUT", "/v2/a/manifests/t", b"", caller, body)
+        await got.aclose()
+    await upstream.aclose()
+    login, by_cookie, by_basic = seen
+    assert login["x-zot-api-client"] == "zot-ui"
+    assert "cookie" not in login
+    assert login["authorization"] == session.basic
+    assert by_cookie["cookie"] == "session=zot"
+    assert "authorization" not in by_cookie
+    assert by_basic["authorization"] == session.basic
+    assert "cookie" not in by_basic
+    assert "x-zot-api-client" not in by_basic

@@ -29,6 +29,7 @@ from gateway.domain.ports.registry import (
 from gateway.registry import blobfetch
 from gateway.registry.blobfetch import PIECE, QUEUED, BlobFetcher
 from gateway.registry.client import RegistryClient
+from gateway.registry.session import ZotSession
 
 DIGEST = "sha256:" + hashlib.sha256(b"blob").hexdigest()
 BLOB_PATH = f"/v2/r/blobs/{DIGEST}"
@@ -530,6 +531,54 @@ async def test_an_auth_challenge_falls_back_to_httpx() -> None:
             await read(client)
     agents = [r.headers["user-agent"] == FAST_AGENT for r in server.requests]
     assert agents == [True, False, True, False]  # a 401 does not switch the fast path off
+
+
+@pytest.mark.anyio
+async def test_a_zot_session_goes_on_the_fast_path_and_a_refused_cookie_goes_to_httpx() -> None:
+    """The fast path logs in (Basic and Zot's UI header), then sends the cookie alone; a 401
+    to the cookie drops it and httpx tries again with Basic, which logs in anew."""
+    basic = "Basic " + base64.b64encode(b"u:p").decode()
+    live: set[str] = set()
+
+    async def respond(request: Request, writer: asyncio.StreamWriter) -> bool:
+        headers = request.headers
+        if headers.get("authorization") == basic and headers.get("x-zot-api-client") == "zot-ui":
+            cookie = f"c{len(server.requests)}"
+            live.add(cookie)
+            writer.write(
+                f"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nSet-Cookie: user=u; Path=/\r\n"
+                f"Set-Cookie: session={cookie}; Path=/; HttpOnly\r\n\r\nblob".encode()
+            )
+        elif headers.get("cookie", "").removeprefix("session=") in live:
+            writer.write(answer(200, b"blob"))
+        else:
+            writer.write(answer(401, b"{}", Set_Cookie="session=; Path=/"))
+        return True
+
+    session = ZotSession("u", "p")
+    async with serving(respond) as server, client_of(server, session=session) as client:
+        assert await read(client) == b"blob"
+        assert await read(client) == b"blob"
+        live.clear()  # a Zot restarted with a new session key
+        assert await read(client) == b"blob"
+        assert await read(client) == b"blob"
+    seen = [
+        (
+            r.headers["user-agent"] == FAST_AGENT,
+            "login"
+            if "x-zot-api-client" in r.headers and "authorization" in r.headers
+            else r.headers.get("cookie", "basic"),
+        )
+        for r in server.requests
+    ]
+    assert seen == [
+        (True, "login"),
+        (True, "session=c1"),
+        (True, "session=c1"),  # refused: to httpx
+        (False, "login"),
+        (True, "session=c4"),
+    ]
+    assert session.logins == 2
 
 
 @pytest.mark.parametrize(

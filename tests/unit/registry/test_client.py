@@ -22,6 +22,7 @@ from gateway.domain.ports.registry import (
     RegistryUnavailable,
 )
 from gateway.registry import client as client_module
+from gateway.registry.blobcache import BlobCache
 from gateway.registry.client import PAGE, RegistryClient, _with_digest
 
 BASE = "http://registry.test:5000"
@@ -62,9 +63,12 @@ class Recorder:
 
 
 @asynccontextmanager
-async def registry(handler: Handler) -> AsyncIterator[tuple[RegistryClient, Recorder]]:
+async def registry(
+    handler: Handler, whole_body: int = 0
+) -> AsyncIterator[tuple[RegistryClient, Recorder]]:
+    """A client whose bodies all stream (``whole_body`` 0), unless told otherwise."""
     recorder = Recorder(handler)
-    client = RegistryClient(BASE, transport=httpx.MockTransport(recorder))
+    client = RegistryClient(BASE, transport=httpx.MockTransport(recorder), whole_body=whole_body)
     try:
         yield client, recorder
     finally:
@@ -260,6 +264,52 @@ async def test_a_stream_waits_for_the_probe_and_then_goes_in_a_put() -> None:
     assert recorder.bodies[1::2] == [b"{}", b"blob", b"blob"]
     assert recorder.bodies[2] == b""
     assert recorder.requests[3].headers["content-length"] == "4"
+
+
+@pytest.mark.anyio
+async def test_a_small_body_is_read_whole_and_goes_in_one_post_by_its_computed_digest() -> None:
+    """Up to ``whole_body`` bytes: read first, then one POST ?digest= with the digest the
+    caller computed from them (no PATCH, no closing PUT), and the cache fed."""
+    consumed: list[bytes] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for part in (b"bl", b"ob"):
+            consumed.append(part)
+            yield part
+
+    def final_digest() -> str:
+        assert consumed == [b"bl", b"ob"]
+        return DIGEST
+
+    cache = BlobCache(1024)
+    async with registry(lambda _request: httpx.Response(201), whole_body=4) as (client, rec):
+        client._cache = cache
+        digest = await client.push_blob("r", body(), 4, digest=None, final_digest=final_digest)
+    assert digest == DIGEST
+    assert rec.sent() == [("POST", f"/v2/r/blobs/uploads/?digest={DIGEST.replace(':', '%3A')}")]
+    assert rec.bodies == [b"blob"]
+    assert cache.get(DIGEST) == b"blob"
+
+
+@pytest.mark.anyio
+async def test_a_small_body_read_whole_is_sent_again_after_a_500() -> None:
+    """Bytes in hand can be sent again: the POST is repeatable, unlike a streamed body."""
+    answers = iter([httpx.Response(500), httpx.Response(201)])
+    async with registry(lambda _request: next(answers), whole_body=4) as (client, recorder):
+        await client.push_blob("r", chunks(b"bl", b"ob"), 4, digest=DIGEST, final_digest=str)
+    assert [m for m, _ in recorder.sent()] == ["POST", "POST"]
+    assert recorder.bodies == [b"blob", b"blob"]
+
+
+@pytest.mark.anyio
+async def test_a_body_over_whole_body_still_streams() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201)
+
+    async with registry(handler, whole_body=3) as (client, recorder):
+        await client.push_blob("r", chunks(b"bl", b"ob"), 4, digest=DIGEST, final_digest=str)
+    # the probe first: only a stream waits to learn the single-request form
+    assert recorder.bodies == [b"{}", b"blob"]
 
 
 @pytest.mark.anyio
