@@ -35,6 +35,7 @@ const (
 	EnvProfile      = "ARTIFACT_STORE_PROFILE"
 	EnvConfigFile   = "ARTIFACT_STORE_CONFIG_FILE"
 	EnvStateDir     = "ARTIFACT_STORE_STATE_DIR"
+	EnvRoleARN      = "ARTIFACT_STORE_ROLE_ARN"
 )
 
 // DefaultRoleARN names no realm role, so an STS session keeps the token's own roles.
@@ -230,6 +231,10 @@ func (s *settings) fillFromEnvironment() error {
 	}
 	if token := pick("", EnvToken, "token"); token != "" {
 		s.kind, s.tokens = authToken, StaticToken(token)
+		if role := pick("", EnvRoleARN, "role_arn"); role != "" {
+			// As the other SDKs: a token with a role is exchanged for STS session keys.
+			s.kind, s.roleARN = authSTS, role
+		}
 		return nil
 	}
 	id, secret := pick("", EnvAccessKeyID, "access_key_id"), pick("", EnvSecretKey, "secret_access_key")

@@ -32,7 +32,7 @@ export const ENV_VARS: Record<string, keyof StoreSettings> = {
 
 /** Profile file keys (snake_case, as in ~/.aws/config) -> setting. */
 export const PROFILE_KEYS: Record<string, keyof StoreSettings> = {
-  endpoint_url: "endpoint",
+  endpoint: "endpoint",
   region: "region",
   access_key_id: "accessKeyId",
   secret_access_key: "secretAccessKey",

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { ArtifactStore, type StoreOptions } from "../client.js";
 import { mergeSettings, parseProfiles, settingsFromEnv, type StoreSettings } from "../config.js";
 
-/** ARTIFACT_STORE_CONFIG_FILE, else ~/.config/artifact-store/config. */
+/** ARTIFACT_STORE_CONFIG_FILE, else ~/.artifact-store/config (the same file the Python and Go SDKs read). */
 export function configFile(env: Record<string, string | undefined> = process.env): string {
-  return env.ARTIFACT_STORE_CONFIG_FILE ?? join(homedir(), ".config", "artifact-store", "config");
+  return env.ARTIFACT_STORE_CONFIG_FILE ?? join(homedir(), ".artifact-store", "config");
 }
 
 /** The named profile (ARTIFACT_STORE_PROFILE, else `default`); empty when there is none. */

@@ -16,7 +16,7 @@ test("environment variables name the settings", () => {
 
 test("profiles read like ~/.aws/config and options beat env beat profile", () => {
   const profiles = parseProfiles(
-    "[default]\nendpoint_url = http://a\n\n[profile ci]  \n# comment\nendpoint_url=http://b ; note\nregion = eu-1\nunknown = 1\n",
+    "[default]\nendpoint = http://a\n\n[profile ci]  \n# comment\nendpoint=http://b ; note\nregion = eu-1\nunknown = 1\n",
   );
   assert.deepEqual(profiles.get("default"), { endpoint: "http://a" });
   assert.deepEqual(profiles.get("ci"), { endpoint: "http://b", region: "eu-1" });

@@ -11,7 +11,7 @@ test("storeFromEnvironment: options, then variables, then the named profile", ()
     const file = join(dir, "config");
     writeFileSync(
       file,
-      "[default]\nendpoint_url = http://default:9000\n[profile ci]\nendpoint_url = http://ci:9000\nregion = eu-west-1\n",
+      "[default]\nendpoint = http://default:9000\n[profile ci]\nendpoint = http://ci:9000\nregion = eu-west-1\n",
     );
     const env = { ARTIFACT_STORE_CONFIG_FILE: file, ARTIFACT_STORE_PROFILE: "ci" };
     assert.deepEqual(loadProfile(undefined, env), {
