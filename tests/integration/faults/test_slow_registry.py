@@ -138,10 +138,13 @@ def test_every_request_succeeds_when_each_registry_request_takes_a_second(stack:
 
 def test_a_registry_slower_than_clients_wait_leaves_no_partial_object(stack: Stack) -> None:
     bodies = {f"late-{n}": os.urandom(64 * KiB + n) for n in range(3)}
-    # One attempt only: botocore retries a read timeout (``max_attempts`` counts retries), and
-    # the retry may meet the registry circuit the first attempts opened and get a fast 503,
-    # which is right but not the client giving up that this case is about (CI saw exactly that).
-    impatient = stack.s3(read_timeout=1, connect_timeout=5, retries={"total_max_attempts": 1})
+    # It must give up before the gateway's 2 s registry timeout answers 503. botocore sends
+    # PutObject with `Expect: 100-continue` and waits up to 1 s for the interim answer before
+    # the body (the gateway asks Zot about the blob first, so none comes while Zot is slow),
+    # and only then starts its read timeout: 1 s of that raced the 503 (CI saw the 503). And
+    # one attempt only: botocore retries a read timeout (``max_attempts`` counts retries), and
+    # a retry may meet the circuit the first attempts opened and get a fast 503.
+    impatient = stack.s3(read_timeout=0.5, connect_timeout=5, retries={"total_max_attempts": 1})
     outcomes: dict[str, Any] = {}
 
     def put(key: str, client: Any) -> Any:
