@@ -1,0 +1,32 @@
+"""One upload or download with the Python SDK, as a process of its own, so bench/sdk.py
+times and reads the CPU time of every contender the same way (each is one child process).
+
+    python -m bench.sdk_python up|down <bucket> <key> <file> <part_bytes> <concurrency>
+
+Endpoint and keys come from ARTIFACT_STORE_* in the environment."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from artifactstore import Client
+
+
+def main(argv: list[str]) -> int:
+    way, bucket, key, file, part, threads = argv
+    concurrency = int(threads)
+    with Client(max_pool_connections=concurrency + 2) as store:
+        if way == "up":
+            up = store.upload(
+                bucket, key, file, part_size=int(part), threshold=int(part), concurrency=concurrency
+            )
+            print(json.dumps({"parts": up.parts}))
+        else:
+            down = store.download(bucket, key, file, part_size=int(part), concurrency=concurrency)
+            print(json.dumps({"size": down.size}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
