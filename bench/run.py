@@ -59,7 +59,12 @@ CONCURRENT_OPS = 2000
 SCALE_WRITERS = 16
 SCALE_SIZE = 16
 RESULTS = ROOT / "bench" / "results"
-SDK_NAMES = {"python_sdk": "Python SDK", "go_sdk": "Go SDK", "js_sdk": "JS SDK"}
+SDK_NAMES = {
+    "python_sdk": "Python SDK",
+    "go_sdk": "Go SDK",
+    "js_sdk": "JS SDK",
+    "python_sdk_no_fsync": "Python SDK without fsync (diagnosis)",
+}
 
 _seeds = itertools.count(1)
 
@@ -733,7 +738,7 @@ def render(report: dict[str, Any]) -> str:
             f"({sdk['aws_cli'].get('up_cpu_s', '?')}) down {sdk['aws_cli']['down']} "
             f"({sdk['aws_cli'].get('down_cpu_s', '?')})"
         )
-        for name in sdk_bench.SDKS:
+        for name in SDK_NAMES:
             entry = sdk.get(name)
             if not entry:
                 continue
@@ -866,6 +871,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=2,
         help="rounds of aws-cli and the Python, Go and JS SDKs, order rotated (default 2)",
+    )
+    parser.add_argument(
+        "--sdk-diagnose",
+        action="store_true",
+        help="sdk part: also the Python SDK without its fsync per downloaded range",
     )
     parser.add_argument(
         "--keep-work",

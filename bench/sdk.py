@@ -186,6 +186,11 @@ def run(bench: Bench) -> dict[str, Any]:
         "go_sdk": (go_sdk, ROOT),
         "js_sdk": (js_sdk, JS_DIR),
     }
+    extra_env: dict[str, dict[str, str]] = {}
+    if getattr(bench.args, "sdk_diagnose", False):
+        # The Python SDK without its fsync after every range: where its download time goes.
+        contenders["python_sdk_no_fsync"] = (python_sdk, ROOT)
+        extra_env["python_sdk_no_fsync"] = {"BENCH_SDK_NO_FSYNC": "1"}
     source, target = work / "source.bin", work / "target.bin"
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
     for number in range(bench.args.sdk_rounds):
@@ -197,7 +202,9 @@ def run(bench: Bench) -> dict[str, Any]:
             record: dict[str, float] = {}
             for way, file in (("up", source), ("down", target)):
                 with bench.phase(f"sdk.{name}.{way}.r{number + 1}"):
-                    wall, cpu = timed(command(way, key, file), env, cwd)
+                    wall, cpu = timed(
+                        command(way, key, file), {**env, **extra_env.get(name, {})}, cwd
+                    )
                 record[way] = mb_per_s(size, wall)
                 record[f"{way}_s"] = round(wall, 2)
                 record[f"{way}_cpu_s"] = round(cpu, 2)
