@@ -4,17 +4,21 @@ download. All use 8 MiB parts and 10 parallel transfers (aws-cli's defaults, whi
 leaves as they are) and sign with SigV4 over http. Every transfer is one child process (the
 Python SDK's too: bench/sdk_python.py; Go: clients/go/bench/sdktransfer, built once per run;
 JS: clients/js/bench/sdk-transfer.ts under tsx), timed from start to exit, its CPU seconds
-(user + system) read from wait4. Each round writes a new file per contender (the store
+(user + system) read from wait4; the SDK programs also print how long the transfer call
+itself took (``up_call_s``/``down_call_s``: without process start and imports, which aws-cli
+cannot report). Each round writes a new file per contender (the store
 deduplicates equal blobs) and rotates the order; a ratio is taken within a round and
 reported as the median of the rounds with its spread."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,6 +83,9 @@ def summarize(
         for way in WAYS:
             entry[way] = round(statistics.median(r[way] for r in records), 1)
             entry[f"{way}_cpu_s"] = round(statistics.median(r[f"{way}_cpu_s"] for r in records), 2)
+            if all(f"{way}_call_s" in r for r in records):
+                calls = [r[f"{way}_call_s"] for r in records]
+                entry[f"{way}_call_s"] = round(statistics.median(calls), 2)
         if name != baseline and base:
             paired = list(zip(records, base, strict=False))
             entry["ratio"] = {
@@ -106,17 +113,33 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float]:
+def timed(
+    command: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[float, float, str]:
     """Run ``command`` to its end: (wall seconds, CPU seconds of the process and the
-    children it waited for). Raises on a non-zero exit."""
-    began = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - began
-    process.returncode = os.waitstatus_to_exitcode(status)
+    children it waited for, its standard output). Raises on a non-zero exit."""
+    with tempfile.TemporaryFile("w+") as out:
+        began = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - began
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        printed = out.read()
     if process.returncode != 0:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return wall, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime + usage.ru_stime, printed
+
+
+def inner_seconds(printed: str) -> float | None:
+    """The seconds an SDK program says its transfer call took (its last line, JSON with
+    ``seconds``): the wall time without the process start and imports."""
+    lines = [line for line in printed.splitlines() if line.strip()]
+    try:
+        value = json.loads(lines[-1])["seconds"] if lines else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _versions(go_binary: Path) -> dict[str, str]:
@@ -202,12 +225,15 @@ def run(bench: Bench) -> dict[str, Any]:
             record: dict[str, float] = {}
             for way, file in (("up", source), ("down", target)):
                 with bench.phase(f"sdk.{name}.{way}.r{number + 1}"):
-                    wall, cpu = timed(
+                    wall, cpu, printed = timed(
                         command(way, key, file), {**env, **extra_env.get(name, {})}, cwd
                     )
                 record[way] = mb_per_s(size, wall)
                 record[f"{way}_s"] = round(wall, 2)
                 record[f"{way}_cpu_s"] = round(cpu, 2)
+                inner = inner_seconds(printed)
+                if inner is not None:  # the SDKs' programs say how long the call itself took
+                    record[f"{way}_call_s"] = round(inner, 2)
                 os.sync()
             if _sha256(target) != sha:
                 bench.errors.append(f"sdk: {name} round {number + 1} read other bytes")

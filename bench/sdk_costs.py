@@ -7,7 +7,8 @@ Each round, in a temp directory on the disk the bench uses: writing the file in 
 pwrites as ranges arrive (aws-cli and the JS and Go SDKs), the same with an fsync after
 every range (the Python SDK), and the Python SDK's verification pass, which reads the
 written file again for SHA-256 and CRC64NVME after the last range (file_digests). Then
-clients/js/bench/crc64.ts: MiB/s of the JS SDK's CRC64NVME and of @aws-sdk/crc64-nvme."""
+the wall time of starting each client process (imports), and clients/js/bench/crc64.ts:
+MiB/s of the JS SDK's CRC64NVME and of @aws-sdk/crc64-nvme."""
 
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ from tests.fixtures.processes import ROOT
 
 MiB = 1 << 20
 PART = 8 * MiB
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+# A process that starts and loads what a transfer needs, then exits: what each transfer in
+# bench --only sdk pays before its first byte (aws-cli: its command table as well).
+STARTS = {
+    "aws_cli_version": [str(ROOT / ".venv" / "bin" / "aws"), "--version"],
+    "python_import_artifactstore": [PYTHON, "-c", "import artifactstore"],
+    "python_import_awscli_clidriver": [PYTHON, "-c", "import awscli.clidriver"],
+    "node_tsx_import_sdk_node": ["node", "--import", "tsx", "-e", "await import('./src/node.ts')"],
+}
 
 
 def _write(path: Path, pieces: list[bytes], size: int, fsync: bool) -> float:
@@ -67,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
             began = time.perf_counter()
             file_digests(path, ["CRC64NVME"])
             found["verify_s"].append(time.perf_counter() - began)
+    started: dict[str, list[float]] = {name: [] for name in STARTS}
+    for _ in range(args.rounds):
+        for name, command in STARTS.items():
+            began = time.perf_counter()
+            subprocess.run(command, cwd=ROOT / "clients" / "js", check=True, capture_output=True)
+            started[name].append(time.perf_counter() - began)
     js = subprocess.run(
         ["node", "--import", "tsx", "bench/crc64.ts", "1024"],
         cwd=ROOT / "clients" / "js",
@@ -82,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": os.getloadavg(),
         "rounds": {name: [round(v, 2) for v in values] for name, values in found.items()},
         "median_s": {name: round(statistics.median(v), 2) for name, v in found.items()},
+        "start_s": {name: [round(v, 2) for v in values] for name, values in started.items()},
+        "start_median_s": {name: round(statistics.median(v), 2) for name, v in started.items()},
         "js_crc64": js.stdout.strip().splitlines(),
         "cpus": os.cpu_count(),
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import artifactstore.client
 from artifactstore import Client
@@ -23,14 +24,16 @@ def main(argv: list[str]) -> int:
         artifactstore.client.os.fsync = lambda fd: None  # type: ignore[attr-defined]
     concurrency = int(threads)
     with Client(max_pool_connections=concurrency + 2) as store:
+        began = time.perf_counter()
         if way == "up":
             up = store.upload(
                 bucket, key, file, part_size=int(part), threshold=int(part), concurrency=concurrency
             )
-            print(json.dumps({"parts": up.parts}))
+            said: dict[str, object] = {"parts": up.parts}
         else:
             down = store.download(bucket, key, file, part_size=int(part), concurrency=concurrency)
-            print(json.dumps({"size": down.size}))
+            said = {"size": down.size}
+        print(json.dumps({**said, "seconds": time.perf_counter() - began}))
     return 0
 
 

@@ -22,14 +22,18 @@ if (
 const partSize = Number(part ?? 8 * 2 ** 20);
 const concurrency = Number(threads ?? 10);
 const store = new ArtifactStore({ env: process.env });
+const started = performance.now();
+const seconds = () => (performance.now() - started) / 1000;
 if (way === "up") {
   const result = await uploadFile(store, bucket, key, file, {
     partSize,
     threshold: partSize,
     concurrency,
   });
-  console.log(JSON.stringify({ parts: result.parts }));
+  console.log(JSON.stringify({ parts: result.parts, seconds: seconds() }));
 } else {
   const result = await downloadFile(store, bucket, key, file, { partSize, concurrency });
-  console.log(JSON.stringify({ bytes: result.bytes, checksum: result.checksumVerified }));
+  console.log(
+    JSON.stringify({ bytes: result.bytes, checksum: result.checksumVerified, seconds: seconds() }),
+  );
 }

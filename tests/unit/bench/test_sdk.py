@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.sdk import BASELINE, mb_per_s, rotation, spread, summarize, timed
+from bench.sdk import BASELINE, inner_seconds, mb_per_s, rotation, spread, summarize, timed
 
 names = st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=6, unique=True)
 
@@ -104,7 +104,7 @@ def test_contenders_without_rounds_are_left_out() -> None:
 
 def test_timed_reports_cpu_of_the_child(tmp_path: Path) -> None:
     spin = "import time\nend = time.process_time() + 0.2\nwhile time.process_time() < end: pass"
-    wall, cpu = timed([sys.executable, "-c", spin], {}, tmp_path)
+    wall, cpu, _ = timed([sys.executable, "-c", spin], {}, tmp_path)
     assert cpu > 0.1  # it spun 0.2 s of its own CPU; slack for accounting granularity
     assert wall > 0
 
@@ -112,3 +112,25 @@ def test_timed_reports_cpu_of_the_child(tmp_path: Path) -> None:
 def test_timed_raises_on_failure(tmp_path: Path) -> None:
     with pytest.raises(subprocess.CalledProcessError):
         timed([sys.executable, "-c", "raise SystemExit(3)"], {}, tmp_path)
+
+
+def test_timed_returns_what_the_child_printed(tmp_path: Path) -> None:
+    _, _, printed = timed([sys.executable, "-c", "print('{\"seconds\": 1.5}')"], {}, tmp_path)
+    assert inner_seconds(printed) == 1.5
+
+
+def test_inner_seconds_of_other_output_is_none() -> None:
+    assert inner_seconds("") is None
+    assert inner_seconds("upload: a to b\n") is None
+    assert inner_seconds('{"parts": 3}') is None
+    assert inner_seconds("[1, 2]") is None
+    assert inner_seconds('noise\n{"parts": 3, "seconds": 2}\n\n') == 2.0
+    assert inner_seconds('{"seconds": "soon"}') is None
+
+
+def test_call_seconds_are_summarized_only_when_every_round_has_them() -> None:
+    timed_calls = [{**_record(1, 1), "up_call_s": 3.0}, {**_record(1, 1), "up_call_s": 5.0}]
+    out = summarize({"go_sdk": timed_calls, "js_sdk": [timed_calls[0], _record(1, 1)]})
+    assert out["go_sdk"]["up_call_s"] == 4.0
+    assert "down_call_s" not in out["go_sdk"]
+    assert "up_call_s" not in out["js_sdk"]
