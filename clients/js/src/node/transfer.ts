@@ -445,11 +445,25 @@ async function downloadOnce(
       });
       let position = range.start;
       const body = answer.Body as Readable | undefined;
-      for await (const chunk of body ?? []) {
-        const data = chunk as Buffer;
+      // The socket's pieces (16-64 KiB) gathered into writes of about 1 MiB: one file write
+      // per piece cost the main thread more than the CRC of the same bytes.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
         await writeAll(handle, data, position);
         position += data.length;
+      };
+      for await (const chunk of body ?? []) {
+        const data = chunk as Buffer;
+        pending.push(data);
+        pendingBytes += data.length;
+        if (pendingBytes >= WRITE_BYTES) await flush();
       }
+      await flush();
       if (position !== range.end + 1) {
         throw new ArtifactStoreError({
           code: "IncompleteBody",
@@ -514,6 +528,9 @@ async function discard(partial: string, statePath: string): Promise<void> {
   await removeQuietly(partial);
   await removeQuietly(statePath);
 }
+
+/** Downloaded bytes are written in pieces of at least this many (the last one shorter). */
+const WRITE_BYTES = MiB;
 
 async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
   let written = 0;
