@@ -149,7 +149,7 @@ def _versions(go_binary: Path) -> dict[str, str]:
 
     return {
         "aws_cli": aws_version(str(ROOT / ".venv" / "bin" / "aws")),
-        "go": first_line(["go", "version", "-m", str(go_binary)]),
+        "go": first_line(["go", "version", "-m", str(go_binary)]).rpartition(": ")[2],
         "node": first_line(["node", "--version"]),
     }
 
