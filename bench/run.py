@@ -59,6 +59,12 @@ CONCURRENT_OPS = 2000
 SCALE_WRITERS = 16
 SCALE_SIZE = 16
 RESULTS = ROOT / "bench" / "results"
+SDK_NAMES = {
+    "python_sdk": "Python SDK",
+    "go_sdk": "Go SDK",
+    "js_sdk": "JS SDK",
+    "python_sdk_no_fsync": "Python SDK without fsync (diagnosis)",
+}
 
 _seeds = itertools.count(1)
 
@@ -601,16 +607,20 @@ def targets(results: dict[str, Any], phases: dict[str, dict[str, Any]]) -> list[
             )
         )
     sdk = results.get("sdk") or {}
-    for way in ("up", "down") if sdk else ():
-        found.append(
-            _target(
-                f"Python SDK {sdk['size'] >> 20} MiB {way}load MB/s vs aws-cli",
-                _ratio(sdk["python_sdk"][way], sdk["aws_cli"][way]),
-                0.9,
-                True,
-                "ratio",
+    for name in sdk_bench.SDKS if sdk else ():
+        for way in sdk_bench.WAYS if name in sdk else ():
+            found.append(
+                _target(
+                    f"{SDK_NAMES[name]} {sdk['size'] >> 20} MiB {way}load MB/s vs aws-cli "
+                    "(median of per-round ratios)",
+                    sdk[name]["ratio"][way]["median"]
+                    if "ratio" in sdk[name]
+                    else _ratio(sdk[name][way], sdk["aws_cli"][way]),
+                    0.9,
+                    True,
+                    "ratio",
+                )
             )
-        )
     parts = results.get("multipart") or {}
     if parts:
         for name, label in (("aws_s3_cp", "aws-cli v1"), ("aws_v2_s3_cp", "aws-cli v2")):
@@ -723,10 +733,28 @@ def render(report: dict[str, Any]) -> str:
     if sdk:
         lines.append("")
         lines.append(
-            f"sdk ({sdk['aws_cli_version']}), {sdk['size'] >> 20} MiB, median round MB/s: "
-            f"aws-cli up {sdk['aws_cli']['up']} down {sdk['aws_cli']['down']}; Python SDK up "
-            f"{sdk['python_sdk']['up']} down {sdk['python_sdk']['down']}"
+            f"sdk ({sdk['aws_cli_version']}), {sdk['size'] >> 20} MiB, median round MB/s "
+            f"(CPU s): aws-cli up {sdk['aws_cli']['up']} "
+            f"({sdk['aws_cli'].get('up_cpu_s', '?')}) down {sdk['aws_cli']['down']} "
+            f"({sdk['aws_cli'].get('down_cpu_s', '?')})"
         )
+        for name in SDK_NAMES:
+            entry = sdk.get(name)
+            if not entry:
+                continue
+            ratio = entry.get("ratio") or {}
+            lines.append(
+                f"  {SDK_NAMES[name]}: "
+                + "; ".join(
+                    f"{way} {entry[way]} MB/s ({entry.get(f'{way}_cpu_s', '?')} CPU s)"
+                    + (
+                        f", ratio {ratio[way]['median']} [{ratio[way]['min']}-{ratio[way]['max']}]"
+                        if way in ratio
+                        else ""
+                    )
+                    for way in sdk_bench.WAYS
+                )
+            )
     zb = (results.get("zb") or {}).get("tests")
     if zb:
         lines.append("")
@@ -842,7 +870,12 @@ def _parser() -> argparse.ArgumentParser:
         "--sdk-rounds",
         type=int,
         default=2,
-        help="rounds of aws-cli and the Python SDK, order rotated (default 2)",
+        help="rounds of aws-cli and the Python, Go and JS SDKs, order rotated (default 2)",
+    )
+    parser.add_argument(
+        "--sdk-diagnose",
+        action="store_true",
+        help="sdk part: also the Python SDK without its fsync per downloaded range",
     )
     parser.add_argument(
         "--keep-work",

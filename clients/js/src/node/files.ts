@@ -5,7 +5,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { crc32 } from "node:zlib";
-import { Crc64Nvme } from "@aws-sdk/crc64-nvme";
+import { Crc64Nvme } from "../crc64nvme.js";
 
 /** Where upload state lives unless told: ARTIFACT_STORE_STATE_DIR, else the user's cache. */
 export function defaultStateDir(): string {
@@ -60,7 +60,8 @@ export type DigestName = "SHA256" | "CRC64NVME" | "CRC32";
 
 /**
  * Digests fed in file order. Only the ones asked for are computed: CRC64NVME is pure JS
- * (about 150 MiB/s here), so it is skipped when nothing stored needs it.
+ * (src/crc64nvme.ts, about 500 MiB/s on the bench machine), so it is skipped when nothing
+ * stored needs it.
  */
 export class Digests {
   private readonly sha256 = createHash("sha256");
@@ -81,7 +82,7 @@ export class Digests {
     if (this.wantCrc32) this.crc = crc32(bytes, this.crc);
   }
 
-  async digest(): Promise<{ sha256: string | undefined; checksums: Record<string, string> }> {
+  digest(): Promise<{ sha256: string | undefined; checksums: Record<string, string> }> {
     const checksums: Record<string, string> = {};
     let sha256: string | undefined;
     if (this.wantSha) {
@@ -89,13 +90,13 @@ export class Digests {
       sha256 = sha.toString("hex");
       checksums.SHA256 = sha.toString("base64");
     }
-    if (this.crc64) checksums.CRC64NVME = Buffer.from(await this.crc64.digest()).toString("base64");
+    if (this.crc64) checksums.CRC64NVME = Buffer.from(this.crc64.digestSync()).toString("base64");
     if (this.wantCrc32) {
       const crcBytes = Buffer.alloc(4);
       crcBytes.writeUInt32BE(this.crc >>> 0);
       checksums.CRC32 = crcBytes.toString("base64");
     }
-    return { sha256, checksums };
+    return Promise.resolve({ sha256, checksums });
   }
 }
 
