@@ -255,11 +255,7 @@ class Client:
         **kwargs: Any,
     ) -> Client:
         """Log in with the password grant on the realm's public client; the token refreshes."""
-        config = resolve_config(kwargs.get("profile"), kwargs.get("env"))
-        issuer = issuer or config.oidc_issuer
-        if not issuer:
-            raise InvalidRequest("no OIDC issuer: pass one or set ARTIFACT_STORE_OIDC_ISSUER")
-        session = KeycloakSession(issuer, client_id or config.oidc_client)
+        session = _keycloak_session(issuer, client_id, kwargs)
         session.login_password(username, password)
         return cls(token=session, role_arn=role_arn, **kwargs)
 
@@ -274,11 +270,7 @@ class Client:
         **kwargs: Any,
     ) -> Client:
         """Log in with the device flow: ``prompt(url, code)`` shows where to approve it."""
-        config = resolve_config(kwargs.get("profile"), kwargs.get("env"))
-        issuer = issuer or config.oidc_issuer
-        if not issuer:
-            raise InvalidRequest("no OIDC issuer: pass one or set ARTIFACT_STORE_OIDC_ISSUER")
-        session = KeycloakSession(issuer, client_id or config.oidc_client)
+        session = _keycloak_session(issuer, client_id, kwargs)
         session.login_device(prompt or (lambda url, code: print(f"Open {url} (code {code})")))
         return cls(token=session, role_arn=role_arn, **kwargs)
 
@@ -1111,6 +1103,17 @@ class Client:
             if signing.verify_bundle(document, key_object, digest):
                 return True
         return False
+
+
+def _keycloak_session(
+    issuer: str | None, client_id: str | None, kwargs: dict[str, Any]
+) -> KeycloakSession:
+    """The realm and client a login uses: the arguments, else the profile/environment."""
+    config = resolve_config(kwargs.get("profile"), kwargs.get("env"))
+    issuer = issuer or config.oidc_issuer
+    if not issuer:
+        raise InvalidRequest("no OIDC issuer: pass one or set ARTIFACT_STORE_OIDC_ISSUER")
+    return KeycloakSession(issuer, client_id or config.oidc_client)
 
 
 def _read_up_to(stream: IO[bytes], limit: int) -> bytes:
