@@ -112,6 +112,28 @@ func (s *Session) AccessToken(context.Context) (string, error) {
 	return token.AccessToken, nil
 }
 
+// Token is the session's current tokens (refreshed first when due), for a caller that keeps
+// a login across runs, as a CLI does; Resume takes them back.
+func (s *Session) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	token, err := s.source.Token()
+	if err != nil {
+		return nil, wrapOAuth(err)
+	}
+	return token, nil
+}
+
+// Resume continues a session from tokens a previous login kept: the access token is used
+// while valid, then the refresh token renews it (an expired refresh token is Unauthorized).
+func (o *OIDC) Resume(ctx context.Context, token *oauth2.Token) (*Session, error) {
+	cfg, err := o.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return o.session(ctx, cfg, token), nil
+}
+
 func (o *OIDC) session(ctx context.Context, cfg oauth2.Config, token *oauth2.Token) *Session {
 	early := o.EarlyRefresh
 	if early == 0 {

@@ -79,6 +79,9 @@ func WithAccessKey(id, secret string) Option {
 	return func(s *settings) { s.kind, s.accessKey, s.secret = authKeys, id, secret }
 }
 
+// WithSessionToken adds the session token that goes with temporary access keys (from STS).
+func WithSessionToken(token string) Option { return func(s *settings) { s.sessionToken = token } }
+
 // WithToken authenticates every call, S3 ones included, with a Keycloak access token as
 // Authorization: Bearer, taken from tokens before each attempt (so a refreshing source works).
 func WithToken(tokens TokenSource) Option {

@@ -142,6 +142,10 @@ func FamilyOf(code string, status int, message string) Family {
 	return FamilyUnavailable
 }
 
+// WrapS3Error gives an error of a call made on S3() directly the SDK's *Error form, so it
+// has a Family like every other error.
+func WrapS3Error(err error) error { return wrapS3(err) }
+
 // wrapS3 turns an aws-sdk-go-v2 error into an *Error; nil and *Error pass through.
 func wrapS3(err error) error {
 	if err == nil {
