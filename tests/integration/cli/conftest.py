@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,48 +17,21 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import ACCESS_KEY, SECRET_KEY, gateway_settings
+from tests.fixtures.artifactctl import build
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import RunningGateway, serve
 
 ROOT = Path(__file__).resolve().parents[3]
-MODULE = ROOT / "cli"
-SCHEMAS = MODULE / "schema"
+SCHEMAS = ROOT / "cli" / "schema"
 # Toolchain settings `go build` needs, passed through when set.
 GO_SETTINGS = ("GOPATH", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOPROXY", "GONOSUMDB", "TMPDIR")
-
-
-def go() -> str:
-    found = shutil.which("go")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("Go is required in CI (artifactctl is built from cli/)")
-        pytest.skip("go is not installed")
-    return found
 
 
 @pytest.fixture(scope="session")
 def artifactctl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The binary, built once per session from the working tree."""
-    binary = tmp_path_factory.mktemp("artifactctl-bin") / "artifactctl"
-    result = subprocess.run(
-        [
-            go(),
-            "build",
-            "-o",
-            str(binary),
-            "-ldflags",
-            "-X github.com/artifact-store/artifact-store/cli/internal/cmd.Version=v0.0.0-test",
-            "./cmd/artifactctl",
-        ],
-        cwd=MODULE,
-        env={**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return binary
+    return build(tmp_path_factory.mktemp("artifactctl-bin"))
 
 
 @pytest.fixture(scope="session")

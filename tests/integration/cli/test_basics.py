@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from tests.fixtures.artifactctl import VERSION
 from tests.integration.cli.conftest import Cli
 
 
@@ -11,7 +12,7 @@ def test_version_json(cli: Cli) -> None:
     doc = cli.doc("version")
     assert doc["schemaVersion"] == 1
     assert doc["command"] == "version"
-    assert doc["result"]["version"] == "v0.0.0-test"
+    assert doc["result"]["version"] == VERSION
 
 
 def test_usage_error_exits_1(cli: Cli) -> None:
