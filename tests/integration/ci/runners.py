@@ -144,8 +144,11 @@ def run_tekton_task(
     secrets: dict[str, dict[str, str]],
     env: dict[str, str],
     work: Path,
+    image: tuple[Path, str] | None = None,
 ) -> TaskRun:
-    """Run each step's script on this machine (not in its image), with Tekton's variable
+    """Run each step's script on this machine, or with image=(podman, image) in that image
+    as UID 1001 on the host's network (workspaces and results mounted at the same paths),
+    with Tekton's variable
     substitution in env values, workspaces as directories (unbound ones empty), secretKeyRef
     env from `secrets` (an optional key that is absent leaves the variable unset)."""
     task: dict[str, Any] = yaml.safe_load(task_file.read_text())
@@ -158,7 +161,10 @@ def run_tekton_task(
     missing = set(declared) - set(values)
     assert not missing, f"params without a value: {missing}"
     results_dir = work / "results"
-    results_dir.mkdir()
+    results_dir.mkdir(parents=True)
+    if image is not None:  # the step's UID 1001 reads the scripts and writes the results
+        work.chmod(0o755)
+        results_dir.chmod(0o777)
     bound: dict[str, tuple[str, bool]] = {}
     for ws in spec.get("workspaces", []):
         name = ws["name"]
@@ -201,8 +207,11 @@ def run_tekton_task(
         # Tekton runs a script without a shebang with /bin/sh.
         script.write_text(text if text.startswith("#!") else "#!/bin/sh\n" + text)
         script.chmod(0o755)
+        command = [str(script)]
+        if image is not None:
+            command = _in_image(image, script, step_env, [results_dir, work, *workspaces.values()])
         done = subprocess.run(
-            [str(script)], env=step_env, capture_output=True, text=True, timeout=600, check=False
+            command, env=step_env, capture_output=True, text=True, timeout=600, check=False
         )
         run.stdout += done.stdout
         run.stderr += done.stderr
@@ -211,3 +220,21 @@ def run_tekton_task(
             return run
     run.results = {path.name: path.read_text() for path in results_dir.iterdir()}
     return run
+
+
+def _in_image(
+    image: tuple[Path, str], script: Path, env: dict[str, str], mounts: list[Path]
+) -> list[str]:
+    """podman run of the script as a restricted step runs: UID 1001, no capabilities, no new
+    privileges. The image's own PATH and HOME stay; the step's other variables are passed."""
+    podman, name = image
+    command = [
+        str(podman), "run", "--rm", "--network", "host", "--user", "1001",
+        "--cap-drop", "all", "--security-opt", "no-new-privileges",
+    ]  # fmt: skip
+    for directory in {*mounts, script.parent}:
+        command += ["-v", f"{directory}:{directory}"]
+    for key, value in env.items():
+        if key not in ("PATH", "HOME"):
+            command += ["-e", f"{key}={value}"]
+    return [*command, "--entrypoint", "/bin/sh", name, str(script)]

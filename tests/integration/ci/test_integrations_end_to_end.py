@@ -19,9 +19,11 @@ from artifactstore import Client
 from artifactstore.signing import KeyPair
 
 from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
+from tests.fixtures import images
 from tests.fixtures.artifactctl import build
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.servers import RunningGateway
+from tests.fixtures.tools import installed
 from tests.integration.ci.conftest import REPOSITORY, REQUEST_TOKEN, FakeGithubIssuer
 from tests.integration.ci.runners import run_composite_action, run_tekton_task
 
@@ -199,6 +201,7 @@ def test_github_download_refuses_an_unsigned_object(
 def tekton_upload(
     gateway: RunningGateway, bucket: str, key: str, made: dict[str, Path], bin_dir: Path,
     work: Path, *, secrets: dict[str, dict[str, str]], credentials: Path | None = None,
+    image: tuple[Path, str] | None = None,
 ) -> Any:  # fmt: skip
     workspaces = {"source": made["artifact"].parent, "signing-key": made["key"].parent}
     if credentials is not None:
@@ -214,6 +217,7 @@ def tekton_upload(
         secrets,
         runner_env(bin_dir, work / "home"),
         work,
+        image,
     )  # fmt: skip
 
 
@@ -269,3 +273,28 @@ def test_tekton_credentials_workspace_with_a_keycloak_token(
     assert up.returncode == 0, up.stderr
     assert root.head(name, "bob.bin").size == made["artifact"].stat().st_size
     assert_signed_with_sbom(root, name, "bob.bin")
+
+
+def test_tekton_upload_step_in_the_artifactctl_image(
+    ci_gateway: RunningGateway, bin_dir: Path, root: Client, bucket: str, signer: KeyPair,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """The step as a cluster runs it: in Containerfile.artifactctl's image, as UID 1001 with no
+    capabilities, the workspaces mounted (files 0644, as Tekton mounts a Secret's)."""
+    podman = installed("podman")
+    image = images.build_artifactctl(podman, bin_dir / "artifactctl")
+    made = files(tmp_path / "src", signer, size=1 << 20)
+    made["artifact"].parent.chmod(0o755)
+    for path in made.values():
+        path.chmod(0o644)
+    secret = {"artifact-store-credentials": {"access-key-id": ACCESS_KEY,
+                                             "secret-access-key": SECRET_KEY}}  # fmt: skip
+    work = tmp_path / "up"
+    work.mkdir()
+    up = tekton_upload(
+        ci_gateway, bucket, "in-image.tar.gz", made, bin_dir, work, secrets=secret,
+        image=(podman, image),
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    assert up.results["ARTIFACT_DIGEST"] == sha256(made["artifact"])
+    assert_signed_with_sbom(root, bucket, "in-image.tar.gz")

@@ -1,4 +1,4 @@
-"""The container files agree with the product: both Containerfiles lint clean with hadolint
+"""The container files agree with the product: the Containerfiles lint clean with hadolint
 (each ignore justified inline), the Zot image's config (deploy/zot/config.json, which the
 tests' ``zot_config`` derives from) holds the product's settings and the tests' Zot differs from
 it only in its local paths, address, port and GC timing, the pod's is the image's, and the pod
@@ -30,7 +30,9 @@ def _documents() -> dict[str, dict[str, Any]]:
     }
 
 
-@pytest.mark.parametrize("containerfile", ["Containerfile", "Containerfile.zot"])
+@pytest.mark.parametrize(
+    "containerfile", ["Containerfile", "Containerfile.zot", "Containerfile.artifactctl"]
+)
 def test_hadolint_finds_nothing(containerfile: str) -> None:
     result = subprocess.run(
         [str(HADOLINT), "--no-color", containerfile],
