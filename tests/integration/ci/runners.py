@@ -86,13 +86,16 @@ def run_composite_action(
         assert step.get("shell") == "bash", f"step {index}: only bash steps"
         assert "run" in step, f"step {index}: only run steps"
         github_env, github_output = work / f"env-{index}", work / f"output-{index}"
-        github_env.write_text("")
-        github_output.write_text("")
+        github_path = work / f"path-{index}"
+        for file in (github_env, github_output, github_path):
+            file.write_text("")
         step_env = {
             **job_env,
             "GITHUB_ACTION_PATH": str(action_dir),
             "GITHUB_ENV": str(github_env),
             "GITHUB_OUTPUT": str(github_output),
+            "GITHUB_PATH": str(github_path),
+            "RUNNER_TEMP": str(work),
         }
         for name, value in (step.get("env") or {}).items():
             step_env[name] = GITHUB_EXPRESSION.sub(
@@ -115,6 +118,8 @@ def run_composite_action(
             run.returncode = done.returncode
             return run
         job_env.update(_read_github_file(github_env))
+        for directory in github_path.read_text().splitlines():  # prepended, as the runner does
+            job_env["PATH"] = f"{directory}:{job_env['PATH']}"
         if "id" in step:
             steps[step["id"]] = _read_github_file(github_output)
     run.steps = steps
