@@ -72,9 +72,10 @@ DESTINATION writes stdout (streamed: memory does not grow with the object).
 
 Several SOURCEs (a shell glob such as *.tgz), a DESTINATION ending in '/', an existing local
 directory, or -r make DESTINATION a directory or prefix: each source keeps its name under it.
-With -r a local directory or an s3:// prefix is copied with everything under it; --include
-and --exclude (globs with ** and {a,b}; the last one matching decides; a pattern without '/'
-also matches the base name) choose what.
+With -r a local directory or an s3:// prefix is copied with everything under it. --include
+and --exclude choose what (globs with **, * and {a,b}, matched against the path under the
+directory or prefix; a pattern without '/' also matches the base name; the last one matching
+a path decides; when the first is an --include, only what an --include matches is taken).
 
 Large files go in parallel multipart parts (--parallel, --part-size), every part and every
 download checked with CRC64NVME. An interrupted cp (Ctrl-C, a killed process, a dropped

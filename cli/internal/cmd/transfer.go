@@ -25,7 +25,9 @@ import (
 )
 
 // filters are --include/--exclude patterns in the order given; the last one that matches a
-// path decides, as in aws s3 (no match: included).
+// path decides, as in aws s3. A path no pattern matches is included, unless the first
+// pattern is an --include: then only what some --include matches is (so `--include '*.tgz'`
+// alone means "only .tgz files").
 type filters struct {
 	rules []filterRule
 }
@@ -37,8 +39,8 @@ type filterRule struct {
 
 // addFilterFlags gives a command --include and --exclude, kept in the order typed.
 func addFilterFlags(c *cobra.Command, f *filters) {
-	c.Flags().Var(&filterFlag{f, true}, "include", "only paths matching this glob (**, *, ?, [a-z], {a,b}); repeatable, the last matching --include/--exclude decides")
-	c.Flags().Var(&filterFlag{f, false}, "exclude", "skip paths matching this glob; repeatable, the last matching --include/--exclude decides")
+	c.Flags().Var(&filterFlag{f, true}, "include", "take paths matching this glob (**, *, ?, [a-z], {a,b}); repeatable; given first, only what an --include matches is taken")
+	c.Flags().Var(&filterFlag{f, false}, "exclude", "skip paths matching this glob; repeatable; the last --include/--exclude matching a path decides")
 }
 
 type filterFlag struct {
@@ -63,7 +65,7 @@ func (f *filters) included(rel string) bool {
 	if f == nil {
 		return true
 	}
-	keep := true
+	keep := len(f.rules) == 0 || !f.rules[0].include
 	for _, r := range f.rules {
 		if matchPattern(r.pattern, rel) {
 			keep = r.include

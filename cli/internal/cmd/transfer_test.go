@@ -35,6 +35,12 @@ func TestFiltersLastMatchDecides(t *testing.T) {
 			t.Errorf("included(%q) = %v, want %v", rel, got, want)
 		}
 	}
+	only := mustFilters(t, "include:*.tgz", "exclude:old/*")
+	for rel, want := range map[string]bool{"a.tgz": true, "a.txt": false, "old/a.tgz": false, "x/old/a.tgz": true} {
+		if got := only.included(rel); got != want {
+			t.Errorf("include first: included(%q) = %v, want %v", rel, got, want)
+		}
+	}
 	if !(*filters)(nil).included("x") || !(&filters{}).included("x") {
 		t.Error("no filters must include everything")
 	}
@@ -279,5 +285,29 @@ func TestUnder(t *testing.T) {
 	}
 	if got := escapeKey("a b/c+d"); got != "a%20b/c+d" {
 		t.Error(got)
+	}
+}
+
+func TestProgressBarCountsEveryByteOnce(t *testing.T) {
+	var buf bytes.Buffer
+	bar := newProgress(&output.Printer{Progress: true, Err: &buf}, 300, "cp")
+	a, b := bar.track(), bar.track()
+	a(artifactstore.Progress{Bytes: 50})
+	a(artifactstore.Progress{Bytes: 100})
+	b(artifactstore.Progress{Bytes: 100})
+	bar.skip(100)
+	if got := bar.bar.State().CurrentNum; got != 300 {
+		t.Errorf("bar at %d, want 300", got)
+	}
+	bar.done()
+	if buf.Len() == 0 {
+		t.Error("nothing drawn")
+	}
+	quiet := newProgress(&output.Printer{Progress: false, Err: &buf}, 300, "cp")
+	quiet.track()(artifactstore.Progress{Bytes: 1})
+	quiet.skip(1)
+	quiet.done()
+	if quiet.bar != nil {
+		t.Error("no bar without Progress")
 	}
 }

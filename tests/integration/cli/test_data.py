@@ -92,6 +92,9 @@ def test_cp_several_sources_recursive_and_filters(
     )
     assert got["result"]["transferred"] == 1
     assert [p.relative_to(down).as_posix() for p in down.rglob("*") if p.is_file()] == ["js/app.js"]
+    only = tmp_path / "only"
+    cli.ok("cp", "-r", f"s3://{bucket}/site", str(only), "--include", "*.html")  # --include alone
+    assert [p.name for p in only.rglob("*") if p.is_file()] == ["index.html"]
     item = got["result"]["transfers"][0]
     assert item["checksum"] == "CRC64NVME"
     assert item["sha256"] == hashlib.sha256(b"js").hexdigest()
