@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from artifactstore import Client, signing
 
 from tests.conftest import s3_client
 from tests.fixtures.servers import RunningGateway
@@ -412,3 +413,28 @@ def test_killed_upload_and_download_resume(
     assert sha.hexdigest() == digest
     assert not side.exists()
     assert not (tmp_path / "big.out.partial").exists()
+
+
+def test_require_signature_passes_signed_and_refuses_tampered(
+    cli: Cli, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    """The bucket trusts a key (set through the Python SDK and the JSON API), the object is
+    signed with it: --require-signature fetches it. Overwritten with other bytes, the signature
+    no longer covers the object: exit 4, and the file from before stays as it was."""
+    env = {k: v for k, v in cli.env.items() if k.startswith("ARTIFACT_STORE_")}
+    keys_ = signing.KeyPair.generate()
+    with Client(env=env) as store:
+        store.trust_key(bucket, "release", keys_)
+        store.put_object(bucket, "signed.tgz", b"signed release")
+        store.sign(bucket, "signed.tgz", keys_)
+    out = tmp_path / "signed.tgz"
+    cli.ok("cp", "--quiet", "--require-signature", f"s3://{bucket}/signed.tgz", str(out))
+    assert out.read_bytes() == b"signed release"
+    cat = cli("cat", "--require-signature", f"s3://{bucket}/signed.tgz")
+    assert cat.code == 0
+    assert cat.stdout == "signed release"
+    s3.put_object(Bucket=bucket, Key="signed.tgz", Body=b"tampered release!")
+    doc = cli.doc("cp", "--require-signature", f"s3://{bucket}/signed.tgz", str(out), expect=4)
+    assert doc["error"]["family"] == "VerificationFailed"
+    assert out.read_bytes() == b"signed release"
+    assert not (tmp_path / "signed.tgz.partial").exists()
