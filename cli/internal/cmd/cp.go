@@ -156,6 +156,7 @@ func runCp(ctx context.Context, app *App, args []string, o *cpOptions) error {
 		})
 		x.bar.done()
 		if err != nil {
+			interrupted(app, err)
 			return err
 		}
 	}
@@ -268,7 +269,11 @@ func planCp(srcs []location, dst location, recursive bool, f *filters,
 				return nil, err
 			}
 			for _, obj := range objects {
-				add(action, location{Bucket: src.Bucket, Key: obj.Key}, under(dst, obj.Rel), obj.Size)
+				to, err := safeUnder(dst, obj.Rel)
+				if err != nil {
+					return nil, err
+				}
+				add(action, location{Bucket: src.Bucket, Key: obj.Key}, to, obj.Size)
 			}
 		default:
 			if src.Key == "" || strings.HasSuffix(src.Key, "/") {
@@ -280,7 +285,10 @@ func planCp(srcs []location, dst location, recursive bool, f *filters,
 			}
 			to := dst
 			if intoDir {
-				to = under(dst, name)
+				var err error
+				if to, err = safeUnder(dst, name); err != nil {
+					return nil, err
+				}
 			}
 			add(action, src, to, -1)
 		}
@@ -301,6 +309,16 @@ func isDirTarget(dst location) bool {
 	}
 	info, err := os.Stat(dst.Local)
 	return err == nil && info.IsDir()
+}
+
+// safeUnder is under, refusing a key that would land outside a local directory ("../x",
+// "/etc/x", ".."): an object's name must not choose where on this machine it is written.
+func safeUnder(dst location, rel string) (location, error) {
+	if !dst.remote() && !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return location{}, &artifactstore.Error{Family: artifactstore.FamilyInvalidRequest, Code: "UnsafeKey",
+			Message: fmt.Sprintf("key part %q would be written outside %s; refusing", rel, dst.Local)}
+	}
+	return under(dst, rel), nil
 }
 
 // under is rel (a '/' path) inside the directory or prefix dst.

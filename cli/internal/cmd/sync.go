@@ -101,7 +101,10 @@ func runSync(ctx context.Context, app *App, args []string, o *syncOptions) error
 	if err != nil {
 		return err
 	}
-	plan := planSync(local, remote, src, dst, o.delete)
+	plan, err := planSync(local, remote, src, dst, o.delete)
+	if err != nil {
+		return err
+	}
 	x := newExecutor(app, client, false)
 	// Same-size pairs need their checksums compared; that reads local files and HEADs objects,
 	// so it runs in parallel too, before anything is sent.
@@ -134,6 +137,7 @@ func runSync(ctx context.Context, app *App, args []string, o *syncOptions) error
 		})
 		x.bar.done()
 		if err != nil {
+			interrupted(app, err)
 			return err
 		}
 	}
@@ -151,7 +155,7 @@ func runSync(ctx context.Context, app *App, args []string, o *syncOptions) error
 // planSync pairs local files and objects by relative path: what only the source has, or
 // has with another size, is sent; same-size pairs are marked for a checksum comparison
 // (decide); with del, what only the destination has is deleted.
-func planSync(local []localFile, remote []remoteObject, src, dst location, del bool) []*transfer {
+func planSync(local []localFile, remote []remoteObject, src, dst location, del bool) ([]*transfer, error) {
 	var plan []*transfer
 	if dst.remote() {
 		have := map[string]remoteObject{}
@@ -177,7 +181,7 @@ func planSync(local []localFile, remote []remoteObject, src, dst location, del b
 				}
 			}
 		}
-		return plan
+		return plan, nil
 	}
 	have := map[string]localFile{}
 	for _, f := range local {
@@ -185,7 +189,10 @@ func planSync(local []localFile, remote []remoteObject, src, dst location, del b
 	}
 	for _, r := range remote {
 		from := location{Bucket: src.Bucket, Key: r.Key}
-		to := under(dst, r.Rel)
+		to, err := safeUnder(dst, r.Rel)
+		if err != nil {
+			return nil, err
+		}
 		t := &transfer{Action: actionDownload, Source: from.String(), Destination: to.String(), Size: r.Size,
 			src: from, dst: to}
 		if f, ok := have[r.Rel]; ok && f.Size == r.Size {
@@ -202,7 +209,7 @@ func planSync(local []localFile, remote []remoteObject, src, dst location, del b
 			}
 		}
 	}
-	return plan
+	return plan, nil
 }
 
 // decide compares a same-size pair's contents; identical ones are skipped.

@@ -318,3 +318,10 @@ feed:
 	}
 	return nil
 }
+
+// interrupted tells, after Ctrl-C, that running the command again continues the transfers.
+func interrupted(app *App, err error) {
+	if errors.Is(err, context.Canceled) {
+		app.printer.Info("interrupted: run the same command again to continue where it stopped")
+	}
+}

@@ -233,7 +233,7 @@ func TestPlanSync(t *testing.T) {
 		{ObjectInfo: artifactstore.ObjectInfo{Key: "p/c", Size: 4}, Rel: "c"},
 		{ObjectInfo: artifactstore.ObjectInfo{Key: "p/gone", Size: 5}, Rel: "gone"},
 	}
-	up := planSync(local, remote, location{Local: "/d"}, location{Bucket: "b", Key: "p"}, true)
+	up, _ := planSync(local, remote, location{Local: "/d"}, location{Bucket: "b", Key: "p"}, true)
 	got := map[string]string{}
 	for _, t := range up {
 		got[t.Action+" "+t.Destination] = t.SkipReason
@@ -243,10 +243,10 @@ func TestPlanSync(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("up: %v", got)
 	}
-	if n := len(planSync(local, remote, location{Local: "/d"}, location{Bucket: "b", Key: "p"}, false)); n != 3 {
-		t.Errorf("without --delete nothing is deleted: %d", n)
+	if plan, _ := planSync(local, remote, location{Local: "/d"}, location{Bucket: "b", Key: "p"}, false); len(plan) != 3 {
+		t.Errorf("without --delete nothing is deleted: %d", len(plan))
 	}
-	down := planSync(local, remote, location{Bucket: "b", Key: "p"}, location{Local: "/d"}, true)
+	down, _ := planSync(local, remote, location{Bucket: "b", Key: "p"}, location{Local: "/d"}, true)
 	got = map[string]string{}
 	for _, t := range down {
 		got[t.Action+" "+t.Destination] = t.SkipReason
@@ -309,5 +309,26 @@ func TestProgressBarCountsEveryByteOnce(t *testing.T) {
 	quiet.done()
 	if quiet.bar != nil {
 		t.Error("no bar without Progress")
+	}
+}
+
+func TestKeysCannotEscapeTheLocalDirectory(t *testing.T) {
+	dir := t.TempDir()
+	evil := func(string, string) ([]remoteObject, error) {
+		return []remoteObject{{ObjectInfo: artifactstore.ObjectInfo{Key: "p/../../etc/x", Size: 1}, Rel: "../../etc/x"}}, nil
+	}
+	if _, err := planCp([]location{{Bucket: "b", Key: "p"}}, location{Local: dir}, true, nil, evil); output.CodeOf(err) != output.ExitInvalid {
+		t.Errorf("cp -r: want exit 7, got %v", err)
+	}
+	if _, err := planCp([]location{{Bucket: "b", Key: "a/.."}}, location{Local: dir}, false, nil, noList); output.CodeOf(err) != output.ExitInvalid {
+		t.Errorf("cp: want exit 7, got %v", err)
+	}
+	remote, _ := evil("b", "p")
+	if _, err := planSync(nil, remote, location{Bucket: "b", Key: "p"}, location{Local: dir}, false); output.CodeOf(err) != output.ExitInvalid {
+		t.Errorf("sync: want exit 7, got %v", err)
+	}
+	// The store side takes any key.
+	if plan, err := planCp([]location{{Bucket: "b", Key: "p"}}, location{Bucket: "c"}, true, nil, evil); err != nil || len(plan) != 1 {
+		t.Errorf("copy: %v", err)
 	}
 }

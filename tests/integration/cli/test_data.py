@@ -381,8 +381,20 @@ def test_killed_upload_and_download_resume(
 
     wait_for(lambda: stored() >= 3, "three parts stored")
     kill(upload)
+    killed_at = stored()
+    # Ctrl-C is exit 8 and keeps what was stored too (this run itself continues the first).
+    interrupted = subprocess.Popen(
+        [str(cli.binary), "cp", *slow, str(path), target],
+        env=cli.env, cwd=cli.home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    wait_for(lambda: stored() >= killed_at + 2, "two more parts stored")
+    assert interrupted.poll() is None, "the upload finished before it could be interrupted"
+    interrupted.send_signal(signal.SIGINT)
+    _, stderr = interrupted.communicate(timeout=60)
+    assert interrupted.returncode == 8, stderr
+    assert b"run the same command again" in stderr
     before = stored()
-    assert 3 <= before < 40
+    assert 5 <= before < 40
     resumed = cli.doc("cp", *slow, str(path), target, timeout=600)["result"]["transfers"][0]
     assert resumed["resumedParts"] >= before
     assert resumed["parts"] == 40
