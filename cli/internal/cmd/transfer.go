@@ -249,7 +249,7 @@ func newProgress(p *output.Printer, total int64, what string) *progress {
 	}
 	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.Err), progressbar.OptionShowBytes(true),
 		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(), progressbar.OptionThrottle(100_000_000),
-		progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.Err) }),
+		progressbar.OptionSetWidth(30),
 		progressbar.OptionClearOnFinish())
 	return &progress{bar: bar}
 }

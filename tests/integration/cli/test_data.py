@@ -439,6 +439,7 @@ def test_require_signature_passes_signed_and_refuses_tampered(
         store.trust_key(bucket, "release", keys_)
         store.put_object(bucket, "signed.tgz", b"signed release")
         store.sign(bucket, "signed.tgz", keys_)
+    assert cli.doc("stat", f"s3://{bucket}/signed.tgz")["result"]["referrers"]["signatures"] == 1
     out = tmp_path / "signed.tgz"
     cli.ok("cp", "--quiet", "--require-signature", f"s3://{bucket}/signed.tgz", str(out))
     assert out.read_bytes() == b"signed release"
