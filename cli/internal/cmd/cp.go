@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/url"
 	"os"
 	"path"
@@ -363,15 +364,20 @@ func (x *executor) run(ctx context.Context, t *transfer) error {
 	return nil
 }
 
-func (x *executor) uploadOptions(o *artifactstore.UploadOptions) {
-	o.PartSize, o.Concurrency = x.partSize, x.parallel
-	o.Threshold = max(artifactstore.DefaultThreshold, x.partSize)
-	o.Progress = x.bar.track()
+// uploadOptions are the SDK's options for one upload; the content type comes from the
+// file name's extension, as aws s3 cp guesses it (none for stdin: the store's default).
+func (x *executor) uploadOptions(name string) func(*artifactstore.UploadOptions) {
+	return func(o *artifactstore.UploadOptions) {
+		o.PartSize, o.Concurrency = x.partSize, x.parallel
+		o.Threshold = max(artifactstore.DefaultThreshold, x.partSize)
+		o.Progress = x.bar.track()
+		o.ContentType = mime.TypeByExtension(filepath.Ext(name))
+	}
 }
 
 func (x *executor) upload(ctx context.Context, t *transfer) error {
 	if t.src.Local == "-" {
-		r, err := x.client.Upload(ctx, t.dst.Bucket, t.dst.Key, x.app.stdin, -1, x.uploadOptions)
+		r, err := x.client.Upload(ctx, t.dst.Bucket, t.dst.Key, x.app.stdin, -1, x.uploadOptions(""))
 		if err != nil {
 			return err
 		}
@@ -398,7 +404,7 @@ func (x *executor) upload(ctx context.Context, t *transfer) error {
 			}
 		}
 	}
-	r, err := x.client.UploadFile(ctx, t.dst.Bucket, t.dst.Key, t.src.Local, x.uploadOptions)
+	r, err := x.client.UploadFile(ctx, t.dst.Bucket, t.dst.Key, t.src.Local, x.uploadOptions(t.src.Local))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	artifactstore "github.com/artifact-store/artifact-store/clients/go"
 	"github.com/spf13/cobra"
 )
 
@@ -54,6 +55,9 @@ attachment in it and then the bucket (an admin operation; rb waits until it is d
 				}
 				if recursive {
 					result.Objects = &n
+				} else if n > 0 {
+					return &artifactstore.Error{Family: artifactstore.FamilyConflict, Code: "BucketNotEmpty",
+						Message: "The bucket you tried to delete is not empty (rb --recursive deletes what is in it)"}
 				}
 			} else if err := client.DeleteBucket(c.Context(), bucket, recursive); err != nil {
 				return err

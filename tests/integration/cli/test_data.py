@@ -222,6 +222,8 @@ def test_sync_up_and_down_transfers_only_changes(
     first = cli.doc("sync", str(site), target, "--exclude", "*.log")["result"]
     assert (first["transferred"], first["unchanged"]) == (2, 0)
     assert keys(s3, bucket) == ["site/img/logo.png", "site/index.html"]
+    index = s3.head_object(Bucket=bucket, Key="site/index.html")
+    assert index["ContentType"].startswith("text/html")  # guessed from the extension
     second = cli.doc("sync", str(site), target, "--exclude", "*.log")["result"]
     assert (second["transferred"], second["unchanged"], second["transfers"]) == (0, 2, [])
     (site / "index.html").write_text("INDEX")  # same size, other bytes
@@ -317,6 +319,7 @@ def test_rb_dry_run_and_recursive(cli: Cli, s3: Any) -> None:
     assert dry["dryRun"] is True
     assert dry["result"]["objects"] == 2
     assert keys(s3, name) == ["a", "b/c"]
+    assert cli.doc("rb", f"s3://{name}", "--dry-run", expect=6)["error"]["code"] == "BucketNotEmpty"
     assert cli.doc("rb", f"s3://{name}", expect=6)["error"]["family"] == "Conflict"  # not empty
     assert cli.doc("rb", f"s3://{name}", "--recursive")["result"] == {
         "bucket": name, "deleted": True, "recursive": True,
