@@ -266,4 +266,10 @@ func (c *Client) GetBucketPolicy(ctx context.Context, bucket string) (map[string
 	return policy, nil
 }
 
+// DeleteBucketPolicy removes a bucket's policy (no error when it has none).
+func (c *Client) DeleteBucketPolicy(ctx context.Context, bucket string) error {
+	_, err := c.s3.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: &bucket})
+	return wrapS3(err)
+}
+
 func ptr[T any](v T) *T { return &v }

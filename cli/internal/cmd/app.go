@@ -65,6 +65,7 @@ func (a *App) prepare(c *cobra.Command) error {
 	settings, err := config.Resolve(file, config.Flags{
 		Profile: a.flags.profile, Endpoint: a.flags.endpoint, Region: a.flags.region,
 		CABundle: a.flags.caBundle, Parallel: a.flags.parallel, PartSize: a.flags.partSize,
+		NewProfile: a.printer.Command == "login",
 	}, a.getenv)
 	if err != nil {
 		return &output.UsageError{Msg: err.Error()}

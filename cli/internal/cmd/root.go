@@ -75,6 +75,7 @@ Exit codes: 0 ok, 1 usage, 2 not found, 3 denied, 4 verification failed, 5 trans
 	f.BoolVarP(&app.flags.quiet, "quiet", "q", false, "no progress bars or informational lines")
 	f.IntVar(&app.flags.parallel, "parallel", 0, "parallel part transfers (default 8)")
 	f.StringVar(&app.flags.partSize, "part-size", "", "multipart part size, e.g. 16MiB (default 8MiB)")
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, add := range commands {
 		root.AddCommand(add(app))
 	}

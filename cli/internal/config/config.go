@@ -35,6 +35,7 @@ type Profile struct {
 	Region          string `yaml:"region,omitempty" json:"region,omitempty"`
 	AccessKeyID     string `yaml:"access-key-id,omitempty" json:"accessKeyId,omitempty"`
 	SecretAccessKey string `yaml:"secret-access-key,omitempty" json:"-"`
+	Token           string `yaml:"token,omitempty" json:"-"` // kept by `artifactctl login --token`
 	OIDCIssuer      string `yaml:"oidc-issuer,omitempty" json:"oidcIssuer,omitempty"`
 	OIDCClient      string `yaml:"oidc-client,omitempty" json:"oidcClient,omitempty"`
 	RoleARN         string `yaml:"role-arn,omitempty" json:"roleArn,omitempty"`
@@ -126,13 +127,16 @@ type Flags struct {
 	Profile, Endpoint, Region, CABundle string
 	Parallel                            int
 	PartSize                            string
+	// NewProfile lets a profile missing from the file resolve (from defaults): `login`
+	// creates it.
+	NewProfile bool
 }
 
 // Resolve merges defaults < file < environment < flags.
 func Resolve(file *File, flags Flags, getenv func(string) string) (*Settings, error) {
 	name := first(flags.Profile, getenv(EnvProfile), getenv(artifactstore.EnvProfile), DefaultProfile)
 	p, found := file.Profiles[name]
-	if !found && name != DefaultProfile {
+	if !found && name != DefaultProfile && !flags.NewProfile {
 		return nil, fmt.Errorf("no profile %q in %s (have: %s)", name, Path(), strings.Join(file.Names(), ", "))
 	}
 	s := &Settings{Name: name, Sources: map[string]string{}}
@@ -177,6 +181,8 @@ func Resolve(file *File, flags Flags, getenv func(string) string) (*Settings, er
 	case getenv(artifactstore.EnvAccessKeyID) != "" && getenv(artifactstore.EnvSecretKey) != "":
 		r.AccessKeyID, r.SecretAccessKey = getenv(artifactstore.EnvAccessKeyID), getenv(artifactstore.EnvSecretKey)
 		s.SessionToken, s.Sources["credentials"] = getenv(artifactstore.EnvSessionToken), "env"
+	case p.Token != "":
+		s.Token, s.Sources["credentials"] = p.Token, "file"
 	case p.AccessKeyID != "" && p.SecretAccessKey != "":
 		r.AccessKeyID, r.SecretAccessKey, s.Sources["credentials"] = p.AccessKeyID, p.SecretAccessKey, "file"
 	}

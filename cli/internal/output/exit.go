@@ -33,10 +33,23 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Msg: sprintf(format, args...)}
 }
 
+// Reported is a failure whose result the command has already printed (verify's failed
+// verdict): the run exits with Code and nothing more is printed.
+type Reported struct {
+	Code int
+	Msg  string
+}
+
+func (e *Reported) Error() string { return e.Msg }
+
 // CodeOf maps an error to its exit code.
 func CodeOf(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	var reported *Reported
+	if errors.As(err, &reported) {
+		return reported.Code
 	}
 	var usage *UsageError
 	if errors.As(err, &usage) {

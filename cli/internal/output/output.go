@@ -88,6 +88,10 @@ func (p *Printer) Info(format string, args ...any) {
 // Error prints a failure and returns its exit code.
 func (p *Printer) Error(err error) int {
 	code := CodeOf(err)
+	var reported *Reported
+	if errors.As(err, &reported) {
+		return code
+	}
 	body := &errorBody{ExitCode: code, Message: err.Error()}
 	var e *artifactstore.Error
 	if errors.As(err, &e) {

@@ -61,6 +61,19 @@ def validate_output(doc: dict[str, Any]) -> None:
         jsonschema.validate(doc["result"], schema, format_checker=jsonschema.FormatChecker())
 
 
+def keep_example(doc: dict[str, Any]) -> None:
+    """With ARTIFACTCTL_EXAMPLES=DIR, keep every successful document there, numbered per
+    command: the real output cli/docs/examples/ (docs/cli.md's examples) is picked from."""
+    target = os.environ.get("ARTIFACTCTL_EXAMPLES")
+    if not target or "result" not in doc:
+        return
+    folder = Path(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = doc["command"].replace(" ", "-")
+    count = len(list(folder.glob(f"{name}.*.json")))
+    (folder / f"{name}.{count}.json").write_text(json.dumps(doc, indent=2) + "\n")
+
+
 @dataclass
 class Run:
     """One artifactctl run: its exit code, its output and, with -o json, the document."""
@@ -114,6 +127,7 @@ class Cli:
         )
         doc: dict[str, Any] = run.json
         validate_output(doc)
+        keep_example(doc)
         return doc
 
     def without_credentials(self) -> Cli:

@@ -23,7 +23,7 @@ def test_usage_error_exits_1(cli: Cli) -> None:
 
 def test_mb_is_idempotent_and_ls_lists(cli: Cli) -> None:
     bucket = f"cli-{uuid.uuid4().hex[:10]}"
-    cli.ok("mb", f"s3://{bucket}")
+    assert cli.doc("mb", f"s3://{bucket}")["result"] == {"bucket": bucket, "created": True}
     cli.ok("mb", f"s3://{bucket}")  # an existing bucket of one's own is no error
     names = [b["name"] for b in cli.doc("ls")["result"]["buckets"]]
     assert bucket in names
