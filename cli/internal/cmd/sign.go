@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +29,7 @@ type generatedKey struct {
 }
 
 func newSign(app *App) *cobra.Command {
-	var keyFile, generate, keyType string
+	var keyFile, generate, keyType, localFile, digest string
 	c := &cobra.Command{
 		Use:   "sign [s3://BUCKET/KEY]",
 		Short: "Sign an object with a private key (a sigstore bundle attached as its signature)",
@@ -36,13 +38,20 @@ Ed25519) and attaches the sigstore bundle v0.3 as the object's signature referre
 counts it once the matching public key is trusted by the bucket ('artifactctl trust add-key').
 
 --generate-key FILE makes a new key pair first: FILE holds the private key (mode 0600) and
-FILE.pub the public key. With no object it only makes the key pair.`,
+FILE.pub the public key. With no object it only makes the key pair.
+
+What is signed is the object's SHA-256: by default the gateway's (or the object read and
+hashed). --file names the local file that was uploaded, hashed here instead: use it when the
+bucket requires a signature, because such a bucket refuses to hand out the unsigned object,
+even to its signer. (--sha256 gives the digest itself.) A digest that is not the object's
+makes a signature the store will not count.`,
 		Example: `  # make a key pair once, trust its public key on the bucket, then sign
   artifactctl sign --generate-key release.pem
   artifactctl trust add-key s3://releases release release.pem.pub
   artifactctl sign --key release.pem s3://releases/app/1.0/app.tar.gz
   # in CI
-  artifactctl sign --quiet --key "$SIGNING_KEY_FILE" s3://releases/app/1.0/app.tar.gz`,
+  artifactctl cp dist/app.tar.gz s3://releases/app/1.0/app.tar.gz
+  artifactctl sign --quiet --key "$SIGNING_KEY_FILE" --file dist/app.tar.gz s3://releases/app/1.0/app.tar.gz`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if (keyFile == "") == (generate == "") {
@@ -50,6 +59,12 @@ FILE.pub the public key. With no object it only makes the key pair.`,
 			}
 			if len(args) == 0 && generate == "" {
 				return output.Usagef("sign needs s3://BUCKET/KEY")
+			}
+			if localFile != "" && digest != "" {
+				return output.Usagef("give --file or --sha256, not both")
+			}
+			if digest != "" && !isSHA256Hex(digest) {
+				return output.Usagef("--sha256 %q is not 64 hex digits", digest)
 			}
 			result := signResult{}
 			if len(args) == 1 {
@@ -86,7 +101,13 @@ FILE.pub the public key. With no object it only makes the key pair.`,
 				if err != nil {
 					return err
 				}
-				referrer, err := client.Sign(c.Context(), result.Bucket, result.Key, signer)
+				if localFile != "" {
+					if digest, err = fileSHA256(localFile); err != nil {
+						return fmt.Errorf("--file: %w", err)
+					}
+				}
+				referrer, err := client.Sign(c.Context(), result.Bucket, result.Key, signer,
+					func(o *artifactstore.SignOptions) { o.SHA256 = digest })
 				if err != nil {
 					return err
 				}
@@ -112,6 +133,8 @@ FILE.pub the public key. With no object it only makes the key pair.`,
 	f := c.Flags()
 	f.StringVar(&keyFile, "key", "", "PEM private key to sign with (ECDSA P-256 or Ed25519)")
 	f.StringVar(&generate, "generate-key", "", "make a new key pair: FILE (private, 0600) and FILE.pub")
+	f.StringVar(&localFile, "file", "", "the local file that was uploaded: sign its SHA-256 (computed here)")
+	f.StringVar(&digest, "sha256", "", "the object's SHA-256 (hex) to sign")
 	f.StringVar(&keyType, "key-type", string(artifactstore.KeyECDSAP256), "type of a generated key: ecdsa-p256 or ed25519")
 	app.addDryRun(c)
 	return c
@@ -139,4 +162,23 @@ func writeKeyPair(signer *artifactstore.SigningKey, path string) error {
 		return err
 	}
 	return os.WriteFile(path+".pub", []byte(public), 0o644)
+}
+
+// fileSHA256 is a local file's SHA-256 (hex), read in constant memory.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func isSHA256Hex(text string) bool {
+	raw, err := hex.DecodeString(text)
+	return err == nil && len(raw) == sha256.Size
 }

@@ -9,7 +9,7 @@ command -v artifactctl >/dev/null || {
 target="s3://$UPLOAD_BUCKET/$UPLOAD_KEY"
 artifactctl cp --quiet "$UPLOAD_FILE" "$target"
 if [[ -n "${UPLOAD_SIGN_KEY:-}" ]]; then
-  artifactctl sign --quiet --key "$UPLOAD_SIGN_KEY" "$target"
+  artifactctl sign --quiet --key "$UPLOAD_SIGN_KEY" --file "$UPLOAD_FILE" "$target"
 fi
 if [[ -n "${UPLOAD_SBOM:-}" ]]; then
   artifactctl attach --quiet --kind sbom --media-type "$UPLOAD_SBOM_MEDIA_TYPE" --file "$UPLOAD_SBOM" "$target"
