@@ -115,17 +115,19 @@ func WithoutEnvironment() Option { return func(s *settings) { s.useEnv = false }
 
 // Client talks to one gateway. It is safe for concurrent use.
 type Client struct {
-	endpoint   string
-	region     string
-	s3         *s3.Client
-	presign    *s3.PresignClient
-	http       *http.Client
-	kind       authKind
-	tokens     TokenSource
-	accessKey  string
-	secret     string
-	stateDir   string
-	maxAttemps int
+	endpoint  string
+	region    string
+	s3        *s3.Client
+	presign   *s3.PresignClient
+	http      *http.Client
+	kind      authKind
+	tokens    TokenSource
+	accessKey string
+	secret    string
+	// sessionToken goes with a temporary access key (STS).
+	sessionToken string
+	stateDir     string
+	maxAttemps   int
 }
 
 // New builds a Client from the options, the environment and the config file's profile.
@@ -161,7 +163,7 @@ func New(ctx context.Context, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		endpoint: strings.TrimRight(s.endpoint, "/"), region: s.region, http: s.httpClient,
-		kind: s.kind, tokens: s.tokens, accessKey: s.accessKey, secret: s.secret,
+		kind: s.kind, tokens: s.tokens, accessKey: s.accessKey, secret: s.secret, sessionToken: s.sessionToken,
 		stateDir: s.stateDir, maxAttemps: s.maxAttempts,
 	}
 	var provider aws.CredentialsProvider

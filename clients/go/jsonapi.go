@@ -96,11 +96,15 @@ func (c *Client) once(ctx context.Context, r apiRequest, target string) (*apiRes
 	return &apiResponse{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
-// authorize sets the JSON API's credentials: Basic for an access key, Bearer otherwise.
+// authorize sets the JSON API's credentials: Basic for an access key (with its session token
+// in X-Amz-Security-Token, as on S3, when it is a temporary one), Bearer otherwise.
 func (c *Client) authorize(ctx context.Context, req *http.Request) error {
 	switch c.kind {
 	case authKeys:
 		req.SetBasicAuth(c.accessKey, c.secret)
+		if c.sessionToken != "" {
+			req.Header.Set("X-Amz-Security-Token", c.sessionToken)
+		}
 	case authToken, authSTS:
 		token, err := c.tokens.AccessToken(ctx)
 		if err != nil {

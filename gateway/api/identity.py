@@ -1,5 +1,7 @@
 """Who calls the JSON API: a Keycloak Bearer token, or HTTP Basic with an S3 access key id
-and its secret (for tools that hold only S3 credentials, such as tus clients)."""
+and its secret (for tools that hold only S3 credentials, such as tus clients). Temporary keys
+from STS come with their session token in ``X-Amz-Security-Token``, the header S3 requests
+carry it in."""
 
 from __future__ import annotations
 
@@ -46,7 +48,10 @@ async def _caller(request: Request) -> Principal:
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ApiError(401, "Unauthorized", "Malformed Basic credentials.") from exc
     keyring = keyring_of(request)
-    resolved = await keyring.resolve(access_key, None)
+    try:
+        resolved = await keyring.resolve(access_key, request.headers.get("x-amz-security-token"))
+    except AuthError as exc:  # a session token that does not open, or has expired
+        raise ApiError(403, "Forbidden", exc.message) from exc
     if resolved is None or not hmac.compare_digest(resolved.secret, secret):
         raise ApiError(403, "Forbidden", "Unknown access key or wrong secret.")
     return resolved.principal
