@@ -199,6 +199,7 @@ func partChecksum(algorithm types.ChecksumAlgorithm, p types.Part) string {
 type job struct {
 	part Part
 	body io.ReadSeeker
+	buf  []byte // a stream's part buffer, reused once the part is stored
 }
 
 type multipartRun struct {
@@ -304,6 +305,11 @@ func (r *multipartRun) send(ctx context.Context, at io.ReaderAt, stream io.Reade
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan job)
+	// A stream's part buffers go round: at most Concurrency in flight and one filling, so
+	// memory stays at about (Concurrency+2) parts whatever the stream's length (a fresh
+	// buffer per part would leave the rest to the garbage collector, which lets the heap
+	// reach about twice that).
+	free := make(chan []byte, r.o.Concurrency+1)
 	var wg sync.WaitGroup
 	for range r.o.Concurrency {
 		wg.Add(1)
@@ -313,6 +319,12 @@ func (r *multipartRun) send(ctx context.Context, at io.ReaderAt, stream io.Reade
 				if err := r.store(ctx, j); err != nil {
 					cancel(err)
 				}
+				if j.buf != nil {
+					select {
+					case free <- j.buf:
+					default:
+					}
+				}
 			}
 		}()
 	}
@@ -321,7 +333,7 @@ func (r *multipartRun) send(ctx context.Context, at io.ReaderAt, stream io.Reade
 		if at != nil {
 			for _, p := range PlanParts(size, r.o.PartSize) {
 				select {
-				case jobs <- job{p, io.NewSectionReader(at, p.Offset, p.Size)}:
+				case jobs <- job{part: p, body: io.NewSectionReader(at, p.Offset, p.Size)}:
 				case <-ctx.Done():
 					return nil
 				}
@@ -329,11 +341,16 @@ func (r *multipartRun) send(ctx context.Context, at io.ReaderAt, stream io.Reade
 			return nil
 		}
 		for n, offset := int32(1), int64(0); ; n++ {
-			buf := make([]byte, r.o.PartSize)
+			var buf []byte
+			select {
+			case buf = <-free:
+			default:
+				buf = make([]byte, r.o.PartSize)
+			}
 			got, err := io.ReadFull(stream, buf)
 			if got > 0 {
 				select {
-				case jobs <- job{Part{Number: n, Offset: offset, Size: int64(got)}, bytesReader(buf[:got])}:
+				case jobs <- job{Part{Number: n, Offset: offset, Size: int64(got)}, bytesReader(buf[:got]), buf}:
 				case <-ctx.Done():
 					return nil
 				}

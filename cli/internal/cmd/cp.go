@@ -147,6 +147,12 @@ func runCp(ctx context.Context, app *App, args []string, o *cpOptions) error {
 		x := newExecutor(app, client, o.requireSignature)
 		var total int64
 		for _, t := range plan {
+			if t.Size < 0 && t.src.remote() && app.printer.Progress {
+				// A single object's size is known only from the store; the bar needs it.
+				if info, err := client.Head(ctx, t.src.Bucket, t.src.Key); err == nil {
+					t.Size = info.Size
+				}
+			}
 			total += max(t.Size, 0)
 		}
 		if !streams {

@@ -454,3 +454,50 @@ def test_require_signature_passes_signed_and_refuses_tampered(
     assert doc["error"]["family"] == "VerificationFailed"
     assert out.read_bytes() == b"signed release"
     assert not (tmp_path / "signed.tgz.partial").exists()
+
+
+def max_rss_mib(cli: Cli, *args: str, stdin: Any = None) -> float:
+    """Run artifactctl to its end (exit 0 required) and return its peak resident memory, the
+    kernel's high-water mark of its own address space (VmHWM), read while it runs. (wait4's
+    ru_maxrss would count the forked copy of this Python process before exec.)"""
+    process = subprocess.Popen(
+        [str(cli.binary), *args], env=cli.env, cwd=cli.home,
+        stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    status = Path(f"/proc/{process.pid}/status")
+    peak_kib = 0
+    while process.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kib = max(peak_kib, int(line.split()[1]))
+        except (OSError, ValueError, IndexError):
+            pass  # exiting
+        time.sleep(0.01)
+    _, stderr = process.communicate()
+    assert process.returncode == 0, stderr
+    assert peak_kib > 0, "never saw the process run"
+    return peak_kib / 1024
+
+
+def test_streams_do_not_hold_the_object_in_memory(
+    cli: Cli, bucket: str, big_file: tuple[Path, str]
+) -> None:
+    """cp from a pipe and cat of the 200 MiB file stay far below its size."""
+    path, digest = big_file
+    with subprocess.Popen(["cat", str(path)], stdout=subprocess.PIPE) as source:
+        piped = max_rss_mib(
+            cli, "cp", "--parallel", "2", "--part-size", "5MiB", "-", f"s3://{bucket}/piped.bin",
+            stdin=source.stdout,
+        )  # fmt: skip
+    assert piped < 100, f"cp from a pipe peaked at {piped:.0f} MiB"
+    assert max_rss_mib(cli, "cat", f"s3://{bucket}/piped.bin") < 64
+    sha = hashlib.sha256()
+    with subprocess.Popen(
+        [str(cli.binary), "cat", f"s3://{bucket}/piped.bin"], env=cli.env, stdout=subprocess.PIPE
+    ) as cat:
+        assert cat.stdout is not None
+        for chunk in iter(lambda: cat.stdout.read(MIB), b""):  # type: ignore[union-attr]
+            sha.update(chunk)
+    assert cat.returncode == 0
+    assert sha.hexdigest() == digest
