@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli.conftest import MODULE, go, validate_output
+from tests.fixtures.artifactctl import MODULE, go
+from tests.integration.cli.conftest import validate_output
 
 STATICCHECK = "honnef.co/go/tools/cmd/staticcheck@v0.8.2"
 
