@@ -17,6 +17,8 @@ from tests.fixtures.processes import GatewayProcess, start_gateway
 from tests.fixtures.registries import RunningRegistry, free_port
 
 PREFIX = "replicas"
+# Generous: a loaded 2-core machine (other test sessions) has taken over 60 s to start one.
+READY_SECONDS = 180
 
 
 @dataclass
@@ -49,9 +51,23 @@ def replicas(
         "ARTIFACT_STORE_DATABASE_LOCK_CONNECTIONS": "3",
     }
     dirs = (shared / "a", shared / "b")
-    first = start_gateway(registry, dirs[0], free_port(), (ACCESS_KEY, SECRET_KEY), env=env)
+    first = start_gateway(
+        registry,
+        dirs[0],
+        free_port(),
+        (ACCESS_KEY, SECRET_KEY),
+        env=env,
+        ready_seconds=READY_SECONDS,
+    )
     try:
-        second = start_gateway(registry, dirs[1], free_port(), (ACCESS_KEY, SECRET_KEY), env=env)
+        second = start_gateway(
+            registry,
+            dirs[1],
+            free_port(),
+            (ACCESS_KEY, SECRET_KEY),
+            env=env,
+            ready_seconds=READY_SECONDS,
+        )
     except BaseException:
         first.stop()
         raise
