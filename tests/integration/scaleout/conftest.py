@@ -15,6 +15,7 @@ from tests.conftest import ACCESS_KEY, SECRET_KEY
 from tests.fixtures.postgres import create_database
 from tests.fixtures.processes import GatewayProcess, start_gateway
 from tests.fixtures.registries import RunningRegistry, free_port
+from tests.fixtures.scale_out import ScaleOut, scale_out
 
 PREFIX = "replicas"
 # Generous: a loaded 2-core machine (other test sessions) has taken over 60 s to start one.
@@ -74,3 +75,13 @@ def replicas(
     yield Replicas(first, second, database_url, env, dirs)
     second.stop()
     first.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
+    """The scale-out profile, once per session: its Zot cluster (S3 storage, Redis) serves
+    the cluster's failure test too."""
+    database_url = create_database(postgres_url, "scale_out")
+    root = tmp_path_factory.mktemp("scale-out")
+    with scale_out(root, free_port(), (ACCESS_KEY, SECRET_KEY), database_url) as running:
+        yield running

@@ -10,25 +10,15 @@ import io
 import os
 import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gateway.domain import mapping
-from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
-from tests.fixtures.registries import free_port
-from tests.fixtures.scale_out import ScaleOut, scale_out
+from tests.conftest import s3_client
+from tests.fixtures.scale_out import ScaleOut
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
-    root: Path = tmp_path_factory.mktemp("scale-out")
-    with scale_out(root, free_port(), (ACCESS_KEY, SECRET_KEY)) as running:
-        yield running
 
 
 def test_an_s3_smoke_suite_through_the_load_balancer(stack: ScaleOut) -> None:

@@ -21,6 +21,7 @@ from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
 from tests.fixtures.postgres import create_database
 from tests.fixtures.processes import GatewayProcess, start_gateway
 from tests.fixtures.registries import RunningRegistry, free_port
+from tests.fixtures.scale_out import ScaleOut
 from tests.fixtures.zot_cluster import ZotCluster, zot_cluster
 from tests.integration.scaleout.conftest import READY_SECONDS
 
@@ -32,12 +33,6 @@ KEYS = [f"spread/{n}" for n in range(24)]
 @pytest.fixture(scope="module")
 def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZotCluster]:
     with zot_cluster(tmp_path_factory.mktemp("zot-cluster"), "local") as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="module")
-def s3_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZotCluster]:
-    with zot_cluster(tmp_path_factory.mktemp("zot-s3-cluster"), "s3") as cluster:
         yield cluster
 
 
@@ -116,39 +111,35 @@ def test_a_bucket_spreads_over_the_members_and_any_member_serves_it(
 
 
 def test_on_s3_a_dead_members_replacement_on_an_empty_disk_serves_every_blob(
-    s3_cluster: ZotCluster, postgres_url: str, tmp_path: Path
+    stack: ScaleOut,
 ) -> None:
-    database = create_database(postgres_url, f"s3cluster_{uuid.uuid4().hex[:8]}")
-    shared = shared_keys(tmp_path / "shared")
-    gateway = gateway_on(s3_cluster.member(0), database, tmp_path / "a", shared)
-    try:
-        bucket, bodies = put_spread(gateway.url)
-        owned = owners(s3_cluster, bucket)
-        assert len(set(owned.values())) == 3
-        # Nothing on the members' own disks: the repositories are in the S3 bucket.
-        assert not (s3_cluster.root / "member1" / "storage" / PREFIX).exists()
-        s3_cluster.kill(1)
-        client = s3_client(gateway.url)
-        for key, owner in owned.items():  # the live members' repositories are still served
-            if owner != 1:
-                assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == bodies[key]
-        replacement = s3_cluster.restart(1, fresh_disk=True)
-        assert replacement.url == f"http://127.0.0.1:{s3_cluster.ports[1]}"
-        for key, body in bodies.items():  # every object, the dead member's included
-            assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == body
-        # Every blob from every member directly (each proxies what it does not own).
-        for key in KEYS:
-            location = mapping.locate(PREFIX, bucket, key)
-            for number in range(3):
-                with s3_cluster.member(number).http() as direct:
-                    manifest = direct.get(
-                        f"/v2/{location.repository}/manifests/{location.tag}",
-                        headers={"Accept": mapping.MANIFEST_MEDIA_TYPE},
-                    )
-                    assert manifest.status_code == 200, (key, number)
-                    (layer,) = manifest.json()["layers"]
-                    blob = direct.get(f"/v2/{location.repository}/blobs/{layer['digest']}")
-                    assert blob.status_code == 200
-                    assert blob.content == bodies[key]
-    finally:
-        gateway.stop()
+    """The scale-out profile's cluster: members on S3 storage with Redis."""
+    cluster = stack.cluster
+    client = s3_client(stack.url, retries={"max_attempts": 4, "mode": "standard"})
+    bucket, bodies = put_spread(stack.url)
+    owned = owners(cluster, bucket, "s3")
+    assert len(set(owned.values())) == 3
+    # Nothing on the members' own disks: the repositories are in the S3 bucket.
+    assert not any((cluster.root / f"member{n}" / "storage" / "s3").exists() for n in range(3))
+    cluster.kill(1)
+    for key, owner in owned.items():  # the live members' repositories are still served
+        if owner != 1:
+            assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == bodies[key]
+    replacement = cluster.restart(1, fresh_disk=True)
+    assert replacement.url == f"http://127.0.0.1:{cluster.ports[1]}"
+    for key, body in bodies.items():  # every object, the dead member's included
+        assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    # Every blob from every member directly (each proxies what it does not own).
+    for key in KEYS:
+        location = mapping.locate("s3", bucket, key)
+        for number in range(3):
+            with cluster.member(number).http() as direct:
+                manifest = direct.get(
+                    f"/v2/{location.repository}/manifests/{location.tag}",
+                    headers={"Accept": mapping.MANIFEST_MEDIA_TYPE},
+                )
+                assert manifest.status_code == 200, (key, number)
+                (layer,) = manifest.json()["layers"]
+                blob = direct.get(f"/v2/{location.repository}/blobs/{layer['digest']}")
+                assert blob.status_code == 200
+                assert blob.content == bodies[key]
