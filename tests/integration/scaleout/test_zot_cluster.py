@@ -71,8 +71,8 @@ def put_spread(url: str) -> tuple[str, dict[str, bytes]]:
     return bucket, bodies
 
 
-def owners(cluster: ZotCluster, bucket: str) -> dict[str, int]:
-    return {key: cluster.owner(mapping.locate(PREFIX, bucket, key).repository) for key in KEYS}
+def owners(cluster: ZotCluster, bucket: str, prefix: str = PREFIX) -> dict[str, int]:
+    return {key: cluster.owner(mapping.locate(prefix, bucket, key).repository) for key in KEYS}
 
 
 def test_a_bucket_spreads_over_the_members_and_any_member_serves_it(
