@@ -42,7 +42,8 @@ from gateway.domain.supply.state import SupplyState
 from gateway.domain.supply.wing import SupplyChainWing
 from gateway.domain.sweeper import Action, Sweeper
 from gateway.drain import Drain
-from gateway.index.store import SqlIndex
+from gateway.index.advisory import AdvisoryLocks
+from gateway.index.store import Pool, SqlIndex, connect_args, is_postgresql
 from gateway.observability import metrics, tracing
 from gateway.observability.context import new_request_id
 from gateway.observability.requests import Observed
@@ -96,14 +97,11 @@ async def open_store(
         circuit=circuit,
         traced=tracing.wanted(settings.tracing, os.environ),
     )
-    index = await SqlIndex.open(settings.index_url)
-    # Worker processes of one gateway share the data directory: a key's writers take turns
-    # across them too (domain/locks.py).
-    locks = KeyLocks(settings.data_dir / "locks" if settings.workers > 1 else None)
+    index = await SqlIndex.open(settings.index_url, pool=index_pool(settings))
     return Store(
         registry=registry,
         index=index,
-        locks=locks,
+        locks=key_locks(settings),
         prefix=settings.repository_prefix,
         region=settings.region,
         max_object_size=settings.max_object_size,
@@ -115,6 +113,31 @@ async def open_store(
             )
         ),
     )
+
+
+def index_pool(settings: Settings) -> Pool:
+    return Pool(
+        size=settings.database_pool_size,
+        overflow=settings.database_max_overflow,
+        timeout=settings.database_pool_timeout_seconds,
+    )
+
+
+def key_locks(settings: Settings) -> KeyLocks:
+    """Writers of one key take turns in this process (asyncio), across the worker processes
+    of one host (file locks in the shared data directory), and across replicas on several
+    hosts when the index is PostgreSQL (advisory locks: the one thing they all share).
+    docs/ARCHITECTURE.md, Invariants."""
+    url = settings.index_url
+    if is_postgresql(url):
+        shared = AdvisoryLocks(
+            url,
+            connections=settings.database_lock_connections,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            connect_args=connect_args(url),
+        )
+        return KeyLocks(shared=shared)
+    return KeyLocks(settings.data_dir / "locks" if settings.workers > 1 else None)
 
 
 async def open_store_to_check(settings: Settings) -> Store:
@@ -287,6 +310,7 @@ async def close_store(store: Store) -> None:
         task.cancel()
     await store.registry.aclose()
     await store.index.close()
+    await store.locks.close()
 
 
 class Gateway:

@@ -33,6 +33,26 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the index; default: SQLite in data_dir."
     )
+    database_pool_size: int = Field(
+        5,
+        ge=1,
+        description="PostgreSQL: index connections each gateway process keeps open. Every "
+        "domain write is one short transaction, so a few serve many requests; the server's "
+        "max_connections must cover all processes' pool_size + max_overflow + lock_connections.",
+    )
+    database_max_overflow: int = Field(
+        10, ge=0, description="PostgreSQL: connections opened beyond the pool under bursts."
+    )
+    database_pool_timeout_seconds: float = Field(
+        30, gt=0, description="PostgreSQL: how long a request waits for a free connection."
+    )
+    database_lock_connections: int = Field(
+        10,
+        ge=1,
+        description="PostgreSQL: connections (a pool of their own) holding the per-key write "
+        "locks that replicas share (advisory locks): at most this many keys are being "
+        "written at once per process; more writers wait for one.",
+    )
     registry_url: str = Field("http://127.0.0.1:5000", description="The registry (Zot), internal.")
     registry_username: str | None = Field(
         None, description="The gateway's own user at the registry (Zot's htpasswd)."

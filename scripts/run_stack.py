@@ -1,6 +1,8 @@
 """Run the local stack: a registry (Zot, see tests/fixtures/registries.py) and the gateway,
 and with --keycloak a Keycloak with the project's realm (deploy/keycloak/), whose tokens the
-gateway then accepts (Bearer and STS).
+gateway then accepts (Bearer and STS). ``--profile scale-out`` starts instead two gateway
+replicas behind HAProxy on PostgreSQL, over three Zot members in a scale-out cluster on S3
+storage (versitygw) with Redis (tests/fixtures/scale_out.py, docs/scale-out.md).
 
 Ctrl-C or SIGTERM stops them all. Flags override ARTIFACT_STORE_* variables; see --help.
 """
@@ -42,8 +44,17 @@ def main() -> int:
         help="also start Keycloak 26.7.4 with deploy/keycloak/ (Java needed; about a minute)",
     )
     parser.add_argument("--keycloak-port", type=int, default=8180, help="Keycloak's port (8180)")
+    parser.add_argument(
+        "--profile",
+        choices=["single", "scale-out"],
+        default="single",
+        help="single: one gateway, one Zot (default); scale-out: 2 gateways behind HAProxy, "
+        "PostgreSQL, 3 Zot members on S3 storage with Redis",
+    )
     args = parser.parse_args()
     data = Path(args.data_dir).resolve()
+    if args.profile == "scale-out":
+        return run_scale_out(data, args.port, defaults)
     registry = start(data / "registry", port=args.registry_port)
     print(f"registry ({registry.kind}) on {registry.url}, data in {data}", flush=True)
     env = {
@@ -94,6 +105,33 @@ def main() -> int:
         print("stopped gateway and registry" + (" and Keycloak" if keycloak else ""), flush=True)
     # Ctrl-C reaches the gateway too (the terminal signals the whole process group): 130.
     return 0 if code in (0, 130, -signal.SIGTERM, -signal.SIGINT) else code
+
+
+def run_scale_out(data: Path, port: int, defaults: Settings) -> int:
+    """Until SIGINT or SIGTERM; the state (processes, addresses) in <data>/scale-out/state.json."""
+    from tests.fixtures.scale_out import scale_out
+
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    credentials = (defaults.root_access_key, defaults.root_secret())
+    components = "PostgreSQL, Redis, versitygw, 3 Zot members, 2 gateways, HAProxy"
+    print(f"starting the scale-out profile ({components})...", flush=True)
+    with scale_out(data / "scale-out", port, credentials) as stack:
+        state = stack.root / "state.json"
+        print(
+            f"S3 on {stack.url} (HAProxy over 2 gateways); Zot members behind "
+            f"{stack.registry.url}; state in {state}",
+            flush=True,
+        )
+        while not stopping:
+            signal.pause()
+    print("stopped the scale-out stack", flush=True)
+    return 0
 
 
 if __name__ == "__main__":

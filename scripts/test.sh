@@ -14,6 +14,8 @@ mkdir -p "$ARTIFACT_STORE_CACHE/tools"
 scripts/tools/install.sh kube-apiserver >"$ARTIFACT_STORE_CACHE/tools/kube-apiserver-install.log" 2>&1 &
 # helm (the chart's tests) likewise: ~5 min cold, behind the same kind of lock.
 scripts/tools/install.sh helm >"$ARTIFACT_STORE_CACHE/tools/helm-install.log" 2>&1 &
+# versitygw (the scale-out tests' S3 server for Zot's S3 storage driver): ~4.5 min cold, likewise.
+scripts/tools/install.sh versitygw >"$ARTIFACT_STORE_CACHE/tools/versitygw-install.log" 2>&1 &
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -14,6 +14,7 @@ from botocore.config import Config
 from gateway.config import Settings
 from tests.fixtures.keycloak import KeycloakUnavailable, RunningKeycloak
 from tests.fixtures.keycloak import start as start_keycloak
+from tests.fixtures.postgres import postgres_server
 from tests.fixtures.registries import ZOT_TAGS, ZOT_VERSION, RunningRegistry, find_zot, start
 from tests.fixtures.servers import RunningGateway, serve
 
@@ -53,6 +54,14 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningKeyclo
         pytest.skip(f"Keycloak unavailable: {error}")
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One throwaway PostgreSQL for the run (the index tests, the replicas'): each user makes
+    its own names (buckets, prefixes) in it."""
+    with postgres_server() as url:
+        yield url
 
 
 def gateway_settings(registry: RunningRegistry, data_dir: Path, **extra: object) -> Settings:

@@ -4,7 +4,8 @@ Within one gateway process an asyncio lock per key keeps the registry's tag and 
 pointing at the same manifest when clients race on one key. The worker processes of one
 gateway (``workers`` > 1, sharing one data directory and SQLite index) also take a file lock
 per key under ``directory``, so two processes never interleave those steps either. Replicas
-on several hosts (PostgreSQL) would need a database lock instead; docs/ARCHITECTURE.md says so.
+on several hosts share no directory but one PostgreSQL: they pass a ``shared`` lock instead
+(``index/advisory.py``, PostgreSQL's advisory locks), held after the in-process one.
 
 The file lock is ``flock`` on a file named by the key's SHA-256, tried without blocking and
 polled with growing pauses (a blocked thread per waiter could starve the worker threads the
@@ -25,8 +26,9 @@ import fcntl
 import hashlib
 import os
 from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 FIRST_PAUSE = 0.001
 LONGEST_PAUSE = 0.05
@@ -36,12 +38,43 @@ class KeyBusy(Exception):
     """Another writer holds the key's lock."""
 
 
-class KeyLocks:
-    def __init__(self, directory: Path | None = None) -> None:
-        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+class SharedLocks(Protocol):
+    """A key lock that other processes see: held after this process's own (so one waiter
+    per key and process asks for it), ``KeyBusy`` at once when ``wait`` is false and
+    another process holds it."""
+
+    def hold(self, key: Hashable, *, wait: bool) -> AbstractAsyncContextManager[None]: ...
+
+    def hold_every_key(self) -> AbstractAsyncContextManager[None]:
+        """Wait until no writer holds a key, and keep every writer out until the end
+        (``reindex``: the index it swaps in must not drop a write committed meanwhile)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class FileLocks:
+    """The worker processes of one host: ``flock`` on a file per key under ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
         self._directory = directory
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def hold(self, key: Hashable, *, wait: bool) -> AbstractAsyncContextManager[None]:
+        return _file_lock(self._directory / _file_name(key), wait=wait)
+
+    def hold_every_key(self) -> AbstractAsyncContextManager[None]:
+        """Not kept on one host: ``reindex`` there is an offline repair (operations.md)."""
+        return contextlib.nullcontext()
+
+    async def close(self) -> None:
+        """Nothing to let go: each holder closes its own descriptor."""
+
+
+class KeyLocks:
+    def __init__(self, directory: Path | None = None, *, shared: SharedLocks | None = None) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+        self._shared = shared if shared is not None or directory is None else FileLocks(directory)
 
     @asynccontextmanager
     async def hold(self, key: Hashable, *, wait: bool = True) -> AsyncIterator[None]:
@@ -51,10 +84,10 @@ class KeyLocks:
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                if self._directory is None:
+                if self._shared is None:
                     yield
                 else:
-                    async with _file_lock(self._directory / _file_name(key), wait=wait):
+                    async with self._shared.hold(key, wait=wait):
                         yield
         finally:
             lock, users = self._locks[key]
@@ -66,10 +99,26 @@ class KeyLocks:
     def __len__(self) -> int:
         return len(self._locks)
 
+    def hold_every_key(self) -> AbstractAsyncContextManager[None]:
+        """Every other process's writers kept out (``SharedLocks.hold_every_key``); this
+        process's own are not (``reindex`` runs as a process of its own)."""
+        if self._shared is None:
+            return contextlib.nullcontext()
+        return self._shared.hold_every_key()
+
+    async def close(self) -> None:
+        if self._shared is not None:
+            await self._shared.close()
+
+
+def stable_digest(key: Hashable) -> bytes:
+    """The same bytes for a key in every process and host (``hash()`` of a string is salted
+    per process): names a key's lock file or advisory lock."""
+    return hashlib.sha256(repr(key).encode()).digest()
+
 
 def _file_name(key: Hashable) -> str:
-    """The same name in every process (``hash()`` of a string is salted per process)."""
-    return hashlib.sha256(repr(key).encode()).hexdigest() + ".lock"
+    return stable_digest(key).hex() + ".lock"
 
 
 def _try_lock(path: Path) -> int | None:

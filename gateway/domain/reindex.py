@@ -239,16 +239,20 @@ async def rebuild(store: Store) -> tuple[IndexContents, ReindexReport]:
 
 
 async def reindex(store: Store) -> ReindexReport:
-    """Swap the whole index for what the registry holds (one transaction)."""
-    contents, report = await rebuild(store)
-    await store.index.replace_all(
-        contents.buckets,
-        contents.objects,
-        contents.referrers,
-        contents.uploads,
-        contents.parts,
-        version_records=contents.versions,
-    )
+    """Swap the whole index for what the registry holds (one transaction). Replicas sharing
+    the index (PostgreSQL) keep serving reads meanwhile; their writers wait from the first
+    registry read to the swap, or a write committed in between would vanish from the index
+    (``KeyLocks.hold_every_key``)."""
+    async with store.locks.hold_every_key():
+        contents, report = await rebuild(store)
+        await store.index.replace_all(
+            contents.buckets,
+            contents.objects,
+            contents.referrers,
+            contents.uploads,
+            contents.parts,
+            version_records=contents.versions,
+        )
     return report
 
 

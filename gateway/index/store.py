@@ -7,6 +7,7 @@ transaction, and ``contents``, what ``reindex --check`` compares with it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,30 @@ def _sqlite_file(url: str, *, create: bool) -> None:
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's lock, then IndexBusy
 
 
-def _connect_args(url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Pool:
+    """The index's connection pool on PostgreSQL (SQLite keeps SQLAlchemy's own choice:
+    one file, no server to spare)."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout: float = 30.0
+
+    def engine_options(self, url: str) -> dict[str, Any]:
+        if not is_postgresql(url):
+            return {}
+        return {
+            "pool_size": self.size,
+            "max_overflow": self.overflow,
+            "pool_timeout": self.timeout,
+        }
+
+
+def is_postgresql(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def connect_args(url: str) -> dict[str, Any]:
     """PostgreSQL waits for a lock as long as SQLite does, then refuses (IndexBusy)."""
     if url.startswith("postgresql+asyncpg"):
         return {"server_settings": {"lock_timeout": str(BUSY_TIMEOUT_MS)}}
@@ -85,12 +109,14 @@ class SqlIndex(
     """The ``Index`` port over SQLAlchemy Core (async), on SQLite or PostgreSQL."""
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True) -> SqlIndex:
+    async def open(cls, url: str, *, migrate: bool = True, pool: Pool = Pool()) -> SqlIndex:
         """The index at ``url``, its schema brought up to date. ``migrate=False`` changes
         nothing (``reindex --check``): a database that does not exist, or whose schema is
         not this code's, is ``IndexNotReady``."""
         _sqlite_file(url, create=migrate)
-        engine = create_async_engine(url, connect_args=_connect_args(url))
+        engine = create_async_engine(
+            url, connect_args=connect_args(url), **pool.engine_options(url)
+        )
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if migrate:

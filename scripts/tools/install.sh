@@ -4,7 +4,7 @@
 # test_conformance_direct.py) and print the path of its executable on stdout (progress goes to
 # stderr). Idempotent.
 #
-#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint
+#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|versitygw|redis-server|haproxy
 #
 # cosign, oras, crane, regctl and the OCI distribution-spec conformance suite come from the Go
 # module proxy by name (`go install` of a pinned version; cosign and oras are the pins of
@@ -28,6 +28,11 @@
 # pin; tekton-lint (the Tekton Tasks, integrations/tekton/) is npm's @ibm/tekton-lint, installed
 # into its own prefix with npm's cache under $ARTIFACT_STORE_CACHE/npm.
 #
+# The scale-out tests (tests/integration/scaleout/) and `scripts/run.sh --profile scale-out`:
+# versitygw (a real S3 server, its posix backend, for Zot's S3 storage driver) is `go install`
+# of its pin (~4.5 min cold); redis-server (Zot's shared cache and sessions) and haproxy (the
+# load balancer) are Debian's; their packaged services are stopped: the tests start their own.
+#
 # Each tool's install holds an exclusive flock on $TOOLS/.<tool>.lock: a second, concurrent install
 # of the same tool waits for the first and then finds the finished result.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -43,6 +48,7 @@ CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
 KUBE_APISERVER_VERSION=v1.34.3
 ACTIONLINT_VERSION=v1.7.12
 TEKTON_LINT_VERSION=1.1.0
+VERSITYGW_VERSION=v1.8.0
 DEBIAN_PACKAGES=(podman skopeo runc)
 CONTAINERS_DROP_IN=/etc/containers/containers.conf.d/50-sandbox.conf
 
@@ -98,6 +104,31 @@ etcd_install() {
     if [[ -f /run/etcd.pid ]]; then kill "$(cat /run/etcd.pid)" 2>/dev/null || true; fi
   fi
   command -v etcd
+}
+
+# apt_service PACKAGE BINARY: Debian's PACKAGE unless BINARY is on PATH, its packaged service
+# stopped and disabled (the tests and the local stack start their own, on free ports).
+apt_service() {
+  local package="$1" binary="$2"
+  if ! command -v "$binary" >/dev/null 2>&1; then
+    [[ $EUID -eq 0 ]] || { log "$binary missing, and only root may apt-get install"; exit 1; }
+    command -v apt-get >/dev/null 2>&1 || { log "$binary missing, and there is no apt-get"; exit 1; }
+    log "apt-get install $package (first run only)"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get -o DPkg::Lock::Timeout=600 -y -qq)
+    if ! "${apt[@]}" install "$package" >&2; then
+      log "apt-get install failed: apt-get update, then again"
+      "${apt[@]}" update >&2
+      "${apt[@]}" install "$package" >&2
+    fi
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --now "$package" >/dev/null 2>&1 || true
+    fi
+    if command -v service >/dev/null 2>&1; then
+      service "$package" stop >/dev/null 2>&1 || true
+    fi
+  fi
+  command -v "$binary"
 }
 
 # go_install MODULE VERSION BINARY: the binary in $TOOLS/<tool>-<version>/, built once.
@@ -192,8 +223,11 @@ case "$tool" in
   etcd) exe="$(etcd_install)" ;;
   actionlint) exe="$(go_install github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" actionlint)" ;;
   tekton-lint) exe="$(npm_install @ibm/tekton-lint "$TEKTON_LINT_VERSION" tekton-lint)" ;;
+  versitygw) exe="$(go_install github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw)" ;;
+  redis-server) exe="$(apt_service redis-server redis-server)" ;;
+  haproxy) exe="$(apt_service haproxy haproxy)" ;;
   *)
-    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint" >&2
+    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|versitygw|redis-server|haproxy" >&2
     exit 2
     ;;
 esac

@@ -39,6 +39,12 @@ if on_path="$(command -v "$what")"; then echo "$on_path"; exit 0; fi
 
 dir="$ARTIFACT_STORE_CACHE/bin/$what-$ZOT_VERSION${tags:+-${tags//,/_}}"
 if [[ -x "$dir/$what" ]]; then echo "$dir/$what"; exit 0; fi
+# One build at a time per binary: a second install (another test session, the local stack)
+# waits here and then finds the first one's result, instead of emptying its .partial folder.
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9 || { log "cannot lock $dir.lock"; exit 1; }
+if [[ -x "$dir/$what" ]]; then echo "$dir/$what"; exit 0; fi
 command -v go >/dev/null 2>&1 || { log "Go is needed to build $what"; exit 1; }
 
 export CGO_ENABLED=0 GOEXPERIMENT=jsonv2

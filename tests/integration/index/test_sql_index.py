@@ -44,7 +44,6 @@ from gateway.index.schema import (
     uploads,
 )
 from gateway.index.store import IndexNotReady, SqlIndex
-from tests.fixtures.postgres import postgres_server
 
 # Code-point order (UTF-8 byte order) differs from most locale collations on these.
 KEYS = ["A", "B/x", "a", "a b", "a-b", "a/b", "a/c/d", "aa", "b", "é", "z", "~", "\U0001f600"]
@@ -76,12 +75,6 @@ def test_rows_must_match_their_table():
     with pytest.raises(ValueError, match=r"disagree on \['made'\]"):
         Rows(buckets, BucketRecord, created=millis("created_ms"), made=millis("created_ms"))
     Rows(buckets, BucketRecord, created=millis("created_ms"))
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
