@@ -4,7 +4,7 @@
 # test_conformance_direct.py) and print the path of its executable on stdout (progress goes to
 # stderr). Idempotent.
 #
-#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint
+#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|chromium
 #
 # cosign, oras, crane, regctl and the OCI distribution-spec conformance suite come from the Go
 # module proxy by name (`go install` of a pinned version; cosign and oras are the pins of
@@ -27,6 +27,10 @@
 # actionlint (the GitHub Actions' example workflow, integrations/github/) is `go install` of its
 # pin; tekton-lint (the Tekton Tasks, integrations/tekton/) is npm's @ibm/tekton-lint, installed
 # into its own prefix with npm's cache under $ARTIFACT_STORE_CACHE/npm.
+#
+# chromium (the web console's browser tests, tests/integration/console/) is Debian's chromium,
+# driven by Playwright (PyPI) through its executable path: Playwright's own browser download
+# cannot work on these machines.
 #
 # Each tool's install holds an exclusive flock on $TOOLS/.<tool>.lock: a second, concurrent install
 # of the same tool waits for the first and then finds the finished result.
@@ -98,6 +102,23 @@ etcd_install() {
     if [[ -f /run/etcd.pid ]]; then kill "$(cat /run/etcd.pid)" 2>/dev/null || true; fi
   fi
   command -v etcd
+}
+
+# apt_install BINARY PACKAGE: Debian's PACKAGE unless BINARY is on PATH; prints BINARY's path.
+apt_install() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    [[ $EUID -eq 0 ]] || { log "$1 missing, and only root may apt-get install"; exit 1; }
+    command -v apt-get >/dev/null 2>&1 || { log "$1 missing, and there is no apt-get"; exit 1; }
+    log "apt-get install $2 (first run only)"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get -o DPkg::Lock::Timeout=600 -y -qq)
+    if ! "${apt[@]}" install "$2" >&2; then
+      log "apt-get install failed: apt-get update, then again"
+      "${apt[@]}" update >&2
+      "${apt[@]}" install "$2" >&2
+    fi
+  fi
+  command -v "$1"
 }
 
 # go_install MODULE VERSION BINARY: the binary in $TOOLS/<tool>-<version>/, built once.
@@ -192,8 +213,9 @@ case "$tool" in
   etcd) exe="$(etcd_install)" ;;
   actionlint) exe="$(go_install github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION" actionlint)" ;;
   tekton-lint) exe="$(npm_install @ibm/tekton-lint "$TEKTON_LINT_VERSION" tekton-lint)" ;;
+  chromium) exe="$(apt_install chromium chromium)" ;;
   *)
-    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint" >&2
+    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|chromium" >&2
     exit 2
     ;;
 esac
