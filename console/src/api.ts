@@ -71,7 +71,12 @@ export interface Verdict {
   sbom_valid: boolean;
   reason: string | null;
   signatures: SignatureInfo[];
-  sboms: { digest: string; artifact_type: string; valid: boolean; reason?: string | null }[];
+  sboms: {
+    digest: string;
+    artifact_type: string;
+    valid: boolean;
+    reason?: string | null;
+  }[];
   attestations: SignatureInfo[];
   checked: string;
 }
@@ -84,6 +89,13 @@ export interface Referrer {
   size: number;
   created: string;
   predicate_type?: string | null;
+}
+
+export interface Deletion {
+  state: string;
+  step: string;
+  finished?: string | null;
+  problem?: { status: number; title: string; detail: string } | null;
 }
 
 export interface AccessKey {
@@ -127,13 +139,44 @@ export class Api {
   }
 
   /** Empty buckets by S3; with everything in them by the JSON API's recursive deletion. */
-  async deleteBucket(name: string, recursive: boolean): Promise<void> {
+  async deleteBucket(
+    name: string,
+    recursive: boolean,
+    progress?: (status: Deletion) => void,
+  ): Promise<void> {
     const query = recursive ? "?recursive=true" : "";
-    await this.request(`/_artifacts/buckets/${enc(name)}${query}`, { method: "DELETE" });
+    const url = `/_artifacts/buckets/${enc(name)}`;
+    const answer = await this.request(`${url}${query}`, { method: "DELETE" });
+    if (answer.status !== 202) return;
+    // still running on the gateway: follow the job until it is done (or failed)
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const status = await this.json<Deletion>(`${url}/deletion`);
+      progress?.(status);
+      if (status.state === "failed") {
+        const problem = status.problem;
+        throw new ApiError(
+          problem?.status ?? 500,
+          problem?.title ?? "Failed",
+          problem?.detail ?? "",
+        );
+      }
+      if (status.step === "done" || status.finished) return;
+    }
   }
 
-  async listObjects(bucket: string, prefix: string, token: string | null, max = 100): Promise<Listing> {
-    const query = new URLSearchParams({ "list-type": "2", delimiter: "/", prefix, "max-keys": String(max) });
+  async listObjects(
+    bucket: string,
+    prefix: string,
+    token: string | null,
+    max = 100,
+  ): Promise<Listing> {
+    const query = new URLSearchParams({
+      "list-type": "2",
+      delimiter: "/",
+      prefix,
+      "max-keys": String(max),
+    });
     if (token) query.set("continuation-token", token);
     const doc = await xml(await this.request(`/${enc(bucket)}?${query.toString()}`));
     const objects = [...doc.getElementsByTagName("Contents")].map((node) => ({
@@ -142,9 +185,16 @@ export class Api {
       modified: text(node, "LastModified"),
       etag: text(node, "ETag"),
     }));
-    const prefixes = [...doc.getElementsByTagName("CommonPrefixes")].map((node) => text(node, "Prefix"));
+    const prefixes = [...doc.getElementsByTagName("CommonPrefixes")].map((node) =>
+      text(node, "Prefix"),
+    );
     const truncated = text(doc.documentElement, "IsTruncated") === "true";
-    return { objects, prefixes, truncated, next: truncated ? text(doc.documentElement, "NextContinuationToken") : null };
+    return {
+      objects,
+      prefixes,
+      truncated,
+      next: truncated ? text(doc.documentElement, "NextContinuationToken") : null,
+    };
   }
 
   async headObject(bucket: string, key: string): Promise<ObjectHead> {
@@ -155,7 +205,8 @@ export class Api {
     const checksums: Record<string, string> = {};
     const metadata: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      if (name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-type") checksums[name.slice(15)] = value;
+      if (name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-type")
+        checksums[name.slice(15)] = value;
       if (name.startsWith("x-amz-meta-")) metadata[name.slice(11)] = value;
     });
     return {
@@ -182,7 +233,10 @@ export class Api {
   }
 
   async putPolicy(bucket: string, policy: string): Promise<void> {
-    await this.request(`/${enc(bucket)}?policy`, { method: "PUT", body: policy });
+    await this.request(`/${enc(bucket)}?policy`, {
+      method: "PUT",
+      body: policy,
+    });
   }
 
   async deletePolicy(bucket: string): Promise<void> {
@@ -195,7 +249,8 @@ export class Api {
       const doc = await xml(await this.request(`/${enc(bucket)}?policyStatus`));
       return text(doc.documentElement, "IsPublic") === "true";
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404 && error.title === "NoSuchBucketPolicy") return false;
+      if (error instanceof ApiError && error.status === 404 && error.title === "NoSuchBucketPolicy")
+        return false;
       throw error;
     }
   }
@@ -221,10 +276,18 @@ export class Api {
   }
 
   async referrerDocument(bucket: string, key: string, digest: string): Promise<unknown> {
-    return (await this.request(`/_artifacts/referrers/${enc(bucket)}/${digest}?key=${enc(key)}`)).json();
+    return (
+      await this.request(`/_artifacts/referrers/${enc(bucket)}/${digest}?key=${enc(key)}`)
+    ).json();
   }
 
-  attach(bucket: string, key: string, kind: string, file: Blob, mediaType: string): Promise<Referrer> {
+  attach(
+    bucket: string,
+    key: string,
+    kind: string,
+    file: Blob,
+    mediaType: string,
+  ): Promise<Referrer> {
     return this.json(`/_artifacts/referrers/${enc(bucket)}?key=${enc(key)}&kind=${kind}`, {
       method: "POST",
       headers: { "Content-Type": mediaType },
@@ -279,14 +342,22 @@ export async function errorOf(response: Response): Promise<ApiError> {
   if (type.includes("json")) {
     try {
       const problem = JSON.parse(body) as { title?: string; detail?: string };
-      return new ApiError(response.status, problem.title ?? response.statusText, problem.detail ?? "");
+      return new ApiError(
+        response.status,
+        problem.title ?? response.statusText,
+        problem.detail ?? "",
+      );
     } catch {
       /* not JSON after all */
     }
   }
   if (type.includes("xml") && body) {
     const doc = new DOMParser().parseFromString(body, "application/xml");
-    return new ApiError(response.status, text(doc.documentElement, "Code"), text(doc.documentElement, "Message"));
+    return new ApiError(
+      response.status,
+      text(doc.documentElement, "Code"),
+      text(doc.documentElement, "Message"),
+    );
   }
   return new ApiError(response.status, response.statusText || `HTTP ${response.status}`, "");
 }

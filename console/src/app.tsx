@@ -32,8 +32,15 @@ export function App({ auth, api, uploads }: Ctx) {
     return (
       <main class="page narrow" id="main">
         <h1>Artifact Store</h1>
-        <p>Browse buckets and objects, upload and download, and see each artifact's signatures, SBOM and verdict.</p>
-        <button class="primary" type="button" onClick={() => void auth.login(window.location.pathname + window.location.search)}>
+        <p>
+          Browse buckets and objects, upload and download, and see each artifact's signatures, SBOM
+          and verdict.
+        </p>
+        <button
+          class="primary"
+          type="button"
+          onClick={() => void auth.login(window.location.pathname + window.location.search)}
+        >
           Sign in
         </button>
       </main>
@@ -52,11 +59,19 @@ export function App({ auth, api, uploads }: Ctx) {
           <a class="brand" href={BASE} onClick={follow}>
             Artifact Store
           </a>
-          <a href={href({ page: "buckets" })} onClick={follow} aria-current={route.page === "buckets" ? "page" : undefined}>
+          <a
+            href={href({ page: "buckets" })}
+            onClick={follow}
+            aria-current={route.page === "buckets" ? "page" : undefined}
+          >
             Buckets
           </a>
           {admin && (
-            <a href={href({ page: "admin" })} onClick={follow} aria-current={route.page === "admin" ? "page" : undefined}>
+            <a
+              href={href({ page: "admin" })}
+              onClick={follow}
+              aria-current={route.page === "admin" ? "page" : undefined}
+            >
               Admin
             </a>
           )}
@@ -64,7 +79,7 @@ export function App({ auth, api, uploads }: Ctx) {
         <div class="who">
           <label>
             Theme{" "}
-            <select value={theme} onChange={(e) => setTheme((e.currentTarget as HTMLSelectElement).value)}>
+            <select value={theme} onChange={(e) => setTheme(e.currentTarget.value)}>
               <option value="auto">System</option>
               <option value="light">Light</option>
               <option value="dark">Dark</option>
@@ -78,8 +93,12 @@ export function App({ auth, api, uploads }: Ctx) {
       </header>
       <main class="page" id="main" tabIndex={-1}>
         {route.page === "buckets" && <BucketsPage ctx={ctx} />}
-        {route.page === "objects" && <ObjectsPage ctx={ctx} bucket={route.bucket} prefix={route.prefix} />}
-        {route.page === "object" && <ObjectPage ctx={ctx} bucket={route.bucket} objectKey={route.key} />}
+        {route.page === "objects" && (
+          <ObjectsPage ctx={ctx} bucket={route.bucket} prefix={route.prefix} />
+        )}
+        {route.page === "object" && (
+          <ObjectPage ctx={ctx} bucket={route.bucket} objectKey={route.key} />
+        )}
         {route.page === "settings" && <SettingsPage ctx={ctx} bucket={route.bucket} />}
         {route.page === "admin" && <AdminPage ctx={ctx} />}
       </main>

@@ -59,7 +59,7 @@ export class Auth {
     const claims = decodeClaims(token);
     const realm = claims.realm_access as { roles?: string[] } | undefined;
     return {
-      name: String(claims.preferred_username ?? claims.sub ?? ""),
+      name: [claims.preferred_username, claims.sub].find((v) => typeof v === "string") ?? "",
       roles: realm?.roles ?? [],
       groups: (claims.groups as string[] | undefined) ?? [],
     };
@@ -107,8 +107,7 @@ export class Auth {
 export function decodeClaims(token: string): Record<string, unknown> {
   const payload = token.split(".")[1] ?? "";
   const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-  return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0)))) as Record<
-    string,
-    unknown
-  >;
+  return JSON.parse(
+    new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))),
+  ) as Record<string, unknown>;
 }

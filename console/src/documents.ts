@@ -38,7 +38,10 @@ export function components(document: unknown): Component[] {
       const component = obj(item);
       const licences = list(component.licenses)
         .map(obj)
-        .map((entry) => str(entry.expression) || str(obj(entry.license).id) || str(obj(entry.license).name))
+        .map(
+          (entry) =>
+            str(entry.expression) || str(obj(entry.license).id) || str(obj(entry.license).name),
+        )
         .filter(Boolean);
       found.push({
         name: str(component.name),
@@ -76,7 +79,9 @@ export function statement(envelope: unknown): Statement | null {
     : obj(predicate.buildDefinition).resolvedDependencies;
   const materials = list(sources).map((item) => {
     const material = obj(item);
-    const digests = Object.entries(obj(material.digest)).map(([alg, value]) => `${alg}:${str(value)}`);
+    const digests = Object.entries(obj(material.digest)).map(
+      ([alg, value]) => `${alg}:${str(value)}`,
+    );
     return { uri: str(material.uri), digest: digests.join(" ") };
   });
   return { predicateType: str(parsed.predicateType), builder, materials };

@@ -34,7 +34,9 @@ if (root) {
     render(
       <main class="page narrow">
         <h1>Artifact Store</h1>
-        <p role="alert">The console could not start: {error instanceof Error ? error.message : String(error)}</p>
+        <p role="alert">
+          The console could not start: {error instanceof Error ? error.message : String(error)}
+        </p>
       </main>,
       root,
     );

@@ -19,9 +19,14 @@ export function parse(pathname: string, search: string): Route {
   const parts = rest.split("/").map(decodeURIComponent);
   if (parts[0] === "b" && parts[1]) {
     const bucket = parts[1];
-    if (parts[2] === "o" && parts.length > 3) return { page: "object", bucket, key: parts.slice(3).join("/") };
+    if (parts[2] === "o" && parts.length > 3)
+      return { page: "object", bucket, key: parts.slice(3).join("/") };
     if (parts[2] === "settings") return { page: "settings", bucket };
-    return { page: "objects", bucket, prefix: new URLSearchParams(search).get("prefix") ?? "" };
+    return {
+      page: "objects",
+      bucket,
+      prefix: new URLSearchParams(search).get("prefix") ?? "",
+    };
   }
   if (parts[0] === "admin") return { page: "admin" };
   return { page: "buckets" };

@@ -4,7 +4,8 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 
 export function message(error: unknown): string {
-  if (error instanceof ApiError) return error.detail ? `${error.title}: ${error.detail}` : error.title;
+  if (error instanceof ApiError)
+    return error.detail ? `${error.title}: ${error.detail}` : error.title;
   if (error instanceof Error) return error.message;
   return String(error);
 }
@@ -38,7 +39,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((value) => value + 1), []);
   return { data, error, loading, reload };

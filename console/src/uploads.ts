@@ -53,7 +53,12 @@ export class Uploads {
       retryDelays: [0, 1000, 3000, 5000],
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
-      metadata: { bucket, key, filename: file.name, filetype: file.type || "application/octet-stream" },
+      metadata: {
+        bucket,
+        key,
+        filename: file.name,
+        filetype: file.type || "application/octet-stream",
+      },
       onBeforeRequest: async (request) => {
         request.setHeader("Authorization", `Bearer ${await this.auth.token()}`);
       },
@@ -123,14 +128,16 @@ export class Uploads {
   static async unfinished(): Promise<{ name: string; size: number }[]> {
     const found = await tus.defaultOptions.urlStorage.findAllUploads().catch(() => []);
     return found.map((upload) => ({
-      name: String(upload.metadata.key ?? upload.metadata.filename ?? ""),
+      name: upload.metadata.key ?? upload.metadata.filename ?? "",
       size: upload.size ?? 0,
     }));
   }
 }
 
 function problemText(error: Error): string {
-  const detailed = error as Error & { originalResponse?: { getBody(): string } | null };
+  const detailed = error as Error & {
+    originalResponse?: { getBody(): string } | null;
+  };
   const body = detailed.originalResponse?.getBody();
   if (body) {
     try {

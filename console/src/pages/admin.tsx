@@ -38,7 +38,12 @@ export function AdminPage({ ctx }: { ctx: Ctx }) {
       <h2>Access keys</h2>
       <form class="inline" onSubmit={(e) => void create(e)}>
         <label for="key-description">Description</label>
-        <input id="key-description" value={description} maxLength={256} onInput={(e) => setDescription((e.currentTarget as HTMLInputElement).value)} />
+        <input
+          id="key-description"
+          value={description}
+          maxLength={256}
+          onInput={(e) => setDescription(e.currentTarget.value)}
+        />
         <button class="primary" type="submit">
           Create access key
         </button>
@@ -84,7 +89,11 @@ export function AdminPage({ ctx }: { ctx: Ctx }) {
                 <td>{key.description}</td>
                 <td>{key.created ? when(key.created) : ""}</td>
                 <td>
-                  <button type="button" class="danger" onClick={() => void revoke(key.access_key_id)}>
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() => void revoke(key.access_key_id)}
+                  >
                     Revoke<span class="sr-only"> {key.access_key_id}</span>
                   </button>
                 </td>

@@ -9,7 +9,10 @@ export function BucketsPage({ ctx }: { ctx: Ctx }) {
   const buckets = useLoad(async () => {
     const found = await api.listBuckets();
     return Promise.all(
-      found.map(async (bucket) => ({ ...bucket, public: await api.isPublic(bucket.name).catch(() => null) })),
+      found.map(async (bucket) => ({
+        ...bucket,
+        public: await api.isPublic(bucket.name).catch(() => null),
+      })),
     );
   }, []);
   const [name, setName] = useState("");
@@ -42,7 +45,7 @@ export function BucketsPage({ ctx }: { ctx: Ctx }) {
             minLength={3}
             maxLength={63}
             pattern="[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"
-            onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+            onInput={(e) => setName(e.currentTarget.value)}
           />
           <button class="primary" type="submit">
             Create bucket
@@ -67,7 +70,14 @@ export function BucketsPage({ ctx }: { ctx: Ctx }) {
             {buckets.data.map((bucket) => (
               <tr key={bucket.name}>
                 <td>
-                  <a href={href({ page: "objects", bucket: bucket.name, prefix: "" })} onClick={follow}>
+                  <a
+                    href={href({
+                      page: "objects",
+                      bucket: bucket.name,
+                      prefix: "",
+                    })}
+                    onClick={follow}
+                  >
                     {bucket.name}
                   </a>
                 </td>
@@ -75,7 +85,9 @@ export function BucketsPage({ ctx }: { ctx: Ctx }) {
                   {bucket.public === null ? (
                     <span class="badge">unknown</span>
                   ) : (
-                    <span class={bucket.public ? "badge warn" : "badge"}>{bucket.public ? "public" : "private"}</span>
+                    <span class={bucket.public ? "badge warn" : "badge"}>
+                      {bucket.public ? "public" : "private"}
+                    </span>
                   )}
                 </td>
                 <td>{when(bucket.created)}</td>
@@ -134,11 +146,20 @@ function DeleteBucket({ ctx, bucket, onDone }: { ctx: Ctx; bucket: string; onDon
       <form onSubmit={(e) => void remove(e)}>
         <h2 id="delete-title">Delete bucket {bucket}</h2>
         <label class="check">
-          <input type="checkbox" checked={recursive} onChange={(e) => setRecursive((e.currentTarget as HTMLInputElement).checked)} />
+          <input
+            type="checkbox"
+            checked={recursive}
+            onChange={(e) => setRecursive(e.currentTarget.checked)}
+          />
           Also delete every object, version and upload in it
         </label>
         <label for="confirm-name">Type the bucket's name to confirm</label>
-        <input id="confirm-name" value={typed} autoFocus onInput={(e) => setTyped((e.currentTarget as HTMLInputElement).value)} />
+        <input
+          id="confirm-name"
+          value={typed}
+          autoFocus
+          onInput={(e) => setTyped(e.currentTarget.value)}
+        />
         <Alert text={error} />
         <div class="buttons">
           <button type="button" onClick={onDone}>

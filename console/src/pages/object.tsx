@@ -6,7 +6,15 @@ import { components, sbomMediaType, statement, type Component, type Statement } 
 import { follow, href } from "../router";
 import { Alert, message, size, useLoad, when } from "../ui";
 
-export function ObjectPage({ ctx, bucket, objectKey }: { ctx: Ctx; bucket: string; objectKey: string }) {
+export function ObjectPage({
+  ctx,
+  bucket,
+  objectKey,
+}: {
+  ctx: Ctx;
+  bucket: string;
+  objectKey: string;
+}) {
   const { api, auth } = ctx;
   const head = useLoad(() => api.headObject(bucket, objectKey), [bucket, objectKey]);
   const verdict = useLoad(() => api.verdict(bucket, objectKey), [bucket, objectKey]);
@@ -16,9 +24,15 @@ export function ObjectPage({ ctx, bucket, objectKey }: { ctx: Ctx; bucket: strin
     const attestations: { digest: string; statement: Statement | null }[] = [];
     for (const referrer of referrers) {
       if (referrer.kind === "sbom") {
-        sboms.push({ digest: referrer.digest, components: components(await api.referrerDocument(bucket, objectKey, referrer.digest)) });
+        sboms.push({
+          digest: referrer.digest,
+          components: components(await api.referrerDocument(bucket, objectKey, referrer.digest)),
+        });
       } else if (referrer.kind === "attestation") {
-        attestations.push({ digest: referrer.digest, statement: statement(await api.referrerDocument(bucket, objectKey, referrer.digest)) });
+        attestations.push({
+          digest: referrer.digest,
+          statement: statement(await api.referrerDocument(bucket, objectKey, referrer.digest)),
+        });
       }
     }
     return { referrers, sboms, attestations };
@@ -51,13 +65,14 @@ export function ObjectPage({ ctx, bucket, objectKey }: { ctx: Ctx; bucket: strin
         <div class={`verdict ${overall}`} data-testid="verdict" data-verdict={overall}>
           <strong>
             {overall === "pass" && "Signed by a trusted signer"}
-            {overall === "fail" && "Would not be handed out: the bucket requires a trusted signature"}
+            {overall === "fail" &&
+              "Would not be handed out: the bucket requires a trusted signature"}
             {overall === "unsigned" && "Not signed by a trusted signer"}
           </strong>
           {v.reason && <p>Why: {v.reason}</p>}
           <p>
-            SBOM: {v.sbom_valid ? "present and valid" : "none valid"} · Require signature: {v.require_signature ? "on" : "off"} ·
-            Checked {when(v.checked)}
+            SBOM: {v.sbom_valid ? "present and valid" : "none valid"} · Require signature:{" "}
+            {v.require_signature ? "on" : "off"} · Checked {when(v.checked)}
           </p>
         </div>
       )}
@@ -116,7 +131,9 @@ export function ObjectPage({ ctx, bucket, objectKey }: { ctx: Ctx; bucket: strin
       <h2>SBOM</h2>
       <Alert text={documents.error} />
       {documents.data && documents.data.sboms.length === 0 && <p>No SBOM attached.</p>}
-      {documents.data?.sboms.map((sbom) => <ComponentsTable key={sbom.digest} items={sbom.components} />)}
+      {documents.data?.sboms.map((sbom) => (
+        <ComponentsTable key={sbom.digest} items={sbom.components} />
+      ))}
 
       <h2>Attestations</h2>
       {documents.data && documents.data.attestations.length === 0 && <p>No attestations.</p>}
@@ -125,8 +142,12 @@ export function ObjectPage({ ctx, bucket, objectKey }: { ctx: Ctx; bucket: strin
         return (
           <div class="card" key={digest}>
             <p>
-              <strong>{found?.predicateType ?? checked?.predicate_type ?? "unknown predicate"}</strong>{" "}
-              {checked && <Badge ok={checked.verified && checked.trusted} reason={checked.reason} />}
+              <strong>
+                {found?.predicateType ?? checked?.predicate_type ?? "unknown predicate"}
+              </strong>{" "}
+              {checked && (
+                <Badge ok={checked.verified && checked.trusted} reason={checked.reason} />
+              )}
             </p>
             {found?.builder && <p>Builder: {found.builder}</p>}
             {found && found.materials.length > 0 && (
@@ -154,13 +175,19 @@ export function ObjectPage({ ctx, bucket, objectKey }: { ctx: Ctx; bucket: strin
         );
       })}
 
-      {(mayWrite(auth, bucket) || isAdmin(auth)) && <Attach ctx={ctx} bucket={bucket} objectKey={objectKey} onDone={reload} />}
+      {(mayWrite(auth, bucket) || isAdmin(auth)) && (
+        <Attach ctx={ctx} bucket={bucket} objectKey={objectKey} onDone={reload} />
+      )}
     </section>
   );
 }
 
 function Badge({ ok, reason }: { ok: boolean; reason?: string | null }) {
-  return <span class={ok ? "badge ok" : "badge bad"}>{ok ? "verified" : `not counted${reason ? `: ${reason}` : ""}`}</span>;
+  return (
+    <span class={ok ? "badge ok" : "badge bad"}>
+      {ok ? "verified" : `not counted${reason ? `: ${reason}` : ""}`}
+    </span>
+  );
 }
 
 function Signatures({ items }: { items: SignatureInfo[] }) {
@@ -199,12 +226,21 @@ function ComponentsTable({ items }: { items: Component[] }) {
   const [query, setQuery] = useState("");
   const shown = useMemo(() => {
     const needle = query.toLowerCase();
-    return items.filter((item) => Object.values(item).some((value) => value.toLowerCase().includes(needle)));
+    return items.filter((item) =>
+      [item.name, item.version, item.purl, item.licence].some((value) =>
+        value.toLowerCase().includes(needle),
+      ),
+    );
   }, [items, query]);
   return (
     <div class="card">
       <label for="sbom-search">Search components</label>{" "}
-      <input id="sbom-search" type="search" value={query} onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)} />
+      <input
+        id="sbom-search"
+        type="search"
+        value={query}
+        onInput={(e) => setQuery(e.currentTarget.value)}
+      />
       <p aria-live="polite">
         {shown.length} of {items.length} components
       </p>
@@ -235,7 +271,17 @@ function ComponentsTable({ items }: { items: Component[] }) {
   );
 }
 
-function Attach({ ctx, bucket, objectKey, onDone }: { ctx: Ctx; bucket: string; objectKey: string; onDone: () => void }) {
+function Attach({
+  ctx,
+  bucket,
+  objectKey,
+  onDone,
+}: {
+  ctx: Ctx;
+  bucket: string;
+  objectKey: string;
+  onDone: () => void;
+}) {
   const [kind, setKind] = useState("sbom");
   const [error, setError] = useState("");
   const [done, setDone] = useState("");
@@ -244,7 +290,9 @@ function Attach({ ctx, bucket, objectKey, onDone }: { ctx: Ctx; bucket: string; 
     event.preventDefault();
     setError("");
     setDone("");
-    const input = (event.currentTarget as HTMLFormElement).elements.namedItem("attach-file") as HTMLInputElement;
+    const input = (event.currentTarget as HTMLFormElement).elements.namedItem(
+      "attach-file",
+    ) as HTMLInputElement;
     const file = input.files?.[0];
     if (!file) {
       setError("Choose a file to attach.");
@@ -265,7 +313,7 @@ function Attach({ ctx, bucket, objectKey, onDone }: { ctx: Ctx; bucket: string; 
     <form class="card" onSubmit={(e) => void submit(e)}>
       <h2>Attach a document</h2>
       <label for="attach-kind">Kind</label>
-      <select id="attach-kind" value={kind} onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value)}>
+      <select id="attach-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
         <option value="sbom">SBOM (CycloneDX or SPDX JSON)</option>
         <option value="signature">Signature (sigstore bundle)</option>
         <option value="attestation">Attestation (DSSE envelope)</option>

@@ -12,7 +12,10 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
   const [tokens, setTokens] = useState<(string | null)[]>([null]);
   useEffect(() => setTokens([null]), [bucket, prefix]);
   const token = tokens[tokens.length - 1] ?? null;
-  const listing = useLoad<Listing>(() => api.listObjects(bucket, prefix, token), [bucket, prefix, token]);
+  const listing = useLoad<Listing>(
+    () => api.listObjects(bucket, prefix, token),
+    [bucket, prefix, token],
+  );
   const [search, setSearch] = useState(prefix);
   useEffect(() => setSearch(prefix), [prefix]);
   const [error, setError] = useState("");
@@ -48,7 +51,11 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
   async function copyLink(key: string, presigned: boolean): Promise<void> {
     try {
       await copy(presigned ? await api.presign(bucket, key) : `s3://${bucket}/${key}`);
-      setNotice(presigned ? `Presigned link to ${key} copied (valid one hour).` : `s3://${bucket}/${key} copied.`);
+      setNotice(
+        presigned
+          ? `Presigned link to ${key} copied (valid one hour).`
+          : `s3://${bucket}/${key} copied.`,
+      );
     } catch (failure) {
       setError(message(failure));
     }
@@ -68,7 +75,14 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
         {crumbs.map((part, index) => (
           <span key={index}>
             {" / "}
-            <a href={href({ page: "objects", bucket, prefix: `${crumbs.slice(0, index + 1).join("/")}/` })} onClick={follow}>
+            <a
+              href={href({
+                page: "objects",
+                bucket,
+                prefix: `${crumbs.slice(0, index + 1).join("/")}/`,
+              })}
+              onClick={follow}
+            >
               {part}
             </a>
           </span>
@@ -87,7 +101,12 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
         }}
       >
         <label for="prefix-search">Search by prefix</label>
-        <input id="prefix-search" type="search" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} />
+        <input
+          id="prefix-search"
+          type="search"
+          value={search}
+          onInput={(e) => setSearch(e.currentTarget.value)}
+        />
         <button type="submit">Search</button>
         <a href={href({ page: "settings", bucket })} onClick={follow}>
           Bucket settings
@@ -103,64 +122,85 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
       {listing.loading && <p aria-live="polite">Loading…</p>}
       {listing.data && (
         <>
-          <table class="objects">
-            <caption class="sr-only">Objects and folders under {prefix || "the bucket's top"}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Size</th>
-                <th scope="col">Modified</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {listing.data.prefixes.map((folder) => (
-                <tr key={folder}>
-                  <td>
-                    <a href={href({ page: "objects", bucket, prefix: folder })} onClick={follow}>
-                      📁 {folder.slice(prefix.length)}
-                    </a>
-                  </td>
-                  <td>—</td>
-                  <td>—</td>
-                  <td />
+          {listing.data.prefixes.length + listing.data.objects.length > 0 && (
+            <table class="objects">
+              <caption class="sr-only">
+                Objects and folders under {prefix || "the bucket's top"}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">Modified</th>
+                  <th scope="col">Actions</th>
                 </tr>
-              ))}
-              {listing.data.objects.map((object) => {
-                const name = object.key.slice(prefix.length);
-                return (
-                  <tr key={object.key}>
+              </thead>
+              <tbody>
+                {listing.data.prefixes.map((folder) => (
+                  <tr key={folder}>
                     <td>
-                      <a href={href({ page: "object", bucket, key: object.key })} onClick={follow}>
-                        {name}
+                      <a href={href({ page: "objects", bucket, prefix: folder })} onClick={follow}>
+                        📁 {folder.slice(prefix.length)}
                       </a>
                     </td>
-                    <td>{size(object.size)}</td>
-                    <td>{when(object.modified)}</td>
-                    <td class="actions">
-                      <button type="button" onClick={() => void download(object.key)}>
-                        Download<span class="sr-only"> {name}</span>
-                      </button>
-                      <button type="button" onClick={() => void copyLink(object.key, false)}>
-                        Copy S3 URI<span class="sr-only"> of {name}</span>
-                      </button>
-                      <button type="button" onClick={() => void copyLink(object.key, true)}>
-                        Copy link<span class="sr-only"> to {name}</span>
-                      </button>
-                      {writer && (
-                        <button type="button" class="danger" onClick={() => void remove(object.key)}>
-                          Delete<span class="sr-only"> {name}</span>
-                        </button>
-                      )}
-                    </td>
+                    <td>—</td>
+                    <td>—</td>
+                    <td />
                   </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          {listing.data.prefixes.length + listing.data.objects.length === 0 && <p>Nothing here yet.</p>}
+                ))}
+                {listing.data.objects.map((object) => {
+                  const name = object.key.slice(prefix.length);
+                  return (
+                    <tr key={object.key}>
+                      <td>
+                        <a
+                          href={href({
+                            page: "object",
+                            bucket,
+                            key: object.key,
+                          })}
+                          onClick={follow}
+                        >
+                          {name}
+                        </a>
+                      </td>
+                      <td>{size(object.size)}</td>
+                      <td>{when(object.modified)}</td>
+                      <td class="actions">
+                        <button type="button" onClick={() => void download(object.key)}>
+                          Download<span class="sr-only"> {name}</span>
+                        </button>
+                        <button type="button" onClick={() => void copyLink(object.key, false)}>
+                          Copy S3 URI<span class="sr-only"> of {name}</span>
+                        </button>
+                        <button type="button" onClick={() => void copyLink(object.key, true)}>
+                          Copy link<span class="sr-only"> to {name}</span>
+                        </button>
+                        {writer && (
+                          <button
+                            type="button"
+                            class="danger"
+                            onClick={() => void remove(object.key)}
+                          >
+                            Delete<span class="sr-only"> {name}</span>
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+          {listing.data.prefixes.length + listing.data.objects.length === 0 && (
+            <p>Nothing here yet.</p>
+          )}
           <div class="pager">
-            <button type="button" disabled={tokens.length < 2} onClick={() => setTokens(tokens.slice(0, -1))}>
+            <button
+              type="button"
+              disabled={tokens.length < 2}
+              onClick={() => setTokens(tokens.slice(0, -1))}
+            >
               Previous page
             </button>
             <span>Page {tokens.length}</span>
@@ -178,7 +218,15 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
   );
 }
 
-function UploadZone({ uploads, bucket, prefix }: { uploads: Uploads; bucket: string; prefix: string }) {
+function UploadZone({
+  uploads,
+  bucket,
+  prefix,
+}: {
+  uploads: Uploads;
+  bucket: string;
+  prefix: string;
+}) {
   const [items, setItems] = useState<UploadItem[]>(uploads.items);
   const [over, setOver] = useState(false);
   const [unfinished, setUnfinished] = useState<{ name: string; size: number }[]>([]);
@@ -223,8 +271,13 @@ function UploadZone({ uploads, bucket, prefix }: { uploads: Uploads; bucket: str
           type="file"
           multiple
           onChange={(event) => {
-            const input = event.currentTarget as HTMLInputElement;
-            add([...(input.files ?? [])].map((file) => ({ file, path: file.name })));
+            const input = event.currentTarget;
+            add(
+              [...(input.files ?? [])].map((file) => ({
+                file,
+                path: file.name,
+              })),
+            );
             input.value = "";
           }}
         />
@@ -238,16 +291,22 @@ function UploadZone({ uploads, bucket, prefix }: { uploads: Uploads; bucket: str
           // @ts-expect-error: not in the DOM typings, every browser has it
           webkitdirectory=""
           onChange={(event) => {
-            const input = event.currentTarget as HTMLInputElement;
-            add([...(input.files ?? [])].map((file) => ({ file, path: file.webkitRelativePath || file.name })));
+            const input = event.currentTarget;
+            add(
+              [...(input.files ?? [])].map((file) => ({
+                file,
+                path: file.webkitRelativePath || file.name,
+              })),
+            );
             input.value = "";
           }}
         />
       </div>
       {unfinished.length > 0 && items.every((item) => item.state === "done") && (
         <p class="notice" role="status" data-testid="unfinished">
-          Unfinished uploads from before: {unfinished.map((upload) => `${upload.name} (${size(upload.size)})`).join(", ")}.
-          Pick the same files again to resume them.
+          Unfinished uploads from before:{" "}
+          {unfinished.map((upload) => `${upload.name} (${size(upload.size)})`).join(", ")}. Pick the
+          same files again to resume them.
         </p>
       )}
       {items.length > 0 && (
@@ -255,9 +314,17 @@ function UploadZone({ uploads, bucket, prefix }: { uploads: Uploads; bucket: str
           {items.map((item) => (
             <li key={item.id} data-state={item.state}>
               <span class="name">{item.key}</span>
-              <progress max={item.size || 1} value={item.sent} aria-label={`Upload of ${item.key}`} />
+              <progress
+                max={item.size || 1}
+                value={item.sent}
+                aria-label={`Upload of ${item.key}`}
+              />
               <span class="status" data-testid="upload-status">
-                {item.state === "done" ? "done" : item.state === "failed" ? item.error : `${item.state} ${size(item.sent)} of ${size(item.size)}`}
+                {item.state === "done"
+                  ? "done"
+                  : item.state === "failed"
+                    ? item.error
+                    : `${item.state} ${size(item.sent)} of ${size(item.size)}`}
                 {item.resumedFrom > 0 && ` (resumed at ${size(item.resumedFrom)})`}
               </span>
               {item.state === "uploading" && (

@@ -13,7 +13,12 @@ interface Trust {
   [field: string]: unknown;
 }
 
-const NO_TRUST: Trust = { require_signature: false, receipts: false, keys: [], identities: [] };
+const NO_TRUST: Trust = {
+  require_signature: false,
+  receipts: false,
+  keys: [],
+  identities: [],
+};
 
 export function SettingsPage({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
   return (
@@ -66,7 +71,11 @@ function PolicyEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
     <form class="card" onSubmit={(e) => void save(e)}>
       <h2>
         Bucket policy{" "}
-        {status.data !== undefined && <span class={status.data ? "badge warn" : "badge"}>{status.data ? "public" : "private"}</span>}
+        {status.data !== undefined && (
+          <span class={status.data ? "badge warn" : "badge"}>
+            {status.data ? "public" : "private"}
+          </span>
+        )}
       </h2>
       <Alert text={policy.error} />
       <label for="policy-text">Policy JSON (empty: no policy)</label>
@@ -75,9 +84,10 @@ function PolicyEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
         rows={12}
         spellcheck={false}
         value={text}
+        readOnly={policy.loading}
         aria-invalid={error ? "true" : undefined}
         aria-describedby={error ? "policy-error" : undefined}
-        onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
+        onInput={(e) => setText(e.currentTarget.value)}
       />
       {error && (
         <p class="alert" role="alert" id="policy-error">
@@ -101,7 +111,10 @@ function PolicyEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
 function TrustEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
   const trust = useLoad<Trust>(async () => {
     try {
-      return { ...NO_TRUST, ...((await ctx.api.trust(bucket)) as Partial<Trust>) };
+      return {
+        ...NO_TRUST,
+        ...((await ctx.api.trust(bucket)) as Partial<Trust>),
+      };
     } catch (failure) {
       if (failure instanceof ApiError && failure.status === 404) return NO_TRUST;
       throw failure;
@@ -115,7 +128,9 @@ function TrustEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
   useEffect(() => {
     if (trust.data) {
       setDraft(trust.data);
-      setSigners(JSON.stringify({ keys: trust.data.keys, identities: trust.data.identities }, null, 2));
+      setSigners(
+        JSON.stringify({ keys: trust.data.keys, identities: trust.data.identities }, null, 2),
+      );
     }
   }, [trust.data]);
 
@@ -145,8 +160,13 @@ function TrustEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
         <input
           type="checkbox"
           checked={draft.require_signature}
-          disabled={!admin}
-          onChange={(e) => setDraft({ ...draft, require_signature: (e.currentTarget as HTMLInputElement).checked })}
+          disabled={!admin || trust.loading}
+          onChange={(e) =>
+            setDraft({
+              ...draft,
+              require_signature: e.currentTarget.checked,
+            })
+          }
         />
         Require a trusted signature to download
       </label>
@@ -154,8 +174,13 @@ function TrustEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
         <input
           type="checkbox"
           checked={draft.receipts}
-          disabled={!admin}
-          onChange={(e) => setDraft({ ...draft, receipts: (e.currentTarget as HTMLInputElement).checked })}
+          disabled={!admin || trust.loading}
+          onChange={(e) =>
+            setDraft({
+              ...draft,
+              receipts: e.currentTarget.checked,
+            })
+          }
         />
         The gateway signs each stored object (receipts)
       </label>
@@ -165,9 +190,9 @@ function TrustEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
         rows={10}
         spellcheck={false}
         value={signers}
-        readOnly={!admin}
+        readOnly={!admin || trust.loading}
         aria-describedby={error ? "trust-error" : undefined}
-        onInput={(e) => setSigners((e.currentTarget as HTMLTextAreaElement).value)}
+        onInput={(e) => setSigners(e.currentTarget.value)}
       />
       {error && (
         <p class="alert" role="alert" id="trust-error">

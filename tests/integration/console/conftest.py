@@ -20,7 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.conftest import gateway_settings
 from tests.fixtures.keycloak import RunningKeycloak
@@ -44,7 +51,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 60_000  # a loaded 2-core machine: the gateway may take seconds to answer
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _unavailable(reason: str) -> None:
