@@ -98,6 +98,18 @@ export interface Deletion {
   problem?: { status: number; title: string; detail: string } | null;
 }
 
+export interface AuditLine {
+  time: string;
+  request_id: string;
+  principal: string;
+  operation: string;
+  action: string;
+  resource: string;
+  decision: "allow" | "deny";
+  rule: string;
+  status: number;
+}
+
 export interface AccessKey {
   access_key_id: string;
   secret_access_key?: string | null;
@@ -305,6 +317,14 @@ export class Api {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(trust),
     });
+  }
+
+  audit(filters: { principal: string; action: string; decision: string }): Promise<AuditLine[]> {
+    const query = new URLSearchParams({ limit: "50" });
+    for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+    return this.json<{ records: AuditLine[] }>(`/_artifacts/audit?${query.toString()}`).then(
+      (page) => page.records,
+    );
   }
 
   keys(): Promise<AccessKey[]> {

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Ctx } from "../app";
-import type { AccessKey } from "../api";
+import type { AccessKey, Api } from "../api";
 import { Alert, message, useLoad, when } from "../ui";
 
 export function AdminPage({ ctx }: { ctx: Ctx }) {
@@ -102,6 +102,86 @@ export function AdminPage({ ctx }: { ctx: Ctx }) {
           </tbody>
         </table>
       )}
+      <AuditLog api={ctx.api} />
     </section>
+  );
+}
+
+/** The audit log's latest lines (admins of the whole store), filtered on the gateway. */
+function AuditLog({ api }: { api: Api }) {
+  const [draft, setDraft] = useState({ principal: "", action: "", decision: "" });
+  const [filters, setFilters] = useState(draft);
+  const lines = useLoad(() => api.audit(filters), [filters]);
+  const field =
+    (name: "principal" | "action") =>
+    (event: Event): void => {
+      setDraft({ ...draft, [name]: (event.currentTarget as HTMLInputElement).value });
+    };
+  return (
+    <div class="card">
+      <h2>Audit log</h2>
+      <form
+        class="inline"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setFilters(draft);
+        }}
+      >
+        <label for="audit-principal">Principal</label>
+        <input id="audit-principal" value={draft.principal} onInput={field("principal")} />
+        <label for="audit-action">Action</label>
+        <input id="audit-action" value={draft.action} onInput={field("action")} />
+        <label for="audit-decision">Decision</label>
+        <select
+          id="audit-decision"
+          value={draft.decision}
+          onChange={(event) => {
+            setDraft({ ...draft, decision: event.currentTarget.value });
+          }}
+        >
+          <option value="">any</option>
+          <option value="allow">allow</option>
+          <option value="deny">deny</option>
+        </select>
+        <button type="submit">Filter</button>
+      </form>
+      <Alert text={lines.error} />
+      {lines.data && lines.data.length === 0 && <p>No matching lines.</p>}
+      {lines.data && lines.data.length > 0 && (
+        <table data-testid="audit">
+          <caption class="sr-only">Audit log, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Principal</th>
+              <th scope="col">Operation</th>
+              <th scope="col">Action</th>
+              <th scope="col">Resource</th>
+              <th scope="col">Decision</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {lines.data.map((line, index) => (
+              <tr key={`${line.request_id}-${index}`}>
+                <td>{when(line.time)}</td>
+                <td>{line.principal}</td>
+                <td>{line.operation}</td>
+                <td>{line.action}</td>
+                <td>
+                  <code>{line.resource}</code>
+                </td>
+                <td>
+                  <span class={line.decision === "allow" ? "badge ok" : "badge bad"}>
+                    {line.decision}
+                  </span>
+                </td>
+                <td>{line.status}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
   );
 }

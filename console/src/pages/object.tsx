@@ -140,7 +140,7 @@ export function ObjectPage({
       {documents.data?.attestations.map(({ digest, statement: found }) => {
         const checked = v?.attestations.find((item) => item.digest === digest);
         return (
-          <div class="card" key={digest}>
+          <div class="card" key={digest} data-testid="attestation">
             <p>
               <strong>
                 {found?.predicateType ?? checked?.predicate_type ?? "unknown predicate"}

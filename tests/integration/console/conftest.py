@@ -178,8 +178,10 @@ class Session:
         assert not serious, f"axe on {name}: {json.dumps(serious, indent=1)}"
 
     def shot(self, name: str) -> None:
+        """A full-page screenshot; a secret on the page (a new key's) is painted over."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        secrets = [self.page.get_by_test_id("new-key-secret")]
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, mask=secrets)
 
 
 @pytest.fixture(scope="package")

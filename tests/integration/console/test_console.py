@@ -256,6 +256,17 @@ def test_trust_settings_and_a_tampered_object_fails(
     page.goto(f"{carol.base}/_artifacts/ui/b/{SIGNED}/o/good.bin")
     expect(page.get_by_test_id("verdict")).to_have_attribute("data-verdict", "pass")
     expect(page.get_by_test_id("signatures")).to_contain_text("verified")
+    # a SLSA provenance attestation: its predicate type and builder
+    envelope = tmp_path / "provenance.dsse.json"
+    envelope.write_bytes(docs.dump(docs.dsse_envelope("good.bin", original)))
+    page.get_by_label("Kind").select_option("attestation")
+    page.get_by_label("File", exact=True).set_input_files(str(envelope))
+    page.get_by_role("button", name="Attach").click()
+    attestation = page.get_by_test_id("attestation")
+    expect(attestation).to_contain_text("https://slsa.dev/provenance/v1")
+    expect(attestation).to_contain_text("Builder: https://github.com/actions/runner")
+    expect(attestation).to_contain_text("verified")
+    carol.axe("object (signed)")
     carol.shot("object-signed")
 
 
@@ -268,6 +279,15 @@ def test_admin_access_keys_show_the_secret_once(carol: Session) -> None:
     secret = page.get_by_test_id("new-key-secret").inner_text()
     assert key_id
     assert len(secret) >= 20
+    # the audit log, filtered on the gateway: carol's bucket creation, allowed
+    page.get_by_label("Principal").fill("carol")
+    page.get_by_label("Action").fill("CreateBucket")
+    page.get_by_label("Decision").select_option("allow")
+    page.get_by_role("button", name="Filter").click()
+    audit = page.get_by_test_id("audit")
+    expect(audit.get_by_role("cell", name=f"/{BUCKET}", exact=True)).to_be_visible()
+    expect(audit.get_by_role("cell", name="s3:CreateBucket").first).to_be_visible()
+    expect(audit.get_by_role("cell", name="alice")).to_have_count(0)
     carol.axe("admin")
     carol.shot("admin")
     page.get_by_role("button", name="I have copied it").click()
@@ -309,6 +329,8 @@ def test_a_reader_sees_no_upload_button(new_session: Any, console_gateway: Runni
     expect(page.get_by_role("button", name="Delete good.bin")).to_have_count(0)
     alice.axe("objects (reader)")
     alice.shot("reader")
+    page.goto(f"{alice.base}/_artifacts/ui/admin")  # not linked for her; the gateway refuses
+    expect(page.get_by_role("alert")).to_contain_text("alice may not read the audit log")
     assert not alice.csp_violations, alice.csp_violations
 
 
