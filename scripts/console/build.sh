@@ -24,5 +24,5 @@ if [[ "${1:-}" == "--check" ]]; then
   npm run --silent lint >&2
   npm run --silent format:check >&2
 fi
-npm run --silent build >&2
+npm run --silent build -- --logLevel warn >&2
 echo "$ROOT/gateway/console_assets"
