@@ -24,6 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access import Authorizer
 from gateway.api import buckets, keys, presign, problems, referrers, trust, tus, verify
+from gateway.api.audit import router as audit_router
+from gateway.api.console import Console
 from gateway.api.deletions import Deletions
 from gateway.audit import AuditLog, AuditRecord
 from gateway.auth.jwt import ClaimMapping, Issuer, TokenCheck, TokenVerifier
@@ -346,6 +348,11 @@ class Gateway:
         self.api.include_router(trust.router)
         self.api.include_router(verify.router)
         self.api.include_router(buckets.router)
+        self.api.include_router(audit_router)
+        self.api.mount(
+            "/_artifacts/ui",
+            Console(settings.console_dir, settings.oidc_issuer, settings.console_client_id),
+        )
         for kind in (
             problems.ApiError,
             DomainError,

@@ -17,8 +17,11 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from gateway.domain.values import Principal
+
+READ_WINDOW = 16 * 1024 * 1024  # how far back from its end the file is read for a query
 
 
 @dataclass
@@ -69,6 +72,7 @@ class AuditLog:
         self._logger.propagate = False
         self._logger.setLevel(logging.INFO)
         self.enabled = sink is not None
+        self.path: Path | None = None  # the file, when the sink is one (it can be read back)
         if sink is None:
             return
         if sink == "-":
@@ -76,6 +80,7 @@ class AuditLog:
         else:
             Path(sink).parent.mkdir(parents=True, exist_ok=True)
             handler = logging.FileHandler(sink, encoding="utf-8")
+            self.path = Path(sink)
         handler.setFormatter(logging.Formatter("%(message)s"))
         self._logger.addHandler(handler)
 
@@ -91,3 +96,50 @@ class AuditLog:
         for handler in list(self._logger.handlers):
             handler.close()
             self._logger.removeHandler(handler)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which lines to read back: exact principal and decision, the action's text anywhere
+    in it (case-insensitive: ``put`` finds ``s3:PutObject``)."""
+
+    principal: str | None = None
+    action: str | None = None
+    decision: str | None = None
+    limit: int = 100
+
+    def matches(self, line: dict[str, Any]) -> bool:
+        if self.principal and line.get("principal") != self.principal:
+            return False
+        if self.decision and line.get("decision") != self.decision:
+            return False
+        return not self.action or self.action.lower() in str(line.get("action", "")).lower()
+
+
+def read_recent(path: Path, query: AuditQuery, window: int = READ_WINDOW) -> list[dict[str, Any]]:
+    """The newest lines of the file that match, newest first, from its last ``window``
+    bytes (a bound on the work of one query; older lines are for the log's own tools).
+    Blocking file I/O: callers on the event loop run it in a thread."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return []
+    start = max(0, size - window)
+    with path.open("rb") as handle:
+        handle.seek(start)
+        lines = handle.read(size - start).split(b"\n")
+    if start > 0:
+        lines = lines[1:]  # cut in the middle
+    found: list[dict[str, Any]] = []
+    for raw in reversed(lines):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError:  # a line still being written, or not ours
+            continue
+        if isinstance(line, dict) and query.matches(line):
+            found.append(line)
+            if len(found) >= query.limit:
+                break
+    return found

@@ -105,6 +105,17 @@ class Settings(BaseSettings):
         description="The secret of oidc_password_client, read from this file, when that "
         "client is confidential (sent as client_secret in the password grant).",
     )
+    console_dir: Path | None = Field(
+        None,
+        description="The web console's built files (index.html, assets/), served at "
+        "/_artifacts/ui/; default: gateway/console_assets in the package, where "
+        "scripts/console/build.sh puts them. Not built: /_artifacts/ui/ answers 503.",
+    )
+    console_client_id: str = Field(
+        "artifact-store-console",
+        description="The realm's public client (authorization code + PKCE) the web console "
+        "logs users in with; its redirect URIs must allow <gateway>/_artifacts/ui/*.",
+    )
     registry_token_seconds: int = Field(
         300, description="How long a registry token (/v2/token) is valid, in seconds."
     )

@@ -89,6 +89,7 @@ def main() -> int:
             "alice/bob/carol/dave with password <name>-password (deploy/keycloak/README.md)",
             flush=True,
         )
+        print(f"web console on http://127.0.0.1:{args.port}/_artifacts/ui/", flush=True)
     gateway = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env)
 
     def stop(_signum: int, _frame: object) -> None:

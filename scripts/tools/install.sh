@@ -4,7 +4,7 @@
 # test_conformance_direct.py) and print the path of its executable on stdout (progress goes to
 # stderr). Idempotent.
 #
-#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|versitygw|redis-server|haproxy
+#   scripts/tools/install.sh cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|versitygw|redis-server|haproxy|chromium
 #
 # cosign, oras, crane, regctl and the OCI distribution-spec conformance suite come from the Go
 # module proxy by name (`go install` of a pinned version; cosign and oras are the pins of
@@ -32,6 +32,10 @@
 # versitygw (a real S3 server, its posix backend, for Zot's S3 storage driver) is `go install`
 # of its pin (~4.5 min cold); redis-server (Zot's shared cache and sessions) and haproxy (the
 # load balancer) are Debian's; their packaged services are stopped: the tests start their own.
+#
+# chromium (the web console's browser tests, tests/integration/console/) is Debian's chromium,
+# driven by Playwright (PyPI) through its executable path: Playwright's own browser download
+# cannot work on these machines.
 #
 # Each tool's install holds an exclusive flock on $TOOLS/.<tool>.lock: a second, concurrent install
 # of the same tool waits for the first and then finds the finished result.
@@ -226,8 +230,9 @@ case "$tool" in
   versitygw) exe="$(go_install github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" versitygw)" ;;
   redis-server) exe="$(apt_service redis-server redis-server)" ;;
   haproxy) exe="$(apt_service haproxy haproxy)" ;;
+  chromium) exe="$(apt_service chromium chromium)" ;;
   *)
-    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|versitygw|redis-server|haproxy" >&2
+    echo "usage: $0 cosign|oras|crane|regctl|conformance|podman|skopeo|helm|kube-apiserver|etcd|actionlint|tekton-lint|versitygw|redis-server|haproxy|chromium" >&2
     exit 2
     ;;
 esac

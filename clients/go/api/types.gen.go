@@ -27,6 +27,24 @@ func (e AttestationInfoCovers) Valid() bool {
 	}
 }
 
+// Defines values for AuditLineDecision.
+const (
+	AuditLineDecisionAllow AuditLineDecision = "allow"
+	AuditLineDecisionDeny  AuditLineDecision = "deny"
+)
+
+// Valid indicates whether the value is a known member of the AuditLineDecision enum.
+func (e AuditLineDecision) Valid() bool {
+	switch e {
+	case AuditLineDecisionAllow:
+		return true
+	case AuditLineDecisionDeny:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeletionStatusState.
 const (
 	DeletionStatusStateDone    DeletionStatusState = "done"
@@ -144,6 +162,24 @@ func (e SignerInfoKind) Valid() bool {
 	case Keyless:
 		return true
 	case Receipt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAuditLogArtifactsAuditGetParamsDecision.
+const (
+	GetAuditLogArtifactsAuditGetParamsDecisionAllow GetAuditLogArtifactsAuditGetParamsDecision = "allow"
+	GetAuditLogArtifactsAuditGetParamsDecisionDeny  GetAuditLogArtifactsAuditGetParamsDecision = "deny"
+)
+
+// Valid indicates whether the value is a known member of the GetAuditLogArtifactsAuditGetParamsDecision enum.
+func (e GetAuditLogArtifactsAuditGetParamsDecision) Valid() bool {
+	switch e {
+	case GetAuditLogArtifactsAuditGetParamsDecisionAllow:
+		return true
+	case GetAuditLogArtifactsAuditGetParamsDecisionDeny:
 		return true
 	default:
 		return false
@@ -281,6 +317,33 @@ type AttestationInfo struct {
 
 // AttestationInfoCovers defines model for AttestationInfo.Covers.
 type AttestationInfoCovers string
+
+// AuditLine defines model for AuditLine.
+type AuditLine struct {
+	AccessKey *string           `json:"access_key,omitempty"`
+	Action    string            `json:"action"`
+	Auth      string            `json:"auth"`
+	BytesIn   *int              `json:"bytes_in,omitempty"`
+	BytesOut  *int              `json:"bytes_out,omitempty"`
+	Decision  AuditLineDecision `json:"decision"`
+	Operation string            `json:"operation"`
+	Principal string            `json:"principal"`
+	RequestId string            `json:"request_id"`
+	Resource  string            `json:"resource"`
+	Rule      string            `json:"rule"`
+	SourceIp  *string           `json:"source_ip,omitempty"`
+	Status    *int              `json:"status,omitempty"`
+	Time      time.Time         `json:"time"`
+}
+
+// AuditLineDecision defines model for AuditLine.Decision.
+type AuditLineDecision string
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	// Records Newest first.
+	Records []AuditLine `json:"records"`
+}
 
 // DeletionCounts defines model for DeletionCounts.
 type DeletionCounts struct {
@@ -589,6 +652,20 @@ type VerdictInfo struct {
 	// Signed A signature by a trusted key or identity covers it.
 	Signed bool `json:"signed"`
 }
+
+// GetAuditLogArtifactsAuditGetParams defines parameters for GetAuditLogArtifactsAuditGet.
+type GetAuditLogArtifactsAuditGetParams struct {
+	// Principal Exactly this principal.
+	Principal *string `form:"principal,omitempty" json:"principal,omitempty"`
+
+	// Action Actions containing this text (case-insensitive).
+	Action   *string                                     `form:"action,omitempty" json:"action,omitempty"`
+	Decision *GetAuditLogArtifactsAuditGetParamsDecision `form:"decision,omitempty" json:"decision,omitempty"`
+	Limit    *int                                        `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetAuditLogArtifactsAuditGetParamsDecision defines parameters for GetAuditLogArtifactsAuditGet.
+type GetAuditLogArtifactsAuditGetParamsDecision string
 
 // DeleteBucketArtifactsBucketsBucketDeleteParams defines parameters for DeleteBucketArtifactsBucketsBucketDelete.
 type DeleteBucketArtifactsBucketsBucketDeleteParams struct {

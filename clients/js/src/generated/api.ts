@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/_artifacts/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log's latest lines (admins)
+         * @description The newest lines that match, from the last 16 MiB of the audit file.
+         */
+        get: operations["get_audit_log__artifacts_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/_artifacts/buckets/{bucket}": {
         parameters: {
             query?: never;
@@ -337,6 +357,60 @@ export interface components {
              * @description The signature verifies over `over`.
              */
             verified: boolean;
+        };
+        /** AuditLine */
+        AuditLine: {
+            /** Access Key */
+            access_key?: string | null;
+            /** Action */
+            action: string;
+            /** Auth */
+            auth: string;
+            /**
+             * Bytes In
+             * @default 0
+             */
+            bytes_in: number;
+            /**
+             * Bytes Out
+             * @default 0
+             */
+            bytes_out: number;
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "allow" | "deny";
+            /** Operation */
+            operation: string;
+            /** Principal */
+            principal: string;
+            /** Request Id */
+            request_id: string;
+            /** Resource */
+            resource: string;
+            /** Rule */
+            rule: string;
+            /** Source Ip */
+            source_ip?: string | null;
+            /**
+             * Status
+             * @default 0
+             */
+            status: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /**
+             * Records
+             * @description Newest first.
+             */
+            records: components["schemas"]["AuditLine"][];
         };
         /** DeletionCounts */
         DeletionCounts: {
@@ -827,6 +901,69 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_audit_log__artifacts_audit_get: {
+        parameters: {
+            query?: {
+                /** @description Exactly this principal. */
+                principal?: string | null;
+                /** @description Actions containing this text (case-insensitive). */
+                action?: string | null;
+                decision?: ("allow" | "deny") | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description No or unusable credentials; `WWW-Authenticate` names the schemes. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an administrator of the whole store. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The audit log goes to standard output, or is off: nothing to read here. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field does not validate; `detail` names each failing field path. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     delete_bucket__artifacts_buckets__bucket__delete: {
         parameters: {
             query?: {

@@ -14,6 +14,32 @@ class Covers(StrEnum):
     manifest = "manifest"
 
 
+class Decision(StrEnum):
+    allow = "allow"
+    deny = "deny"
+
+
+class AuditLine(BaseModel):
+    access_key: Annotated[str | None, Field(title="Access Key")] = None
+    action: Annotated[str, Field(title="Action")]
+    auth: Annotated[str, Field(title="Auth")]
+    bytes_in: Annotated[int | None, Field(title="Bytes In")] = 0
+    bytes_out: Annotated[int | None, Field(title="Bytes Out")] = 0
+    decision: Annotated[Decision, Field(title="Decision")]
+    operation: Annotated[str, Field(title="Operation")]
+    principal: Annotated[str, Field(title="Principal")]
+    request_id: Annotated[str, Field(title="Request Id")]
+    resource: Annotated[str, Field(title="Resource")]
+    rule: Annotated[str, Field(title="Rule")]
+    source_ip: Annotated[str | None, Field(title="Source Ip")] = None
+    status: Annotated[int | None, Field(title="Status")] = 0
+    time: Annotated[AwareDatetime, Field(title="Time")]
+
+
+class AuditPage(BaseModel):
+    records: Annotated[list[AuditLine], Field(description="Newest first.", title="Records")]
+
+
 class DeletionCounts(BaseModel):
     delete_markers: Annotated[int, Field(title="Delete Markers")]
     objects: Annotated[
