@@ -1,8 +1,9 @@
-"""The synchronous client: S3 through boto3, the JSON API through httpx, one error model.
+"""The synchronous client: S3 through a botocore client (what boto3 would make; boto3 itself
+is not imported), the JSON API through httpx, one error model.
 
 Authentication (``Client.__init__``): SigV4 keys; a Keycloak token (a fixed one or a
 refreshing login) sent as ``Authorization: Bearer`` on every call, S3 ones included, by a
-boto3 ``before-send`` hook on an unsigned client; or that token exchanged for STS session
+botocore ``before-send`` hook on an unsigned client; or that token exchanged for STS session
 credentials that botocore renews before they expire."""
 
 from __future__ import annotations
@@ -303,7 +304,7 @@ class Client:
         request.headers["Authorization"] = f"Bearer {self.tokens.token()}"
 
     def _s3(self, operation: str, **params: Any) -> Any:
-        """One boto3 call (botocore retries throttling and 5xx itself) in our error model."""
+        """One botocore call (botocore retries throttling and 5xx itself) in our error model."""
         try:
             return getattr(self.s3, operation)(**params)
         except botocore.exceptions.ClientError as error:
