@@ -130,7 +130,12 @@ class Bench:
             env["ARTIFACT_STORE_OIDC_JWKS_URL"] = self.keycloak.jwks_url()
         prefix = shlex.split(self.args.gateway_prefix) if self.args.gateway_prefix else None
         self.gateway = start_gateway(
-            self.registry, self.work / "gateway", free_port(), prefix=prefix, env=env
+            self.registry,
+            self.work / "gateway",
+            free_port(),
+            prefix=prefix,
+            env=env,
+            ready_timeout=self.args.ready_timeout,
         )
         log(
             f"gateway: pid {self.gateway.process.pid} on {self.gateway.url}, "
@@ -901,6 +906,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--gateway-prefix",
         help="command that wraps `-m gateway ...` (default: the venv's python), e.g. a profiler",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=60,
+        help="seconds the gateway may take to answer /readyz (more on a loaded machine)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--work-dir", type=Path, help="where registry and index live (temp)")

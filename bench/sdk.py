@@ -3,7 +3,9 @@ issue 17's target: each SDK's MB/s at least 0.9 of aws-cli's for a 1 GiB upload 
 download. All use 8 MiB parts and 10 parallel transfers (aws-cli's defaults, which the bench
 leaves as they are) and sign with SigV4 over http. Every transfer is one child process (the
 Python SDK's too: bench/sdk_python.py; Go: clients/go/bench/sdktransfer, built once per run;
-JS: clients/js/bench/sdk-transfer.ts under tsx), timed from start to exit, its CPU seconds
+JS: clients/js/bench/sdk-transfer.ts, bundled by esbuild once per run into plain JavaScript
+that imports its npm dependencies, as a user's built program runs the SDK; it ran under tsx,
+which transpiles at every start, until branch sdkdown), timed from start to exit, its CPU seconds
 (user + system) read from wait4; the SDK programs also print how long the transfer call
 itself took (``up_call_s``/``down_call_s``: without process start and imports, which aws-cli
 cannot report). Each round writes a new file per contender (the store
@@ -142,6 +144,27 @@ def inner_seconds(printed: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def build_js(out: Path) -> Path:
+    """clients/js/bench/sdk-transfer.ts (and the SDK's sources it imports) as one ES module,
+    npm packages left as imports; kept under clients/js/node_modules so they resolve."""
+    program = JS_DIR / "node_modules" / ".cache" / "artifact-store-bench" / out.name
+    subprocess.run(
+        [
+            str(JS_DIR / "node_modules" / ".bin" / "esbuild"),
+            "bench/sdk-transfer.ts",
+            "--bundle",
+            "--platform=node",
+            "--format=esm",
+            "--packages=external",
+            "--log-level=warning",
+            f"--outfile={program}",
+        ],
+        cwd=JS_DIR,
+        check=True,
+    )
+    return program
+
+
 def _versions(go_binary: Path) -> dict[str, str]:
     def first_line(command: list[str]) -> str:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -164,6 +187,7 @@ def run(bench: Bench) -> dict[str, Any]:
         ["go", "build", "-o", str(go_binary), "./bench/sdktransfer"], cwd=GO_DIR, check=True
     )
     node = shutil.which("node") or "node"
+    js_program = build_js(work / "sdk-transfer.mjs")
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
@@ -200,8 +224,7 @@ def run(bench: Bench) -> dict[str, Any]:
         return [str(go_binary), way, BUCKET, key, str(file), *tail]
 
     def js_sdk(way: str, key: str, file: Path) -> list[str]:
-        script = "bench/sdk-transfer.ts"
-        return [node, "--import", "tsx", script, way, BUCKET, key, str(file), *tail]
+        return [node, str(js_program), way, BUCKET, key, str(file), *tail]
 
     contenders: dict[str, tuple[Command, Path]] = {
         BASELINE: (aws_cli, ROOT),
@@ -224,6 +247,8 @@ def run(bench: Bench) -> dict[str, Any]:
             os.sync()
             record: dict[str, float] = {}
             for way, file in (("up", source), ("down", target)):
+                # the machine's 1-minute load as the transfer starts: other jobs share it
+                record[f"{way}_load_1m"] = round(os.getloadavg()[0], 2)
                 with bench.phase(f"sdk.{name}.{way}.r{number + 1}"):
                     wall, cpu, printed = timed(
                         command(way, key, file), {**env, **extra_env.get(name, {})}, cwd

@@ -111,3 +111,97 @@ export async function fileDigests(
   }
   return digests.digest();
 }
+
+/** Reads up to `length` bytes at `position` into `buffer`; returns how many (0 at the end). */
+export type ReadAt = (buffer: Buffer, length: number, position: number) => Promise<number>;
+
+/**
+ * Feeds `digests` with a file's bytes in file order while its ranges are written in any
+ * order. The range at the digested point takes its pieces as they arrive (`pieces`: no read
+ * back); ranges that finish before their turn are read back from the file (`readAt`) once
+ * everything before them is digested. Ranges already in the file (a resumed download) are
+ * passed as `present` and read once, like the rest. Memory: one read buffer.
+ */
+export class OrderedDigests {
+  /** Ranges before `next` are digested, and the bytes of range `next` before `at`. */
+  private next = 0;
+  private at = 0;
+  private reading = false;
+  private chain: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+  private readonly written: Set<number>;
+  private buffer: Buffer | undefined;
+
+  constructor(
+    private readonly digests: Digests,
+    private readonly ranges: readonly { start: number; end: number }[],
+    private readonly readAt: ReadAt,
+    present: Iterable<number> = [],
+    private readonly readSize: number = 1024 * 1024,
+  ) {
+    this.written = new Set(present);
+    this.catchUp();
+  }
+
+  /** Bytes digested so far, from offset 0. */
+  get digested(): number {
+    return this.at;
+  }
+
+  /** A range's pieces, about to be written at `position`: digested now if they are next. */
+  pieces(pieces: readonly Uint8Array[], position: number): void {
+    if (this.reading || this.failure !== undefined || position !== this.at) return;
+    const range = this.ranges[this.next];
+    if (range === undefined || position < range.start) return;
+    for (const piece of pieces) {
+      this.digests.update(piece);
+      this.at += piece.length;
+    }
+  }
+
+  /** Range `index` is in the file (all of it): read back what is now next, if not yet. */
+  rangeWritten(index: number): void {
+    this.written.add(index);
+    this.catchUp();
+  }
+
+  /** Wait for the reads scheduled so far; throws what one failed with. */
+  async settle(): Promise<void> {
+    await this.chain;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private catchUp(): void {
+    this.chain = this.chain
+      .then(() => this.readBack())
+      .catch((error: unknown) => {
+        this.failure ??=
+          error instanceof Error ? error : new Error("digest failed", { cause: error });
+      });
+  }
+
+  private async readBack(): Promise<void> {
+    if (this.failure !== undefined) return;
+    this.reading = true;
+    try {
+      for (
+        let range = this.ranges[this.next];
+        range !== undefined && this.written.has(this.next);
+        range = this.ranges[this.next]
+      ) {
+        for (let at = Math.max(range.start, this.at); at <= range.end;) {
+          this.buffer ??= Buffer.allocUnsafe(this.readSize);
+          const want = Math.min(this.buffer.length, range.end + 1 - at);
+          const got = await this.readAt(this.buffer, want, at);
+          if (got === 0) throw new Error("the partial file is shorter than its state says");
+          this.digests.update(this.buffer.subarray(0, got));
+          at += got;
+          this.at = at;
+        }
+        this.next += 1;
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+}

@@ -36,6 +36,7 @@ import { MiB, effectivePartSize, planParts, type PartRange } from "../sizes.js";
 import {
   defaultStateDir,
   Digests,
+  OrderedDigests,
   type DigestName,
   fingerprint,
   readText,
@@ -399,28 +400,15 @@ async function downloadOnce(
   }
   if (verdict?.sha256 || names.size === 0) names.add("SHA256");
   const digests = new Digests(names);
-  let digested = 0;
-  let digesting = Promise.resolve();
-  let digestError: Error | undefined;
-  const consume = async () => {
-    const buffer = Buffer.allocUnsafe(Math.min(MiB, Math.max(1, partSize)));
-    for (let range = plan[digested]; range && done.has(range.partNumber); range = plan[digested]) {
-      for (let at = range.start; at <= range.end;) {
-        const want = Math.min(buffer.length, range.end + 1 - at);
-        const { bytesRead } = await handle.read(buffer, 0, want, at);
-        if (bytesRead === 0) throw new Error("the partial file is shorter than its state says");
-        digests.update(buffer.subarray(0, bytesRead));
-        at += bytesRead;
-      }
-      digested += 1;
-    }
-  };
-  const advance = () =>
-    (digesting = digesting.then(consume).catch((error: unknown) => {
-      digestError ??= error instanceof Error ? error : new Error("digest failed", { cause: error });
-    }));
+  const index = new Map(plan.map((range, i) => [range.partNumber, i]));
+  const ordered = new OrderedDigests(
+    digests,
+    plan,
+    async (buffer, length, position) => (await handle.read(buffer, 0, length, position)).bytesRead,
+    plan.flatMap((range, i) => (done.has(range.partNumber) ? [i] : [])),
+    Math.min(MiB, Math.max(1, partSize)),
+  );
   try {
-    void advance();
     if (!usable) await handle.truncate(info.size);
     const state: DownloadState = {
       version: STATE_VERSION,
@@ -445,17 +433,20 @@ async function downloadOnce(
       });
       let position = range.start;
       const body = answer.Body as Readable | undefined;
-      // The socket's pieces (16-64 KiB) gathered into writes of about 1 MiB: one file write
-      // per piece cost the main thread more than the CRC of the same bytes.
+      // The socket's pieces (16-64 KiB) gathered into writes of about 1 MiB (one file write
+      // per piece cost the main thread more than the CRC of the same bytes), written as they
+      // are with one writev (no copy into a 1 MiB buffer), digested first if they are next.
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       const flush = async () => {
         if (pendingBytes === 0) return;
-        const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+        const pieces = pending;
+        const length = pendingBytes;
         pending = [];
         pendingBytes = 0;
-        await writeAll(handle, data, position);
-        position += data.length;
+        ordered.pieces(pieces, position);
+        await writeAllv(handle, pieces, position);
+        position += length;
       };
       for await (const chunk of body ?? []) {
         const data = chunk as Buffer;
@@ -473,7 +464,7 @@ async function downloadOnce(
       // No fsync: a killed process leaves its writes in the page cache, and after a machine
       // crash a torn range fails the checksum at the end.
       done.add(range.partNumber);
-      void advance();
+      ordered.rangeWritten(index.get(range.partNumber) as number);
       await save();
       bytes += range.end - range.start + 1;
       await options.onProgress?.({
@@ -483,10 +474,15 @@ async function downloadOnce(
         partsTotal: plan.length,
       });
     });
-    await advance();
-    if (digestError !== undefined) throw digestError;
+    await ordered.settle();
+    if (ordered.digested !== info.size) {
+      throw new ArtifactStoreError({
+        code: "IncompleteBody",
+        message: `${bucket}/${key}: digested ${String(ordered.digested)} of ${String(info.size)} bytes`,
+      });
+    }
   } finally {
-    await digesting;
+    await ordered.settle().catch(() => undefined);
     await handle.close();
   }
   const computed = await digests.digest();
@@ -532,16 +528,21 @@ async function discard(partial: string, statePath: string): Promise<void> {
 /** Downloaded bytes are written in pieces of at least this many (the last one shorter). */
 const WRITE_BYTES = MiB;
 
-async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await handle.write(
-      data,
-      written,
-      data.length - written,
-      position + written,
-    );
-    written += bytesWritten;
+async function writeAllv(
+  handle: FileHandle,
+  pieces: readonly Buffer[],
+  position: number,
+): Promise<void> {
+  let left = [...pieces];
+  while (left.length > 0) {
+    let { bytesWritten } = await handle.writev(left, position);
+    position += bytesWritten;
+    // A short write (rare on a regular file): drop what was written, write the rest.
+    while (left.length > 0 && bytesWritten >= (left[0] as Buffer).length) {
+      bytesWritten -= (left[0] as Buffer).length;
+      left = left.slice(1);
+    }
+    if (left.length > 0 && bytesWritten > 0) left[0] = (left[0] as Buffer).subarray(bytesWritten);
   }
 }
 

@@ -2,7 +2,11 @@
 JSON API (referrers, trust, verdicts), with Keycloak login, resumable transfers and one error
 model. Quick start: clients/python/README.md; reference: docs/sdk.md."""
 
-from ._generated.models import ReferrerInfo, TrustModel, VerdictInfo
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .aio import AsyncClient
 from .auth import KeycloakSession, StaticToken, TokenSource
 from .client import Client, DownloadResult, ObjectInfo, Progress, UploadResult
@@ -19,7 +23,29 @@ from .errors import (
     Unavailable,
     VerificationFailed,
 )
-from .signing import KeyPair
+
+if TYPE_CHECKING:
+    from ._generated.models import ReferrerInfo, TrustModel, VerdictInfo
+    from .signing import KeyPair
+
+# Imported on first access (PEP 562): the pydantic models and the signing code (cryptography)
+# are not what a transfer needs, and every process pays its imports.
+_LAZY = {
+    "ReferrerInfo": "._generated.models",
+    "TrustModel": "._generated.models",
+    "VerdictInfo": "._generated.models",
+    "KeyPair": ".signing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AccessDenied",

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
-from ._generated.models import ReferrerInfo, TrustModel, VerdictInfo
 from .client import Client, Destination, DownloadResult, ObjectInfo, Source, UploadResult
-from .signing import KeyPair
+
+if TYPE_CHECKING:
+    from ._generated.models import ReferrerInfo, TrustModel, VerdictInfo
+    from .signing import KeyPair
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -12,14 +12,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
-
-import httpx
-from defusedxml import ElementTree
-from keycloak import KeycloakOpenID
-from keycloak.exceptions import KeycloakError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ArtifactStoreError, Unauthorized, Unavailable, error_for
+
+if TYPE_CHECKING:
+    import httpx
+    from keycloak import KeycloakOpenID
+    from keycloak.exceptions import KeycloakError
+
+# python-keycloak and httpx are imported where a login or an STS exchange needs them, not
+# with the package: a transfer with keys never pays for them (docs/sdk.md).
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
@@ -71,10 +74,15 @@ class KeycloakSession:
         clock: Callable[[], float] = time.monotonic,
         openid: KeycloakOpenID | None = None,
     ) -> None:
+        from keycloak.exceptions import KeycloakError
+
+        self._errors: type[KeycloakError] = KeycloakError
         server, realm = split_issuer(issuer)
-        self.openid = openid or KeycloakOpenID(
-            server_url=server, realm_name=realm, client_id=client_id
-        )
+        if openid is None:
+            from keycloak import KeycloakOpenID
+
+            openid = KeycloakOpenID(server_url=server, realm_name=realm, client_id=client_id)
+        self.openid = openid
         self.skew = skew
         self._clock = clock
         self._lock = threading.Lock()
@@ -96,7 +104,7 @@ class KeycloakSession:
     def _call(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
             return fn()
-        except KeycloakError as error:
+        except self._errors as error:
             raise _keycloak_error(error) from error
 
     def login_password(self, username: str, password: str) -> KeycloakSession:
@@ -127,7 +135,7 @@ class KeycloakSession:
                 answer = self.openid.token(
                     grant_type=DEVICE_GRANT, device_code=start["device_code"], scope="openid"
                 )
-            except KeycloakError as error:
+            except self._errors as error:
                 text = str(getattr(error, "error_message", "") or error)
                 if "authorization_pending" in text:
                     sleep(interval)
@@ -152,7 +160,7 @@ class KeycloakSession:
                     self._store(self.openid.refresh_token(refresh))
                     assert self._access is not None
                     return self._access
-                except KeycloakError:
+                except self._errors:
                     pass  # the refresh token died with the session: log in again if we can
             if self._relogin is None:
                 raise Unauthorized("the access token expired and cannot be refreshed")
@@ -179,6 +187,9 @@ def assume_role_with_web_identity(
     http: httpx.Client | None = None,
 ) -> SessionCredentials:
     """STS ``AssumeRoleWithWebIdentity`` against the gateway (an unsigned form POST)."""
+    import httpx
+    from defusedxml import ElementTree
+
     form = {
         "Action": "AssumeRoleWithWebIdentity",
         "Version": "2011-06-15",

@@ -1,8 +1,9 @@
-"""The synchronous client: S3 through boto3, the JSON API through httpx, one error model.
+"""The synchronous client: S3 through a botocore client (what boto3 would make; boto3 itself
+is not imported), the JSON API through httpx, one error model.
 
 Authentication (``Client.__init__``): SigV4 keys; a Keycloak token (a fixed one or a
 refreshing login) sent as ``Authorization: Bearer`` on every call, S3 ones included, by a
-boto3 ``before-send`` hook on an unsigned client; or that token exchanged for STS session
+botocore ``before-send`` hook on an unsigned client; or that token exchanged for STS session
 credentials that botocore renews before they expire."""
 
 from __future__ import annotations
@@ -20,30 +21,19 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
-import boto3
 import botocore.exceptions
-import httpx
 from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
 from botocore.credentials import CredentialProvider, RefreshableCredentials
 from botocore.session import Session as BotoSession
 
-from . import planning, signing
+from . import planning
 from . import resume as state_files
-from ._generated.models import (
-    DeletionStatus,
-    PresignedUrl,
-    ReferrerInfo,
-    State,
-    TrustedKeyModel,
-    TrustModel,
-    VerdictInfo,
-)
 from .auth import KeycloakSession, StaticToken, TokenSource, assume_role_with_web_identity
-from .checksums import CHUNK, checksum_of, file_digests
+from .checksums import CHUNK, HashBehind, checksum_of, hasher
 from .config import Config, resolve_config
 from .errors import (
     ArtifactStoreError,
@@ -55,6 +45,15 @@ from .errors import (
     from_problem,
     retry_after_of,
 )
+
+if TYPE_CHECKING:
+    import httpx
+
+    from . import signing
+    from ._generated.models import ReferrerInfo, TrustModel, VerdictInfo
+
+# httpx (the JSON API) and the generated pydantic models are imported on first use, not
+# with the client: a transfer needs neither, and each process pays its imports.
 
 T = TypeVar("T")
 Source = str | os.PathLike[str] | IO[bytes]
@@ -188,7 +187,9 @@ class Client:
         elif self.config.token:
             self.tokens = StaticToken(self.config.token)
         self.state_dir = self.config.resolved_state_dir()
-        self.http = httpx.Client(base_url=self.endpoint, timeout=timeout)
+        self.timeout = timeout
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         self.mode: Literal["keys", "bearer", "sts", "anonymous"]
         boto_config = BotoConfig(
             region_name=self.config.region,
@@ -236,8 +237,9 @@ class Client:
         else:
             self.mode = "anonymous"
             boto_config = boto_config.merge(BotoConfig(signature_version=UNSIGNED))
-        session = boto3.session.Session(botocore_session=botocore_session)
-        self.s3: Any = session.client("s3", endpoint_url=self.endpoint, config=boto_config)
+        self.s3: Any = botocore_session.create_client(
+            "s3", endpoint_url=self.endpoint, config=boto_config
+        )
         if self.mode == "bearer":
             self.s3.meta.events.register("before-send.s3", self._add_bearer)
 
@@ -274,8 +276,19 @@ class Client:
         session.login_device(prompt or (lambda url, code: print(f"Open {url} (code {code})")))
         return cls(token=session, role_arn=role_arn, **kwargs)
 
+    @property
+    def http(self) -> httpx.Client:
+        """The JSON API's HTTP client, made on first use."""
+        with self._http_lock:
+            if self._http is None:
+                import httpx
+
+                self._http = httpx.Client(base_url=self.endpoint, timeout=self.timeout)
+            return self._http
+
     def close(self) -> None:
-        self.http.close()
+        if self._http is not None:
+            self._http.close()
         self.s3.close()
 
     def __enter__(self) -> Client:
@@ -291,7 +304,7 @@ class Client:
         request.headers["Authorization"] = f"Bearer {self.tokens.token()}"
 
     def _s3(self, operation: str, **params: Any) -> Any:
-        """One boto3 call (botocore retries throttling and 5xx itself) in our error model."""
+        """One botocore call (botocore retries throttling and 5xx itself) in our error model."""
         try:
             return getattr(self.s3, operation)(**params)
         except botocore.exceptions.ClientError as error:
@@ -343,6 +356,8 @@ class Client:
         """One JSON API call, repeated with backoff on 429/503 and connection failures.
         Every route the SDK calls is safe to repeat (attaching the same document again
         answers the referrer attached before)."""
+        import httpx
+
         delay = 0.2
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -378,6 +393,8 @@ class Client:
     def delete_bucket(self, bucket: str, *, recursive: bool = False, poll: float = 0.5) -> None:
         """Delete a bucket; ``recursive`` first removes everything in it (the JSON API's
         deletion job, waited for)."""
+        from ._generated.models import DeletionStatus, State
+
         if not recursive:
             self._s3("delete_bucket", Bucket=bucket)
             return
@@ -514,6 +531,8 @@ class Client:
     ) -> str:
         """A URL anyone can use until it expires. Token callers ask the gateway to sign it
         with a session key of their own (their rights, their expiry)."""
+        from ._generated.models import PresignedUrl
+
         if self.mode == "bearer":
             answer = self._api(
                 "POST",
@@ -869,8 +888,22 @@ class Client:
         counter.add(resumed_bytes, len(done))
         state_files.write_json_atomically(state_path, state.to_json())
         lock = threading.Lock()
-        fd = os.open(partial, os.O_WRONLY)
+        index = {p.number: i for i, p in enumerate(plan)}
+        # The stored full-object checksums (a composite one, "-N", cannot be recomputed from
+        # the bytes) and the SHA-256, fed in file order while later ranges still download;
+        # ranges kept from an interrupted run are read and hashed once, like the rest.
+        sha = hashlib.sha256()
+        full = {a: v for a, v in info.checksums.items() if "-" not in v}
+        stored = {a: hasher(a) for a in full}
+        fd = os.open(partial, os.O_RDWR)
+        behind = HashBehind(
+            fd,
+            [(p.offset, p.length) for p in plan],
+            [sha, *stored.values()],
+            present=(index[n] for n in done),
+        )
         try:
+            behind.start()
 
             def fetch(part: planning.Part) -> None:
                 params: dict[str, Any] = {
@@ -891,6 +924,7 @@ class Client:
                     body.close()
                 if offset != part.offset + part.length:
                     raise Unavailable(f"range {part.number} ended early", code="IncompleteBody")
+                behind.written(index[part.number])
                 os.fsync(fd)
                 with lock:
                     state.done.append(part.number)
@@ -898,9 +932,19 @@ class Client:
                 counter.add(0, 1)
 
             _run_all(fetch, [p for p in plan if p.number not in done], concurrency)
+        except BaseException:
+            behind.abandon()
+            raise
         finally:
+            hash_error = behind.join()
             os.close(fd)
-        sha256, verified = self._check_bytes(partial, info, verdict, bucket, key)
+        if hash_error is not None:
+            raise hash_error
+        if behind.hashed != info.size:  # pragma: no cover - every range reported written
+            raise Unavailable(f"{bucket}/{key}: hashed {behind.hashed} of {info.size} bytes")
+        sha256 = sha.hexdigest()
+        computed = {a: h.value() for a, h in stored.items()}
+        verified = self._check_digests(partial, full, computed, sha256, verdict, bucket, key)
         os.replace(partial, target)
         with contextlib.suppress(FileNotFoundError):
             state_path.unlink()
@@ -908,19 +952,18 @@ class Client:
             bucket, key, info.size, info.etag, sha256, resumed_bytes, verified, target
         )
 
-    def _check_bytes(
-        self,
+    @staticmethod
+    def _check_digests(
         partial: Path,
-        info: ObjectInfo,
+        full: dict[str, str],
+        computed: dict[str, str],
+        sha256: str,
         verdict: VerdictInfo | None,
         bucket: str,
         key: str,
-    ) -> tuple[str, str | None]:
-        """Compare the file with the stored full-object checksum (a composite one, ``-N``,
-        cannot be recomputed from the bytes alone) and the verdict's SHA-256."""
-        full = {a: v for a, v in info.checksums.items() if "-" not in v}
-        raw, computed = file_digests(partial, list(full))
-        sha256 = raw.hex()
+    ) -> str | None:
+        """Compare the file's digests with the stored full-object checksums and the verdict's
+        SHA-256; on a mismatch the partial file goes (its bytes are not the object's)."""
         verified = None
         for algorithm, expected in full.items():
             if computed[algorithm] != expected:
@@ -936,7 +979,7 @@ class Client:
                 f"{bucket}/{key}: the bytes are not the signed ones (sha256 {sha256})",
                 code="BadDigest",
             )
-        return sha256, verified
+        return verified
 
     def _download_stream(
         self,
@@ -996,6 +1039,8 @@ class Client:
         media_type: str | None = None,
     ) -> ReferrerInfo:
         """Attach a signature bundle, SBOM or attestation (bytes, an object, or a file)."""
+        from ._generated.models import ReferrerInfo
+
         if isinstance(document, dict):
             content = json.dumps(document).encode()
         elif isinstance(document, bytes):
@@ -1015,6 +1060,8 @@ class Client:
     def referrers(
         self, bucket: str, key: str, *, kind: ReferrerKind | None = None
     ) -> list[ReferrerInfo]:
+        from ._generated.models import ReferrerInfo
+
         params = {"key": key}
         if kind:
             params["kind"] = kind
@@ -1030,11 +1077,15 @@ class Client:
     ) -> ReferrerInfo:
         """Sign the object with a local key and attach the bundle. Without ``sha256`` the
         object is read to compute it: what is signed is the bytes, never a server's claim."""
+        from . import signing
+
         digest = sha256 if sha256 is not None else self.sha256(bucket, key)
         bundle = signing.build_bundle(keys, digest, name=key)
         return self.attach(bucket, key, "signature", bundle, media_type=signing.BUNDLE_MEDIA_TYPE)
 
     def get_trust(self, bucket: str) -> TrustModel:
+        from ._generated.models import TrustModel
+
         try:
             response = self._api("GET", f"/_artifacts/trust/{quote(bucket, safe='')}")
         except NotFound:
@@ -1042,6 +1093,8 @@ class Client:
         return TrustModel.model_validate(response.json())
 
     def put_trust(self, bucket: str, trust: TrustModel) -> TrustModel:
+        from ._generated.models import TrustModel
+
         response = self._api(
             "PUT",
             f"/_artifacts/trust/{quote(bucket, safe='')}",
@@ -1058,6 +1111,9 @@ class Client:
         require_signature: bool | None = None,
     ) -> TrustModel:
         """Add (or replace, by name) a trusted public key, keeping the rest of the trust."""
+        from . import signing
+        from ._generated.models import TrustedKeyModel
+
         pem = public_key.public_pem() if isinstance(public_key, signing.KeyPair) else public_key
         trust = self.get_trust(bucket)
         keys = [k for k in (trust.keys or []) if k.name != name]
@@ -1070,6 +1126,8 @@ class Client:
     def verify(self, bucket: str, key: str, *, fresh: bool = False) -> VerdictInfo:
         """The gateway's verdict: signatures, SBOMs and attestations judged against the
         bucket's trust."""
+        from ._generated.models import VerdictInfo
+
         params = {"key": key}
         if fresh:
             params["fresh"] = "true"
@@ -1088,6 +1146,8 @@ class Client:
         key over the object's bytes? Trusts nothing the server says: the SHA-256 is
         ``sha256`` (of a local copy) or computed by reading the object, which is only done
         when there is a signature to check."""
+        from . import signing
+
         if isinstance(public_key, signing.KeyPair):
             key_object = public_key.public_key
         elif isinstance(public_key, str):
