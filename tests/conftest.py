@@ -77,6 +77,22 @@ def gateway_settings(registry: RunningRegistry, data_dir: Path, **extra: object)
     )
 
 
+def keycloak_gateway_settings(
+    registry: RunningRegistry, keycloak: RunningKeycloak, data_dir: Path, prefix: str,
+    **extra: object,
+) -> Settings:  # fmt: skip
+    """A gateway that trusts the session's Keycloak (Bearer tokens, STS web identity), with a
+    repository prefix of its own so that its buckets are its own."""
+    return gateway_settings(
+        registry,
+        data_dir,
+        repository_prefix=prefix,
+        oidc_issuer=keycloak.issuer(),
+        oidc_jwks_url=keycloak.jwks_url(),
+        **extra,
+    )
+
+
 @pytest.fixture(scope="session")
 def gateway(
     registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory

@@ -18,7 +18,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.conftest import gateway_settings
+from tests.conftest import keycloak_gateway_settings
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import RunningGateway, serve
@@ -122,12 +122,11 @@ def ci_gateway(
             "username_claim": "repository",
         }
     ]
-    settings = gateway_settings(
+    settings = keycloak_gateway_settings(
         registry,
+        keycloak,
         tmp_path_factory.mktemp("ci-gateway"),
-        repository_prefix="ci",
-        oidc_issuer=keycloak.issuer(),
-        oidc_jwks_url=keycloak.jwks_url(),
+        "ci",
         sts_extra_issuers=json.dumps(extra),
     )
     with serve(settings) as running:

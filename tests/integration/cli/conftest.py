@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, gateway_settings
+from tests.conftest import ACCESS_KEY, SECRET_KEY, keycloak_gateway_settings
 from tests.fixtures.artifactctl import build
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
@@ -39,12 +39,11 @@ def cli_gateway(
     registry: RunningRegistry, keycloak: RunningKeycloak, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningGateway]:
     """A gateway trusting the session's Keycloak (Bearer tokens, STS), its own repositories."""
-    settings = gateway_settings(
+    settings = keycloak_gateway_settings(
         registry,
+        keycloak,
         tmp_path_factory.mktemp("cli-gateway"),
-        repository_prefix="cli",
-        oidc_issuer=keycloak.issuer(),
-        oidc_jwks_url=keycloak.jwks_url(),
+        "cli",
         credentials_key=Fernet.generate_key().decode(),
     )
     with serve(settings) as running:

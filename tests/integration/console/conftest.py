@@ -29,7 +29,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import gateway_settings
+from tests.conftest import keycloak_gateway_settings
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import RunningGateway, serve
@@ -108,12 +108,11 @@ def console_gateway(
     console_assets: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningGateway]:
-    settings = gateway_settings(
+    settings = keycloak_gateway_settings(
         registry,
+        keycloak,
         tmp_path_factory.mktemp("console-gateway"),
-        repository_prefix="console",
-        oidc_issuer=keycloak.issuer(),
-        oidc_jwks_url=keycloak.jwks_url(),
+        "console",
         console_dir=console_assets,
     )
     with serve(settings) as running:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import gateway_settings, s3_client
+from tests.conftest import keycloak_gateway_settings, s3_client
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import RunningGateway, serve
@@ -29,12 +29,11 @@ from tests.integration.identity.identities import (
 def idp_gateway(
     registry: RunningRegistry, keycloak: RunningKeycloak, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningGateway]:
-    settings = gateway_settings(
+    settings = keycloak_gateway_settings(
         registry,
+        keycloak,
         tmp_path_factory.mktemp("idp-gateway"),
-        repository_prefix="idp",
-        oidc_issuer=keycloak.issuer(),
-        oidc_jwks_url=keycloak.jwks_url(),
+        "idp",
         credentials_key=CREDENTIALS_KEY.decode(),
     )
     with serve(settings) as running:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, gateway_settings
+from tests.conftest import ACCESS_KEY, SECRET_KEY, keycloak_gateway_settings
 from tests.fixtures.keycloak import RunningKeycloak
 from tests.fixtures.registries import RunningRegistry
 from tests.fixtures.servers import RunningGateway, serve
@@ -26,12 +26,11 @@ USERS = ("alice", "bob", "carol", "dave", "erin")
 def sdk_gateway(
     registry: RunningRegistry, keycloak: RunningKeycloak, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningGateway]:
-    settings = gateway_settings(
+    settings = keycloak_gateway_settings(
         registry,
+        keycloak,
         tmp_path_factory.mktemp("sdk-gateway"),
-        repository_prefix="sdk",
-        oidc_issuer=keycloak.issuer(),
-        oidc_jwks_url=keycloak.jwks_url(),
+        "sdk",
         credentials_key=Fernet.generate_key().decode(),
         # 1 s, not the default 30: a 2-s token of the short client must really expire, or the
         # refresh scenario would pass without any refresh.
