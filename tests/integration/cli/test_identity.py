@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.fixtures.keycloak import RunningKeycloak
@@ -155,3 +157,40 @@ def test_keys_create_login_access_key_list_revoke(cli: Cli) -> None:
     assert cli.doc("keys", "revoke", key_id, expect=2)["error"]["family"] == "NotFound"
     revoked = user.doc("whoami", "--profile", "ci", expect=3)  # the kept key is revoked
     assert revoked["error"]["exitCode"] == 3
+
+
+def test_an_expired_login_is_refreshed_and_kept(cli: Cli, keycloak: RunningKeycloak) -> None:
+    """A login whose access token has expired (the realm's artifactctl-short client issues
+    2-second tokens) is renewed with its refresh token, and the new tokens are saved back, so
+    the next run starts from them rather than from the expired one."""
+    user = anonymous(cli)
+    answer = keycloak.token_response(
+        {
+            "grant_type": "password",
+            "client_id": "artifactctl-short",
+            "username": "bob",
+            "password": keycloak.passwords["bob"],
+            "scope": "openid",
+        }
+    )
+    expiry = datetime.now(UTC) + timedelta(seconds=int(str(answer["expires_in"])))
+    token = {
+        "access_token": answer["access_token"],
+        "token_type": "Bearer",
+        "refresh_token": answer["refresh_token"],
+        "expiry": expiry.isoformat(),
+    }
+    path = login_file(user)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    login = {"issuer": keycloak.issuer(), "clientId": "artifactctl-short", "token": token}
+    path.write_text(json.dumps(login))
+    path.chmod(0o600)
+    time.sleep(3)  # the access token has expired; the refresh token has not
+
+    who = user.doc("whoami")["result"]
+    assert who["user"] == "bob"
+    assert who["source"] == "login"
+    saved = json.loads(path.read_text())
+    assert saved["token"]["access_token"] != answer["access_token"]
+    assert saved["token"]["refresh_token"]
+    assert mode(path) == 0o600
