@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from hypothesis import settings as hypothesis_settings
 
 from gateway.config import Settings
 from tests.fixtures.keycloak import KeycloakUnavailable, RunningKeycloak
@@ -24,6 +25,12 @@ SECRET_KEY = "test-root-secret"
 # default port 9100, which concurrent test runs on one machine would fight over. Tests of
 # the management port give theirs a free port.
 os.environ["ARTIFACT_STORE_MANAGEMENT_PORT"] = "0"
+# No per-example deadline: hypothesis's default 200 ms is a timing assertion, and on a 2-core
+# machine shared with servers and other runs an example can take longer without anything being
+# wrong (tests/unit/sdk/test_resume.py failed so under load). Loaded before any test module
+# imports, so every @settings(...) derives from it.
+hypothesis_settings.register_profile("artifact-store", deadline=None)
+hypothesis_settings.load_profile("artifact-store")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
