@@ -23,7 +23,17 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.access import Authorizer
-from gateway.api import buckets, keys, presign, problems, referrers, trust, tus, verify
+from gateway.api import (
+    buckets,
+    keys,
+    permissions,
+    presign,
+    problems,
+    referrers,
+    trust,
+    tus,
+    verify,
+)
 from gateway.api.audit import router as audit_router
 from gateway.api.console import Console
 from gateway.api.deletions import Deletions
@@ -346,6 +356,7 @@ class Gateway:
         self.api.include_router(presign.router)
         self.api.include_router(referrers.router)
         self.api.include_router(trust.router)
+        self.api.include_router(permissions.router)
         self.api.include_router(verify.router)
         self.api.include_router(buckets.router)
         self.api.include_router(audit_router)

@@ -118,6 +118,9 @@ export interface AccessKey {
   [field: string]: unknown;
 }
 
+/** Action name (``s3:PutObject``...) to whether the caller may do it; see Api.permissions. */
+export type Permissions = Record<string, boolean>;
+
 const enc = encodeURIComponent;
 export const keyPath = (key: string): string => key.split("/").map(enc).join("/");
 
@@ -305,6 +308,17 @@ export class Api {
       headers: { "Content-Type": mediaType },
       body: file,
     });
+  }
+
+  /** What the caller may do in the bucket, as the gateway decides it (roles, groups and the
+   * bucket policy): object actions under ``prefix`` or on ``key``. */
+  permissions(bucket: string, where: { prefix?: string; key?: string } = {}): Promise<Permissions> {
+    const query = new URLSearchParams();
+    if (where.prefix) query.set("prefix", where.prefix);
+    if (where.key) query.set("key", where.key);
+    return this.json<{ actions: Permissions }>(
+      `/_artifacts/permissions/${enc(bucket)}?${query.toString()}`,
+    ).then((answer) => answer.actions);
   }
 
   trust(bucket: string): Promise<Record<string, unknown>> {

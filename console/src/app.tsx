@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import type { Api } from "./api";
+import type { Api, Permissions } from "./api";
 import type { Auth } from "./auth";
 import { BASE } from "./auth";
 import { AdminPage } from "./pages/admin";
@@ -106,8 +106,9 @@ export function App({ auth, api, uploads }: Ctx) {
   );
 }
 
-/** What the token says the user may do: roles and groups decide the buttons shown. The
- * gateway decides for real (bucket policies included) and answers 403 otherwise. */
+/** What the token's roles and groups say the user may do, for controls not tied to one
+ * bucket (creating buckets, the Admin page). In a bucket the console asks the gateway
+ * (usePermissions), which decides with the bucket policy too. */
 export function mayWrite(auth: Auth, bucket: string): boolean {
   const { roles, groups } = auth.profile;
   return (
@@ -120,4 +121,30 @@ export function mayWrite(auth: Auth, bucket: string): boolean {
 
 export function isAdmin(auth: Auth): boolean {
   return auth.profile.roles.includes("artifact-admin");
+}
+
+/** What the gateway says the caller may do in the bucket (under ``prefix`` or on ``key``):
+ * the same decision as the requests themselves, bucket policies included. While it loads, or
+ * if it fails, nothing is allowed (the controls stay hidden). */
+export function usePermissions(
+  api: Api,
+  bucket: string,
+  where: { prefix?: string; key?: string } = {},
+): (action: string) => boolean {
+  const [actions, setActions] = useState<Permissions>({});
+  const { prefix = "", key = "" } = where;
+  useEffect(() => {
+    let live = true;
+    setActions({});
+    api
+      .permissions(bucket, { prefix, key })
+      .then((answer) => {
+        if (live) setActions(answer);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api, bucket, prefix, key]);
+  return (action: string) => actions[action] === true;
 }

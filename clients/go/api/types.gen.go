@@ -476,6 +476,21 @@ type NewKeyInfo struct {
 	SecretAccessKey string `json:"secret_access_key"`
 }
 
+// PermissionsModel defines model for PermissionsModel.
+type PermissionsModel struct {
+	// Actions Each action (`s3:ListBucket`, `s3:GetBucketPolicy`, `s3:PutBucketPolicy`, `s3:DeleteBucketPolicy`, `s3:DeleteBucket`, `s3:GetBucketTrust`, `s3:PutBucketTrust`, `s3:GetObject`, `s3:PutObject`, `s3:DeleteObject`, `s3:GetObjectReferrer`, `s3:PutObjectReferrer`, `s3:DeleteObjectReferrer`) and whether the caller may do it here.
+	//
+	// Examples: {"s3:DeleteBucket":false,"s3:ListBucket":true,"s3:PutObject":true}
+	Actions map[string]bool `json:"actions"`
+	Bucket  string          `json:"bucket"`
+
+	// Key The object key the object actions were decided on.
+	Key string `json:"key"`
+
+	// Prefix The prefix the object actions were decided under.
+	Prefix string `json:"prefix"`
+}
+
 // PresignRequest defines model for PresignRequest.
 type PresignRequest struct {
 	Bucket string `json:"bucket"`
@@ -671,6 +686,15 @@ type GetAuditLogArtifactsAuditGetParamsDecision string
 type DeleteBucketArtifactsBucketsBucketDeleteParams struct {
 	// Recursive Delete every object, version, delete marker and upload too.
 	Recursive *bool `form:"recursive,omitempty" json:"recursive,omitempty"`
+}
+
+// GetPermissionsArtifactsPermissionsBucketGetParams defines parameters for GetPermissionsArtifactsPermissionsBucketGet.
+type GetPermissionsArtifactsPermissionsBucketGetParams struct {
+	// Prefix Decide object actions under this prefix.
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Key Decide object actions on this key instead.
+	Key *string `form:"key,omitempty" json:"key,omitempty"`
 }
 
 // ListReferrersArtifactsReferrersBucketGetParams defines parameters for ListReferrersArtifactsReferrersBucketGet.

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Ctx } from "../app";
-import { isAdmin, mayWrite } from "../app";
+import { mayWrite, usePermissions } from "../app";
 import { follow, href } from "../router";
 import { Alert, message, useLoad, when } from "../ui";
 
@@ -95,11 +95,11 @@ export function BucketsPage({ ctx }: { ctx: Ctx }) {
                   <a href={href({ page: "settings", bucket: bucket.name })} onClick={follow}>
                     Settings<span class="sr-only"> of {bucket.name}</span>
                   </a>
-                  {isAdmin(auth) || mayWrite(auth, bucket.name) ? (
-                    <button type="button" class="danger" onClick={() => setDeleting(bucket.name)}>
-                      Delete<span class="sr-only"> {bucket.name}</span>
-                    </button>
-                  ) : null}
+                  <DeleteControl
+                    ctx={ctx}
+                    bucket={bucket.name}
+                    onClick={() => setDeleting(bucket.name)}
+                  />
                 </td>
               </tr>
             ))}
@@ -171,5 +171,23 @@ function DeleteBucket({ ctx, bucket, onDone }: { ctx: Ctx; bucket: string; onDon
         </div>
       </form>
     </div>
+  );
+}
+
+/** The Delete control of one row, shown when the gateway would let the caller delete it. */
+function DeleteControl({
+  ctx,
+  bucket,
+  onClick,
+}: {
+  ctx: Ctx;
+  bucket: string;
+  onClick: () => void;
+}) {
+  if (!usePermissions(ctx.api, bucket)("s3:DeleteBucket")) return null;
+  return (
+    <button type="button" class="danger" onClick={onClick}>
+      Delete<span class="sr-only"> {bucket}</span>
+    </button>
   );
 }

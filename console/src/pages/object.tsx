@@ -1,6 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import type { Ctx } from "../app";
-import { isAdmin, mayWrite } from "../app";
+import { usePermissions } from "../app";
 import type { SignatureInfo } from "../api";
 import { components, sbomMediaType, statement, type Component, type Statement } from "../documents";
 import { follow, href } from "../router";
@@ -15,7 +15,8 @@ export function ObjectPage({
   bucket: string;
   objectKey: string;
 }) {
-  const { api, auth } = ctx;
+  const { api } = ctx;
+  const may = usePermissions(api, bucket, { key: objectKey });
   const head = useLoad(() => api.headObject(bucket, objectKey), [bucket, objectKey]);
   const verdict = useLoad(() => api.verdict(bucket, objectKey), [bucket, objectKey]);
   const documents = useLoad(async () => {
@@ -175,7 +176,7 @@ export function ObjectPage({
         );
       })}
 
-      {(mayWrite(auth, bucket) || isAdmin(auth)) && (
+      {may("s3:PutObjectReferrer") && (
         <Attach ctx={ctx} bucket={bucket} objectKey={objectKey} onDone={reload} />
       )}
     </section>

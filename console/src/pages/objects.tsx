@@ -1,13 +1,13 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Ctx } from "../app";
-import { mayWrite } from "../app";
+import { usePermissions } from "../app";
 import type { Listing } from "../api";
 import { follow, href, navigate } from "../router";
 import { Uploads, type UploadItem } from "../uploads";
 import { Alert, copy, message, size, useLoad, when } from "../ui";
 
 export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string; prefix: string }) {
-  const { api, auth, uploads } = ctx;
+  const { api, uploads } = ctx;
   // continuation tokens of the pages before this one: Previous pops, Next pushes
   const [tokens, setTokens] = useState<(string | null)[]>([null]);
   useEffect(() => setTokens([null]), [bucket, prefix]);
@@ -20,7 +20,9 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
   useEffect(() => setSearch(prefix), [prefix]);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
-  const writer = mayWrite(auth, bucket);
+  const may = usePermissions(api, bucket, { prefix });
+  const writer = may("s3:PutObject");
+  const deleter = may("s3:DeleteObject");
   useEffect(() => uploads.onFinished(() => listing.reload()), [uploads, listing.reload]);
 
   async function download(key: string): Promise<void> {
@@ -176,7 +178,7 @@ export function ObjectsPage({ ctx, bucket, prefix }: { ctx: Ctx; bucket: string;
                         <button type="button" onClick={() => void copyLink(object.key, true)}>
                           Copy link<span class="sr-only"> to {name}</span>
                         </button>
-                        {writer && (
+                        {deleter && (
                           <button
                             type="button"
                             class="danger"

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Ctx } from "../app";
-import { isAdmin } from "../app";
+import { usePermissions } from "../app";
 import { ApiError } from "../api";
 import { follow, href } from "../router";
 import { Alert, message, useLoad } from "../ui";
@@ -42,6 +42,7 @@ export function SettingsPage({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
 function PolicyEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
   const policy = useLoad(() => ctx.api.getPolicy(bucket), [bucket]);
   const status = useLoad(() => ctx.api.isPublic(bucket), [bucket]);
+  const may = usePermissions(ctx.api, bucket);
   const [text, setText] = useState("");
   const [error, setError] = useState("");
   const [saved, setSaved] = useState("");
@@ -99,7 +100,7 @@ function PolicyEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
           {saved}
         </p>
       )}
-      {isAdmin(ctx.auth) && (
+      {may("s3:PutBucketPolicy") && (
         <button class="primary" type="submit">
           Save policy
         </button>
@@ -124,7 +125,7 @@ function TrustEditor({ ctx, bucket }: { ctx: Ctx; bucket: string }) {
   const [signers, setSigners] = useState("");
   const [error, setError] = useState("");
   const [saved, setSaved] = useState("");
-  const admin = isAdmin(ctx.auth);
+  const admin = usePermissions(ctx.api, bucket)("s3:PutBucketTrust");
   useEffect(() => {
     if (trust.data) {
       setDraft(trust.data);

@@ -7,7 +7,11 @@ from a Secret, idempotently (each reconcile reads first and writes only what dif
   ``oidc_password_client``), its secret in the Secret the gateway mounts;
 - the public client for CLIs (``cliClient``, default ``artifactctl``: device authorization and
   password grants);
-- on both, the mappers the gateway reads (docs/identity.md): ``aud`` containing
+- the web console's public client (``keycloak.consoleClient``, default
+  ``artifact-store-console``: authorization code with PKCE S256 only, redirect URIs
+  ``<public URL>/_artifacts/ui/*``, the public URL as web origin), when the public URL is known
+  (``registration.publicUrl``, else ``https://<route.host>``);
+- on each, the mappers the gateway reads (docs/identity.md): ``aud`` containing
   ``keycloak.audience``, ``groups`` (full paths) and ``preferred_username``.
 
 The client secret: with ``keycloak.clientSecret.existingSecret`` that Secret's value is set on
@@ -94,8 +98,19 @@ def _mappers(audience: str) -> list[Obj]:
     ]
 
 
+def public_url(spec: Obj) -> str:
+    """The gateway's public URL the console's redirect URIs name: ``registration.publicUrl``,
+    else ``https://<route.host>`` (a Route with a host), else "" (no console client)."""
+    given = str(spec["keycloak"]["registration"]["publicUrl"]).rstrip("/")
+    if given:
+        return given
+    host = spec["route"]["host"] if spec["route"]["enabled"] else ""
+    return f"https://{host}" if host else ""
+
+
 def clients(spec: Obj) -> list[Obj]:
-    """The client representations the gateway needs (only the fields the operator sets)."""
+    """The client representations the gateway needs (only the fields the operator sets): the
+    confidential client, the CLI's, and the console's when the public URL is known."""
     registration = spec["keycloak"]["registration"]
     common = {
         "enabled": True,
@@ -105,7 +120,7 @@ def clients(spec: Obj) -> list[Obj]:
         "directAccessGrantsEnabled": True,
         "serviceAccountsEnabled": False,
     }
-    return [
+    wanted: list[Obj] = [
         {
             **common,
             "clientId": registration["confidentialClient"],
@@ -122,6 +137,26 @@ def clients(spec: Obj) -> list[Obj]:
             "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
         },
     ]
+    url = public_url(spec)
+    if url:
+        wanted.append(
+            {
+                **common,
+                "clientId": spec["keycloak"]["consoleClient"],
+                "name": "Artifact Store web console",
+                "publicClient": True,
+                "standardFlowEnabled": True,
+                "directAccessGrantsEnabled": False,
+                "baseUrl": "/_artifacts/ui/",
+                "redirectUris": [f"{url}/_artifacts/ui/*"],
+                "webOrigins": [url],
+                "attributes": {
+                    "pkce.code.challenge.method": "S256",
+                    "post.logout.redirect.uris": f"{url}/_artifacts/ui/*",
+                },
+            }
+        )
+    return wanted
 
 
 def _differs(current: Obj, wanted: Obj) -> bool:
@@ -308,9 +343,10 @@ async def register(kube: Kube, owner: Obj, spec: Obj) -> None:
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         admin = _Admin(http, base, realm)
         await admin.login(registration["adminRealm"], username, password)
-        confidential, cli = clients(spec)
+        confidential, *public = clients(spec)
         internal = await admin.ensure_client(confidential, audience, given)
-        await admin.ensure_client(cli, audience, None)
+        for client in public:  # the CLI's, and the console's when its URL is known
+            await admin.ensure_client(client, audience, None)
         if existing:
             return
         value = await admin.secret(internal, confidential["clientId"])

@@ -143,6 +143,7 @@ def _gateway_env(name: str, spec: Obj) -> list[Obj]:
         plain["OIDC_ISSUER"] = spec["keycloak"]["issuerUrl"]
         plain["OIDC_AUDIENCE"] = spec["keycloak"]["audience"]
         plain["OIDC_PASSWORD_CLIENT"] = spec["keycloak"]["passwordClient"]
+        plain["CONSOLE_CLIENT_ID"] = spec["keycloak"]["consoleClient"]
         if registers(spec):
             # The confidential client the operator registers replaces passwordClient.
             plain["OIDC_PASSWORD_CLIENT"] = spec["keycloak"]["registration"]["confidentialClient"]

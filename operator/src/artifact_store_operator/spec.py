@@ -63,6 +63,7 @@ DEFAULTS: Obj = {
         "issuerUrl": "",
         "audience": "artifact-store",
         "passwordClient": "artifactctl",
+        "consoleClient": "artifact-store-console",
         "clientSecret": {"existingSecret": "", "key": "clientSecret"},
         # Operator only (the chart cannot call Keycloak): register the clients the gateway needs.
         "registration": {
@@ -76,6 +77,7 @@ DEFAULTS: Obj = {
             },
             "confidentialClient": "artifact-store-login",
             "cliClient": "artifactctl",
+            "publicUrl": "",
         },
     },
     "service": {"type": "ClusterIP", "port": 9000, "managementPort": 9100},

@@ -1,8 +1,9 @@
 """The web console end to end in headless Chromium, against the real gateway, Zot and Keycloak:
 log in through Keycloak's page, create a bucket, upload 50 MiB by tus and reload mid-upload
 (it resumes where it stood), browse, download and compare SHA-256, attach an SBOM and see its
-components, see a tampered object fail its verdict, a reader without the upload button, admin
-pages; axe-core on each page, a screenshot of each (docs/console.md).
+components, see a tampered object fail its verdict, a reader without the upload button, a
+user whom only a bucket policy lets write with it, admin pages; axe-core on each page, a
+screenshot of each (docs/console.md).
 
 The tests of this module run in order and share the admin's (carol's) browser session."""
 
@@ -332,6 +333,50 @@ def test_a_reader_sees_no_upload_button(new_session: Any, console_gateway: Runni
     page.goto(f"{alice.base}/_artifacts/ui/admin")  # not linked for her; the gateway refuses
     expect(page.get_by_role("alert")).to_contain_text("alice may not read the audit log")
     assert not alice.csp_violations, alice.csp_violations
+
+
+def test_a_policy_only_writer_sees_the_upload_control(
+    new_session: Any, console_gateway: RunningGateway
+) -> None:
+    """erin has no role and no group: a bucket policy alone lets her list the bucket and put
+    objects under drop/, so the console (asking /_artifacts/permissions) shows her the upload
+    control there, and no Delete (the policy does not grant s3:DeleteObject)."""
+    bucket = f"erin-{uuid.uuid4().hex[:8]}"
+    s3 = root_s3(console_gateway)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="drop/seed.txt", Body=b"seed")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam:::user/erin"},
+                "Action": ["s3:ListBucket", "s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam:::user/erin"},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/drop/*",
+            },
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    erin: Session = new_session()
+    erin.login("erin", "erin-password")
+    page = erin.page
+    page.goto(f"{erin.base}/_artifacts/ui/b/{bucket}?prefix=drop%2F")
+    expect(page.get_by_role("link", name="seed.txt")).to_be_visible()
+    expect(page.get_by_text("Upload files")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete seed.txt")).to_have_count(0)
+    erin.axe("objects (policy writer)")
+    with page.expect_response(lambda r: "/_artifacts/permissions/" in r.url) as asked:
+        page.goto(f"{erin.base}/_artifacts/ui/b/{bucket}?prefix=other%2F")  # outside drop/
+    assert asked.value.json()["actions"]["s3:PutObject"] is False
+    expect(page.get_by_role("heading", name=bucket)).to_be_visible()
+    expect(page.get_by_text("Upload files")).to_have_count(0)
+    assert not erin.csp_violations, erin.csp_violations
 
 
 def test_logout_ends_the_session(carol: Session) -> None:

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -285,6 +286,19 @@ def test_the_images_carry_oci_labels(stack: Stack, podman: Path) -> None:
         assert {"source", "version", "revision", "description"} <= {
             key.removeprefix("org.opencontainers.image.") for key in labels
         }
+
+
+def test_the_image_ships_the_console(stack: Stack) -> None:
+    """The console came in as the build context `console`: the page and its hashed assets are
+    served from the image, not the 503 of a gateway built without it."""
+    page = httpx.get(f"{stack.s3_url}/_artifacts/ui/")
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    script = re.search(r'src="(/_artifacts/ui/assets/[^"]+\.js)"', page.text)
+    assert script is not None, page.text
+    asset = httpx.get(f"{stack.s3_url}{script.group(1)}")
+    assert asset.status_code == 200
+    assert "immutable" in asset.headers["cache-control"]
 
 
 def test_the_data_outlives_the_pod(stack: Stack, podman: Path) -> None:

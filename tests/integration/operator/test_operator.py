@@ -468,12 +468,15 @@ def _claims(token: str) -> dict[str, Any]:
     return found
 
 
+CONSOLE_URL = "https://store.example.test"
+
+
 def _registered(keycloak: RunningKeycloak, admin_token: str) -> dict[str, Any]:
     """The registered clients and their mappers, as Keycloak's admin API shows them."""
     base = f"{keycloak.url}/admin/realms/{REALM}"
     headers = {"Authorization": f"Bearer {admin_token}"}
     found = {}
-    for client_id in ("op-login", "op-cli"):
+    for client_id in ("op-login", "op-cli", "op-console"):
         response = httpx.get(f"{base}/clients", params={"clientId": client_id}, headers=headers)
         assert response.status_code == 200, response.text
         (client,) = response.json()
@@ -489,7 +492,9 @@ def test_keycloak_registration(
     client: httpx.Client, leader: Operator, keycloak: RunningKeycloak
 ) -> None:
     """keycloak.registration against the real Keycloak: the operator registers the gateway's
-    confidential client and the CLI client with their mappers, writes the client secret into
+    confidential client, the CLI client and the console's (authorization code + PKCE, its
+    redirect URIs under publicUrl, which Keycloak's authorization endpoint then accepts and
+    others not) with their mappers, writes the client secret into
     the Secret the gateway mounts, and a password grant through that client works; further
     reconciles write nothing; bad admin credentials and an unreachable Keycloak show as
     Degraded reasons."""
@@ -511,11 +516,13 @@ def test_keycloak_registration(
                 "keycloak": {
                     "enabled": True,
                     "issuerUrl": keycloak.issuer(),
+                    "consoleClient": "op-console",
                     "registration": {
                         "enabled": True,
                         "adminCredentials": {"existingSecret": "kc-admin"},
                         "confidentialClient": "op-login",
                         "cliClient": "op-cli",
+                        "publicUrl": CONSOLE_URL,
                     },
                 }
             },
@@ -531,6 +538,7 @@ def test_keycloak_registration(
     env = _env(deployment)
     assert env["ARTIFACT_STORE_OIDC_PASSWORD_CLIENT"] == "op-login"
     assert env["ARTIFACT_STORE_OIDC_ISSUER"] == keycloak.issuer()
+    assert env["ARTIFACT_STORE_CONSOLE_CLIENT_ID"] == "op-console"
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert volumes["oidc"]["secret"]["secretName"] == "kc-keycloak-client"
     # A password grant through the registered confidential client, with the Secret's value.
@@ -569,7 +577,7 @@ def test_keycloak_registration(
     admin_token = keycloak.password_token(*keycloak.admin, client_id="admin-cli", realm="master")
     before = _registered(keycloak, admin_token)
     writes = _metric_sum(leader, "artifact_store_operator_keycloak_changes_total")
-    assert writes >= 7  # 2 clients, 6 mappers (some may be made by concurrent passes), 1 Secret
+    assert writes >= 13  # 3 clients, 9 mappers (some may be made by concurrent passes), 1 Secret
     time.sleep(4)
     assert _metric_sum(leader, "artifact_store_operator_keycloak_changes_total") == writes
     assert _registered(keycloak, admin_token) == before
@@ -580,6 +588,31 @@ def test_keycloak_registration(
         "groups",
         "preferred_username",
     }
+    console = before["op-console"]
+    assert (console["publicClient"], console["standardFlowEnabled"]) == (True, True)
+    assert console["directAccessGrantsEnabled"] is False
+    assert console["redirectUris"] == [f"{CONSOLE_URL}/_artifacts/ui/*"]
+    assert console["webOrigins"] == [CONSOLE_URL]
+    assert console["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert {m["name"] for m in console["protocolMappers"]} == {
+        "audience artifact-store",
+        "groups",
+        "preferred_username",
+    }
+    # Keycloak's authorization endpoint takes the console's redirect URI (its login page), not
+    # another (400), nor a request without PKCE.
+    auth = f"{keycloak.issuer()}/protocol/openid-connect/auth"
+    pkce = {"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
+    pkce["code_challenge_method"] = "S256"
+    request = {"client_id": "op-console", "response_type": "code", "scope": "openid"}
+    ours = {**request, **pkce, "redirect_uri": f"{CONSOLE_URL}/_artifacts/ui/callback"}
+    assert httpx.get(auth, params=ours, timeout=30).status_code == 200
+    elsewhere = {**ours, "redirect_uri": "https://evil.example.test/_artifacts/ui/"}
+    assert httpx.get(auth, params=elsewhere, timeout=30).status_code == 400
+    no_pkce = {**request, "redirect_uri": ours["redirect_uri"]}
+    answer = httpx.get(auth, params=no_pkce, timeout=30)
+    assert answer.status_code in (302, 303), answer.status_code  # back with an error
+    assert "error=invalid_request" in answer.headers["location"]
     # Drift is repaired: the device grant switched off and a mapper deleted by hand come back.
     base = f"{keycloak.url}/admin/realms/{REALM}/clients"
     headers = {"Authorization": f"Bearer {admin_token}"}

@@ -383,6 +383,7 @@ def test_the_gateway_is_wired(rendered: dict[str, list[Doc]]) -> None:
     assert variables["ARTIFACT_STORE_VIRTUAL_HOST_DOMAIN"] == "s3.example.com"
     assert variables["ARTIFACT_STORE_WORKERS"] == "4"
     assert variables["ARTIFACT_STORE_OIDC_ISSUER"] == PRODUCTION["keycloak"]["issuerUrl"]
+    assert variables["ARTIFACT_STORE_CONSOLE_CLIENT_ID"] == "artifact-store-console"
     secret_file = Path(variables["ARTIFACT_STORE_OIDC_PASSWORD_CLIENT_SECRET_FILE"])
     mounts = {m["name"]: m["mountPath"] for m in production["volumeMounts"]}
     assert mounts["keycloak-client"] == str(secret_file.parent)

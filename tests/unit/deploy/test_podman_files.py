@@ -124,3 +124,14 @@ def test_the_gateway_image_listens_everywhere_as_uid_1001_in_exec_form() -> None
         "/opt/artifact-store/bin/artifact-store"
     ]
     assert not [line for line in text.splitlines() if line.startswith("HEALTHCHECK")]
+
+
+def test_the_gateway_image_takes_the_built_console_from_a_named_context() -> None:
+    """No Node image can be pulled here: the console comes built (scripts/console/build.sh) as
+    the build context `console`, and a local gateway/console_assets stays out of the main one."""
+    text = (ROOT / "Containerfile").read_text()
+    assert "COPY --from=console . ./gateway/console_assets/" in text
+    ignored = (ROOT / ".containerignore").read_text().splitlines()
+    assert "gateway/console_assets/" in ignored
+    fixture = (ROOT / "tests" / "fixtures" / "images.py").read_text()
+    assert '"--build-context", f"console={console}"' in fixture

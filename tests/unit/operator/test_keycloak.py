@@ -64,6 +64,32 @@ def test_clients_and_mappers_are_what_the_gateway_reads() -> None:
     assert by_type["oidc-usermodel-attribute-mapper"]["claim.name"] == "preferred_username"
 
 
+def test_the_console_client_is_registered_when_the_public_url_is_known() -> None:
+    assert len(clients(effective({}))) == 2  # no public URL, no Route host: no console client
+    [*_, console] = clients(
+        effective({"keycloak": {"registration": {"publicUrl": "https://store.example.com/"}}})
+    )
+    assert (console["clientId"], console["publicClient"]) == ("artifact-store-console", True)
+    assert console["standardFlowEnabled"] is True
+    assert console["directAccessGrantsEnabled"] is False
+    assert console["implicitFlowEnabled"] is False
+    assert console["redirectUris"] == ["https://store.example.com/_artifacts/ui/*"]
+    assert console["webOrigins"] == ["https://store.example.com"]
+    assert console["attributes"]["pkce.code.challenge.method"] == "S256"
+    # The Route's host stands in for publicUrl; consoleClient names the client.
+    [*_, console] = clients(
+        effective({"route": {"host": "s3.example.com"}, "keycloak": {"consoleClient": "ui"}})
+    )
+    assert console["clientId"] == "ui"
+    assert console["redirectUris"] == ["https://s3.example.com/_artifacts/ui/*"]
+    assert len(clients(effective({"route": {"enabled": False, "host": "s3.example.com"}}))) == 2
+
+
+def test_the_gateway_is_told_the_console_client() -> None:
+    env, _ = _gateway({"keycloak": {**KEYCLOAK, "consoleClient": "ui"}})
+    assert env["ARTIFACT_STORE_CONSOLE_CLIENT_ID"] == "ui"
+
+
 def _gateway(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     objects = r.render(OWNER, effective(spec))["gateway"]
     pod = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"]

@@ -124,6 +124,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/_artifacts/permissions/{bucket}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the caller may do in the bucket */
+        get: operations["get_permissions__artifacts_permissions__bucket__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/_artifacts/presign": {
         parameters: {
             query?: never;
@@ -616,6 +633,33 @@ export interface components {
              * @description Shown once; it cannot be read back.
              */
             secret_access_key: string;
+        };
+        /** PermissionsModel */
+        PermissionsModel: {
+            /**
+             * Actions
+             * @description Each action (`s3:ListBucket`, `s3:GetBucketPolicy`, `s3:PutBucketPolicy`, `s3:DeleteBucketPolicy`, `s3:DeleteBucket`, `s3:GetBucketTrust`, `s3:PutBucketTrust`, `s3:GetObject`, `s3:PutObject`, `s3:DeleteObject`, `s3:GetObjectReferrer`, `s3:PutObjectReferrer`, `s3:DeleteObjectReferrer`) and whether the caller may do it here.
+             * @example {
+             *       "s3:DeleteBucket": false,
+             *       "s3:ListBucket": true,
+             *       "s3:PutObject": true
+             *     }
+             */
+            actions: {
+                [key: string]: boolean;
+            };
+            /** Bucket */
+            bucket: string;
+            /**
+             * Key
+             * @description The object key the object actions were decided on.
+             */
+            key: string;
+            /**
+             * Prefix
+             * @description The prefix the object actions were decided under.
+             */
+            prefix: string;
         };
         /** PresignRequest */
         PresignRequest: {
@@ -1327,6 +1371,69 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    get_permissions__artifacts_permissions__bucket__get: {
+        parameters: {
+            query?: {
+                /** @description Decide object actions under this prefix. */
+                prefix?: string;
+                /** @description Decide object actions on this key instead. */
+                key?: string;
+            };
+            header?: never;
+            path: {
+                bucket: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PermissionsModel"];
+                };
+            };
+            /** @description No or unusable credentials; `WWW-Authenticate` names the schemes. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Wrong credentials, or the caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field does not validate; `detail` names each failing field path. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The registry is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -166,6 +166,24 @@ class NewKeyInfo(BaseModel):
     ]
 
 
+class PermissionsModel(BaseModel):
+    actions: Annotated[
+        dict[str, bool],
+        Field(
+            description="Each action (`s3:ListBucket`, `s3:GetBucketPolicy`, `s3:PutBucketPolicy`, `s3:DeleteBucketPolicy`, `s3:DeleteBucket`, `s3:GetBucketTrust`, `s3:PutBucketTrust`, `s3:GetObject`, `s3:PutObject`, `s3:DeleteObject`, `s3:GetObjectReferrer`, `s3:PutObjectReferrer`, `s3:DeleteObjectReferrer`) and whether the caller may do it here.",
+            examples=[{"s3:DeleteBucket": False, "s3:ListBucket": True, "s3:PutObject": True}],
+            title="Actions",
+        ),
+    ]
+    bucket: Annotated[str, Field(title="Bucket")]
+    key: Annotated[
+        str, Field(description="The object key the object actions were decided on.", title="Key")
+    ]
+    prefix: Annotated[
+        str, Field(description="The prefix the object actions were decided under.", title="Prefix")
+    ]
+
+
 class Method(StrEnum):
     GET = "GET"
     PUT = "PUT"
