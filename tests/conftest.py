@@ -109,7 +109,7 @@ def scale_out_stack(
         tls=True,
         # bucket settings read from the index on every request: the suites expect a change
         # made through one gateway (a deleted bucket, its CORS, lifecycle) at once through the
-        # other; with the default 2 s cache 8 of their tests fail (docs/scale-out.md)
+        # other; with the default 2 s cache 16 of their tests fail (docs/scale-out.md)
         gateway_env={
             "ARTIFACT_STORE_LOG_LEVEL": "info",
             "ARTIFACT_STORE_BUCKET_CACHE_SECONDS": "0",
