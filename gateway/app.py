@@ -43,6 +43,7 @@ from gateway.auth.keyring import Keyring
 from gateway.auth.password import PasswordLogin
 from gateway.auth.sealing import Sealer
 from gateway.config import Settings
+from gateway.domain.cache import BucketCache
 from gateway.domain.errors import DomainError
 from gateway.domain.lifecycle import ABORT, EXPIRE, MARKER, NONCURRENT
 from gateway.domain.locks import KeyLocks
@@ -118,6 +119,7 @@ async def open_store(
         region=settings.region,
         max_object_size=settings.max_object_size,
         min_part_size=settings.min_part_size,
+        buckets=BucketCache(ttl=settings.bucket_cache_seconds),
         supply=SupplyChainWing(
             SupplyState(
                 signer=receipts.load_or_create(settings.receipt_key_path()),

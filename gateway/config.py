@@ -154,6 +154,13 @@ class Settings(BaseSettings):
         description="Multipart uploads not completed within this time are aborted and their "
         "part blobs released.",
     )
+    bucket_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How long a bucket's record (its settings) is kept in this process between "
+        "index reads; a change made through another replica is seen within it. 0: read on every "
+        "request (replicas that must read their own bucket changes at once).",
+    )
     upload_sweep_seconds: float = Field(
         600.0, description="How often expired multipart uploads are looked for."
     )

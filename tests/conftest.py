@@ -1,4 +1,13 @@
-"""Session fixtures: one real registry and one gateway for the whole run."""
+"""Session fixtures: one real registry and one gateway for the whole run.
+
+``ARTIFACT_STORE_TEST_STACK=scale-out`` puts the scale-out profile behind them instead
+(``tests/fixtures/scale_out.py``: two gateway processes on PostgreSQL behind HAProxy, three
+Zot members in a cluster on S3 storage, Redis): ``registry`` is HAProxy's frontend over the Zot
+members, ``gateway`` (and so ``s3``, ``s3_tls``, ``aws_env``, ``bucket``) HAProxy's S3
+frontends over the two gateways, HTTP and HTTPS. Tests that need what only the single
+in-process gateway has (its own log or audit file, a patch of its module state) are marked
+``single_stack`` and skipped there, each with its reason.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +24,16 @@ from hypothesis import settings as hypothesis_settings
 from gateway.config import Settings
 from tests.fixtures.keycloak import KeycloakUnavailable, RunningKeycloak
 from tests.fixtures.keycloak import start as start_keycloak
-from tests.fixtures.postgres import postgres_server
-from tests.fixtures.registries import ZOT_TAGS, ZOT_VERSION, RunningRegistry, find_zot, start
+from tests.fixtures.postgres import create_database, postgres_server
+from tests.fixtures.registries import (
+    ZOT_TAGS,
+    ZOT_VERSION,
+    RunningRegistry,
+    find_zot,
+    free_port,
+    start,
+)
+from tests.fixtures.scale_out import ScaleOut, scale_out
 from tests.fixtures.servers import RunningGateway, serve
 
 ACCESS_KEY = "test-root"
@@ -32,9 +49,34 @@ os.environ["ARTIFACT_STORE_MANAGEMENT_PORT"] = "0"
 hypothesis_settings.register_profile("artifact-store", deadline=None)
 hypothesis_settings.load_profile("artifact-store")
 
+STACK = os.environ.get("ARTIFACT_STORE_TEST_STACK", "single")
+if STACK not in ("single", "scale-out"):
+    raise ValueError(f"ARTIFACT_STORE_TEST_STACK={STACK!r}: single or scale-out")
+SCALE_OUT = STACK == "scale-out"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "single_stack(reason): needs the single in-process gateway; skipped when "
+        "ARTIFACT_STORE_TEST_STACK=scale-out",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not SCALE_OUT:
+        return
+    for item in items:
+        marker = item.get_closest_marker("single_stack")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"single stack only: {reason}"))
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     """Which registry this run is against, in the log's header (CI must say Zot)."""
+    if SCALE_OUT:
+        return "stack: scale-out (2 gateways behind HAProxy, 3 Zot members; TEST_STACK)"
     kind = os.environ.get("ARTIFACT_STORE_REGISTRY", "auto")
     if kind == "distribution":
         return "registry: distribution (docker-registry), chosen by ARTIFACT_STORE_REGISTRY"
@@ -45,10 +87,42 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+def registry(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningRegistry]:
+    if SCALE_OUT:
+        stack: ScaleOut = request.getfixturevalue("scale_out_stack")
+        yield stack.registry
+        return
     running = start(tmp_path_factory.mktemp("registry"))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def scale_out_stack(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ScaleOut]:
+    """The scale-out profile behind the session fixtures (ARTIFACT_STORE_TEST_STACK), with an
+    HTTPS frontend; its gateways log each request (the client matrix reads the lines) and
+    keep no bucket records between requests."""
+    database_url = create_database(postgres_url, "test_stack")
+    root = tmp_path_factory.mktemp("scale-out-stack")
+    with scale_out(
+        root,
+        free_port(),
+        (ACCESS_KEY, SECRET_KEY),
+        database_url,
+        tls=True,
+        # bucket settings read from the index on every request: the suites expect a change
+        # made through one gateway (a deleted bucket, its CORS, lifecycle) at once through the
+        # other; with the default 2 s cache 16 of their tests fail (docs/scale-out.md)
+        gateway_env={
+            "ARTIFACT_STORE_LOG_LEVEL": "info",
+            "ARTIFACT_STORE_BUCKET_CACHE_SECONDS": "0",
+        },
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -102,8 +176,24 @@ def keycloak_gateway_settings(
 
 @pytest.fixture(scope="session")
 def gateway(
-    registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    registry: RunningRegistry,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningGateway]:
+    if SCALE_OUT:
+        stack: ScaleOut = request.getfixturevalue("scale_out_stack")
+        # the settings both gateways were given (the first's data directory: each has its own)
+        settings = gateway_settings(
+            stack.registry,
+            stack.root / "gateway0",
+            database_url=stack.database_url,
+            receipt_key_file=stack.root / "receipt.key",
+        )
+        dirs = tuple(stack.root / f"gateway{n}" for n in range(len(stack.gateways)))
+        yield RunningGateway(
+            stack.url, settings, stack.tls_url, stack.ca_file, replica_data_dirs=dirs
+        )
+        return
     settings = gateway_settings(registry, tmp_path_factory.mktemp("gateway"))
     with serve(settings, tls_dir=tmp_path_factory.mktemp("tls")) as running:
         yield running

@@ -5,7 +5,8 @@ and the row changes only when the bucket is created, deleted or reconfigured.
 
 Only records found are kept (a bucket created by another replica is seen at once), for
 ``ttl`` seconds; this process forgets a bucket the moment it deletes it. Another replica
-deleting a bucket is seen within ``ttl``.
+deleting or reconfiguring a bucket is seen within ``ttl`` (``bucket_cache_seconds``); with
+``ttl`` 0 nothing is kept and every request reads the index.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class BucketCache:
         return entry[1]
 
     def put(self, record: BucketRecord) -> None:
+        if self.ttl <= 0:
+            return
         if len(self._entries) > 10_000:  # bounded: drop everything, it refills on demand
             self._entries.clear()
         self._entries[record.name] = (time.monotonic(), record)

@@ -7,6 +7,10 @@ loop. A request on one listener that reuses a registry connection opened by the 
 with "RuntimeError: ... is bound to a different event loop" (a 500 InternalError), which
 boto3's retry hides and a client without retries does not. ``gateway serve`` runs both
 listeners on one loop, as here.
+
+With ``ARTIFACT_STORE_TEST_STACK=scale-out`` the matrix runs against the scale-out stack's
+HAProxy instead (HTTP and HTTPS frontends over two gateway processes), reading both gateways'
+logs.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, s3_client
+from tests.conftest import ACCESS_KEY, SCALE_OUT, SECRET_KEY, s3_client
 from tests.fixtures.registries import RunningRegistry, free_port
+from tests.fixtures.scale_out import ScaleOut
 from tests.fixtures.tls import self_signed
 from tests.integration.clients.matrix import (
     LARGE_SIZE,
@@ -42,11 +47,11 @@ class MatrixGateway:
     url: str
     tls_url: str
     ca_file: Path
-    log: Path
+    logs: tuple[Path, ...]
 
     def endpoint(self, transport: str) -> Endpoint:
         url = {"http": self.url, "https": self.tls_url}[transport]
-        return Endpoint(transport, url, self.ca_file, self.log)
+        return Endpoint(transport, url, self.ca_file, self.logs)
 
 
 def _answers(url: str, ca_file: Path) -> bool:
@@ -59,8 +64,17 @@ def _answers(url: str, ca_file: Path) -> bool:
 
 @pytest.fixture(scope="session")
 def matrix_gateway(
-    registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    registry: RunningRegistry,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[MatrixGateway]:
+    if SCALE_OUT:
+        stack: ScaleOut = request.getfixturevalue("scale_out_stack")
+        assert stack.tls_url is not None
+        assert stack.ca_file is not None
+        logs = tuple(stack.gateway(n).log_path for n in range(len(stack.gateways)))
+        yield MatrixGateway(stack.url, stack.tls_url, stack.ca_file, logs)
+        return
     root = tmp_path_factory.mktemp("matrix-gateway")
     cert, key = root / "cert.pem", root / "key.pem"
     self_signed(cert, key)
@@ -84,7 +98,9 @@ def matrix_gateway(
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
-    running = MatrixGateway(f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}", cert, log)
+    running = MatrixGateway(
+        f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}", cert, (log,)
+    )
     try:
         deadline = time.monotonic() + 60
         while not (_answers(running.url, cert) and _answers(running.tls_url, cert)):

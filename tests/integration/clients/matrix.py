@@ -133,7 +133,7 @@ class Endpoint:
     transport: str  # "http" or "https"
     url: str
     ca_file: Path
-    gateway_log: Path
+    gateway_logs: tuple[Path, ...]  # one per gateway behind the endpoint (two on scale-out)
 
     @property
     def https(self) -> bool:
@@ -215,24 +215,29 @@ def _settled(log: Path, quiet: float = 0.3, longest: float = 5.0) -> None:
 
 
 class GatewayRequests:
-    """The requests the gateway logged while the ``with`` block ran (both transports log to one
-    file; the matrix runs one client at a time)."""
+    """The requests the gateways logged while the ``with`` block ran (both transports log to
+    one file per gateway; the matrix runs one client at a time). Behind a load balancer the
+    requests are spread over the gateways' logs, each read in turn: the order of requests
+    within one log is kept, across logs it is not."""
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.log = endpoint.gateway_log
-        self.start = 0
+        self.logs = endpoint.gateway_logs
+        self.starts: list[int] = []
         self.seen: list[Request] = []
         self.notes: list[str] = []
 
     def __enter__(self) -> GatewayRequests:
-        self.start = self.log.stat().st_size
+        self.starts = [log.stat().st_size for log in self.logs]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _settled(self.log)
-        with self.log.open("rb") as log:
-            log.seek(self.start)
-            text = log.read().decode(errors="replace")
+        texts = []
+        for path, start in zip(self.logs, self.starts, strict=True):
+            _settled(path)
+            with path.open("rb") as log:
+                log.seek(start)
+                texts.append(log.read().decode(errors="replace"))
+        text = "\n".join(texts)
         self.seen = _access_lines(text)
         # What the gateway said besides its access lines (warnings, tracebacks): the reason
         # behind an unexpected status, for the failure message.
@@ -313,7 +318,11 @@ class Tool:
             check=False,
         )
         if result.returncode != 0:
-            log = self.endpoint.gateway_log.read_text(errors="replace").splitlines()[-30:]
+            log = [
+                line
+                for path in self.endpoint.gateway_logs
+                for line in path.read_text(errors="replace").splitlines()[-30:]
+            ]
             pytest.fail(
                 f"{shlex.join(command)} exited {result.returncode}\n"
                 f"stdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-4000:]}\n"

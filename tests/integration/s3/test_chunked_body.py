@@ -270,6 +270,7 @@ def test_chunked_parts_are_held_to_the_minimum_part_size_by_what_arrived(gateway
     s3.abort_multipart_upload(Bucket=bucket, Key="small", UploadId=upload_id)
 
 
+@pytest.mark.single_stack(reason="patches MAX_PART_SIZE in this process's gateway")
 def test_chunked_part_over_the_largest_part_is_entity_too_large(gateway, s3, bucket, monkeypatch):
     """The part limit (5 GiB) holds while a part streams; lowered here to 1 MiB so that the
     test need not send 5 GiB. The gateway runs in this process, so the patch reaches it."""

@@ -35,3 +35,11 @@ def test_forget_and_the_size_bound() -> None:
         cache.put(BucketRecord(f"b{n}", RECORD.created))
     assert cache.get("b0") is None  # the cache was cleared once it outgrew its bound
     assert cache.get("b10001") is not None
+
+
+def test_a_ttl_of_zero_keeps_nothing() -> None:
+    """``bucket_cache_seconds = 0``: replicas behind one load balancer read every change of a
+    bucket made through another at once (its deletion, its CORS, lifecycle, policy)."""
+    cache = BucketCache(ttl=0)
+    cache.put(RECORD)
+    assert cache.get("b") is None
