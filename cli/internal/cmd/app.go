@@ -157,6 +157,19 @@ func (a *App) close() {
 	}
 }
 
+// unlessDryRun makes the command's change with the client, or nothing under --dry-run: the
+// one place where a dry run stops before the store is asked (or even reached).
+func (a *App) unlessDryRun(ctx context.Context, change func(*artifactstore.Client) error) error {
+	if a.dryRun {
+		return nil
+	}
+	client, err := a.Client(ctx)
+	if err != nil {
+		return err
+	}
+	return change(client)
+}
+
 // addDryRun gives a command that changes something its --dry-run flag.
 func (a *App) addDryRun(c *cobra.Command) {
 	c.Flags().BoolVar(&a.dryRun, "dry-run", false, "print what would be done and change nothing")

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	artifactstore "github.com/artifact-store/artifact-store/clients/go"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -29,14 +30,10 @@ func newMb(app *App) *cobra.Command {
 				return err
 			}
 			result := bucketResult{Bucket: bucket, Created: true}
-			if !app.dryRun {
-				client, err := app.Client(c.Context())
-				if err != nil {
-					return err
-				}
-				if err := client.CreateBucket(c.Context(), bucket); err != nil {
-					return err
-				}
+			if err := app.unlessDryRun(c.Context(), func(client *artifactstore.Client) error {
+				return client.CreateBucket(c.Context(), bucket)
+			}); err != nil {
+				return err
 			}
 			return app.printer.Result(result, app.dryRun, func(w io.Writer) {
 				fmt.Fprintf(w, "%smake_bucket: s3://%s\n", dryRunPrefix(app.dryRun), bucket)

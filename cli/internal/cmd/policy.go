@@ -122,14 +122,10 @@ func newPolicyDelete(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !app.dryRun {
-				client, err := app.Client(c.Context())
-				if err != nil {
-					return err
-				}
-				if err := client.DeleteBucketPolicy(c.Context(), bucket); err != nil {
-					return err
-				}
+			if err := app.unlessDryRun(c.Context(), func(client *artifactstore.Client) error {
+				return client.DeleteBucketPolicy(c.Context(), bucket)
+			}); err != nil {
+				return err
 			}
 			return app.printer.Result(policyResult{Bucket: bucket, Deleted: true}, app.dryRun, func(w io.Writer) {
 				fmt.Fprintf(w, "%sdelete_bucket_policy: s3://%s\n", dryRunPrefix(app.dryRun), bucket)

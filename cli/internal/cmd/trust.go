@@ -114,14 +114,10 @@ func newTrustRequireSignature(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !app.dryRun {
-				client, err := app.Client(c.Context())
-				if err != nil {
-					return err
-				}
-				if err := client.SetRequireSignature(c.Context(), bucket, on); err != nil {
-					return err
-				}
+			if err := app.unlessDryRun(c.Context(), func(client *artifactstore.Client) error {
+				return client.SetRequireSignature(c.Context(), bucket, on)
+			}); err != nil {
+				return err
 			}
 			return app.printer.Result(trustResult{Bucket: bucket, RequireSignature: &on}, app.dryRun, func(w io.Writer) {
 				fmt.Fprintf(w, "%srequire_signature: s3://%s %s\n", dryRunPrefix(app.dryRun), bucket, args[0])
@@ -151,14 +147,10 @@ func newTrustAddKey(app *App) *cobra.Command {
 			if _, err := artifactstore.ParsePublicKeyPEM(data); err != nil {
 				return output.Usagef("%s: %v", args[2], err)
 			}
-			if !app.dryRun {
-				client, err := app.Client(c.Context())
-				if err != nil {
-					return err
-				}
-				if err := client.TrustKey(c.Context(), bucket, name, string(data)); err != nil {
-					return err
-				}
+			if err := app.unlessDryRun(c.Context(), func(client *artifactstore.Client) error {
+				return client.TrustKey(c.Context(), bucket, name, string(data))
+			}); err != nil {
+				return err
 			}
 			result := trustResult{Bucket: bucket, AddedKey: name}
 			return app.printer.Result(result, app.dryRun, func(w io.Writer) {
